@@ -1,0 +1,28 @@
+# The project's commands. README.md documents them; .ci/run calls `make test`.
+SHELL := /bin/bash
+SWIFT ?= swift
+CONFIG ?= release
+DATA ?= $(abspath ../shared/datasets)
+APT_PACKAGES := libzstd-dev zlib1g-dev libopenblas-dev libssl-dev pkg-config python3-pip
+PY_PACKAGES := numpy zstandard
+
+.PHONY: deps test run fixtures fuzz bench clean
+
+# Install the system libraries and Python packages the build and tests need.
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi; \
+	fi
+	@python3 -c "import numpy, zstandard" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check $(PY_PACKAGES)
+
+# The test command: every Swift test, then the Python reference reader over the fixtures.
+test: deps
+	$(SWIFT) build
+	$(SWIFT) test
+	python3 spec/reference/test_reference.py
+
+clean:
+	rm -rf .build

@@ -1,0 +1,52 @@
+// swift-tools-version: 6.1
+//
+// The layout of this package is the architecture:
+//
+//   RNNFormat    the .rnnm model-file format (spec/FORMAT.md): reader, writer, validation
+//   RNNRuntime   inference: loads a model file, classifies batches (format + BLAS only)
+//   RNNDatasets  IDX files, MNIST / Fashion-MNIST / IMDb loaders, checksummed downloads
+//   RNNTraining  the LSTM trainer: forward, hand-written BPTT, Adam, export
+//   rnn-train    CLI over RNNTraining
+//   rnn-infer    CLI over RNNRuntime
+//
+// System C libraries come in through system-library targets resolved with pkg-config.
+import PackageDescription
+
+let package = Package(
+    name: "rnn",
+    products: [
+        .library(name: "RNNFormat", targets: ["RNNFormat"]),
+        .library(name: "RNNRuntime", targets: ["RNNRuntime"]),
+        .executable(name: "rnn-train", targets: ["rnn-train"]),
+        .executable(name: "rnn-infer", targets: ["rnn-infer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries (Debian: libzstd-dev, zlib1g-dev, libopenblas-dev, libssl-dev).
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+
+        .target(name: "RNNFormat", dependencies: ["CZstd", "CZlib"]),
+        .target(name: "RNNRuntime", dependencies: ["RNNFormat", "CBLAS"]),
+        .target(name: "RNNDatasets", dependencies: ["CZlib", "COpenSSL"]),
+        .target(name: "RNNTraining", dependencies: ["RNNFormat", "RNNDatasets", "CBLAS"]),
+
+        .executableTarget(name: "rnn-train", dependencies: [
+            "RNNTraining", "RNNFormat", "RNNDatasets",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "rnn-infer", dependencies: [
+            "RNNRuntime", "RNNFormat", "RNNDatasets",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "RNNFormatTests", dependencies: ["RNNFormat"]),
+        .testTarget(name: "RNNRuntimeTests", dependencies: ["RNNRuntime", "RNNFormat"]),
+        .testTarget(name: "RNNDatasetsTests", dependencies: ["RNNDatasets"]),
+        .testTarget(name: "RNNTrainingTests", dependencies: ["RNNTraining", "RNNRuntime", "RNNFormat", "RNNDatasets"]),
+    ]
+)

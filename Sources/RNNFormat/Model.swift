@@ -1,0 +1,253 @@
+/// The in-memory form of an `.rnnm` model file (spec/FORMAT.md).
+///
+/// A ``ModelFile`` is plain data: tensors plus the metadata that says what they mean.
+/// ``ModelReader`` produces one only after every check of spec §7 has passed, and
+/// ``ModelWriter`` encodes one canonically, so that equal values give identical bytes.
+public struct ModelFile: Sendable, Equatable {
+    /// Architecture, input contract, labels and provenance (spec §6).
+    public var metadata: ModelMetadata
+    /// The tensors, in table order (spec §4).
+    public var tensors: [Tensor]
+
+    public init(metadata: ModelMetadata, tensors: [Tensor]) {
+        self.metadata = metadata
+        self.tensors = tensors
+    }
+
+    /// The tensor called `name`, if any.
+    public func tensor(named name: String) -> Tensor? {
+        tensors.first { $0.name == name }
+    }
+}
+
+/// Element types a tensor may be stored in (spec §4.1).
+public enum DType: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+    case f32 = 1
+    case f16 = 2
+    case bf16 = 3
+    case int8 = 4
+
+    /// Bytes per stored element (int8 scales are stored separately).
+    public var elementSize: Int {
+        switch self {
+        case .f32: 4
+        case .f16, .bf16: 2
+        case .int8: 1
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .f32: "f32"
+        case .f16: "f16"
+        case .bf16: "bf16"
+        case .int8: "int8"
+        }
+    }
+}
+
+/// One named tensor with its stored values.
+public struct Tensor: Sendable, Equatable {
+    /// Unique name, 1...63 bytes of `[A-Za-z0-9_.-]`.
+    public var name: String
+    /// Dimensions, row-major (the last varies fastest).
+    public var shape: [Int]
+    /// The stored values, in the tensor's dtype.
+    public var storage: TensorStorage
+
+    public init(name: String, shape: [Int], storage: TensorStorage) {
+        self.name = name
+        self.shape = shape
+        self.storage = storage
+    }
+
+    /// A float32 tensor.
+    public init(name: String, shape: [Int], values: [Float]) {
+        self.init(name: name, shape: shape, storage: .f32(values))
+    }
+
+    /// The stored dtype.
+    public var dtype: DType { storage.dtype }
+
+    /// Number of elements (product of the shape).
+    public var count: Int { shape.reduce(1, *) }
+}
+
+/// Stored tensor values; the cases mirror ``DType``.
+public enum TensorStorage: Sendable, Equatable {
+    /// IEEE binary32 values.
+    case f32([Float])
+    /// IEEE binary16 bit patterns.
+    case f16([UInt16])
+    /// bfloat16 bit patterns (upper half of a binary32).
+    case bf16([UInt16])
+    /// Symmetric int8 values with one binary32 scale per row (index along `shape[0]`).
+    case int8(values: [Int8], scales: [Float])
+
+    /// The dtype of these values.
+    public var dtype: DType {
+        switch self {
+        case .f32: .f32
+        case .f16: .f16
+        case .bf16: .bf16
+        case .int8: .int8
+        }
+    }
+}
+
+/// Everything in the metadata section (spec §6).
+public struct ModelMetadata: Sendable, Equatable {
+    /// The ordered layers (spec §6.1).
+    public var layers: [Layer]
+    /// How source data becomes network input (spec §6.2).
+    public var input: InputContract
+    /// Class names in output order.
+    public var labels: [String]
+    /// Where the model came from (spec §6.3).
+    public var provenance: Provenance
+
+    public init(layers: [Layer], input: InputContract, labels: [String], provenance: Provenance) {
+        self.layers = layers
+        self.input = input
+        self.labels = labels
+        self.provenance = provenance
+    }
+}
+
+/// A layer of the network (spec §6.1).
+public enum Layer: Sendable, Equatable {
+    case dense(DenseLayer)
+    case lstm(LSTMLayer)
+
+    /// The layer's unique name.
+    public var name: String {
+        switch self {
+        case .dense(let d): d.name
+        case .lstm(let l): l.name
+        }
+    }
+}
+
+/// Activation applied after a dense layer's affine map.
+public enum Activation: String, Sendable, Equatable, CaseIterable {
+    case none, relu, tanh
+}
+
+/// `y = activation(W x + b)` with `W` of shape `[out, in]` (spec §6.1, `dense`).
+public struct DenseLayer: Sendable, Equatable {
+    public var name: String
+    public var inputSize: Int
+    public var outputSize: Int
+    /// Tensor name of `W`, shape `[outputSize, inputSize]`.
+    public var weight: String
+    /// Tensor name of `b`, shape `[outputSize]`; `nil` means zero bias.
+    public var bias: String?
+    public var activation: Activation
+
+    public init(name: String, inputSize: Int, outputSize: Int, weight: String, bias: String?, activation: Activation = .none) {
+        self.name = name
+        self.inputSize = inputSize
+        self.outputSize = outputSize
+        self.weight = weight
+        self.bias = bias
+        self.activation = activation
+    }
+}
+
+/// What an LSTM layer hands to the next layer (spec §6.1, `lstm`).
+public enum SequenceReturn: String, Sendable, Equatable {
+    /// Only the final hidden state `h[T-1]`.
+    case last
+    /// Every hidden state `h[0..<T]`.
+    case sequence
+}
+
+/// An LSTM layer with gate order i, f, g, o (spec §6.1, `lstm`).
+public struct LSTMLayer: Sendable, Equatable {
+    public var name: String
+    public var inputSize: Int
+    public var hiddenSize: Int
+    /// Tensor name of `W_ih`, shape `[4H, I]`.
+    public var weightIH: String
+    /// Tensor name of `W_hh`, shape `[4H, H]`.
+    public var weightHH: String
+    /// Tensor name of `b_ih`, shape `[4H]`.
+    public var biasIH: String
+    /// Tensor name of `b_hh`, shape `[4H]`; `nil` when the model has a single bias.
+    public var biasHH: String?
+    public var returns: SequenceReturn
+
+    public init(name: String, inputSize: Int, hiddenSize: Int, weightIH: String, weightHH: String,
+                biasIH: String, biasHH: String?, returns: SequenceReturn = .last) {
+        self.name = name
+        self.inputSize = inputSize
+        self.hiddenSize = hiddenSize
+        self.weightIH = weightIH
+        self.weightHH = weightHH
+        self.biasIH = biasIH
+        self.biasHH = biasHH
+        self.returns = returns
+    }
+}
+
+/// How a caller's source data becomes the input sequence (spec §6.2).
+public struct InputContract: Sendable, Equatable {
+    /// The kind of source data.
+    public enum Kind: String, Sendable, Equatable {
+        /// A `height x width` u8 image read one row per time step.
+        case imageRows = "image_rows"
+    }
+    public var kind: Kind
+    public var height: Int
+    public var width: Int
+    /// `x = Float(source) * scale + offset`, in binary32.
+    public var scale: Float
+    public var offset: Float
+
+    public init(kind: Kind = .imageRows, height: Int, width: Int, scale: Float, offset: Float) {
+        self.kind = kind
+        self.height = height
+        self.width = width
+        self.scale = scale
+        self.offset = offset
+    }
+
+    /// Number of time steps `T`.
+    public var timeSteps: Int { height }
+    /// Features per time step.
+    public var featureWidth: Int { width }
+}
+
+/// A JSON-representable provenance value: hyperparameters and metrics are numbers or strings.
+public enum MetadataValue: Sendable, Equatable {
+    case number(Double)
+    case string(String)
+}
+
+/// Where a model came from (spec §6.3). Informational only.
+public struct Provenance: Sendable, Equatable {
+    public var producer: String
+    public var producerVersion: String?
+    /// RFC 3339; written only when supplied, keeping output byte-identical otherwise.
+    public var createdAt: String?
+    public var datasetName: String?
+    /// File name -> lowercase hex SHA-256 of the decompressed file.
+    public var datasetSHA256: [String: String]
+    public var hyperparameters: [String: MetadataValue]
+    public var seed: UInt64?
+    public var metrics: [String: Double]
+
+    public init(producer: String, producerVersion: String? = nil, createdAt: String? = nil,
+                datasetName: String? = nil, datasetSHA256: [String: String] = [:],
+                hyperparameters: [String: MetadataValue] = [:], seed: UInt64? = nil,
+                metrics: [String: Double] = [:]) {
+        self.producer = producer
+        self.producerVersion = producerVersion
+        self.createdAt = createdAt
+        self.datasetName = datasetName
+        self.datasetSHA256 = datasetSHA256
+        self.hyperparameters = hyperparameters
+        self.seed = seed
+        self.metrics = metrics
+    }
+}

@@ -1,0 +1,1 @@
+print("rnn-infer: not yet implemented")

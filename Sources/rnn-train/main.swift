@@ -1,0 +1,1 @@
+print("rnn-train: not yet implemented")
