@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 CONFIG ?= release
 DATA ?= $(abspath ../shared/datasets)
-APT_PACKAGES := libzstd-dev zlib1g-dev libopenblas-dev libssl-dev pkg-config python3-pip
+APT_PACKAGES := libzstd-dev zlib1g-dev libopenblas-dev libssl-dev pkg-config
 PY_PACKAGES := numpy zstandard
 
 .PHONY: deps test run fixtures fuzz bench clean

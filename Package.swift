@@ -44,6 +44,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Regenerates fixtures/ deterministically (`make fixtures`).
+        .executableTarget(name: "rnn-fixtures", dependencies: ["RNNFormat"]),
+
         .testTarget(name: "RNNFormatTests", dependencies: ["RNNFormat"]),
         .testTarget(name: "RNNRuntimeTests", dependencies: ["RNNRuntime", "RNNFormat"]),
         .testTarget(name: "RNNDatasetsTests", dependencies: ["RNNDatasets"]),

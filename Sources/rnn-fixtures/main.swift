@@ -1,0 +1,1 @@
+print("rnn-fixtures: not yet implemented")
