@@ -1,0 +1,806 @@
+#!/usr/bin/env python3
+"""Independent reference reader for the `.rnnm` model-file format, version 1.0.
+
+Written from spec/FORMAT.md alone (it does not consult the Swift reader), so that it
+proves the specification is sufficient. Section numbers (§) refer to that document.
+
+    load(path_or_bytes) -> Model       every check of §7, in order; raises FormatError
+    forward(model, images_u8) -> logits  float64 forward pass of §6
+    softmax(logits) -> probabilities
+
+CLI:  rnnm.py verify FILE | forward FILE --images RAW_U8 | inspect FILE
+Dependencies: numpy, zstandard (and zlib, json, struct from the standard library).
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import zstandard
+
+# --- Constants (§2, §3, §4, §9) ---------------------------------------------------------
+
+MAGIC = b"\x89RNNM\r\n\x1a"
+END_MAGIC = b"RNNMEND\n"
+READER_MAJOR, READER_MINOR = 1, 0
+HEADER_SIZE, ENTRY_SIZE, TRAILER_SIZE = 64, 64, 16
+
+KIND_METADATA, KIND_TABLE, KIND_DATA = 1, 2, 3
+CODEC_NONE, CODEC_ZSTD = 0, 1
+FLAG_REQUIRED = 1
+ZSTD_MAGIC = bytes.fromhex("28b52ffd")
+
+FEATURE_BITS = {0: "zstd", 1: "f16", 2: "bf16", 3: "int8"}  # §3, all since 1.0
+DTYPES = {1: ("f32", 4), 2: ("f16", 2), 3: ("bf16", 2), 4: ("int8", 1)}  # §4, §4.1
+DTYPE_FEATURE_BIT = {"f16": 1, "bf16": 2, "int8": 3}
+
+MAX_SECTIONS = 16
+MAX_TENSORS = 1024
+MAX_RANK = 4
+MAX_DIM = 16_777_216
+MAX_ELEMENTS = 2**31 - 1
+MAX_NAME_BYTES = 63
+MAX_METADATA = 4 * 1024 * 1024
+MAX_TABLE = 8 + 128 * MAX_TENSORS
+MAX_DATA = 2 * 1024**3
+MAX_FILE = 2**40
+MAX_LAYERS = 64
+MAX_LABELS, MAX_LABEL_BYTES = 65_536, 256
+MAX_JSON_DEPTH = 32
+
+TENSOR_NAME = re.compile(rb"[A-Za-z0-9_.\-]+")
+ERROR_CLASSES = ("not_a_model", "truncated", "corrupted", "unsupported_version",
+                 "unsupported_feature", "limit_exceeded", "malformed", "shape_mismatch",
+                 "invalid_tensor")
+
+
+class FormatError(Exception):
+    """A refused file: `error_class` is one of the §8 class strings."""
+
+    def __init__(self, error_class: str, message: str):
+        assert error_class in ERROR_CLASSES, error_class
+        super().__init__(f"{error_class}: {message}")
+        self.error_class = error_class
+        self.message = message
+
+
+def _fail(error_class: str, message: str):
+    raise FormatError(error_class, message)
+
+
+def align64(n: int) -> int:
+    return (n + 63) // 64 * 64
+
+
+def _u16(b, o): return int.from_bytes(b[o:o + 2], "little")
+def _u32(b, o): return int.from_bytes(b[o:o + 4], "little")
+def _u64(b, o): return int.from_bytes(b[o:o + 8], "little")
+
+
+def _require_zero(buf, start: int, end: int, what: str):
+    """§1: every padding byte and reserved field must be zero (`malformed`)."""
+    chunk = np.frombuffer(buf, dtype=np.uint8, count=end - start, offset=start) if end > start else None
+    if chunk is not None and chunk.any():
+        first = start + int(np.flatnonzero(chunk)[0])
+        _fail("malformed", f"{what} must be zero, found byte 0x{buf[first]:02x} at offset {first}")
+
+
+# --- The loaded model ---------------------------------------------------------------------
+
+@dataclass
+class Section:
+    kind: int
+    codec: int
+    flags: int
+    offset: int
+    stored_size: int
+    size: int
+
+
+@dataclass
+class Tensor:
+    name: str
+    dtype: str
+    shape: tuple
+    data_offset: int
+    data_size: int
+    scale_offset: int
+    scale_size: int
+    values: np.ndarray | None = None   # dequantized binary32 values (§4.1), shape `shape`
+    raw_int8: np.ndarray | None = None  # int8 only: q, for the -128 check
+    scales: np.ndarray | None = None    # int8 only: s[r]
+
+
+@dataclass
+class Model:
+    format_version: tuple
+    min_reader_version: tuple
+    features: int
+    sections: list
+    metadata: dict
+    layers: list
+    input: dict
+    labels: list
+    tensors: dict = field(default_factory=dict)  # name -> Tensor, in table order
+
+    def weight(self, name: str | None) -> np.ndarray | None:
+        return None if name is None else self.tensors[name].values
+
+
+# --- §7: reading, step by step --------------------------------------------------------------
+
+def load(source) -> Model:
+    """Read and fully validate a `.rnnm` file (path, bytes or bytearray), following §7 in order."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        buf = bytes(source)
+    else:
+        with open(source, "rb") as f:
+            f.seek(0, 2)
+            if f.tell() > MAX_FILE:  # §7 step 4 allows this check before reading anything
+                _fail("limit_exceeded", f"file is {f.tell()} bytes, limit {MAX_FILE}")
+            f.seek(0)
+            buf = f.read()
+    n = len(buf)
+
+    # Step 1: magic (§7.1). A short prefix of the magic is a truncated model file.
+    if n < 8:
+        if n > 0 and MAGIC.startswith(buf):
+            _fail("truncated", f"file is {n} bytes, a prefix of the magic; a header needs 64")
+        if n == 0:
+            _fail("truncated", "file is empty; a header needs 64 bytes")
+        _fail("not_a_model", f"file is {n} bytes and does not start with the .rnnm magic")
+    if buf[:8] != MAGIC:
+        _fail("not_a_model", f"expected magic {MAGIC.hex(' ')}, found {buf[:8].hex(' ')}")
+    # Step 2.
+    if n < HEADER_SIZE:
+        _fail("truncated", f"file is {n} bytes, shorter than the 64-byte header")
+    # Step 3 (§3 rule 1).
+    major, minor = _u16(buf, 8), _u16(buf, 10)
+    if major != READER_MAJOR:
+        advice = "upgrade the reader" if major > READER_MAJOR else "re-export the model"
+        _fail("unsupported_version", f"file is format {major}.{minor}, this reader implements "
+              f"{READER_MAJOR}.{READER_MINOR}: {advice}")
+    # Step 4: the reader's file-size cap, then the declared size.
+    if n > MAX_FILE:
+        _fail("limit_exceeded", f"file is {n} bytes, limit {MAX_FILE}")
+    file_size = _u64(buf, 24)
+    if file_size > n:
+        _fail("truncated", f"header says the file is {file_size} bytes, found {n}")
+    if file_size < n:
+        _fail("malformed", f"header says the file is {file_size} bytes, found {n} (trailing bytes)")
+    if file_size < HEADER_SIZE + ENTRY_SIZE + TRAILER_SIZE:
+        _fail("malformed", f"file_size {file_size} is below the minimum {HEADER_SIZE + ENTRY_SIZE + TRAILER_SIZE}")
+    # Step 5: trailer (§2.3).
+    trailer = file_size - TRAILER_SIZE
+    if buf[trailer + 8:trailer + 16] != END_MAGIC:
+        _fail("corrupted", f"expected end magic {END_MAGIC.hex(' ')}, found {buf[trailer + 8:trailer + 16].hex(' ')}")
+    stored_crc, actual_crc = _u32(buf, trailer), zlib.crc32(memoryview(buf)[:trailer]) & 0xFFFFFFFF
+    if stored_crc != actual_crc:
+        _fail("corrupted", f"CRC-32 mismatch: trailer says 0x{stored_crc:08x}, bytes give 0x{actual_crc:08x}")
+    # Step 6: version and feature checks (§3 rules 2, 3).
+    min_major, min_minor = _u16(buf, 12), _u16(buf, 14)
+    if min_major != major or min_minor > READER_MINOR:
+        _fail("unsupported_version", f"this file needs a reader >= {min_major}.{min_minor}; "
+              f"this reader is {READER_MAJOR}.{READER_MINOR}")
+    features = _u64(buf, 16)
+    for bit in range(64):
+        if features >> bit & 1 and bit not in FEATURE_BITS:
+            _fail("unsupported_feature", f"required feature bit {bit} is unknown to a "
+                  f"{READER_MAJOR}.{READER_MINOR} reader")
+    # Step 7: header reserved bytes, section count, directory (§2.1, §2.2).
+    _require_zero(buf, 36, 64, "header reserved bytes 36..64")
+    _require_zero(buf, trailer + 4, trailer + 8, "trailer reserved bytes")
+    sections = _read_directory(buf, file_size)
+    # Step 8: metadata, tensor table, tensor data, cross-checks.
+    by_kind = {s.kind: s for s in sections if s.kind in (KIND_METADATA, KIND_TABLE, KIND_DATA)}
+    meta = _parse_metadata(_payload(buf, by_kind[KIND_METADATA], "metadata"))
+    tensors = _parse_table(_payload(buf, by_kind[KIND_TABLE], "tensor table"))
+    _read_data(_payload(buf, by_kind[KIND_DATA], "tensor data"), tensors)
+    model = Model((major, minor), (min_major, min_minor), features, sections, meta,
+                  meta["model"]["layers"], meta["input"], meta["labels"], tensors)
+    _check_references_and_shapes(model)
+    _check_architecture(model)
+    _check_feature_bits(model)
+    _check_values(model)
+    return model
+
+
+def _read_directory(buf: bytes, file_size: int) -> list:
+    """§2.2 and §7 step 7: directory entries, in order, and the fully determined payload layout."""
+    count = _u32(buf, 32)
+    if count > MAX_SECTIONS:
+        _fail("limit_exceeded", f"section_count is {count}, limit {MAX_SECTIONS}")
+    if count == 0:
+        _fail("malformed", "section_count is 0, expected 1..=16")
+    trailer = file_size - TRAILER_SIZE
+    dir_end = HEADER_SIZE + ENTRY_SIZE * count
+    if dir_end > trailer:
+        _fail("malformed", f"directory of {count} entries ends at {dir_end}, past the trailer at {trailer}")
+    limits = {KIND_METADATA: (MAX_METADATA, "metadata"), KIND_TABLE: (MAX_TABLE, "tensor table"),
+              KIND_DATA: (MAX_DATA, "tensor data")}
+    sections, seen = [], {}
+    end = dir_end  # end of the previous region (directory, then each payload)
+    for i in range(count):
+        e = HEADER_SIZE + ENTRY_SIZE * i
+        s = Section(_u32(buf, e), _u16(buf, e + 4), _u16(buf, e + 6), _u64(buf, e + 8),
+                    _u64(buf, e + 16), _u64(buf, e + 24))
+        _require_zero(buf, e + 32, e + 64, f"section {i} reserved bytes")
+        if s.flags & ~FLAG_REQUIRED:
+            _fail("malformed", f"section {i} flags 0x{s.flags:04x} has bits other than 'required'")
+        if s.kind in limits:
+            if not s.flags & FLAG_REQUIRED:
+                _fail("malformed", f"section {i} (kind {s.kind}) must have the required flag set")
+            if s.kind in seen:
+                _fail("malformed", f"section kind {s.kind} appears twice (entries {seen[s.kind]} and {i})")
+            seen[s.kind] = i
+        elif s.flags & FLAG_REQUIRED:
+            _fail("unsupported_feature", f"section {i} has unknown kind {s.kind} and is marked required")
+        if s.codec not in (CODEC_NONE, CODEC_ZSTD):  # checked even for a skipped section (§2.2)
+            _fail("unsupported_feature", f"section {i} uses unknown codec {s.codec}")
+        if s.codec == CODEC_NONE and s.stored_size != s.size:
+            _fail("malformed", f"section {i} is stored (codec 0) but stored_size {s.stored_size} != size {s.size}")
+        if s.kind in limits and s.size > limits[s.kind][0]:
+            _fail("limit_exceeded", f"{limits[s.kind][1]} section is {s.size} bytes, limit {limits[s.kind][0]}")
+        if s.offset != align64(end):
+            _fail("malformed", f"section {i} starts at {s.offset}, expected {align64(end)} (payloads are "
+                  "packed in directory order, each at the next multiple of 64)")
+        if s.offset + s.stored_size > trailer:  # Python integers cannot overflow
+            _fail("malformed", f"section {i} ends at {s.offset + s.stored_size}, past the trailer at {trailer}")
+        sections.append(s)
+        end = s.offset + s.stored_size
+    for kind, (_, what) in limits.items():
+        if kind not in seen:
+            _fail("malformed", f"no {what} section (kind {kind})")
+    if trailer != align64(end):
+        _fail("malformed", f"trailer at {trailer}, expected {align64(end)} = align64(end of the last payload)")
+    gap_start = dir_end
+    for i, s in enumerate(sections):
+        _require_zero(buf, gap_start, s.offset, f"padding before section {i}")
+        gap_start = s.offset + s.stored_size
+    _require_zero(buf, gap_start, trailer, "padding before the trailer")
+    return sections
+
+
+def _payload(buf: bytes, s: Section, what: str) -> bytes:
+    """§2.2: the decompressed payload of a section, never allocating more than its checked `size`."""
+    stored = buf[s.offset:s.offset + s.stored_size]
+    if s.codec == CODEC_NONE:
+        return stored
+    if stored[:4] != ZSTD_MAGIC:  # a skippable frame is not accepted
+        _fail("malformed", f"{what} payload does not start with the zstd frame magic, found {stored[:4].hex(' ')}")
+    try:
+        declared = zstandard.get_frame_parameters(stored).content_size
+    except zstandard.ZstdError as e:
+        _fail("malformed", f"{what} section is not a zstd frame: {e}")
+    if declared == zstandard.CONTENTSIZE_UNKNOWN:
+        _fail("malformed", f"{what} zstd frame does not declare its content size")
+    if declared != s.size:
+        _fail("malformed", f"{what} zstd frame declares {declared} bytes, directory says {s.size}")
+    dobj = zstandard.ZstdDecompressor().decompressobj()
+    try:  # libzstd itself refuses output beyond the declared (already limit-checked) size
+        out = dobj.decompress(stored)
+    except zstandard.ZstdError as e:
+        _fail("malformed", f"{what} zstd frame fails to decompress: {e}")
+    if not dobj.eof:
+        _fail("malformed", f"{what} zstd frame is incomplete")
+    if dobj.unused_data:
+        _fail("malformed", f"{what} payload has {len(dobj.unused_data)} bytes after its zstd frame")
+    if len(out) != s.size:
+        _fail("malformed", f"{what} decompressed to {len(out)} bytes, expected {s.size}")
+    return out
+
+
+# --- §6: metadata -----------------------------------------------------------------------------
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+
+
+def _json_depth(raw: bytes) -> int:
+    """§6: nesting depth measured on the bytes before parsing (top-level object alone = 1)."""
+    outside = _JSON_STRING.sub(b"", raw)  # drop complete strings (a backslash escapes the next byte)
+    quote = outside.find(b'"')            # an unterminated string runs to the end of the text
+    if quote >= 0:
+        outside = outside[:quote]
+    codes = np.frombuffer(outside, np.uint8)
+    steps = np.isin(codes, (0x5B, 0x7B)).astype(np.int64) - np.isin(codes, (0x5D, 0x7D))
+    return int(np.cumsum(steps).max(initial=0))
+
+
+def _no_duplicates(pairs):
+    obj = {}
+    for k, v in pairs:
+        if k in obj:
+            _fail("malformed", f"metadata object has duplicate member {k!r}")
+        obj[k] = v
+    return obj
+
+
+def _reject_constant(name):
+    _fail("malformed", f"metadata contains {name}, which is not JSON (RFC 8259)")
+
+
+def _finite_float(text):
+    value = float(text)
+    if not np.isfinite(value):
+        _fail("malformed", f"metadata number {text[:40]} overflows binary64")
+    return value
+
+
+def _bounded_int(text):
+    # Python refuses to parse integers of more than 4300 digits (and any above ~309 digits overflows
+    # binary64), so a huge integer is refused here rather than crashing the parser.
+    if len(text.lstrip("-")) > 309:
+        _fail("malformed", f"metadata integer of {len(text)} digits overflows binary64")
+    return int(text)
+
+
+def _check_surrogates(value, where="metadata"):
+    """Python's json accepts an unpaired surrogate escape like "\\ud800"; §6 does not."""
+    strings = [value] if isinstance(value, str) else []
+    if isinstance(value, dict):
+        strings = list(value)
+        for k, v in value.items():
+            _check_surrogates(v, where)
+    elif isinstance(value, list):
+        for v in value:
+            _check_surrogates(v, where)
+    for text in strings:
+        if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
+            _fail("malformed", f"{where} has a string with an unpaired surrogate escape")
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+_TYPE_CHECKS = {str: lambda x: isinstance(x, str), int: _is_int, float: _is_number,
+                dict: lambda x: isinstance(x, dict), list: lambda x: isinstance(x, list)}
+
+
+def _member(obj: dict, key: str, kind, where: str, optional=False):
+    """A member of a metadata object with its JSON type checked (`malformed` otherwise)."""
+    if key not in obj:
+        if optional:
+            return None
+        _fail("malformed", f"{where} has no member {key!r}")
+    v = obj[key]
+    if not _TYPE_CHECKS[kind](v):
+        _fail("malformed", f"{where}.{key} must be a JSON {kind.__name__}, found {json.dumps(v)[:60]}")
+    return v
+
+
+def _int_in(obj, key, lo, hi, where):
+    v = _member(obj, key, int, where)
+    if not lo <= v <= hi:
+        _fail("malformed", f"{where}.{key} is {v}, expected {lo}..={hi}")
+    return v
+
+
+def _one_of(obj, key, known, where):
+    """A fixed-set string: required-to-understand, so an unknown value is `unsupported_feature` (§6)."""
+    v = _member(obj, key, str, where)
+    if v not in known:
+        _fail("unsupported_feature", f"{where}.{key} is {v!r}; this reader knows {', '.join(known)}")
+    return v
+
+
+def _parse_metadata(raw: bytes) -> dict:
+    """§6: depth, then strict JSON, then every member in the order §6 gives."""
+    if _json_depth(raw) > MAX_JSON_DEPTH:
+        _fail("limit_exceeded", f"metadata JSON nests deeper than {MAX_JSON_DEPTH}")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        _fail("malformed", "metadata starts with a UTF-8 byte-order mark")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        _fail("malformed", f"metadata is not UTF-8: {e}")
+    try:
+        meta = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant,
+                          parse_float=_finite_float, parse_int=_bounded_int)
+    except json.JSONDecodeError as e:
+        _fail("malformed", f"metadata is not valid JSON: {e}")
+    _check_surrogates(meta)
+    if not isinstance(meta, dict):
+        _fail("malformed", f"metadata top level must be an object, found {type(meta).__name__}")
+    if meta.get("format") != "rnnm":
+        _fail("malformed", f"metadata.format must be \"rnnm\", found {json.dumps(meta.get('format'))}")
+
+    model = _member(meta, "model", dict, "metadata")
+    _one_of(model, "output", ("logits",), "model")
+    layers = _member(model, "layers", list, "model")
+    if len(layers) > MAX_LAYERS:
+        _fail("limit_exceeded", f"model has {len(layers)} layers, limit {MAX_LAYERS}")
+    if not layers:
+        _fail("malformed", "model.layers is empty")
+    names = set()
+    for k, layer in enumerate(layers):
+        where = f"model.layers[{k}]"
+        if not isinstance(layer, dict):
+            _fail("malformed", f"{where} must be an object")
+        kind = _one_of(layer, "type", ("dense", "lstm"), where)
+        name = _member(layer, "name", str, where)
+        if not 1 <= len(name.encode()) <= 63:
+            _fail("malformed", f"{where}.name must be 1..=63 bytes, found {len(name.encode())}")
+        if kind == "dense":  # members in the order §6.1 lists them
+            _int_in(layer, "in", 1, MAX_DIM, where)
+            _int_in(layer, "out", 1, MAX_DIM, where)
+            _member(layer, "weight", str, where)
+            _member(layer, "bias", str, where, optional=True)
+            _one_of(layer, "activation", ("none", "relu", "tanh"), where)
+        else:
+            _one_of(layer, "gate_order", ("ifgo",), where)
+            _one_of(layer, "return", ("last", "sequence"), where)
+            _int_in(layer, "input_size", 1, MAX_DIM, where)
+            _int_in(layer, "hidden_size", 1, MAX_DIM, where)
+            for key in ("w_ih", "w_hh", "b_ih"):
+                _member(layer, key, str, where)
+            _member(layer, "b_hh", str, where, optional=True)
+        if name in names:
+            _fail("malformed", f"layer name {name!r} is used twice")
+        names.add(name)
+
+    inp = _member(meta, "input", dict, "metadata")
+    _one_of(inp, "kind", ("image_rows",), "input")
+    _one_of(inp, "source_dtype", ("u8",), "input")
+    _int_in(inp, "height", 1, 4096, "input")
+    _int_in(inp, "width", 1, 4096, "input")
+    for key in ("scale", "offset"):
+        v = _member(inp, key, float, "input")
+        if not np.isfinite(float(v)) or abs(float(v)) >= _F32_OVERFLOW:
+            _fail("malformed", f"input.{key} {v} overflows binary32")
+
+    labels = _member(meta, "labels", list, "metadata")
+    if len(labels) > MAX_LABELS:
+        _fail("limit_exceeded", f"{len(labels)} labels, limit {MAX_LABELS}")
+    if len(labels) < 2:
+        _fail("malformed", f"{len(labels)} labels, expected at least 2")
+    for k, label in enumerate(labels):
+        if not isinstance(label, str) or not label:
+            _fail("malformed", f"labels[{k}] must be a non-empty string")
+        if len(label.encode()) > MAX_LABEL_BYTES:
+            _fail("limit_exceeded", f"labels[{k}] is {len(label.encode())} bytes, limit {MAX_LABEL_BYTES}")
+
+    _check_provenance(_member(meta, "provenance", dict, "metadata"))
+    return meta
+
+
+# Round-to-nearest-even into binary32 overflows at or beyond 2^128 - 2^103 (half an ulp past FLT_MAX).
+_F32_OVERFLOW = 2.0**128 - 2.0**103
+
+
+def _check_provenance(prov: dict):
+    """§6.3: member types, in the order of its table; values are informational."""
+    _member(prov, "producer", str, "provenance")
+    _member(prov, "producer_version", str, "provenance", optional=True)
+    _member(prov, "created_at", str, "provenance", optional=True)
+    dataset = _member(prov, "dataset", dict, "provenance", optional=True)
+    if dataset is not None:
+        _member(dataset, "name", str, "provenance.dataset", optional=True)
+        hashes = _member(dataset, "sha256", dict, "provenance.dataset", optional=True) or {}
+        for file_name in hashes:
+            _member(hashes, file_name, str, "provenance.dataset.sha256")
+    hyper = _member(prov, "hyperparameters", dict, "provenance", optional=True) or {}
+    for key, v in hyper.items():
+        if not (isinstance(v, str) or _is_number(v)):
+            _fail("malformed", f"provenance.hyperparameters.{key} must be a number or a string")
+    seed = _member(prov, "seed", int, "provenance", optional=True)
+    if seed is not None and not 0 <= seed <= 2**64 - 1:
+        _fail("malformed", f"provenance.seed is {seed}, expected 0..=2^64-1")
+    metrics = _member(prov, "metrics", dict, "provenance", optional=True) or {}
+    for key in metrics:
+        _member(metrics, key, float, "provenance.metrics")
+
+
+# --- §4: tensor table -----------------------------------------------------------------------------
+
+def _parse_table(raw: bytes) -> dict:
+    if len(raw) < 8:
+        _fail("malformed", f"tensor table is {len(raw)} bytes, expected at least 8")
+    count = _u32(raw, 0)
+    if count == 0:
+        _fail("malformed", "tensor_count is 0, expected 1..=1024")
+    if count > MAX_TENSORS:
+        _fail("limit_exceeded", f"tensor_count is {count}, limit {MAX_TENSORS}")
+    _require_zero(raw, 4, 8, "tensor table reserved bytes")
+    if len(raw) != 8 + 128 * count:
+        _fail("malformed", f"tensor table is {len(raw)} bytes, expected 8 + 128 x {count} = {8 + 128 * count}")
+    tensors = {}
+    for i in range(count):
+        e = 8 + 128 * i
+        name_field = raw[e:e + 64]
+        length = name_field.find(b"\0")
+        if length < 0:
+            _fail("limit_exceeded", f"tensor {i} name has no terminating zero within 64 bytes (limit 63)")
+        if length == 0:
+            _fail("malformed", f"tensor {i} has an empty name")
+        _require_zero(raw, e + length, e + 64, f"tensor {i} name padding")
+        name_bytes = name_field[:length]
+        if not TENSOR_NAME.fullmatch(name_bytes):
+            _fail("malformed", f"tensor {i} name {name_bytes!r} has characters outside [A-Za-z0-9_.-]")
+        name = name_bytes.decode("ascii")
+        dtype_code, rank = raw[e + 64], raw[e + 65]
+        if dtype_code not in DTYPES:
+            _fail("unsupported_feature", f"tensor {name!r} has unknown dtype {dtype_code}")
+        dtype, esize = DTYPES[dtype_code]
+        if rank == 0:
+            _fail("malformed", f"tensor {name!r} has rank 0, expected 1..=4")
+        if rank > MAX_RANK:
+            _fail("limit_exceeded", f"tensor {name!r} has rank {rank}, limit {MAX_RANK}")
+        _require_zero(raw, e + 66, e + 68, f"tensor {name!r} reserved bytes 66..68")
+        dims = [_u32(raw, e + 68 + 4 * d) for d in range(4)]
+        for d in range(4):
+            if d < rank and dims[d] == 0:
+                _fail("malformed", f"tensor {name!r} dims[{d}] is 0")
+            if d < rank and dims[d] > MAX_DIM:
+                _fail("limit_exceeded", f"tensor {name!r} dims[{d}] is {dims[d]}, limit {MAX_DIM}")
+            if d >= rank and dims[d] != 0:
+                _fail("malformed", f"tensor {name!r} unused dims[{d}] is {dims[d]}, expected 0")
+        _require_zero(raw, e + 84, e + 88, f"tensor {name!r} reserved bytes 84..88")
+        shape = tuple(dims[:rank])
+        elements = int(np.prod(shape, dtype=object))
+        if elements > MAX_ELEMENTS:
+            _fail("limit_exceeded", f"tensor {name!r} has {elements} elements, limit {MAX_ELEMENTS}")
+        t = Tensor(name, dtype, shape, _u64(raw, e + 88), _u64(raw, e + 96), _u64(raw, e + 104), _u64(raw, e + 112))
+        if t.data_offset % 64:
+            _fail("malformed", f"tensor {name!r} data_offset {t.data_offset} is not a multiple of 64")
+        if t.data_size != elements * esize:
+            _fail("malformed", f"tensor {name!r} data_size is {t.data_size}, expected {elements} x {esize}")
+        if dtype == "int8":
+            if t.scale_offset % 64:
+                _fail("malformed", f"tensor {name!r} scale_offset {t.scale_offset} is not a multiple of 64")
+            if t.scale_size != shape[0] * 4:
+                _fail("malformed", f"tensor {name!r} scale_size is {t.scale_size}, expected {shape[0]} x 4")
+        elif t.scale_offset or t.scale_size:
+            _fail("malformed", f"tensor {name!r} ({dtype}) has scale_offset/scale_size, expected 0")
+        _require_zero(raw, e + 120, e + 128, f"tensor {name!r} reserved bytes 120..128")
+        if name in tensors:  # §4: uniqueness is the last check of an entry
+            _fail("malformed", f"tensor name {name!r} is used twice")
+        tensors[name] = t
+    return tensors
+
+
+# --- §5: tensor data, §4.1 decoding ----------------------------------------------------------------
+
+def _read_data(raw: bytes, tensors: dict):
+    regions = []
+    for t in tensors.values():
+        regions.append((t.data_offset, t.data_size, f"values of {t.name!r}"))
+        if t.dtype == "int8":
+            regions.append((t.scale_offset, t.scale_size, f"scales of {t.name!r}"))
+    # §5, in its order: containment (table order, values before scales), overlap, gaps, size, tail.
+    for off, size, what in regions:
+        if off + size > len(raw):
+            _fail("malformed", f"{what} [{off}, {off + size}) lies outside the {len(raw)}-byte data section")
+    regions.sort(key=lambda r: r[0])
+    for (off0, size0, what0), (off1, _, what1) in zip(regions, regions[1:]):
+        if off1 < off0 + size0:
+            _fail("malformed", f"{what1} at {off1} overlaps {what0} [{off0}, {off0 + size0})")
+    covered = 0
+    for off, size, what in regions:
+        _require_zero(raw, covered, off, f"tensor data gap [{covered}, {off})")
+        covered = off + size
+    if len(raw) != align64(covered):
+        _fail("malformed", f"tensor data section is {len(raw)} bytes, expected align64({covered}) = {align64(covered)}")
+    _require_zero(raw, covered, len(raw), "tensor data final padding")
+
+    for t in tensors.values():
+        n = int(np.prod(t.shape))
+        if t.dtype == "f32":
+            v = np.frombuffer(raw, "<f4", n, t.data_offset).astype(np.float32)
+        elif t.dtype == "f16":
+            v = np.frombuffer(raw, "<f2", n, t.data_offset).astype(np.float32)  # exact widening
+        elif t.dtype == "bf16":  # value = f32(bits << 16)
+            v = (np.frombuffer(raw, "<u2", n, t.data_offset).astype(np.uint32) << 16).view(np.float32)
+        else:  # int8: w[r, j] = f32(q[r, j]) * s[r] in binary32; rank 1: r = j
+            q = np.frombuffer(raw, np.int8, n, t.data_offset)
+            s = np.frombuffer(raw, "<f4", t.shape[0], t.scale_offset).astype(np.float32)
+            with np.errstate(all="ignore"):
+                v = (q.reshape(t.shape[0], -1).astype(np.float32) * s[:, None]).reshape(-1)
+            t.raw_int8, t.scales = q, s
+        t.values = v.reshape(t.shape)
+
+
+# --- §7 step 8: cross-checks -------------------------------------------------------------------------
+
+def _layer_refs(layer: dict) -> list:
+    """(key, tensor name, expected shape) for every tensor a layer references (§6.1)."""
+    if layer["type"] == "dense":
+        i, o = layer["in"], layer["out"]
+        refs = [("weight", (o, i)), ("bias", (o,))]
+    else:
+        i, h = layer["input_size"], layer["hidden_size"]
+        refs = [("w_ih", (4 * h, i)), ("w_hh", (4 * h, h)), ("b_ih", (4 * h,)), ("b_hh", (4 * h,))]
+    return [(key, layer[key], shape) for key, shape in refs if key in layer]
+
+
+def _check_references_and_shapes(model: Model):
+    used = {}
+    for layer in model.layers:
+        for key, name, _ in _layer_refs(layer):
+            if name not in model.tensors:
+                _fail("malformed", f"layer {layer['name']!r} {key} names tensor {name!r}, which is not in the table")
+            if name in used:
+                _fail("malformed", f"tensor {name!r} is referenced twice ({used[name]} and {layer['name']}.{key})")
+            used[name] = f"{layer['name']}.{key}"
+    for name in model.tensors:
+        if name not in used:
+            _fail("malformed", f"tensor {name!r} is not referenced by any layer")
+    for layer in model.layers:
+        for key, name, shape in _layer_refs(layer):
+            if model.tensors[name].shape != shape:
+                _fail("shape_mismatch", f"layer {layer['name']!r} {key} {name!r} has shape "
+                      f"{list(model.tensors[name].shape)}, expected {list(shape)}")
+
+
+def _widths(layer: dict) -> tuple:
+    if layer["type"] == "dense":
+        return layer["in"], layer["out"]
+    return layer["input_size"], layer["hidden_size"]
+
+
+def _check_architecture(model: Model):
+    """§6.1 architectural rules (`malformed`), in the order given there."""
+    lstms = [k for k, l in enumerate(model.layers) if l["type"] == "lstm"]
+    if not lstms:
+        _fail("malformed", "the model has no lstm layer")
+    for k in lstms:
+        expected = "last" if k == lstms[-1] else "sequence"
+        if model.layers[k]["return"] != expected:
+            _fail("malformed", f"lstm layer {model.layers[k]['name']!r} returns {model.layers[k]['return']!r}; "
+                  f"every lstm but the last returns \"sequence\" and the last returns \"last\"")
+    width = model.input["width"]
+    for layer in model.layers:
+        w_in, w_out = _widths(layer)
+        if w_in != width:
+            _fail("malformed", f"layer {layer['name']!r} expects input width {w_in}, receives {width}")
+        width = w_out
+    if width != len(model.labels):
+        _fail("malformed", f"last layer outputs {width} values, but there are {len(model.labels)} labels")
+
+
+def _check_feature_bits(model: Model):
+    """§3: the feature bits must agree exactly with the file's content."""
+    used = {0: any(s.codec == CODEC_ZSTD for s in model.sections)}
+    for dtype, bit in DTYPE_FEATURE_BIT.items():
+        used[bit] = any(t.dtype == dtype for t in model.tensors.values())
+    for bit, in_use in used.items():
+        if bool(model.features >> bit & 1) != in_use:
+            state = "set" if model.features >> bit & 1 else "clear"
+            _fail("malformed", f"feature bit {bit} ({FEATURE_BITS[bit]}) is {state} but the file "
+                  f"{'uses' if in_use else 'does not use'} {FEATURE_BITS[bit]}")
+
+
+def _check_values(model: Model):
+    """§4.2: finite values, positive finite scales, first bad element named."""
+    for t in model.tensors.values():
+        if t.dtype == "int8":
+            bad = np.flatnonzero(~np.isfinite(t.scales) | ~(t.scales > 0))
+            if bad.size:
+                _fail("invalid_tensor", f"tensor {t.name!r} scale {int(bad[0])} is {float(t.scales[bad[0]])!r}, "
+                      "expected finite and > 0")
+            bad = np.flatnonzero(t.raw_int8 == -128)
+            if bad.size:
+                _fail("invalid_tensor", f"tensor {t.name!r} element {int(bad[0])} is -128, which must not occur")
+        flat = t.values.reshape(-1)
+        bad = np.flatnonzero(~np.isfinite(flat))
+        if bad.size:
+            _fail("invalid_tensor", f"tensor {t.name!r} element {int(bad[0])} is {float(flat[bad[0]])!r}")
+
+
+# --- §6: forward pass in float64 ------------------------------------------------------------------
+
+def input_sequence(model: Model, images_u8) -> np.ndarray:
+    """§6.2 image_rows: x[t][j] = f32(src[t*W + j]) * scale + offset in binary32, then float64."""
+    h, w = model.input["height"], model.input["width"]
+    src = np.asarray(images_u8, dtype=np.uint8).reshape(-1, h, w)
+    scale, offset = np.float32(model.input["scale"]), np.float32(model.input["offset"])
+    x32 = src.astype(np.float32) * scale   # rounded to binary32 ...
+    x32 = x32 + offset                       # ... then added and rounded again (no fused multiply-add)
+    return x32.astype(np.float64)            # shape [N, T = height, width]
+
+
+def _sigmoid(x):
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-x))
+
+
+def _activation(name: str, y):
+    return {"none": lambda v: v, "relu": lambda v: np.maximum(v, 0.0), "tanh": np.tanh}[name](y)
+
+
+def forward(model: Model, images_u8) -> np.ndarray:
+    """Logits [N, classes] in float64 from §6.1, weights being the §4.1 binary32 values widened."""
+    x = input_sequence(model, images_u8)  # [N, T, F]: a sequence until the lstm returning "last"
+    for layer in model.layers:
+        f64 = lambda key: None if layer.get(key) is None else model.weight(layer[key]).astype(np.float64)
+        if layer["type"] == "dense":
+            w, b = f64("weight"), f64("bias")
+            y = x @ w.T  # per time step for a sequence [N,T,I], once for a vector [N,I]
+            x = _activation(layer["activation"], y if b is None else y + b)
+        else:
+            a, r, b_ih, b_hh = f64("w_ih"), f64("w_hh"), f64("b_ih"), f64("b_hh")
+            hs = layer["hidden_size"]
+            n, steps = x.shape[0], x.shape[1]
+            h, c = np.zeros((n, hs)), np.zeros((n, hs))
+            outputs = []
+            for t in range(steps):
+                z = x[:, t] @ a.T + b_ih + h @ r.T
+                if b_hh is not None:
+                    z = z + b_hh
+                i, f = _sigmoid(z[:, 0:hs]), _sigmoid(z[:, hs:2 * hs])
+                g, o = np.tanh(z[:, 2 * hs:3 * hs]), _sigmoid(z[:, 3 * hs:4 * hs])
+                c = f * c + i * g
+                h = o * np.tanh(c)
+                outputs.append(h)
+            x = h if layer["return"] == "last" else np.stack(outputs, axis=1)
+    return x
+
+
+def softmax(logits) -> np.ndarray:
+    z = np.asarray(logits, dtype=np.float64)
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+# --- CLI ---------------------------------------------------------------------------------------------
+
+def _inspect(model: Model) -> str:
+    lines = [f"format {model.format_version[0]}.{model.format_version[1]}, needs reader >= "
+             f"{model.min_reader_version[0]}.{model.min_reader_version[1]}, features "
+             f"{[FEATURE_BITS[b] for b in FEATURE_BITS if model.features >> b & 1] or 'none'}"]
+    for s in model.sections:
+        lines.append(f"  section kind {s.kind} codec {s.codec} at {s.offset}: {s.stored_size} -> {s.size} bytes")
+    i = model.input
+    lines.append(f"input {i['kind']} {i['height']}x{i['width']} {i['source_dtype']} scale {i['scale']} offset {i['offset']}")
+    for layer in model.layers:
+        extra = (f"{layer['in']}->{layer['out']} {layer['activation']}" if layer["type"] == "dense"
+                 else f"{layer['input_size']}->{layer['hidden_size']} return {layer['return']}")
+        lines.append(f"  layer {layer['name']}: {layer['type']} {extra}")
+    for t in model.tensors.values():
+        lines.append(f"  tensor {t.name}: {t.dtype} {list(t.shape)}")
+    labels = model.labels if len(model.labels) <= 12 else model.labels[:12] + ["..."]
+    lines.append(f"labels ({len(model.labels)}): {labels}")
+    lines.append(f"producer: {model.metadata['provenance'].get('producer')}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    import argparse
+    p = argparse.ArgumentParser(description="Reference reader for .rnnm model files (spec/FORMAT.md)")
+    sub = p.add_subparsers(dest="command", required=True)
+    for name in ("verify", "inspect", "forward"):
+        sp = sub.add_parser(name)
+        sp.add_argument("file")
+        if name == "forward":
+            sp.add_argument("--images", required=True, help="raw u8 file of N x height x width bytes")
+    args = p.parse_args(argv)
+    try:
+        model = load(args.file)
+    except FormatError as e:
+        print(f"error: {e.error_class}: {e.message}")
+        return 1
+    if args.command == "verify":
+        print("ok")
+    elif args.command == "inspect":
+        print(_inspect(model))
+    else:
+        raw = open(args.images, "rb").read()
+        per = model.input["height"] * model.input["width"]
+        if len(raw) % per:
+            print(f"error: images file is {len(raw)} bytes, not a multiple of {per}", file=sys.stderr)
+            return 2
+        logits = forward(model, np.frombuffer(raw, np.uint8).reshape(-1, per))
+        print(json.dumps({"logits": logits.tolist()}))  # json uses repr: full float64 precision
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

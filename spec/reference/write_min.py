@@ -1,0 +1,187 @@
+"""A minimal `.rnnm` writer written from spec/FORMAT.md, used only to craft test inputs.
+
+It writes canonical files (§2, §4, §5, §6: table order, 64-aligned regions, sorted compact
+JSON) and exposes the pieces separately so that tests can build deliberately broken files.
+"""
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from decimal import Decimal
+
+import numpy as np
+import zstandard
+
+from rnnm import END_MAGIC, MAGIC, align64
+
+DTYPE_CODES = {"f32": 1, "f16": 2, "bf16": 3, "int8": 4}
+FEATURE_OF_DTYPE = {"f16": 1, "bf16": 2, "int8": 3}
+
+
+def quantize(w: np.ndarray, dtype: str):
+    """§4.1 writer rules. Returns (value bytes, scale bytes or b"")."""
+    w = np.ascontiguousarray(w, dtype=np.float32)
+    if dtype == "f32":
+        return w.astype("<f4").tobytes(), b""
+    if dtype == "f16":
+        h = w.astype(np.float16)  # round to nearest even
+        assert np.isfinite(h).all(), "value beyond the f16 range"
+        return h.astype("<f2").tobytes(), b""
+    if dtype == "bf16":
+        bits = w.view(np.uint32).astype(np.uint64)
+        return (((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16) & 0xFFFF).astype("<u2").tobytes(), b""
+    rows = w.reshape(w.shape[0], -1) if w.ndim > 1 else w.reshape(-1, 1)
+    s = (np.abs(rows).max(axis=1) / np.float32(127)).astype(np.float32)
+    s[s == 0] = 1
+    q = np.clip(np.rint(rows / s[:, None]), -127, 127).astype(np.int8)
+    return q.tobytes(), s.astype("<f4").tobytes()
+
+
+def table_and_data(tensors):
+    """tensors: list of (name, dtype, array). Canonical §4 table and §5 data payloads."""
+    entries, data = [], bytearray()
+    for name, dtype, arr in tensors:
+        values, scales = quantize(arr, dtype)
+        data.extend(b"\0" * (align64(len(data)) - len(data)))
+        data_offset = len(data)
+        data.extend(values)
+        scale_offset = 0
+        if scales:
+            data.extend(b"\0" * (align64(len(data)) - len(data)))
+            scale_offset = len(data)
+            data.extend(scales)
+        dims = list(arr.shape) + [0] * (4 - arr.ndim)
+        e = name.encode().ljust(64, b"\0")
+        e += struct.pack("<BBH4II", DTYPE_CODES[dtype], arr.ndim, 0, *dims, 0)
+        e += struct.pack("<QQQQQ", data_offset, len(values), scale_offset, len(scales), 0)
+        entries.append(e)
+    data.extend(b"\0" * (align64(len(data)) - len(data)))
+    return struct.pack("<II", len(entries), 0) + b"".join(entries), bytes(data)
+
+
+def js_number(x) -> str:
+    """§6.4: ECMAScript Number.prototype.toString of a binary64 value (integers as digits)."""
+    if isinstance(x, int):
+        return str(x)
+    if x == 0:
+        return "0"  # -0 is written 0
+    if x < 0:
+        return "-" + js_number(-x)
+    # repr gives the shortest digit string that round-trips; value = 0.s x 10^n.
+    _, digit_tuple, exp = Decimal(repr(x)).normalize().as_tuple()
+    s = "".join(map(str, digit_tuple))
+    n = len(s) + exp
+    k = len(s)
+    if k <= n <= 21:
+        return s + "0" * (n - k)
+    if 0 < n <= 21:
+        return s[:n] + "." + s[n:]
+    if -6 < n <= 0:
+        return "0." + "0" * -n + s
+    e = n - 1
+    return (s[0] + ("." + s[1:] if k > 1 else "")) + "e" + ("+" if e >= 0 else "-") + str(abs(e))
+
+
+def canonical_json(value) -> bytes:
+    """§6.4 canonical metadata: sorted keys (UTF-8 byte order), no white space, JS number form."""
+    def enc(v):
+        if isinstance(v, dict):
+            items = sorted(v.items(), key=lambda kv: kv[0].encode())
+            return "{" + ",".join(json.dumps(k, ensure_ascii=False) + ":" + enc(x) for k, x in items) + "}"
+        if isinstance(v, list):
+            return "[" + ",".join(enc(x) for x in v) + "]"
+        if isinstance(v, bool) or v is None or isinstance(v, str):
+            return json.dumps(v, ensure_ascii=False)  # escapes exactly as JSON.stringify does
+        return js_number(v)
+    return enc(value).encode()
+
+
+def assemble(sections, *, features, major=1, minor=0, min_major=1, min_minor=0, pad_trailer=True):
+    """sections: list of (kind, codec, flags, size, stored_payload). Returns the file bytes with CRC."""
+    count = len(sections)
+    body = bytearray(b"\0" * align64(64 + 64 * count))
+    entries = []
+    for kind, codec, flags, size, stored in sections:
+        body.extend(b"\0" * (align64(len(body)) - len(body)))
+        entries.append(struct.pack("<IHHQQQ32x", kind, codec, flags, len(body), len(stored), size))
+        body.extend(stored)
+    if pad_trailer:
+        body.extend(b"\0" * (align64(len(body)) - len(body)))
+    file_size = len(body) + 16
+    header = MAGIC + struct.pack("<HHHHQQI28x", major, minor, min_major, min_minor, features, file_size, count)
+    body[0:64] = header
+    body[64:64 + 64 * count] = b"".join(entries)
+    return fix_crc(bytes(body) + b"\0" * 8 + END_MAGIC)
+
+
+def fix_crc(buf: bytes) -> bytes:
+    """Recompute the trailer CRC-32 (§2.3) after a deliberate edit."""
+    buf = bytearray(buf)
+    t = len(buf) - 16
+    buf[t:t + 4] = struct.pack("<I", zlib.crc32(bytes(buf[:t])) & 0xFFFFFFFF)
+    return bytes(buf)
+
+
+def write(meta: dict, tensors, *, codec=(0, 0, 0), extra_sections=(), meta_bytes=None,
+          table_hook=None, data_hook=None, **kw) -> bytes:
+    """A complete file. codec: per section (metadata, table, data); extra_sections are appended.
+    meta_bytes replaces the JSON text; table_hook/data_hook edit a bytearray payload in place."""
+    table, data = table_and_data(tensors)
+    table, data = bytearray(table), bytearray(data)
+    if table_hook:
+        table_hook(table)
+    if data_hook:
+        data_hook(data)
+    payloads = [canonical_json(meta) if meta_bytes is None else meta_bytes, bytes(table), bytes(data)]
+    sections = []
+    for kind, (c, p) in enumerate(zip(codec, payloads), start=1):
+        stored = zstandard.ZstdCompressor(write_content_size=True).compress(p) if c else p
+        sections.append((kind, c, 1, len(p), stored))
+    sections.extend(extra_sections)
+    features = kw.pop("features", None)
+    if features is None:
+        features = int(any(codec)) | sum(1 << FEATURE_OF_DTYPE[d] for d in {t[1] for t in tensors} if d in FEATURE_OF_DTYPE)
+    return assemble(sections, features=features, **kw)
+
+
+def tiny_model(rng, *, height=5, width=4, hidden=3, classes=3, dtypes=None, stacked=False,
+               dense_before=False, hidden_dense=False, omit_bias=False, omit_b_hh=False, scale=None):
+    """A small random image_rows classifier: (metadata dict, tensors list)."""
+    tensors, layers = [], []
+    dt = iter(dtypes or [])
+
+    def tensor(name, shape):
+        tensors.append((name, next(dt, "f32"), rng.normal(0, 0.7, shape).astype(np.float32)))
+        return name
+
+    feat = width
+    if dense_before:
+        layers.append({"type": "dense", "name": "pre", "in": feat, "out": 6, "weight": tensor("pre.w", (6, feat)),
+                       "bias": tensor("pre.b", (6,)), "activation": "tanh"})
+        feat = 6
+    lstm_count = 2 if stacked else 1
+    for k in range(lstm_count):
+        layer = {"type": "lstm", "name": f"lstm{k}", "input_size": feat, "hidden_size": hidden,
+                 "w_ih": tensor(f"lstm{k}.w_ih", (4 * hidden, feat)), "w_hh": tensor(f"lstm{k}.w_hh", (4 * hidden, hidden)),
+                 "b_ih": tensor(f"lstm{k}.b_ih", (4 * hidden,)), "gate_order": "ifgo",
+                 "return": "last" if k == lstm_count - 1 else "sequence"}
+        if not omit_b_hh:
+            layer["b_hh"] = tensor(f"lstm{k}.b_hh", (4 * hidden,))
+        layers.append(layer)
+        feat = hidden
+    if hidden_dense:
+        layers.append({"type": "dense", "name": "mid", "in": feat, "out": 5, "weight": tensor("mid.w", (5, feat)),
+                       "bias": tensor("mid.b", (5,)), "activation": "relu"})
+        feat = 5
+    out = {"type": "dense", "name": "out", "in": feat, "out": classes, "weight": tensor("out.w", (classes, feat)),
+           "activation": "none"}
+    if not omit_bias:
+        out["bias"] = tensor("out.b", (classes,))
+    layers.append(out)
+    meta = {"format": "rnnm", "model": {"layers": layers, "output": "logits"},
+            "input": {"kind": "image_rows", "height": height, "width": width, "source_dtype": "u8",
+                      "scale": float(np.float32(1 / 255)) if scale is None else scale, "offset": 0},
+            "labels": [f"c{k}" for k in range(classes)],
+            "provenance": {"producer": "write_min.py", "seed": 1}}
+    return meta, tensors
