@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 CONFIG ?= release
 DATA ?= $(abspath ../shared/datasets)
-APT_PACKAGES := libzstd-dev zlib1g-dev libopenblas-dev libssl-dev pkg-config
+APT_PACKAGES := libzstd-dev zlib1g-dev libopenblas-dev libssl-dev pkg-config dataset-fashion-mnist
 PY_PACKAGES := numpy zstandard
 
 .PHONY: deps test run fixtures fuzz bench clean
