@@ -8,6 +8,8 @@
 //   RNNTraining  the LSTM trainer: forward, hand-written BPTT, Adam, export
 //   rnn-train    CLI over RNNTraining
 //   rnn-infer    CLI over RNNRuntime
+//   RNNReport    the analysis report: SVG figures, HTML and Markdown pages
+//   rnn-report   CLI that measures a trained model and writes the report
 //
 // System C libraries come in through system-library targets resolved with pkg-config.
 import PackageDescription
@@ -19,6 +21,7 @@ let package = Package(
         .library(name: "RNNRuntime", targets: ["RNNRuntime"]),
         .executable(name: "rnn-train", targets: ["rnn-train"]),
         .executable(name: "rnn-infer", targets: ["rnn-infer"]),
+        .executable(name: "rnn-report", targets: ["rnn-report"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -34,6 +37,7 @@ let package = Package(
         .target(name: "RNNRuntime", dependencies: ["RNNFormat", "CBLAS"]),
         .target(name: "RNNDatasets", dependencies: ["CZlib", "COpenSSL"]),
         .target(name: "RNNTraining", dependencies: ["RNNFormat", "RNNDatasets", "CBLAS"]),
+        .target(name: "RNNReport"),
 
         .executableTarget(name: "rnn-train", dependencies: [
             "RNNTraining", "RNNFormat", "RNNDatasets",
@@ -44,12 +48,17 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        .executableTarget(name: "rnn-report", dependencies: [
+            "RNNReport", "RNNRuntime", "RNNFormat", "RNNDatasets",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         // Regenerates fixtures/ deterministically (`make fixtures`).
         .executableTarget(name: "rnn-fixtures", dependencies: ["RNNFormat"]),
 
         .testTarget(name: "RNNFormatTests", dependencies: ["RNNFormat"]),
         .testTarget(name: "RNNRuntimeTests", dependencies: ["RNNRuntime", "RNNFormat"]),
         .testTarget(name: "RNNDatasetsTests", dependencies: ["RNNDatasets"]),
+        .testTarget(name: "RNNReportTests", dependencies: ["RNNReport"]),
         .testTarget(name: "RNNTrainingTests", dependencies: ["RNNTraining", "RNNRuntime", "RNNFormat", "RNNDatasets"]),
     ]
 )

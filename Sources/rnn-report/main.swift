@@ -1,0 +1,1 @@
+print("rnn-report: not yet implemented")
