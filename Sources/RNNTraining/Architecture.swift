@@ -1,0 +1,124 @@
+/// The shape of the classifier: `dense_in (I -> H)`, `layerCount` stacked LSTMs of width `H`,
+/// `dense_out (H -> classes)`.
+///
+/// Every LSTM but the last returns its whole sequence to the next one; the last returns `h[T-1]`
+/// (spec/FORMAT.md §6.1). `dense_in` has no activation, which is what lets the trainer fold it
+/// into the first LSTM's input weights (see ``ForwardPass``).
+public struct LSTMArchitecture: Sendable, Equatable, Codable {
+    /// Features per time step (28 for MNIST rows).
+    public var inputSize: Int
+    /// Width `H` of `dense_in` and of every LSTM.
+    public var hiddenSize: Int
+    /// Number of stacked LSTM layers.
+    public var layerCount: Int
+    /// Number of output classes.
+    public var classCount: Int
+
+    /// An architecture; call ``validate()`` before use.
+    public init(inputSize: Int, hiddenSize: Int, layerCount: Int = 1, classCount: Int) {
+        self.inputSize = inputSize
+        self.hiddenSize = hiddenSize
+        self.layerCount = layerCount
+        self.classCount = classCount
+    }
+
+    /// Throws ``TrainingError/invalidArchitecture(_:)`` unless every size is in range.
+    public func validate() throws(TrainingError) {
+        try checkRange("input size", inputSize, 1...4096)
+        try checkRange("--hidden-size", hiddenSize, 1...4096)
+        try checkRange("--layers", layerCount, 1...16)
+        try checkRange("class count", classCount, 2...65536)
+    }
+
+    /// The name of LSTM layer `index` in exported files: `lstm` for a single layer,
+    /// `lstm0`, `lstm1`, ... when stacked.
+    public func lstmName(_ index: Int) -> String {
+        layerCount == 1 ? "lstm" : "lstm\(index)"
+    }
+
+    /// Where each tensor lives in the flat parameter vector.
+    public var layout: ParameterLayout { ParameterLayout(self) }
+}
+
+func checkRange(_ name: String, _ value: Int, _ range: ClosedRange<Int>) throws(TrainingError) {
+    guard range.contains(value) else {
+        throw .invalidArchitecture("\(name) must be in \(range.lowerBound)...\(range.upperBound), got \(value)")
+    }
+}
+
+/// One tensor's place in the flat parameter vector.
+public struct ParameterSlot: Sendable, Equatable {
+    /// Tensor name as exported (`dense_in.weight`, `lstm.w_ih`, ...).
+    public var name: String
+    /// Row-major shape, as in the model file.
+    public var shape: [Int]
+    /// First element's index in the flat vector.
+    public var offset: Int
+    /// Number of elements.
+    public var count: Int { shape.reduce(1, *) }
+    /// The index range in the flat vector.
+    public var range: Range<Int> { offset..<(offset + count) }
+}
+
+/// The order of all parameters in one flat vector.
+///
+/// Keeping every parameter in one contiguous array makes Adam, clipping, gradient reduction and
+/// checkpoints single loops over one buffer.
+public struct ParameterLayout: Sendable, Equatable {
+    /// `dense_in.weight` `[H, I]`.
+    public let denseInWeight: ParameterSlot
+    /// `dense_in.bias` `[H]`.
+    public let denseInBias: ParameterSlot
+    /// Per LSTM layer: `w_ih` `[4H, in]`, `w_hh` `[4H, H]`, `b_ih` `[4H]`, `b_hh` `[4H]`.
+    public let lstm: [LSTMSlots]
+    /// `dense_out.weight` `[C, H]`.
+    public let denseOutWeight: ParameterSlot
+    /// `dense_out.bias` `[C]`.
+    public let denseOutBias: ParameterSlot
+    /// Total number of parameters.
+    public let count: Int
+
+    /// The four tensors of one LSTM layer.
+    public struct LSTMSlots: Sendable, Equatable {
+        /// `w_ih` `[4H, H]`.
+        public let weightIH: ParameterSlot
+        /// `w_hh` `[4H, H]`.
+        public let weightHH: ParameterSlot
+        /// `b_ih` `[4H]` (holds the forget-gate bias).
+        public let biasIH: ParameterSlot
+        /// `b_hh` `[4H]`.
+        public let biasHH: ParameterSlot
+    }
+
+    init(_ a: LSTMArchitecture) {
+        var offset = 0
+        func slot(_ name: String, _ shape: [Int]) -> ParameterSlot {
+            let s = ParameterSlot(name: name, shape: shape, offset: offset)
+            offset += s.count
+            return s
+        }
+        let h = a.hiddenSize
+        denseInWeight = slot("dense_in.weight", [h, a.inputSize])
+        denseInBias = slot("dense_in.bias", [h])
+        var layers: [LSTMSlots] = []
+        for l in 0..<a.layerCount {
+            let n = a.lstmName(l)
+            layers.append(LSTMSlots(
+                weightIH: slot("\(n).w_ih", [4 * h, h]),
+                weightHH: slot("\(n).w_hh", [4 * h, h]),
+                biasIH: slot("\(n).b_ih", [4 * h]),
+                biasHH: slot("\(n).b_hh", [4 * h])))
+        }
+        lstm = layers
+        denseOutWeight = slot("dense_out.weight", [a.classCount, h])
+        denseOutBias = slot("dense_out.bias", [a.classCount])
+        count = offset
+    }
+
+    /// Every slot in vector order.
+    public var slots: [ParameterSlot] {
+        [denseInWeight, denseInBias]
+            + lstm.flatMap { [$0.weightIH, $0.weightHH, $0.biasIH, $0.biasHH] }
+            + [denseOutWeight, denseOutBias]
+    }
+}

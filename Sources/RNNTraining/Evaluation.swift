@@ -1,0 +1,57 @@
+/// Loss and accuracy of a model on a labeled set.
+public struct EvaluationResult: Sendable, Equatable {
+    /// Mean cross-entropy.
+    public var loss: Double
+    /// Fraction of correct arg-max predictions.
+    public var accuracy: Double
+    /// Number of images evaluated.
+    public var count: Int
+}
+
+/// A float32 forward-only evaluator that reuses its buffers across calls.
+public final class Evaluator: @unchecked Sendable {
+    let engine: GradientEngine<Float>
+    let batchSize: Int
+
+    /// An evaluator for `architecture` on `timeSteps`-step inputs, splitting each batch over `threads` workers.
+    public init(architecture: LSTMArchitecture, timeSteps: Int, threads: Int, batchSize: Int = 1000) {
+        self.batchSize = batchSize
+        engine = GradientEngine(architecture: architecture, timeSteps: timeSteps, batchCapacity: batchSize, workerCount: threads)
+    }
+
+    /// Logits `[count, C]` of `data`'s images (pixels scaled by 1/255, spec §6.2).
+    public func logits(parameters: LSTMParameters<Float>, images: [UInt8], count: Int) -> [Float] {
+        var out: [Float] = []
+        out.reserveCapacity(count * parameters.architecture.classCount)
+        parameters.values.withUnsafeBufferPointer { p in
+            images.withUnsafeBufferPointer { px in
+                for start in stride(from: 0, to: count, by: batchSize) {
+                    let indices = Array(start..<min(count, start + batchSize))[...]
+                    out += engine.logits(parameters: p, source: .images(px, scale: pixelScale), indices: indices)
+                }
+            }
+        }
+        return out
+    }
+
+    /// Mean loss and accuracy on `data`.
+    public func evaluate(parameters: LSTMParameters<Float>, on data: LabeledPixels) -> EvaluationResult {
+        let c = parameters.architecture.classCount
+        let logits = logits(parameters: parameters, images: data.pixels, count: data.count)
+        var loss = 0.0, correct = 0
+        for b in 0..<data.count {
+            let row = logits[(b * c)..<((b + 1) * c)]
+            let maximum = row.max()!
+            let best = row.firstIndex(of: maximum)! - b * c
+            if best == data.labels[b] { correct += 1 }
+            var sum = 0.0
+            for v in row { sum += Double.exponential(Double(v - maximum)) }
+            loss += Double.logarithm(sum) - Double(row[b * c + data.labels[b]] - maximum)
+        }
+        let n = max(1, data.count)
+        return EvaluationResult(loss: loss / Double(n), accuracy: Double(correct) / Double(n), count: data.count)
+    }
+}
+
+/// `1/255` rounded to binary32: the input contract's scale (spec §6.2).
+public let pixelScale: Float = 1 / 255

@@ -1,0 +1,127 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Adam (Kingma & Ba 2015, Algorithm 1) over a flat parameter vector, in float32.
+///
+///     m = β1 m + (1-β1) g        v = β2 v + (1-β2) g²
+///     θ = θ - lr · m̂ / (sqrt(v̂) + ε),   m̂ = m / (1-β1^t),  v̂ = v / (1-β2^t)
+///
+/// This is the paper's form (ε added to `sqrt(v̂)`), which is also PyTorch's `torch.optim.Adam`.
+public struct AdamOptimizer: Sendable, Equatable {
+    /// Decay of the first-moment estimate.
+    public var beta1: Float
+    /// Decay of the second-moment estimate.
+    public var beta2: Float
+    /// Added to `sqrt(v̂)` to avoid division by zero.
+    public var epsilon: Float
+    /// First-moment estimates, one per parameter.
+    public var firstMoment: [Float]
+    /// Second-moment estimates, one per parameter.
+    public var secondMoment: [Float]
+    /// Number of updates applied so far (`t` of the paper after the next update is `step + 1`).
+    public var step: Int
+
+    /// An optimizer with zero moments for `parameterCount` parameters.
+    public init(parameterCount: Int, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8) {
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        firstMoment = [Float](repeating: 0, count: parameterCount)
+        secondMoment = [Float](repeating: 0, count: parameterCount)
+        step = 0
+    }
+
+    /// Applies one update with learning rate `learningRate` to `parameters` given `gradient`.
+    public mutating func update(parameters: inout [Float], gradient: [Float], learningRate: Float) {
+        precondition(parameters.count == gradient.count && gradient.count == firstMoment.count, "size mismatch")
+        step += 1
+        // Bias corrections in double: beta^t underflows gracefully and keeps float32 rounding out of them.
+        let correction1 = Float(1 - pow(Double(beta1), Double(step)))
+        let correction2 = Float(1 - pow(Double(beta2), Double(step)))
+        let stepSize = learningRate / correction1
+        let b1 = beta1, b2 = beta2, eps = epsilon
+        let root2 = correction2.squareRoot()
+        parameters.withUnsafeMutableBufferPointer { p in
+            gradient.withUnsafeBufferPointer { g in
+                firstMoment.withUnsafeMutableBufferPointer { m in
+                    secondMoment.withUnsafeMutableBufferPointer { v in
+                        for k in 0..<p.count {
+                            let gk = g[k]
+                            m[k] = b1 * m[k] + (1 - b1) * gk
+                            v[k] = b2 * v[k] + (1 - b2) * gk * gk
+                            // sqrt(v̂) = sqrt(v) / sqrt(1-β2^t)
+                            p[k] -= stepSize * m[k] / (v[k].squareRoot() / root2 + eps)
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Scales `gradient` down so that its L2 norm is at most `maximum` (Pascanu et al. 2013);
+/// returns the norm before clipping. A `maximum` of 0 or less disables clipping.
+@discardableResult
+public func clipGradientNorm(_ gradient: inout [Float], maximum: Float) -> Float {
+    var sum = 0.0
+    gradient.withUnsafeBufferPointer { g in for x in g { sum += Double(x) * Double(x) } }
+    let norm = Float(sum.squareRoot())
+    if maximum > 0 && norm > maximum {
+        let factor = maximum / norm
+        gradient.withUnsafeMutableBufferPointer { g in for k in 0..<g.count { g[k] *= factor } }
+    }
+    return norm
+}
+
+/// How the learning rate changes over training.
+public enum LearningRateSchedule: String, Sendable, Codable, CaseIterable {
+    /// The base rate throughout (the tutorial preset).
+    case constant
+    /// Linear warm-up over the first ``LearningRatePlan/warmupSteps`` steps, then cosine decay
+    /// to `minimumFactor × base` at the last step (Loshchilov & Hutter 2017, without restarts).
+    case cosine
+    /// Halve the rate every `max(1, totalSteps / 4)` steps.
+    case step
+}
+
+/// The learning rate at every step of a run.
+public struct LearningRatePlan: Sendable, Equatable {
+    /// The peak (or constant) learning rate.
+    public var base: Float
+    /// How the rate changes.
+    public var schedule: LearningRateSchedule
+    /// Steps of the whole run.
+    public var totalSteps: Int
+    /// Linear warm-up steps (cosine schedule only).
+    public var warmupSteps: Int
+    /// The cosine schedule ends at `base * minimumFactor`.
+    public var minimumFactor: Float = 0.01
+
+    /// A plan for a run of `totalSteps` steps.
+    public init(base: Float, schedule: LearningRateSchedule, totalSteps: Int, warmupSteps: Int) {
+        self.base = base
+        self.schedule = schedule
+        self.totalSteps = max(1, totalSteps)
+        self.warmupSteps = warmupSteps
+    }
+
+    /// The rate for 0-based step `step`.
+    public func rate(at step: Int) -> Float {
+        switch schedule {
+        case .constant:
+            return base
+        case .step:
+            let period = max(1, totalSteps / 4)
+            return base * Float(pow(0.5, Double(step / period)))
+        case .cosine:
+            if step < warmupSteps { return base * Float(step + 1) / Float(warmupSteps) }
+            let span = max(1, totalSteps - warmupSteps - 1)
+            let progress = min(1, Double(step - warmupSteps) / Double(span))
+            let cosine = 0.5 * (1 + cos(Double.pi * progress))
+            return base * (minimumFactor + (1 - minimumFactor) * Float(cosine))
+        }
+    }
+}

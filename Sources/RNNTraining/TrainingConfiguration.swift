@@ -1,0 +1,99 @@
+/// Every setting of a training run. Stored in checkpoints and (flattened) in the exported
+/// model's provenance.
+public struct TrainingConfiguration: Sendable, Codable, Equatable {
+    /// The network's shape.
+    public var architecture: LSTMArchitecture
+    /// How the initial weights are drawn.
+    public var initialization: InitializationScheme = .standard
+    /// Sequences per step.
+    public var batchSize: Int = 128
+    /// Passes over the training images (the run may stop earlier, see ``maximumSteps``).
+    public var epochs: Int = 10
+    /// If set, training stops after this many steps even within an epoch (the tutorial preset's
+    /// "100,000 samples" = 781 steps of 128).
+    public var maximumSteps: Int?
+    /// Adam's base learning rate.
+    public var learningRate: Float = 2e-3
+    /// How the learning rate changes over the run.
+    public var schedule: LearningRateSchedule = .cosine
+    /// Linear warm-up steps of the cosine schedule.
+    public var warmupSteps: Int = 200
+    /// Adam β1.
+    public var beta1: Float = 0.9
+    /// Adam β2.
+    public var beta2: Float = 0.999
+    /// Adam ε.
+    public var epsilon: Float = 1e-8
+    /// Maximum gradient L2 norm; 0 disables clipping.
+    public var clipNorm: Float = 1.0
+    /// Seed of every random choice (initial weights and shuffling).
+    public var seed: UInt64 = 1
+    /// Worker threads; the same seed and thread count give bitwise identical weights.
+    public var threads: Int = 2
+    /// How many of the last training images are held out for validation.
+    public var validationCount: Int = 5000
+
+    /// The default settings for `architecture`.
+    public init(architecture: LSTMArchitecture) {
+        self.architecture = architecture
+    }
+
+    /// Throws ``TrainingError`` naming the first option that is out of range.
+    public func validate() throws(TrainingError) {
+        try architecture.validate()
+        func check(_ ok: Bool, _ message: @autoclosure () -> String) throws(TrainingError) {
+            if !ok { throw .invalidHyperparameter(message()) }
+        }
+        try check((1...65536).contains(batchSize), "--batch-size must be in 1...65536, got \(batchSize)")
+        try check((1...10000).contains(epochs), "--epochs must be in 1...10000, got \(epochs)")
+        if let m = maximumSteps { try check(m >= 1, "--steps must be at least 1, got \(m)") }
+        try check(learningRate.isFinite && learningRate > 0 && learningRate <= 10, "--lr must be in (0, 10], got \(learningRate)")
+        try check(warmupSteps >= 0, "--warmup must be at least 0, got \(warmupSteps)")
+        try check(beta1 >= 0 && beta1 < 1, "--beta1 must be in [0, 1), got \(beta1)")
+        try check(beta2 >= 0 && beta2 < 1, "--beta2 must be in [0, 1), got \(beta2)")
+        try check(epsilon.isFinite && epsilon > 0, "--epsilon must be positive, got \(epsilon)")
+        try check(clipNorm.isFinite && clipNorm >= 0, "--clip must be 0 (off) or positive, got \(clipNorm)")
+        try check((1...256).contains(threads), "--threads must be in 1...256, got \(threads)")
+        try check(validationCount >= 0, "--validation must be at least 0, got \(validationCount)")
+    }
+
+    /// Hyperparameters as written into the model's provenance (spec §6.3).
+    public var provenanceHyperparameters: [String: Double] {
+        var h: [String: Double] = [
+            "hidden_size": Double(architecture.hiddenSize), "layers": Double(architecture.layerCount),
+            "batch_size": Double(batchSize), "epochs": Double(epochs),
+            "learning_rate": shortestDouble(learningRate), "warmup_steps": Double(warmupSteps),
+            "beta1": shortestDouble(beta1), "beta2": shortestDouble(beta2), "epsilon": shortestDouble(epsilon),
+            "clip_norm": shortestDouble(clipNorm), "threads": Double(threads),
+            "validation_images": Double(validationCount),
+        ]
+        if let m = maximumSteps { h["max_steps"] = Double(m) }
+        return h
+    }
+}
+
+/// One finished epoch, as logged and printed.
+public struct EpochRecord: Sendable, Codable, Equatable {
+    /// Epoch number, 1-based.
+    public var epoch: Int
+    /// Mean training loss over the epoch (weights changing as it ran).
+    public var trainLoss: Double
+    /// Training accuracy over the epoch.
+    public var trainAccuracy: Double
+    /// Mean loss on the validation set after the epoch.
+    public var validationLoss: Double
+    /// Accuracy on the validation set after the epoch.
+    public var validationAccuracy: Double
+    /// Training seconds of the epoch (validation not included).
+    public var seconds: Double
+    /// Learning rate of the epoch's last step.
+    public var learningRate: Double
+    /// Steps run in this epoch (fewer than a full epoch when ``TrainingConfiguration/maximumSteps`` ends it).
+    public var steps: Int
+}
+
+/// The double whose shortest decimal form equals the float's (`0.9` rather than `0.8999999761581421`),
+/// so that provenance shows the value the user typed.
+func shortestDouble(_ value: Float) -> Double {
+    Double("\(value)") ?? Double(value)
+}

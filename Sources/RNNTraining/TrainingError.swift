@@ -1,0 +1,29 @@
+/// Everything that can go wrong in training, checkpointing or export.
+public enum TrainingError: Error, CustomStringConvertible, Equatable {
+    /// A size of the network is out of range; the message names the option, the range and the value.
+    case invalidArchitecture(String)
+    /// A training hyperparameter is out of range; the message names the option, the range and the value.
+    case invalidHyperparameter(String)
+    /// A checkpoint file is not one, is damaged, or does not fit this trainer.
+    case invalidCheckpoint(path: String, reason: String)
+    /// A model file does not have the dense_in / lstm... / dense_out shape this trainer produces.
+    case unsupportedModel(String)
+    /// The data set does not fit the model (wrong image size, too few images, label out of range).
+    case dataMismatch(String)
+    /// Reading or writing a file failed.
+    case io(path: String, reason: String)
+    /// The loss became NaN or infinite; training cannot continue.
+    case diverged(step: Int)
+
+    /// One line naming what was expected and what was found.
+    public var description: String {
+        switch self {
+        case .invalidArchitecture(let m), .invalidHyperparameter(let m): m
+        case .invalidCheckpoint(let path, let reason): "\(path): not a usable checkpoint: \(reason)"
+        case .unsupportedModel(let m): "unsupported model: \(m)"
+        case .dataMismatch(let m): "data does not fit the model: \(m)"
+        case .io(let path, let reason): "\(path): \(reason)"
+        case .diverged(let step): "training diverged at step \(step): the loss is not finite (try a lower --lr or --clip)"
+        }
+    }
+}

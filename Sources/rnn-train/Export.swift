@@ -1,0 +1,20 @@
+import ArgumentParser
+import RNNFormat
+import RNNTraining
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Export a checkpoint's weights as an .rnnm model.",
+        discussion: "Example: rnn-train export models/mnist-lstm.ckpt --output models/mnist-lstm.rnnm")
+
+    @Argument(help: "Checkpoint written by rnn-train.") var checkpoint: String
+    @Option(help: "Model file to write.") var output: String
+
+    func run() throws {
+        let c: Checkpoint
+        do { c = try Checkpoint.read(from: checkpoint) } catch { throw fail(error.description, ExitStatus.input) }
+        do { try probeWritableDirectory(for: output) } catch { throw fail(error.description, ExitStatus.cannotCreate) }
+        do { try ModelWriter.write(c.modelFile(), to: output) } catch { throw fail("\(output): \(error)", ExitStatus.io) }
+        printError("rnn-train: wrote \(output) (epoch \(c.state.history.count), step \(c.state.globalStep))")
+    }
+}

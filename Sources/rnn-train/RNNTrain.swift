@@ -1,0 +1,17 @@
+import ArgumentParser
+
+/// `rnn-train`: trains the MNIST LSTM classifier and exports `.rnnm` models.
+@main
+struct RNNTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rnn-train",
+        abstract: "Train an LSTM image classifier (MNIST, Fashion-MNIST) and export it as an .rnnm model.",
+        discussion: """
+            Exit codes: 0 success, 64 invalid options or hyperparameters, 65 data set missing or invalid, \
+            66 checkpoint unreadable or invalid, 70 training diverged, 73 output not writable, \
+            74 I/O error while writing, 130 interrupted (a checkpoint was written; resume with --resume).
+            """,
+        version: "rnn-train \(trainerVersionString)",
+        subcommands: [Train.self, Export.self],
+        defaultSubcommand: Train.self)
+}

@@ -1,0 +1,43 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Dispatch
+import Synchronization
+
+/// Writes a line (or a progress-bar redraw, without newline) to stderr, unbuffered.
+func printError(_ text: String, newline: Bool = true) {
+    let line = newline ? text + "\n" : text
+    var bytes = Array(line.utf8)
+    var done = 0
+    while done < bytes.count {
+        let n = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress! + done, $0.count - done) }
+        if n <= 0 { if errno == EINTR { continue } else { return } }
+        done += n
+    }
+}
+
+/// Whether stderr is a terminal (progress bar) or a file/pipe (plain periodic lines).
+var stderrIsTerminal: Bool { isatty(2) == 1 }
+
+/// Set by the first SIGINT: training finishes its current step, checkpoints and exits with 130.
+let interruptRequested = Atomic<Bool>(false)
+
+/// Routes SIGINT to ``interruptRequested`` (a second Ctrl-C exits at once, with status 130).
+final class InterruptHandler {
+    private let source: any DispatchSourceSignal
+
+    init() {
+        signal(SIGINT, SIG_IGN)
+        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler {
+            if interruptRequested.exchange(true, ordering: .sequentiallyConsistent) {
+                printError("\nrnn-train: interrupted again; exiting without a checkpoint")
+                exit(130)
+            }
+            printError("\nrnn-train: interrupt: finishing the current step, then writing a checkpoint (Ctrl-C again to abort)")
+        }
+        source.resume()
+    }
+}

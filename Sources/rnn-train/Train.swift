@@ -1,0 +1,194 @@
+import ArgumentParser
+import RNNDatasets
+import RNNFormat
+import RNNTraining
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The named starting points for the hyperparameters.
+enum Preset: String, ExpressibleByArgument, CaseIterable {
+    /// Our recommendation (>= 99 % test accuracy on MNIST).
+    case `default`
+    /// The course notebook (TensorFlow 1 tutorial): Adam lr 0.001, batch 128, 781 steps
+    /// (100,000 samples), random-normal dense layers, no clipping, constant rate.
+    case tutorial
+
+    func configuration(classCount: Int) -> TrainingConfiguration {
+        var c = TrainingConfiguration(architecture: LSTMArchitecture(inputSize: 28, hiddenSize: 128, layerCount: 1, classCount: classCount))
+        switch self {
+        case .default:
+            c.batchSize = 128
+            c.epochs = 10
+            c.learningRate = 2e-3
+            c.schedule = .cosine
+            c.warmupSteps = 200
+            c.clipNorm = 1.0
+        case .tutorial:
+            c.initialization = .tutorial
+            c.batchSize = 128
+            c.epochs = 2
+            c.maximumSteps = 781
+            c.learningRate = 1e-3
+            c.schedule = .constant
+            c.warmupSteps = 0
+            c.clipNorm = 0
+        }
+        return c
+    }
+}
+
+extension ImageDataset: ExpressibleByArgument {}
+extension LearningRateSchedule: ExpressibleByArgument {}
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a model (the default subcommand).",
+        discussion: """
+            Examples:
+              rnn-train                                  # default preset, MNIST from ./data/mnist or $MNIST_DIR
+              rnn-train --data ../shared/datasets/mnist --output models/mnist-lstm.rnnm
+              rnn-train --preset tutorial                # the TF1 course notebook's settings
+              rnn-train --resume models/mnist-lstm.ckpt  # continue an interrupted run
+            """)
+
+    @Option(help: "Hyperparameter preset: default or tutorial.") var preset: Preset = .default
+    @Option(help: "Data set: mnist or fashion-mnist.") var dataset: ImageDataset = .mnist
+    @Option(help: "Directory holding the four IDX files (.gz or raw); default $MNIST_DIR / $FASHION_MNIST_DIR, then the data module's default directory.") var data: String?
+    @Flag(help: "Download missing data set files (from $RNN_DATASET_MIRROR or the default mirror), checking their SHA-256.") var download = false
+    @Option(help: "Model file to write (default models/<dataset>-lstm.rnnm).") var output: String?
+    @Option(help: "JSON-lines run log (default: next to the output, .log.jsonl).") var log: String?
+    @Option(help: "Checkpoint written after every epoch and on Ctrl-C (default: next to the output, .ckpt).") var checkpoint: String?
+    @Option(help: "Continue from this checkpoint (its settings win over the options below).") var resume: String?
+
+    @Option(help: "LSTM width H.") var hiddenSize: Int?
+    @Option(help: "Stacked LSTM layers.") var layers: Int?
+    @Option(help: "Sequences per step.") var batchSize: Int?
+    @Option(help: "Passes over the 55,000 training images.") var epochs: Int?
+    @Option(help: "Stop after this many steps.") var steps: Int?
+    @Option(help: "Adam learning rate.") var lr: Float?
+    @Option(help: "Learning-rate schedule: constant, cosine (warm-up then cosine decay) or step (halve 4 times).") var schedule: LearningRateSchedule?
+    @Option(help: "Warm-up steps of the cosine schedule.") var warmup: Int?
+    @Option(help: "Adam beta1.") var beta1: Float?
+    @Option(help: "Adam beta2.") var beta2: Float?
+    @Option(help: "Adam epsilon.") var epsilon: Float?
+    @Option(help: "Gradient-norm clipping threshold (0: off).") var clip: Float?
+    @Option(help: "Seed of initialization and shuffling.") var seed: UInt64?
+    @Option(help: "Worker threads (same seed + same threads = identical weights).") var threads: Int?
+    @Option(help: "Training images held out for validation (the last N).") var validation: Int?
+
+    func makeConfiguration() -> TrainingConfiguration {
+        var c = preset.configuration(classCount: dataset.classNames.count)
+        if let v = hiddenSize { c.architecture.hiddenSize = v }
+        if let v = layers { c.architecture.layerCount = v }
+        if let v = batchSize { c.batchSize = v }
+        if let v = epochs { c.epochs = v }
+        if let v = steps { c.maximumSteps = v }
+        if let v = lr { c.learningRate = v }
+        if let v = schedule { c.schedule = v }
+        if let v = warmup { c.warmupSteps = v }
+        if let v = beta1 { c.beta1 = v }
+        if let v = beta2 { c.beta2 = v }
+        if let v = epsilon { c.epsilon = v }
+        if let v = clip { c.clipNorm = v }
+        if let v = seed { c.seed = v }
+        if let v = threads { c.threads = v }
+        if let v = validation { c.validationCount = v }
+        return c
+    }
+
+    func run() throws {
+        // 1. Settings, from the checkpoint or the options; reject bad values before touching data.
+        var resumed: Checkpoint?
+        if let path = resume {
+            do { resumed = try Checkpoint.read(from: path) } catch { throw fail(error.description, ExitStatus.input) }
+        }
+        let configuration = resumed?.configuration ?? makeConfiguration()
+        do { try configuration.validate() } catch { throw fail(error.description, ExitStatus.usage) }
+
+        // 2. Output paths; probe writability now so that a read-only directory fails in seconds.
+        let outputPath = output ?? "models/\(dataset.rawValue)-lstm.rnnm"
+        let stem = outputPath.hasSuffix(".rnnm") ? String(outputPath.dropLast(5)) : outputPath
+        let logPath = log ?? stem + ".log.jsonl"
+        let checkpointPath = checkpoint ?? resume ?? stem + ".ckpt"
+        if output == nil { mkdir("models", 0o755) }
+        for path in Set([outputPath, logPath, checkpointPath]) {
+            do { try probeWritableDirectory(for: path) } catch { throw fail(error.description, ExitStatus.cannotCreate) }
+        }
+
+        // 3. Data.
+        let splits: DatasetSplits
+        do { splits = try DatasetSplits.load(dataset, directory: data, allowDownload: download) } catch {
+            throw fail(error.description, ExitStatus.data)
+        }
+        let trainingData: TrainingData
+        let trainer: Trainer
+        do {
+            trainingData = try TrainingData(splits, validationCount: configuration.validationCount)
+            trainer = try Trainer(configuration: configuration, data: trainingData)
+        } catch { throw fail(error.description, statusCode(for: error)) }
+        if let resumed, resumed.datasetSHA256 != trainingData.sha256 {
+            throw fail("the checkpoint was trained on \(resumed.datasetName) with different files (SHA-256 differs); pass the same --dataset/--data", ExitStatus.data)
+        }
+
+        // 4. Train.
+        let a = configuration.architecture
+        printError("rnn-train: \(trainingData.name): \(trainingData.train.count) train / \(trainingData.validation.count) validation / "
+            + "\(trainingData.test.count) test images; H=\(a.hiddenSize) layers=\(a.layerCount) batch=\(configuration.batchSize) "
+            + "lr=\(configuration.learningRate) \(configuration.schedule.rawValue) clip=\(configuration.clipNorm) "
+            + "seed=\(configuration.seed) threads=\(configuration.threads); \(trainer.totalSteps) steps")
+        var state = resumed?.state ?? TrainingState(configuration: configuration)
+        if resumed != nil { printError("rnn-train: resuming at epoch \(state.epoch + 1), step \(state.globalStep)") }
+        let runLog: RunLog
+        do { runLog = try RunLog(path: logPath, append: resumed != nil) } catch { throw fail(error.description, ExitStatus.io) }
+        let handler = InterruptHandler()
+        let reporter = ProgressReporter()
+        func checkpointOf(_ s: TrainingState) -> Checkpoint {
+            Checkpoint(configuration: configuration, state: s, datasetName: trainingData.name,
+                       datasetSHA256: trainingData.sha256, classNames: trainingData.classNames,
+                       timeSteps: trainingData.train.height)
+        }
+        let outcome: TrainingOutcome
+        do {
+            outcome = try trainer.run(
+                &state,
+                events: { event in
+                    switch event {
+                    case .step(let p): reporter.step(p)
+                    case .epoch(let r):
+                        reporter.epoch(r, of: configuration.epochs)
+                        try? runLog.epoch(r)
+                    }
+                },
+                shouldStop: { interruptRequested.load(ordering: .relaxed) },
+                checkpoint: { s throws(TrainingError) in try checkpointOf(s).write(to: checkpointPath) })
+        } catch {
+            reporter.clearLine()
+            throw fail(error.description, statusCode(for: error))
+        }
+        _ = handler
+        if outcome == .interrupted {
+            reporter.clearLine()
+            do { try checkpointOf(state).write(to: checkpointPath) } catch { throw fail(error.description, ExitStatus.io) }
+            printError("rnn-train: interrupted at epoch \(state.epoch + 1), step \(state.globalStep) of \(trainer.totalSteps); "
+                + "checkpoint written to \(checkpointPath)")
+            printError("rnn-train: resume with: rnn-train --resume \(checkpointPath)"
+                + (data.map { " --data \($0)" } ?? "") + (dataset == .mnist ? "" : " --dataset \(dataset.rawValue)")
+                + (output.map { " --output \($0)" } ?? ""))
+            throw ExitCode(ExitStatus.interrupted)
+        }
+
+        // 5. Test once, export with provenance.
+        let test = trainer.evaluate(state.parameters, on: trainingData.test)
+        printError("rnn-train: test accuracy \(percent(test.accuracy)) (loss \(fixed(test.loss, 4))) on \(test.count) images; "
+            + "\(fixed(state.trainSeconds, 1)) s training")
+        let model = checkpointOf(state).modelFile(metrics: ["test_accuracy": test.accuracy, "test_loss": test.loss])
+        do { try ModelWriter.write(model, to: outputPath) } catch { throw fail("\(outputPath): \(error)", ExitStatus.io) }
+        do {
+            try runLog.write([("event", .string("test")), ("test_loss", .number(test.loss)), ("test_acc", .number(test.accuracy)),
+                              ("train_seconds", .number(state.trainSeconds)), ("output", .string(outputPath))])
+        } catch { throw fail(error.description, ExitStatus.io) }
+        print("test accuracy: \(percent(test.accuracy))")
+        printError("rnn-train: wrote \(outputPath) (log \(logPath), checkpoint \(checkpointPath))")
+    }
+}

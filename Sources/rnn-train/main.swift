@@ -1,1 +1,0 @@
-print("rnn-train: not yet implemented")
