@@ -10,6 +10,8 @@
 //   rnn-infer    CLI over RNNRuntime
 //   RNNReport    the analysis report: SVG figures, HTML and Markdown pages
 //   rnn-report   CLI that measures a trained model and writes the report
+//   RNNRuntimeC  the stable C API (header in Sources/CRNNRuntime/include), as a shared library
+//   rnn-golden   regenerates fixtures/golden (trainer-side expected outputs)
 //
 // System C libraries come in through system-library targets resolved with pkg-config.
 import PackageDescription
@@ -22,6 +24,7 @@ let package = Package(
         .executable(name: "rnn-train", targets: ["rnn-train"]),
         .executable(name: "rnn-infer", targets: ["rnn-infer"]),
         .executable(name: "rnn-report", targets: ["rnn-report"]),
+        .library(name: "rnnruntime", type: .dynamic, targets: ["RNNRuntimeC"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -38,6 +41,8 @@ let package = Package(
         .target(name: "RNNDatasets", dependencies: ["CZlib", "COpenSSL"]),
         .target(name: "RNNTraining", dependencies: ["RNNFormat", "RNNDatasets", "CBLAS"]),
         .target(name: "RNNReport"),
+        .target(name: "CRNNRuntime"),
+        .target(name: "RNNRuntimeC", dependencies: ["CRNNRuntime", "RNNRuntime", "RNNFormat"]),
 
         .executableTarget(name: "rnn-train", dependencies: [
             "RNNTraining", "RNNFormat", "RNNDatasets",
@@ -52,12 +57,14 @@ let package = Package(
             "RNNReport", "RNNRuntime", "RNNFormat", "RNNDatasets",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .executableTarget(name: "rnn-golden", dependencies: ["RNNTraining", "RNNFormat", "RNNDatasets"]),
         // Regenerates fixtures/ deterministically (`make fixtures`).
         .executableTarget(name: "rnn-fixtures", dependencies: ["RNNFormat"]),
 
         .testTarget(name: "RNNFormatTests", dependencies: ["RNNFormat"]),
         .testTarget(name: "RNNRuntimeTests", dependencies: ["RNNRuntime", "RNNFormat"]),
         .testTarget(name: "RNNDatasetsTests", dependencies: ["RNNDatasets"]),
+        .testTarget(name: "GoldenTests", dependencies: ["RNNRuntime", "RNNTraining", "RNNFormat", "RNNDatasets"]),
         .testTarget(name: "RNNReportTests", dependencies: ["RNNReport"]),
         .testTarget(name: "RNNTrainingTests", dependencies: ["RNNTraining", "RNNRuntime", "RNNFormat", "RNNDatasets"]),
     ]

@@ -55,7 +55,7 @@ struct Train: ParsableCommand {
     @Option(help: "Hyperparameter preset: default or tutorial.") var preset: Preset = .default
     @Option(help: "Data set: mnist or fashion-mnist.") var dataset: ImageDataset = .mnist
     @Option(help: "Directory holding the four IDX files (.gz or raw); default $MNIST_DIR / $FASHION_MNIST_DIR, then the data module's default directory.") var data: String?
-    @Flag(help: "Download missing data set files (from $RNN_DATASET_MIRROR or the default mirror), checking their SHA-256.") var download = false
+    @Flag(inversion: .prefixedNo, help: "Download missing data set files (from $RNN_DATASET_MIRROR or the public mirror), checking their SHA-256.") var download = true
     @Option(help: "Model file to write (default models/<dataset>-lstm.rnnm).") var output: String?
     @Option(help: "JSON-lines run log (default: next to the output, .log.jsonl).") var log: String?
     @Option(help: "Checkpoint written after every epoch and on Ctrl-C (default: next to the output, .ckpt).") var checkpoint: String?

@@ -1,0 +1,1 @@
+/* The C API is implemented in Swift (Sources/RNNRuntimeC); this target only carries the header. */

@@ -1,0 +1,1 @@
+print("rnn-golden: not yet implemented")
