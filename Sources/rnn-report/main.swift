@@ -1,1 +1,0 @@
-print("rnn-report: not yet implemented")
