@@ -24,5 +24,15 @@ test: deps
 	$(SWIFT) test
 	python3 spec/reference/test_reference.py
 
+# Regenerate every committed fixture deterministically (format corpus, then golden files).
+fixtures: deps
+	$(SWIFT) run -c $(CONFIG) rnn-fixtures fixtures
+	$(SWIFT) run -c $(CONFIG) rnn-golden fixtures/golden
+
+# libFuzzer + AddressSanitizer over the model reader (fuzz/README.md); FUZZ_SECONDS=1800 for 30 minutes.
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	nice -n 19 fuzz/run.sh $(FUZZ_SECONDS)
+
 clean:
 	rm -rf .build

@@ -335,7 +335,11 @@ def _bounded_int(text):
     # binary64), so a huge integer is refused here rather than crashing the parser.
     if len(text.lstrip("-")) > 309:
         _fail("malformed", f"metadata integer of {len(text)} digits overflows binary64")
-    return int(text)
+    return _NegativeZero() if text == "-0" else int(text)
+
+
+class _NegativeZero(int):
+    """`-0`: a valid JSON number, but not an §6 integer (digits only), so `_is_int` refuses it."""
 
 
 def _check_surrogates(value, where="metadata"):
@@ -354,7 +358,7 @@ def _check_surrogates(value, where="metadata"):
 
 
 def _is_int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
+    return isinstance(v, int) and not isinstance(v, (bool, _NegativeZero))
 
 
 def _is_number(v) -> bool:

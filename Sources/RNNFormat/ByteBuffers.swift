@@ -1,0 +1,53 @@
+/// Appends little-endian integers to a byte array (spec §1).
+struct ByteWriter {
+    var bytes: [UInt8] = []
+
+    mutating func u8(_ v: UInt8) { bytes.append(v) }
+    mutating func u16(_ v: UInt16) { append(v) }
+    mutating func u32(_ v: UInt32) { append(v) }
+    mutating func u64(_ v: UInt64) { append(v) }
+    mutating func zeros(_ n: Int) { bytes.append(contentsOf: repeatElement(0, count: n)) }
+    mutating func raw(_ b: [UInt8]) { bytes.append(contentsOf: b) }
+
+    /// Zero padding up to the next multiple of 64 (spec §1, `align64`).
+    mutating func padTo64() {
+        let rem = bytes.count % Format.alignment
+        if rem != 0 { zeros(Format.alignment - rem) }
+    }
+
+    private mutating func append<T: FixedWidthInteger>(_ v: T) {
+        var le = v.littleEndian
+        withUnsafeBytes(of: &le) { bytes.append(contentsOf: $0) }
+    }
+}
+
+/// Little-endian reads at offsets already checked by the caller to lie within `bytes`.
+extension Array where Element == UInt8 {
+    func le<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
+        var v: T = 0
+        for i in 0..<MemoryLayout<T>.size {
+            v |= T(truncatingIfNeeded: self[offset + i]) << (8 * i)
+        }
+        return v
+    }
+    func u16(at o: Int) -> UInt16 { le(UInt16.self, at: o) }
+    func u32(at o: Int) -> UInt32 { le(UInt32.self, at: o) }
+    func u64(at o: Int) -> UInt64 { le(UInt64.self, at: o) }
+
+    /// The offset of the first byte equal to `value` in `range`, if any.
+    func firstIndex(of value: UInt8, in range: Range<Int>) -> Int? {
+        for i in range where self[i] == value { return i }
+        return nil
+    }
+
+    /// The offset of the first nonzero byte in `range`, if any.
+    func firstNonzero(in range: Range<Int>) -> Int? {
+        withUnsafeBufferPointer { buf in
+            for i in range where buf[i] != 0 { return i }
+            return nil
+        }
+    }
+}
+
+/// Formats a byte count or offset for messages.
+func hex(_ v: some BinaryInteger) -> String { "0x" + String(v, radix: 16) }

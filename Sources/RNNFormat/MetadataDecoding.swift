@@ -1,0 +1,253 @@
+/// The metadata JSON to ``ModelMetadata``, checking the type of every known member (spec §6).
+///
+/// Unknown members are ignored (forward compatibility, spec §3 rule 4); unknown values of the
+/// *required-to-understand* members are `unsupported_feature`; wrong types are `malformed`.
+enum MetadataDecoding {
+    static func decode(_ root: JSONValue) throws(ModelFormatError) -> ModelMetadata {
+        let top = try Object(root, path: "")
+        let format = try top.string("format")
+        guard format == "rnnm" else {
+            throw .malformed("metadata: \"format\" is \"\(format)\"; expected \"rnnm\"")
+        }
+        let model = try top.object("model")
+        let output = try model.string("output")
+        guard output == "logits" else {
+            throw .unsupportedFeature("metadata: model.output \"\(output)\" is unknown; this reader knows \"logits\"")
+        }
+        let layerValues = try model.array("layers")
+        if layerValues.count > Format.maxLayers {
+            throw .limitExceeded("metadata: model.layers has \(layerValues.count) layers; the limit is \(Format.maxLayers) (spec §9)")
+        }
+        if layerValues.isEmpty { throw .malformed("metadata: model.layers is empty; a model needs at least one layer") }
+        var layers: [Layer] = []
+        var layerNames = Set<String>()
+        for (i, value) in layerValues.enumerated() {
+            let layer = try decodeLayer(value, path: "model.layers[\(i)]")
+            guard layerNames.insert(layer.name).inserted else {
+                throw .malformed("metadata: model.layers[\(i)] repeats the layer name \"\(layer.name)\"; names are unique")
+            }
+            layers.append(layer)
+        }
+        let input = try decodeInput(try top.object("input"))
+        let labels = try decodeLabels(try top.array("labels"))
+        let provenance = try decodeProvenance(try top.object("provenance"))
+        return ModelMetadata(layers: layers, input: input, labels: labels, provenance: provenance)
+    }
+
+    private static func decodeLayer(_ value: JSONValue, path: String) throws(ModelFormatError) -> Layer {
+        let o = try Object(value, path: path)
+        let type = try o.string("type")
+        guard type == "dense" || type == "lstm" else {
+            throw .unsupportedFeature("metadata: \(path).type \"\(type)\" is an unknown layer type; this reader knows dense and lstm (upgrade the reader)")
+        }
+        let name = try o.string("name")
+        let nameBytes = name.utf8.count
+        guard (1...Format.maxTensorNameBytes).contains(nameBytes) else {
+            throw .malformed("metadata: \(path).name is \(nameBytes) bytes; expected 1 ... \(Format.maxTensorNameBytes)")
+        }
+        switch type {
+        case "dense":
+            let inputSize = try o.width("in"), outputSize = try o.width("out")
+            let weight = try o.string("weight"), bias = try o.optionalString("bias")
+            let activationText = try o.string("activation")
+            guard let activation = Activation(rawValue: activationText) else {
+                throw .unsupportedFeature("metadata: \(path).activation \"\(activationText)\" is unknown; this reader knows none, relu, tanh")
+            }
+            return .dense(DenseLayer(name: name, inputSize: inputSize, outputSize: outputSize,
+                                     weight: weight, bias: bias, activation: activation))
+        case "lstm":
+            let gateOrder = try o.string("gate_order")
+            guard gateOrder == "ifgo" else {
+                throw .unsupportedFeature("metadata: \(path).gate_order \"\(gateOrder)\" is unknown; version 1.0 defines only \"ifgo\"")
+            }
+            let returnText = try o.string("return")
+            guard let returns = SequenceReturn(rawValue: returnText) else {
+                throw .unsupportedFeature("metadata: \(path).return \"\(returnText)\" is unknown; this reader knows \"last\" and \"sequence\"")
+            }
+            return .lstm(LSTMLayer(
+                name: name, inputSize: try o.width("input_size"), hiddenSize: try o.width("hidden_size"),
+                weightIH: try o.string("w_ih"), weightHH: try o.string("w_hh"),
+                biasIH: try o.string("b_ih"), biasHH: try o.optionalString("b_hh"), returns: returns))
+        default:
+            throw .unsupportedFeature("metadata: \(path).type \"\(type)\" is an unknown layer type; this reader knows dense and lstm (upgrade the reader)")
+        }
+    }
+
+    private static func decodeInput(_ o: Object) throws(ModelFormatError) -> InputContract {
+        let kindText = try o.string("kind")
+        guard let kind = InputContract.Kind(rawValue: kindText) else {
+            throw .unsupportedFeature("metadata: input.kind \"\(kindText)\" is unknown; this reader knows \"image_rows\" (upgrade the reader)")
+        }
+        let sourceType = try o.string("source_dtype")
+        guard sourceType == "u8" else {
+            throw .unsupportedFeature("metadata: input.source_dtype \"\(sourceType)\" is unknown; this reader knows \"u8\"")
+        }
+        let height = try o.integer("height", in: 1...Format.maxImageSide)
+        let width = try o.integer("width", in: 1...Format.maxImageSide)
+        return InputContract(kind: kind, height: height, width: width,
+                             scale: try o.float("scale"), offset: try o.float("offset"))
+    }
+
+    private static func decodeLabels(_ values: [JSONValue]) throws(ModelFormatError) -> [String] {
+        if values.count > Format.maxLabels {
+            throw .limitExceeded("metadata: labels has \(values.count) entries; the limit is \(Format.maxLabels) (spec §9)")
+        }
+        guard values.count >= 2 else {
+            throw .malformed("metadata: labels has \(values.count) entries; a classifier needs at least 2")
+        }
+        var labels: [String] = []
+        labels.reserveCapacity(values.count)
+        for (i, value) in values.enumerated() {
+            guard case .string(let label) = value else {
+                throw .malformed("metadata: labels[\(i)] is \(value.typeName); expected a string")
+            }
+            let n = label.utf8.count
+            if n > Format.maxLabelBytes {
+                throw .limitExceeded("metadata: labels[\(i)] is \(n) bytes; the limit is \(Format.maxLabelBytes) (spec §9)")
+            }
+            if n == 0 { throw .malformed("metadata: labels[\(i)] is empty; labels are 1 ... 256 bytes") }
+            labels.append(label)
+        }
+        return labels
+    }
+
+    private static func decodeProvenance(_ o: Object) throws(ModelFormatError) -> Provenance {
+        var p = Provenance(producer: try o.string("producer"))
+        p.producerVersion = try o.optionalString("producer_version")
+        p.createdAt = try o.optionalString("created_at")
+        if let dataset = try o.optionalObject("dataset") {
+            p.datasetName = try dataset.optionalString("name")
+            if let sha = try dataset.optionalObject("sha256") {
+                for (key, value) in sha.members {
+                    guard case .string(let s) = value else {
+                        throw .malformed("metadata: provenance.dataset.sha256.\(key) is \(value.typeName); expected a string")
+                    }
+                    p.datasetSHA256[key] = s
+                }
+            }
+        }
+        if let hp = try o.optionalObject("hyperparameters") {
+            for (key, value) in hp.members {
+                switch value {
+                case .string(let s): p.hyperparameters[key] = .string(s)
+                case .number(let text): p.hyperparameters[key] = .number(try finiteNumber(text, "provenance.hyperparameters.\(key)"))
+                default: throw .malformed("metadata: provenance.hyperparameters.\(key) is \(value.typeName); expected a number or a string")
+                }
+            }
+        }
+        if let seedValue = o.members.first(where: { $0.0 == "seed" })?.1 {
+            guard case .number(let text) = seedValue, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+                  let seed = UInt64(text) else {
+                throw .malformed("metadata: provenance.seed must be an integer 0 ... 2^64-1; found \(seedValue.typeName)")
+            }
+            p.seed = seed
+        }
+        if let metrics = try o.optionalObject("metrics") {
+            // Values are taken from the member list directly: a lookup per key would be quadratic.
+            for (key, value) in metrics.members {
+                guard case .number(let text) = value else {
+                    throw .malformed("metadata: provenance.metrics.\(key) is \(value.typeName); expected a number")
+                }
+                p.metrics[key] = try finiteNumber(text, "provenance.metrics.\(key)")
+            }
+        }
+        return p
+    }
+}
+
+/// A JSON number's binary64 value, which must be finite.
+private func finiteNumber(_ text: String, _ path: String) throws(ModelFormatError) -> Double {
+    guard let d = Double(text), d.isFinite else {
+        throw .malformed("metadata: \(path) is \(text); expected a finite number")
+    }
+    return d
+}
+
+/// Typed access to the members of a JSON object, with messages naming the member's path.
+private struct Object {
+    let members: [(String, JSONValue)]
+    let path: String
+
+    /// `path` is the member path from the top level, e.g. `model.layers[0]`; empty for the top.
+    init(_ value: JSONValue, path: String) throws(ModelFormatError) {
+        guard case .object(let m) = value else {
+            throw .malformed("metadata: \(path.isEmpty ? "the top-level value" : path) is \(value.typeName); expected an object")
+        }
+        members = m
+        self.path = path
+    }
+
+    /// `metadata: model.layers[0].name` for messages.
+    private func where_(_ key: String) -> String { "metadata: " + (path.isEmpty ? key : "\(path).\(key)") }
+
+    private func value(_ key: String) -> JSONValue? { members.first { $0.0 == key }?.1 }
+
+    private func required(_ key: String) throws(ModelFormatError) -> JSONValue {
+        guard let v = value(key) else {
+            throw .malformed("metadata: \(path.isEmpty ? "the top level" : path) has no member \"\(key)\"; it is required (spec §6)")
+        }
+        return v
+    }
+
+    private func wrongType(_ key: String, _ v: JSONValue, _ expected: String) -> ModelFormatError {
+        .malformed("\(where_(key)) is \(v.typeName); expected \(expected)")
+    }
+
+    func string(_ key: String) throws(ModelFormatError) -> String {
+        let v = try required(key)
+        guard case .string(let s) = v else { throw wrongType(key, v, "a string") }
+        return s
+    }
+
+    func optionalString(_ key: String) throws(ModelFormatError) -> String? {
+        guard let v = value(key) else { return nil }
+        guard case .string(let s) = v else { throw wrongType(key, v, "a string") }
+        return s
+    }
+
+    func object(_ key: String) throws(ModelFormatError) -> Object {
+        try Object(try required(key), path: path.isEmpty ? key : "\(path).\(key)")
+    }
+
+    func optionalObject(_ key: String) throws(ModelFormatError) -> Object? {
+        guard let v = value(key) else { return nil }
+        return try Object(v, path: path.isEmpty ? key : "\(path).\(key)")
+    }
+
+    func array(_ key: String) throws(ModelFormatError) -> [JSONValue] {
+        let v = try required(key)
+        guard case .array(let a) = v else { throw wrongType(key, v, "an array") }
+        return a
+    }
+
+    /// An integer written without fraction or exponent, within `range`.
+    func integer(_ key: String, in range: ClosedRange<Int>) throws(ModelFormatError) -> Int {
+        let v = try required(key)
+        guard case .number(let text) = v else { throw wrongType(key, v, "an integer") }
+        guard text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = Int(text), range.contains(n) else {
+            throw .malformed("\(where_(key)) is \(text); expected an integer \(range.lowerBound) ... \(range.upperBound)")
+        }
+        return n
+    }
+
+    /// A layer width: an integer 1 ... 16,777,216 (the largest tensor dimension).
+    func width(_ key: String) throws(ModelFormatError) -> Int {
+        try integer(key, in: 1...Format.maxDimension)
+    }
+
+    func double(_ key: String) throws(ModelFormatError) -> Double {
+        let v = try required(key)
+        guard case .number(let text) = v else { throw wrongType(key, v, "a number") }
+        guard let d = Double(text), d.isFinite else {
+            throw .malformed("\(where_(key)) is \(text); expected a finite number")
+        }
+        return d
+    }
+
+    /// A number rounded to binary32 (spec §6.2: `scale` and `offset` are rounded first).
+    func float(_ key: String) throws(ModelFormatError) -> Float {
+        let f = Float(try double(key))
+        guard f.isFinite else { throw .malformed("\(where_(key)) overflows binary32 (spec §6.2)") }
+        return f
+    }
+}

@@ -1,0 +1,85 @@
+/// ``ModelMetadata`` to its canonical JSON (spec §6, §6.4).
+enum MetadataEncoding {
+    /// The metadata as a JSON value; non-finite numbers are refused (JSON cannot hold them).
+    static func json(_ m: ModelMetadata) throws(ModelFormatError) -> JSONValue {
+        let layers = m.layers.map(layerJSON)
+        let input: JSONValue = .object([
+            ("kind", .string(m.input.kind.rawValue)),
+            ("height", CanonicalJSON.integer(m.input.height)),
+            ("width", CanonicalJSON.integer(m.input.width)),
+            ("source_dtype", .string("u8")),
+            ("scale", try number(Double(m.input.scale), "input.scale")),
+            ("offset", try number(Double(m.input.offset), "input.offset")),
+        ])
+        return .object([
+            ("format", .string("rnnm")),
+            ("model", .object([("layers", .array(layers)), ("output", .string("logits"))])),
+            ("input", input),
+            ("labels", .array(m.labels.map { .string($0) })),
+            ("provenance", try provenanceJSON(m.provenance)),
+        ])
+    }
+
+    /// The canonical bytes of the metadata section.
+    static func bytes(_ m: ModelMetadata) throws(ModelFormatError) -> [UInt8] {
+        CanonicalJSON.encode(try json(m))
+    }
+
+    private static func number(_ v: Double, _ what: String) throws(ModelFormatError) -> JSONValue {
+        guard v.isFinite else { throw .malformed("metadata: \(what) is \(v); JSON numbers must be finite") }
+        return CanonicalJSON.number(v)
+    }
+
+    private static func layerJSON(_ layer: Layer) -> JSONValue {
+        switch layer {
+        case .dense(let d):
+            var members: [(String, JSONValue)] = [
+                ("type", .string("dense")), ("name", .string(d.name)),
+                ("in", CanonicalJSON.integer(d.inputSize)), ("out", CanonicalJSON.integer(d.outputSize)),
+                ("weight", .string(d.weight)), ("activation", .string(d.activation.rawValue)),
+            ]
+            if let b = d.bias { members.append(("bias", .string(b))) }
+            return .object(members)
+        case .lstm(let l):
+            var members: [(String, JSONValue)] = [
+                ("type", .string("lstm")), ("name", .string(l.name)),
+                ("input_size", CanonicalJSON.integer(l.inputSize)), ("hidden_size", CanonicalJSON.integer(l.hiddenSize)),
+                ("w_ih", .string(l.weightIH)), ("w_hh", .string(l.weightHH)), ("b_ih", .string(l.biasIH)),
+                ("gate_order", .string("ifgo")), ("return", .string(l.returns.rawValue)),
+            ]
+            if let b = l.biasHH { members.append(("b_hh", .string(b))) }
+            return .object(members)
+        }
+    }
+
+    private static func provenanceJSON(_ p: Provenance) throws(ModelFormatError) -> JSONValue {
+        var members: [(String, JSONValue)] = [("producer", .string(p.producer))]
+        if let v = p.producerVersion { members.append(("producer_version", .string(v))) }
+        if let v = p.createdAt { members.append(("created_at", .string(v))) }
+        if p.datasetName != nil || !p.datasetSHA256.isEmpty {
+            var dataset: [(String, JSONValue)] = []
+            if let name = p.datasetName { dataset.append(("name", .string(name))) }
+            if !p.datasetSHA256.isEmpty {
+                dataset.append(("sha256", .object(p.datasetSHA256.map { ($0.key, .string($0.value)) })))
+            }
+            members.append(("dataset", .object(dataset)))
+        }
+        if !p.hyperparameters.isEmpty {
+            var hp: [(String, JSONValue)] = []
+            for (key, value) in p.hyperparameters {
+                switch value {
+                case .string(let s): hp.append((key, .string(s)))
+                case .number(let d): hp.append((key, try number(d, "provenance.hyperparameters.\(key)")))
+                }
+            }
+            members.append(("hyperparameters", .object(hp)))
+        }
+        if let seed = p.seed { members.append(("seed", CanonicalJSON.integer(seed))) }
+        if !p.metrics.isEmpty {
+            var metrics: [(String, JSONValue)] = []
+            for (key, value) in p.metrics { metrics.append((key, try number(value, "provenance.metrics.\(key)"))) }
+            members.append(("metrics", .object(metrics)))
+        }
+        return .object(members)
+    }
+}

@@ -1,0 +1,197 @@
+/// The checks of spec §4, §4.2 and §6.1 that apply to in-memory values; the reader and the
+/// writer share them, so that the writer never produces a file the reader refuses.
+enum ModelChecks {
+    /// Spec §4: a tensor name is 1 ... 63 bytes of `[A-Za-z0-9_.-]`.
+    static func checkName(_ name: String, _ what: String) throws(ModelFormatError) {
+        let bytes = Array(name.utf8)
+        if bytes.count > Format.maxTensorNameBytes {
+            throw .limitExceeded("\(what): the name \"\(name)\" is \(bytes.count) bytes; the limit is 63 (spec §9)")
+        }
+        if bytes.isEmpty { throw .malformed("\(what): the name is empty") }
+        for (i, b) in bytes.enumerated() where !isNameByte(b) {
+            throw .malformed("\(what): the name \"\(name)\" has byte \(hex(b)) at position \(i); names use only A-Z a-z 0-9 _ . -")
+        }
+    }
+
+    static func isNameByte(_ b: UInt8) -> Bool {
+        (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39)
+            || b == 0x5F || b == 0x2E || b == 0x2D
+    }
+
+    /// Spec §4 and §9 for tensors built in memory (the writer's side of the table checks).
+    static func tensorTable(_ tensors: [Tensor]) throws(ModelFormatError) {
+        if tensors.count > Format.maxTensors {
+            throw .limitExceeded("the model has \(tensors.count) tensors; the limit is \(Format.maxTensors) (spec §9)")
+        }
+        if tensors.isEmpty { throw .malformed("the model has no tensors; spec §4 requires 1 ... 1024") }
+        var names = Set<String>()
+        for (i, t) in tensors.enumerated() {
+            try checkName(t.name, "tensor \(i)")
+            guard names.insert(t.name).inserted else {
+                throw .malformed("tensor \(i): the name \"\(t.name)\" is used twice; names are unique (spec §4)")
+            }
+            if t.shape.count > Format.maxRank {
+                throw .limitExceeded("tensor \"\(t.name)\": rank \(t.shape.count); the limit is \(Format.maxRank)")
+            }
+            if t.shape.isEmpty { throw .malformed("tensor \"\(t.name)\": rank 0; expected 1 ... 4") }
+            var elements = 1
+            for (d, n) in t.shape.enumerated() {
+                if n > Format.maxDimension {
+                    throw .limitExceeded("tensor \"\(t.name)\": dimension \(d) is \(n); the limit is \(Format.maxDimension)")
+                }
+                if n < 1 { throw .malformed("tensor \"\(t.name)\": dimension \(d) is \(n); expected 1 ... \(Format.maxDimension)") }
+                elements *= n  // cannot overflow: at most 4 factors of 2^24 exceed Int64 only past the check below
+                if elements > Format.maxElements {
+                    throw .limitExceeded("tensor \"\(t.name)\": more than 2^31-1 elements (spec §9)")
+                }
+            }
+            let stored: Int
+            switch t.storage {
+            case .f32(let v): stored = v.count
+            case .f16(let v): stored = v.count
+            case .bf16(let v): stored = v.count
+            case .int8(let v, let scales):
+                stored = v.count
+                if scales.count != t.shape[0] {
+                    throw .malformed("tensor \"\(t.name)\": \(scales.count) int8 scales; expected one per row, \(t.shape[0])")
+                }
+            }
+            if stored != elements {
+                throw .malformed("tensor \"\(t.name)\": \(stored) stored values; the shape \(t.shape) needs \(elements)")
+            }
+        }
+    }
+
+    /// Spec §6.1: references, then shapes, then the architectural rules.
+    static func crossCheck(_ metadata: ModelMetadata, _ tensors: [Tensor]) throws(ModelFormatError) {
+        var shapes: [String: [Int]] = [:]
+        for t in tensors { shapes[t.name] = t.shape }
+        // References: every named tensor exists and is named once; every tensor is named.
+        var referenced = Set<String>()
+        for layer in metadata.layers {
+            for (role, name, _) in references(layer) {
+                guard shapes[name] != nil else {
+                    throw .malformed("layer \"\(layer.name)\": \(role) names tensor \"\(name)\", which is not in the tensor table")
+                }
+                guard referenced.insert(name).inserted else {
+                    throw .malformed("layer \"\(layer.name)\": \(role) names tensor \"\(name)\", which another reference already uses; each tensor is referenced exactly once")
+                }
+            }
+        }
+        for t in tensors where !referenced.contains(t.name) {
+            throw .malformed("tensor \"\(t.name)\" is not referenced by any layer; every tensor belongs to exactly one layer (spec §6.1)")
+        }
+        // Shapes.
+        for layer in metadata.layers {
+            for (role, name, expected) in references(layer) where shapes[name] != expected {
+                throw .shapeMismatch("layer \"\(layer.name)\": \(role) tensor \"\(name)\" has shape \(shapes[name]!); expected \(expected) (spec §6.1)")
+            }
+        }
+        try architecture(metadata)
+    }
+
+    /// The tensors a layer names, with their role and the shape spec §6.1 requires.
+    static func references(_ layer: Layer) -> [(role: String, name: String, shape: [Int])] {
+        switch layer {
+        case .dense(let d):
+            var r = [("weight", d.weight, [d.outputSize, d.inputSize])]
+            if let b = d.bias { r.append(("bias", b, [d.outputSize])) }
+            return r
+        case .lstm(let l):
+            // Checked: an in-memory layer may hold any Int; an impossible width matches no shape.
+            let (g, overflow) = l.hiddenSize.multipliedReportingOverflow(by: 4)
+            if overflow { return [("w_ih", l.weightIH, [-1]), ("w_hh", l.weightHH, [-1]), ("b_ih", l.biasIH, [-1])] + (l.biasHH.map { [("b_hh", $0, [-1])] } ?? []) }
+            var r = [("w_ih", l.weightIH, [g, l.inputSize]), ("w_hh", l.weightHH, [g, l.hiddenSize]),
+                     ("b_ih", l.biasIH, [g])]
+            if let b = l.biasHH { r.append(("b_hh", b, [g])) }
+            return r
+        }
+    }
+
+    /// Spec §6.1, architectural rules, in the order the spec lists them in §7.
+    static func architecture(_ m: ModelMetadata) throws(ModelFormatError) {
+        let lstmIndices = m.layers.indices.filter { if case .lstm = m.layers[$0] { true } else { false } }
+        guard let lastLSTM = lstmIndices.last else {
+            throw .malformed("the model has no lstm layer; spec §6.1 requires at least one")
+        }
+        for i in lstmIndices {
+            guard case .lstm(let l) = m.layers[i] else { continue }
+            let expected: SequenceReturn = i == lastLSTM ? .last : .sequence
+            if l.returns != expected {
+                throw .malformed("lstm layer \"\(l.name)\" returns \"\(l.returns.rawValue)\"; expected \"\(expected.rawValue)\": exactly one lstm returns \"last\", and it is the last lstm (spec §6.1)")
+            }
+        }
+        var width = m.input.featureWidth
+        var source = "the input contract (width \(m.input.featureWidth))"
+        for layer in m.layers {
+            let (inWidth, outWidth): (Int, Int) = switch layer {
+            case .dense(let d): (d.inputSize, d.outputSize)
+            case .lstm(let l): (l.inputSize, l.hiddenSize)
+            }
+            if inWidth != width {
+                throw .malformed("layer \"\(layer.name)\" takes \(inWidth) inputs but \(source) gives \(width) (spec §6.1)")
+            }
+            width = outWidth
+            source = "layer \"\(layer.name)\""
+        }
+        if width != m.labels.count {
+            throw .malformed("the last layer gives \(width) outputs but there are \(m.labels.count) labels; they must agree (spec §6.1)")
+        }
+    }
+
+    /// The feature bits a model's content implies (spec §3); `usesZstd` covers the sections.
+    static func requiredFeatures(tensors: [Tensor], usesZstd: Bool) -> UInt64 {
+        var bits: UInt64 = usesZstd ? FormatFeature.zstd.bit : 0
+        for t in tensors {
+            switch t.dtype {
+            case .f32: break
+            case .f16: bits |= FormatFeature.f16.bit
+            case .bf16: bits |= FormatFeature.bf16.bit
+            case .int8: bits |= FormatFeature.int8.bit
+            }
+        }
+        return bits
+    }
+
+    /// Spec §4.2: finite values, finite positive scales, no int8 -128; tensors in table order.
+    static func values(_ tensors: [Tensor]) throws(ModelFormatError) {
+        for t in tensors {
+            switch t.storage {
+            case .f32(let v):
+                if let i = firstNonFinite(v) { throw nonFinite(t, i, Double(v[i])) }
+            case .f16(let v):
+                // Exponent all ones: infinity or NaN.
+                if let i = v.firstIndex(where: { $0 & 0x7C00 == 0x7C00 }) {
+                    throw nonFinite(t, i, Double(Float(Float16(bitPattern: v[i]))))
+                }
+            case .bf16(let v):
+                if let i = v.firstIndex(where: { $0 & 0x7F80 == 0x7F80 }) {
+                    throw nonFinite(t, i, Double(Float(bitPattern: UInt32(v[i]) << 16)))
+                }
+            case .int8(let v, let scales):
+                if let r = scales.firstIndex(where: { !($0.isFinite && $0 > 0) }) {
+                    throw .invalidTensor("tensor \"\(t.name)\": scale \(r) is \(scales[r]); scales must be finite and > 0 (spec §4.2)")
+                }
+                if let i = v.firstIndex(of: -128) {
+                    throw .invalidTensor("tensor \"\(t.name)\": element \(i) is -128; symmetric int8 uses -127 ... 127 (spec §4.1)")
+                }
+                // f32(q) * s can overflow for a finite scale near the binary32 maximum.
+                let perRow = max(1, v.count / max(1, scales.count))
+                for (i, q) in v.enumerated() where !(Float(q) * scales[min(i / perRow, scales.count - 1)]).isFinite {
+                    throw .invalidTensor("tensor \"\(t.name)\": element \(i) dequantizes to infinity (q = \(q), scale \(scales[i / perRow])); every value must be finite (spec §4.2)")
+                }
+            }
+        }
+    }
+
+    private static func firstNonFinite(_ v: [Float]) -> Int? {
+        v.withUnsafeBufferPointer { buf in
+            for i in buf.indices where !buf[i].isFinite { return i }
+            return nil
+        }
+    }
+
+    private static func nonFinite(_ t: Tensor, _ i: Int, _ value: Double) -> ModelFormatError {
+        .invalidTensor("tensor \"\(t.name)\" (\(t.dtype)): element \(i) is \(value); every value must be finite (spec §4.2)")
+    }
+}

@@ -1,0 +1,187 @@
+/// A human-oriented description of a valid model file: what `rnn-infer inspect` prints.
+public struct ModelSummary: Sendable, CustomStringConvertible {
+    /// One directory entry (spec §2.2).
+    public struct Section: Sendable, Equatable {
+        /// Position in the directory.
+        public var index: Int
+        /// The `kind` field.
+        public var kind: UInt32
+        /// `metadata`, `tensor table`, `tensor data`, or `unknown (optional)`.
+        public var kindName: String
+        /// `none` or `zstd`.
+        public var codec: String
+        /// The `required` flag.
+        public var required: Bool
+        /// File offset of the payload.
+        public var offset: Int
+        /// Bytes in the file.
+        public var storedSize: Int
+        /// Bytes after decompression.
+        public var size: Int
+    }
+
+    /// One layer with the shapes flowing through it.
+    public struct LayerInfo: Sendable, Equatable {
+        /// The layer's unique name.
+        public var name: String
+        /// `lstm` or `dense`.
+        public var type: String
+        /// E.g. `[T=28, 28]` for a sequence, `[128]` for a vector.
+        public var inputShape: String
+        /// The shape the layer hands on, written like ``inputShape``.
+        public var outputShape: String
+        /// Number of stored parameters (weights plus biases).
+        public var parameterCount: Int
+        /// Names of the tensors the layer references.
+        public var tensors: [String]
+    }
+
+    /// One tensor-table entry (spec §4).
+    public struct TensorInfo: Sendable, Equatable {
+        /// The tensor's unique name.
+        public var name: String
+        /// The stored element type.
+        public var dtype: DType
+        /// Dimensions, row-major.
+        public var shape: [Int]
+        /// Bytes of values plus (int8) scales.
+        public var storedBytes: Int
+    }
+
+    /// `format_major` of the header.
+    public var formatMajor: Int
+    /// `format_minor` of the header (may exceed this reader's minor, spec §3 rule 4).
+    public var formatMinor: Int
+    /// `min_reader_major` of the header.
+    public var minReaderMajor: Int
+    /// `min_reader_minor` of the header.
+    public var minReaderMinor: Int
+    /// Names of the set `required_features` bits.
+    public var features: [String]
+    /// Bytes in the file.
+    public var fileSize: Int
+    /// The section directory, in order.
+    public var sections: [Section]
+    /// The CRC-32 of the trailer; a summary exists only when it matched.
+    public var crc32: UInt32
+    /// The layers in data-flow order.
+    public var layers: [LayerInfo]
+    /// The tensor table, in order.
+    public var tensors: [TensorInfo]
+    /// Total parameters.
+    public var parameterCount: Int
+    /// Input contract, labels and provenance.
+    public var metadata: ModelMetadata
+
+    /// A multi-line report: header, sections, input, layers, tensors, labels, provenance.
+    public var description: String {
+        var out: [String] = []
+        out.append("format        \(formatMajor).\(formatMinor) (needs a reader >= \(minReaderMajor).\(minReaderMinor))")
+        out.append("features      \(features.isEmpty ? "none" : features.joined(separator: ", "))")
+        out.append("file size     \(fileSize) bytes")
+        out.append("checksum      crc32 \(hex(crc32)) ok")
+        out.append("sections")
+        out.append(table([["#", "kind", "codec", "offset", "stored", "size"]] + sections.map {
+            ["\($0.index)", $0.kindName + ($0.required ? "" : " (optional)"), $0.codec, "\($0.offset)", "\($0.storedSize)", "\($0.size)"]
+        }))
+        let c = metadata.input
+        out.append("input         \(c.kind.rawValue): \(c.height) x \(c.width) u8, x = u8 * \(c.scale) + \(c.offset); T = \(c.timeSteps) steps of \(c.featureWidth) features")
+        out.append("layers")
+        out.append(table([["name", "type", "input", "output", "parameters"]] + layers.map {
+            [$0.name, $0.type, $0.inputShape, $0.outputShape, "\($0.parameterCount)"]
+        }))
+        out.append("parameters    \(parameterCount)")
+        out.append("tensors")
+        out.append(table([["name", "dtype", "shape", "bytes"]] + tensors.map {
+            [$0.name, $0.dtype.description, "\($0.shape)", "\($0.storedBytes)"]
+        }))
+        let labels = metadata.labels
+        let shown = labels.prefix(12).joined(separator: ", ") + (labels.count > 12 ? ", ... (\(labels.count) in all)" : "")
+        out.append("labels        \(labels.count): \(shown)")
+        let p = metadata.provenance
+        out.append("provenance    producer \(p.producer)\(p.producerVersion.map { " \($0)" } ?? "")")
+        if let t = p.createdAt { out.append("              created \(t)") }
+        if let d = p.datasetName { out.append("              dataset \(d)") }
+        for (file, sha) in p.datasetSHA256.sorted(by: { $0.key < $1.key }) { out.append("                \(file) sha256 \(sha)") }
+        if let s = p.seed { out.append("              seed \(s)") }
+        for (k, v) in p.hyperparameters.sorted(by: { $0.key < $1.key }) {
+            let text = switch v { case .number(let d): CanonicalJSON.ecmaScriptString(d); case .string(let s): s }
+            out.append("              hyperparameter \(k) = \(text)")
+        }
+        for (k, v) in p.metrics.sorted(by: { $0.key < $1.key }) {
+            out.append("              metric \(k) = \(CanonicalJSON.ecmaScriptString(v))")
+        }
+        return out.joined(separator: "\n")
+    }
+
+    private func table(_ rows: [[String]]) -> String {
+        let widths = rows[0].indices.map { i in rows.map { $0[i].count }.max() ?? 0 }
+        return rows.map { row in
+            "  " + row.enumerated().map { i, cell in cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").trimmingTrailingSpaces()
+        }.joined(separator: "\n")
+    }
+}
+
+private extension String {
+    func trimmingTrailingSpaces() -> String {
+        var s = self
+        while s.last == " " { s.removeLast() }
+        return s
+    }
+    func padding(toLength n: Int, withPad pad: String, startingAt _: Int) -> String {
+        count >= n ? self : self + String(repeating: pad, count: n - count)
+    }
+}
+
+extension ModelReader {
+    /// Checks the file completely (as ``decode(_:limits:)``) and describes it.
+    public static func inspect(_ bytes: [UInt8], limits: ReadLimits = .default) throws(ModelFormatError) -> ModelSummary {
+        let container = try Container.parse(bytes, limits: limits)
+        let (model, entries) = try decodeSections(container, limits: limits)
+        let sections = container.sections.map { s in
+            ModelSummary.Section(index: s.index, kind: s.kind, kindName: s.known?.label ?? "unknown kind \(s.kind)",
+                                 codec: s.codec == 0 ? "none" : "zstd", required: s.required,
+                                 offset: s.offset, storedSize: s.storedSize, size: s.size)
+        }
+        let tensors = entries.map { e in
+            ModelSummary.TensorInfo(name: e.name, dtype: e.dtype, shape: e.shape,
+                                    storedBytes: e.dataSize + (e.dtype == .int8 ? e.scaleSize : 0))
+        }
+        var counts: [String: Int] = [:]
+        for t in model.tensors { counts[t.name] = t.count }
+        var layers: [ModelSummary.LayerInfo] = []
+        let c = model.metadata.input
+        var isSequence = true
+        var width = c.featureWidth
+        func shape(_ w: Int, _ seq: Bool) -> String { seq ? "[T=\(c.timeSteps), \(w)]" : "[\(w)]" }
+        for layer in model.metadata.layers {
+            let refs = ModelChecks.references(layer).map(\.name)
+            let params = refs.reduce(0) { $0 + (counts[$1] ?? 0) }
+            let inShape = shape(width, isSequence)
+            let type: String
+            switch layer {
+            case .dense(let d):
+                type = d.activation == .none ? "dense" : "dense+\(d.activation.rawValue)"
+                width = d.outputSize
+            case .lstm(let l):
+                type = "lstm"
+                width = l.hiddenSize
+                isSequence = l.returns == .sequence
+            }
+            layers.append(.init(name: layer.name, type: type, inputShape: inShape, outputShape: shape(width, isSequence),
+                                parameterCount: params, tensors: refs))
+        }
+        return ModelSummary(
+            formatMajor: Int(container.formatMajor), formatMinor: Int(container.formatMinor),
+            minReaderMajor: Int(container.minReaderMajor), minReaderMinor: Int(container.minReaderMinor),
+            features: FormatFeature.names(of: container.requiredFeatures), fileSize: bytes.count,
+            sections: sections, crc32: container.crc, layers: layers, tensors: tensors,
+            parameterCount: model.tensors.reduce(0) { $0 + $1.count }, metadata: model.metadata)
+    }
+
+    /// Reads the file at `path` (size-checked first, as ``read(contentsOf:limits:)``) and describes it.
+    public static func inspect(contentsOf path: String, limits: ReadLimits = .default) throws(ModelFormatError) -> ModelSummary {
+        try inspect(try AtomicFile.read(path, maxBytes: limits.effectiveFileBytes), limits: limits)
+    }
+}
