@@ -6,7 +6,13 @@ DATA ?= $(abspath ../shared/datasets)
 APT_PACKAGES := libzstd-dev zlib1g-dev libopenblas-dev libssl-dev pkg-config dataset-fashion-mnist
 PY_PACKAGES := numpy zstandard
 
-.PHONY: deps test run fixtures fuzz bench clean
+.PHONY: deps test run build fixtures fuzz bench clean
+
+# MNIST: the shared copy when present (CI, development), else ./data/mnist (downloaded and
+# SHA-256-checked by rnn-train on first use).
+DATA_DIR ?= $(if $(wildcard ../shared/datasets/mnist),$(abspath ../shared/datasets/mnist),data/mnist)
+MODEL ?= models/mnist-lstm.rnnm
+BIN = .build/$(CONFIG)
 
 # Install the system libraries and Python packages the build and tests need.
 deps:
@@ -33,6 +39,22 @@ fixtures: deps
 FUZZ_SECONDS ?= 600
 fuzz: deps
 	nice -n 19 fuzz/run.sh $(FUZZ_SECONDS)
+
+build: deps
+	$(SWIFT) build -c $(CONFIG) --product rnn-train
+	$(SWIFT) build -c $(CONFIG) --product rnn-infer
+	$(SWIFT) build -c $(CONFIG) --product rnn-report
+
+# The main job: obtain MNIST, train the default model, export it, classify the test set with
+# rnn-infer (accuracy, confusion matrix), and write the analysis report to reports/mnist/.
+run: build
+	$(BIN)/rnn-train --data $(DATA_DIR) --output $(MODEL)
+	$(BIN)/rnn-infer inspect $(MODEL)
+	@mkdir -p reports
+	$(BIN)/rnn-infer $(DATA_DIR)/t10k-images-idx3-ubyte.gz --model $(MODEL) --format csv \
+	    --labels $(DATA_DIR)/t10k-labels-idx1-ubyte.gz --misclassified reports/mnist-missed.svg > models/mnist-predictions.csv
+	$(BIN)/rnn-report --model $(MODEL) --data $(DATA_DIR) --output reports/mnist
+	@echo "report: reports/mnist/index.html (summary: reports/mnist/REPORT.md)"
 
 clean:
 	rm -rf .build

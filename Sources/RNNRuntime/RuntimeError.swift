@@ -1,0 +1,38 @@
+import RNNFormat
+
+/// Why the runtime refused a model or an input.
+///
+/// Every message names what was expected and what was found, so that a command-line tool can print
+/// it verbatim as its one-line diagnostic.
+public enum RuntimeError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The model file could not be read or failed the format checks of spec §7.
+    ///
+    /// `path` is `nil` when the model came from bytes in memory; `error` is the format reader's,
+    /// whose ``RNNFormat/ModelFormatError/kind`` is the error class of spec §8 (or `io`).
+    case unreadableModel(path: String?, error: ModelFormatError)
+    /// The model is valid by the format but uses something this runtime cannot run.
+    case unsupportedModel(String)
+    /// Images of `found` size were given to a model whose input contract (spec §6.2) wants `expected`.
+    case imageSizeMismatch(expectedHeight: Int, expectedWidth: Int, foundHeight: Int, foundWidth: Int)
+    /// A flat input buffer whose length is not a whole number of images (or feature sequences).
+    case inputLengthMismatch(valuesPerImage: Int, found: Int, what: String)
+    /// An option outside its allowed range (threads, block size, top-k).
+    case invalidOption(name: String, expected: String, found: Int)
+
+    /// The one-line message: what was expected and what was found.
+    public var description: String {
+        switch self {
+        case .unreadableModel(let path, let error):
+            if let path { return "cannot load model '\(path)': \(error)" }
+            return "cannot load model: \(error)"
+        case .unsupportedModel(let reason):
+            return "unsupported model: \(reason)"
+        case .imageSizeMismatch(let eh, let ew, let fh, let fw):
+            return "expected \(eh * ew) pixels per image (\(eh)x\(ew)), found \(fh * fw) (\(fh)x\(fw))"
+        case .inputLengthMismatch(let per, let found, let what):
+            return "expected a multiple of \(per) \(what) per image, found \(found) in total"
+        case .invalidOption(let name, let expected, let found):
+            return "invalid \(name): expected \(expected), found \(found)"
+        }
+    }
+}

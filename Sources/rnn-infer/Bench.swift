@@ -1,0 +1,123 @@
+import ArgumentParser
+import RNNDatasets
+import RNNRuntime
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `rnn-infer bench [IDX]`: load time, throughput at several batch sizes, batch-1 latency, peak memory.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure model load time, throughput (batch 1, 128, whole input), batch-1 latency and peak memory.",
+        discussion: "Without an IDX file, classifies --count random images of the model's size.")
+
+    @Argument(help: ArgumentHelp("IDX3 images (raw or .gz); default: random images.", valueName: "images"))
+    var images: String?
+
+    @OptionGroup var modelOption: ModelOption
+
+    @Option(help: "Random images to generate when no IDX file is given.")
+    var count: Int = 10_000
+
+    @Option(help: "Worker threads for the batched runs (batch 1 always runs on one thread).")
+    var threads: Int?
+
+    @Option(name: .customLong("block-size"), help: "Images per GEMM block.")
+    var blockSize: Int = 64
+
+    @Option(name: .customLong("single-images"), help: "Images classified one at a time for the batch-1 figures.")
+    var singleImages: Int = 2000
+
+    func validate() throws {
+        guard (1...10_000_000).contains(count) else { throw ValidationError("--count must be 1...10000000, found \(count)") }
+        guard (1...256).contains(threads ?? 1) else { throw ValidationError("--threads must be 1...256") }
+        guard (1...4096).contains(blockSize) else { throw ValidationError("--block-size must be 1...4096") }
+        guard singleImages >= 1 else { throw ValidationError("--single-images must be at least 1") }
+    }
+
+    func run() throws {
+        let (path, _) = modelOption.resolve()
+        // Load time: the best of five loads (the first also warms the file cache).
+        var loadTimes: [Double] = []
+        var loaded: Model?
+        for _ in 0..<5 {
+            let (model, seconds) = try measure { () throws(Failure) -> Model in
+                do { return try Model(contentsOf: path) } catch { throw Failure.model(error) }
+            }
+            loadTimes.append(seconds)
+            loaded = model
+        }
+        guard let model = loaded else { return }
+        let pixels = try loadPixels(model)
+        let n = pixels.count / model.pixelsPerImage
+        let threadCount = threads ?? defaultThreadCount()
+        let output = OutputStream.standardOutput()
+        try output.write("model            \(path)\n")
+        try output.write("images           \(n) (\(images ?? "random")), \(model.input.height)x\(model.input.width)\n")
+        try output.write("model load       \(fixed(loadTimes.min()! * 1000, 2)) ms (best of 5)\n")
+
+        // Batch 1, one thread: latency of each call.
+        let single = min(singleImages, n)
+        var latencies: [Double] = []
+        latencies.reserveCapacity(single)
+        let one = ClassifyOptions(threads: 1, blockSize: blockSize)
+        try pixels.withUnsafeBufferPointer { all throws(Failure) in
+            for i in 0..<single {
+                let image = UnsafeBufferPointer(rebasing: all[(i * model.pixelsPerImage)..<((i + 1) * model.pixelsPerImage)])
+                let (_, seconds) = try measure { () throws(Failure) -> BatchResult in
+                    do { return try model.classify(pixels: image, options: one) } catch { throw Failure.model(error) }
+                }
+                latencies.append(seconds)
+            }
+        }
+        latencies.sort()
+        func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
+        let total = latencies.reduce(0, +)
+        try output.write("batch 1          \(fixed(Double(single) / total, 0)) images/s (1 thread, \(single) images)\n")
+        try output.write("latency batch 1  p50 \(fixed(percentile(0.5) * 1e6, 1)) us, p90 \(fixed(percentile(0.9) * 1e6, 1)) us, p99 \(fixed(percentile(0.99) * 1e6, 1)) us\n")
+
+        for batch in [128, n] {
+            let options = ClassifyOptions(threads: threadCount, blockSize: blockSize)
+            let (_, seconds) = try measure { () throws(Failure) in
+                try pixels.withUnsafeBufferPointer { all throws(Failure) in
+                    var start = 0
+                    while start < n {
+                        let end = min(n, start + batch)
+                        let slice = UnsafeBufferPointer(rebasing: all[(start * model.pixelsPerImage)..<(end * model.pixelsPerImage)])
+                        do { _ = try model.classify(pixels: slice, options: options) } catch { throw Failure.model(error) }
+                        start = end
+                    }
+                }
+            }
+            let name = batch == n ? "batch \(n) (all)" : "batch \(batch)"
+            try output.write(pad(name, 17) + "\(fixed(Double(n) / seconds, 0)) images/s (\(threadCount) thread\(threadCount == 1 ? "" : "s"), block \(blockSize))\n")
+        }
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        // Linux reports ru_maxrss in KiB.
+        try output.write("peak memory      \(fixed(Double(usage.ru_maxrss) / 1024, 1)) MiB (ru_maxrss)\n")
+        try output.finish()
+    }
+
+    /// The images to classify: the IDX file, or deterministic pseudo-random pixels.
+    private func loadPixels(_ model: Model) throws(Failure) -> [UInt8] {
+        if let images {
+            let set: ImageSet
+            do { set = try IDX.readImages(at: images) } catch { throw Failure.input(error) }
+            do { try model.checkImageSize(height: set.height, width: set.width) } catch {
+                throw Failure(status: .input, message: "\(displayName(images)): \(error)")
+            }
+            guard set.count > 0 else { throw Failure(status: .input, message: "\(displayName(images)) holds no images") }
+            return set.pixels
+        }
+        var state: UInt64 = 0x2545_F491_4F6C_DD1D
+        return (0..<(count * model.pixelsPerImage)).map { _ in
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            return UInt8(truncatingIfNeeded: state >> 32)
+        }
+    }
+}

@@ -1,0 +1,147 @@
+import ArgumentParser
+import RNNDatasets
+import RNNFormat
+import RNNRuntime
+
+/// `rnn-infer classify IMAGES`: one prediction per image of an IDX file, streamed in batches.
+struct Classify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Classify every image of an IDX file (raw, .gz, or - for standard input).",
+        discussion: """
+        Images are read and classified in batches, so memory stays bounded for any number of images.
+        With --labels, a report (accuracy, confusion matrix, per-class precision and recall, most
+        confused pairs) follows the table on standard output; with --format csv, json or ndjson it goes
+        to standard error instead, so that standard output stays machine-readable.
+        """)
+
+    @Argument(help: ArgumentHelp("IDX3 u8 images: a path, a .gz path, or - for standard input.", valueName: "images"))
+    var images: String
+
+    @OptionGroup var modelOption: ModelOption
+
+    @Option(help: "Output format: table, csv, json or ndjson.")
+    var format: RecordFormat = .table
+
+    @Option(name: .customLong("top-k"), help: ArgumentHelp("Also list the K most probable classes of each image.", valueName: "K"))
+    var topK: Int = 0
+
+    @Option(help: ArgumentHelp("IDX1 labels of the images (raw or .gz): report accuracy and confusions.", valueName: "file"))
+    var labels: String?
+
+    @Option(help: ArgumentHelp("Write an SVG grid of the misclassified images (needs --labels).", valueName: "file.svg"))
+    var misclassified: String?
+
+    @Option(name: .customLong("misclassified-limit"), help: "At most this many images in the --misclassified grid.")
+    var misclassifiedLimit: Int = 500
+
+    @Option(name: .customLong("batch-size"), help: "Images read and classified at a time.")
+    var batchSize: Int = 1024
+
+    @Option(help: "Worker threads (default: one per core).")
+    var threads: Int?
+
+    @Option(name: .customLong("block-size"), help: ArgumentHelp("Images per GEMM block inside a batch.", visibility: .hidden))
+    var blockSize: Int = 64
+
+    func validate() throws {
+        guard (1...1_000_000).contains(batchSize) else { throw ValidationError("--batch-size must be 1...1000000, found \(batchSize)") }
+        guard (1...256).contains(threads ?? 1) else { throw ValidationError("--threads must be 1...256, found \(threads ?? 1)") }
+        guard (1...4096).contains(blockSize) else { throw ValidationError("--block-size must be 1...4096, found \(blockSize)") }
+        guard topK >= 0 else { throw ValidationError("--top-k must be at least 0, found \(topK)") }
+        guard misclassifiedLimit >= 0 else { throw ValidationError("--misclassified-limit must be at least 0") }
+        if misclassified != nil && labels == nil { throw ValidationError("--misclassified needs --labels") }
+    }
+
+    func run() throws {
+        let model = try loadModel(modelOption)
+        let reader: IDXImageReader
+        do { reader = try IDXImageReader(path: images) } catch { throw Failure.input(error) }
+        do {
+            try model.checkImageSize(height: reader.height, width: reader.width)
+        } catch {
+            throw Failure(status: .input, message: "\(displayName(images)): \(error)")
+        }
+        let truth = try readLabels(count: reader.count, classes: model.classCount)
+
+        let output = OutputStream.standardOutput()
+        let formatter = RecordFormatter(format: format, topK: min(topK, model.classCount))
+        let options = ClassifyOptions(threads: threads ?? defaultThreadCount(), blockSize: blockSize)
+        var evaluation = Evaluation(labels: model.labels)
+        var sheet = MisclassifiedSheet(height: reader.height, width: reader.width, limit: misclassified == nil ? 0 : misclassifiedLimit)
+
+        try output.write(formatter.header())
+        var index = 0
+        while true {
+            let batch: ImageSet
+            do {
+                guard let next = try reader.nextBatch(maxImages: batchSize) else { break }
+                batch = next
+            } catch {
+                try? output.flush()
+                throw Failure.input(error)
+            }
+            let result: BatchResult
+            do { result = try model.classify(pixels: batch.pixels, options: options) } catch { throw Failure.model(error) }
+            for row in 0..<result.count {
+                try output.write(formatter.record(index: index, result: result, row: row, first: index == 0))
+                if let truth {
+                    let t = Int(truth[index]), p = result.predictions[row]
+                    evaluation.add(truth: t, predicted: p)
+                    if t != p && misclassified != nil {
+                        sheet.add(.init(index: index, truth: model.labels[t], predicted: model.labels[p],
+                                        probability: result.probabilities[row * result.classCount + p],
+                                        pixels: Array(batch.image(at: row))))
+                    }
+                }
+                index += 1
+            }
+        }
+        try output.write(formatter.footer(empty: index == 0))
+        if truth != nil {
+            if format.isMachineReadable {
+                try output.flush()
+                log(evaluation.report())
+            } else {
+                try output.write(evaluation.report())
+            }
+        }
+        try output.finish()
+        if let misclassified {
+            let file = try OutputStream.file(misclassified)
+            try file.write(sheet.svg())
+            try file.finish()
+            log("rnn-infer: wrote \(sheet.entries.count) of \(sheet.missed) misclassified images to \(misclassified)")
+        }
+    }
+
+    /// Reads `--labels` and checks it against the images and the model (exit status 4).
+    private func readLabels(count: Int, classes: Int) throws(Failure) -> [UInt8]? {
+        guard let labels else { return nil }
+        let values: [UInt8]
+        do { values = try IDX.readLabels(at: labels) } catch { throw Failure.labels(error.description) }
+        guard values.count == count else {
+            throw Failure.labels("\(displayName(labels)) has \(values.count) labels, expected \(count) (one per image of \(displayName(images)))")
+        }
+        if let bad = values.firstIndex(where: { Int($0) >= classes }) {
+            throw Failure.labels("\(displayName(labels)): label \(values[bad]) of image \(bad) is out of range, expected 0...\(classes - 1) (the model has \(classes) classes)")
+        }
+        return values
+    }
+}
+
+/// Loads the model chosen by `option`, saying on standard error which one and how fast (exit status 2).
+func loadModel(_ option: ModelOption) throws(Failure) -> Model {
+    let (path, origin) = option.resolve()
+    do {
+        let (model, seconds) = try measure { () throws(RuntimeError) -> Model in try Model(contentsOf: path) }
+        log("rnn-infer: model \(path) (\(origin)), \(model.labels.count) classes, loaded in \(fixed(seconds * 1000, 1)) ms")
+        return model
+    } catch {
+        throw Failure.model(error)
+    }
+}
+
+/// A path as shown in messages (`-` is standard input).
+func displayName(_ path: String) -> String {
+    path == "-" ? "standard input" : "'\(path)'"
+}

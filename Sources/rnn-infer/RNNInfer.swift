@@ -1,0 +1,60 @@
+import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `rnn-infer`: classify images with an `.rnnm` model, inspect and verify model files, benchmark.
+@main
+struct RNNInfer: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rnn-infer",
+        abstract: "Classify images with an .rnnm LSTM model; inspect, verify and benchmark model files.",
+        discussion: """
+        The model is --model FILE, else $RNN_MODEL, else models/mnist-lstm.rnnm.
+        Data goes to standard output, diagnostics to standard error.
+
+        Exit status: 0 ok; 1 internal error; 2 model file error; 3 input data error;
+        4 labels error; 5 error writing output; 64 usage error.
+        """,
+        subcommands: [Classify.self, Inspect.self, Verify.self, Bench.self],
+        defaultSubcommand: Classify.self)
+
+    /// Runs the command; a ``Failure`` becomes one line on standard error and its exit status.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let failure as Failure {
+            if !failure.message.isEmpty { log("rnn-infer: error: \(failure.message)") }
+            exit(withError: ExitCode(failure.status.rawValue))
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+/// Where the model comes from: `--model`, `$RNN_MODEL` or the default path.
+struct ModelOption: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The .rnnm model file (default: $RNN_MODEL, else models/mnist-lstm.rnnm).", valueName: "file"))
+    var model: String?
+
+    static let defaultPath = "models/mnist-lstm.rnnm"
+
+    /// The chosen path and why it was chosen.
+    func resolve() -> (path: String, origin: String) {
+        if let model { return (model, "--model") }
+        if let value = getenv("RNN_MODEL"), !String(cString: value).isEmpty {
+            return (String(cString: value), "$RNN_MODEL")
+        }
+        return (Self.defaultPath, "default")
+    }
+}
+
+/// The number of cores, as the default thread count.
+func defaultThreadCount() -> Int {
+    max(1, min(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 64))
+}

@@ -1,1 +1,0 @@
-print("rnn-infer: not yet implemented")

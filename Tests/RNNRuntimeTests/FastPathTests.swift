@@ -1,0 +1,161 @@
+import RNNFormat
+import Testing
+@testable import RNNRuntime
+
+/// The fast path (folding, padding, interleaved gates, BLAS, fast activations) against the literal
+/// reference path on random models.
+///
+/// Tolerance. Both paths compute the same real function; the fast one rounds to binary32. Each GEMM
+/// entry is a sum of `K <= 64` terms of size `|w x| <= 1` with PyTorch-like weights, so its rounding
+/// error is at most about `K * 2^-24 ≈ 4e-6` (typically `sqrt(K) * 2^-24 ≈ 5e-7`); the fast sigmoid and
+/// tanh add below 1e-6. The LSTM state update `c = f c + i g` has gains below 1 (`|f|, |o|, |tanh'| <= 1`),
+/// so the error in `h` grows at most linearly over `T` steps: `T * 5e-6 ≈ 1.4e-4` for `T = 28` in the
+/// worst case, and the output layer's sum over `H` terms with weights `±1/sqrt(H)` multiplies it by at
+/// most `sqrt(H)`-ish. Observed differences are around 1e-6; we assert `1e-4` relative to the logits'
+/// scale (`max(1, |logit|)`), which real bugs (a wrong gate, a missing bias, a transposed weight)
+/// exceed by orders of magnitude. Argmax must agree unless the reference's top two logits are within
+/// the tolerance (a near tie, which no finite precision can order reliably).
+struct FastPathTests {
+    static let tolerance = 1e-4
+
+    struct Case: CustomStringConvertible, Sendable {
+        var name: String
+        var height: Int
+        var width: Int
+        var layers: [TestLayer]
+        var dtype: DType = .f32
+        var folding: DenseFolding = .whenCheaper
+        var description: String { name }
+    }
+
+    static let cases: [Case] = [
+        Case(name: "28x28 LSTM-16 then dense", height: 28, width: 28,
+             layers: [.lstm(hidden: 16, returns: .last), .dense(out: 10, activation: .none)]),
+        Case(name: "odd hidden size, no b_hh, LSTM is the last layer", height: 5, width: 7,
+             layers: [.lstm(hidden: 13, returns: .last, hiddenBias: false)]),
+        Case(name: "folded dense stem, relu head", height: 12, width: 9,
+             layers: [.dense(out: 32, activation: .none), .lstm(hidden: 24, returns: .last),
+                      .dense(out: 20, activation: .relu), .dense(out: 10, activation: .none)]),
+        Case(name: "same stem, folding disabled", height: 12, width: 9,
+             layers: [.dense(out: 32, activation: .none), .lstm(hidden: 24, returns: .last),
+                      .dense(out: 20, activation: .relu), .dense(out: 10, activation: .none)],
+             folding: .never),
+        Case(name: "relu stem, two-layer folded chain, stacked LSTMs, tanh head", height: 10, width: 12,
+             layers: [.dense(out: 20, activation: .relu), .dense(out: 16, activation: .none, bias: false),
+                      .dense(out: 8, activation: .none), .lstm(hidden: 8, returns: .sequence),
+                      .lstm(hidden: 12, returns: .last), .dense(out: 6, activation: .tanh),
+                      .dense(out: 3, activation: .none)]),
+        Case(name: "three stacked LSTMs with a per-step tanh dense between", height: 9, width: 5,
+             layers: [.lstm(hidden: 10, returns: .sequence), .dense(out: 7, activation: .tanh),
+                      .lstm(hidden: 17, returns: .sequence), .dense(out: 9, activation: .none),
+                      .lstm(hidden: 8, returns: .last), .dense(out: 4, activation: .none)]),
+        Case(name: "bottleneck stem stays unfolded when cheaper", height: 6, width: 30,
+             layers: [.dense(out: 4, activation: .none), .lstm(hidden: 32, returns: .last), .dense(out: 5, activation: .none)]),
+        Case(name: "bottleneck stem folded on request", height: 6, width: 30,
+             layers: [.dense(out: 4, activation: .none), .lstm(hidden: 32, returns: .last), .dense(out: 5, activation: .none)],
+             folding: .always),
+        Case(name: "f16 weights", height: 8, width: 8,
+             layers: [.dense(out: 16, activation: .none), .lstm(hidden: 16, returns: .last), .dense(out: 10, activation: .none)],
+             dtype: .f16),
+        Case(name: "bf16 weights", height: 8, width: 8,
+             layers: [.lstm(hidden: 16, returns: .last), .dense(out: 10, activation: .none)], dtype: .bf16),
+        Case(name: "int8 weights", height: 8, width: 8,
+             layers: [.lstm(hidden: 24, returns: .sequence), .lstm(hidden: 16, returns: .last), .dense(out: 10, activation: .none)],
+             dtype: .int8),
+    ]
+
+    /// Largest scaled difference between the fast logits and the reference; checks argmax too.
+    static func compare(_ fast: BatchResult, _ reference: [[Double]]) -> Double {
+        var worst = 0.0
+        for (n, row) in reference.enumerated() {
+            for (c, value) in row.enumerated() {
+                let diff = abs(Double(fast.logits[n * fast.classCount + c]) - value) / max(1, abs(value))
+                worst = max(worst, diff)
+            }
+            let best = row.indices.max { row[$0] < row[$1] }!
+            if fast.predictions[n] != best {
+                // Only acceptable on a near tie.
+                #expect(abs(row[best] - row[fast.predictions[n]]) < tolerance, "image \(n): argmax \(fast.predictions[n]) vs \(best)")
+            }
+        }
+        return worst
+    }
+
+    @Test(arguments: cases)
+    func fastPathMatchesReference(_ testCase: Case) throws {
+        let file = randomModel(height: testCase.height, width: testCase.width, layers: testCase.layers,
+                               seed: UInt64(testCase.name.utf8.count) * 7919, dtype: testCase.dtype)
+        let model = try Model(file, options: LoadOptions(folding: testCase.folding))
+        var rng = SplitMix64(seed: 42)
+        let pixels = rng.bytes(37 * model.pixelsPerImage)
+        let reference = try ReferenceModel(file).logits(pixels: pixels)
+        var worst = 0.0
+        for (count, blockSize) in [(1, 64), (37, 64), (37, 8), (37, 1)] {
+            let slice = Array(pixels[0..<(count * model.pixelsPerImage)])
+            for math in [ActivationMath.fast, .libm] {
+                let result = try model.classify(pixels: slice, options: ClassifyOptions(blockSize: blockSize, activationMath: math))
+                worst = max(worst, Self.compare(result, Array(reference[0..<count])))
+            }
+        }
+        print("fast vs reference, \(testCase.name): max scaled |diff| = \(worst)")
+        #expect(worst < Self.tolerance)
+    }
+
+    @Test func foldingHappensOnlyWhereAllowedAndCheaper() throws {
+        func folded(_ index: Int) throws -> Int {
+            let c = Self.cases[index]
+            return try Model(randomModel(height: c.height, width: c.width, layers: c.layers, seed: 1),
+                             options: LoadOptions(folding: c.folding)).foldedLayerCount
+        }
+        #expect(try folded(2) == 1)  // 9 -> 32 stem into LSTM-24
+        #expect(try folded(3) == 0)  // folding: .never
+        #expect(try folded(4) == 2)  // the two activation-free layers after the relu one
+        #expect(try folded(5) == 0)  // 17 -> 9 between LSTMs: 4*8*17 > 17*9 + 4*8*9, folding would cost more
+        #expect(try folded(6) == 0)  // 30 -> 4 bottleneck: folding would cost more
+        #expect(try folded(7) == 1)  // ... unless asked for
+    }
+
+    @Test func probabilitiesAreASoftmaxAndTopKIsSorted() throws {
+        let c = Self.cases[2]
+        let model = try Model(randomModel(height: c.height, width: c.width, layers: c.layers, seed: 3))
+        var rng = SplitMix64(seed: 9)
+        let result = try model.classify(pixels: rng.bytes(5 * model.pixelsPerImage))
+        for n in 0..<result.count {
+            let p = result[n].probabilities
+            #expect(abs(p.reduce(0, +) - 1) < 1e-5)
+            let logits = result[n].logits
+            let expected = logits.map { exp(Double($0 - logits.max()!)) }
+            let sum = expected.reduce(0, +)
+            for k in p.indices { #expect(abs(Double(p[k]) - expected[k] / sum) < 1e-6) }
+            let top = result.top(3, of: n)
+            #expect(top.count == 3)
+            #expect(top[0].classIndex == result[n].classIndex && top[0].label == result[n].label)
+            #expect(top[0].probability >= top[1].probability && top[1].probability >= top[2].probability)
+        }
+    }
+
+    @Test func extremeLogitsGiveFiniteProbabilities() {
+        let logits: [Float] = [1000, -1000, 999]
+        var p = [Float](repeating: 0, count: 3)
+        let best = logits.withUnsafeBufferPointer { l in
+            p.withUnsafeMutableBufferPointer { softmaxRow(l.baseAddress!, $0.baseAddress!, count: 3) }
+        }
+        #expect(best == 0)
+        #expect(p.allSatisfy { $0.isFinite })
+        #expect(abs(p[0] - 1 / (1 + exp(-1))) < 1e-6)
+    }
+
+    @Test func featureInputEqualsPixelInputAfterTheContract() throws {
+        let c = Self.cases[0]
+        let file = randomModel(height: c.height, width: c.width, layers: c.layers, seed: 5)
+        let model = try Model(file)
+        var rng = SplitMix64(seed: 11)
+        let pixels = rng.bytes(3 * model.pixelsPerImage)
+        let features = pixels.map { Float($0) * file.metadata.input.scale + file.metadata.input.offset }
+        #expect(try model.classify(pixels: pixels).logits == model.classify(features: features).logits)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,96 @@
+import RNNFormat
+
+/// A small deterministic generator (SplitMix64), so that every test model and input is reproducible.
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// Uniform in [-bound, bound).
+    mutating func uniform(_ bound: Float) -> Float {
+        (Float(next() >> 40) / Float(1 << 24) * 2 - 1) * bound
+    }
+    mutating func bytes(_ count: Int) -> [UInt8] {
+        (0..<count).map { _ in UInt8(truncatingIfNeeded: next() >> 56) }
+    }
+}
+
+/// A layer of a test architecture.
+enum TestLayer {
+    case dense(out: Int, activation: Activation, bias: Bool = true)
+    case lstm(hidden: Int, returns: SequenceReturn, hiddenBias: Bool = true)
+}
+
+/// Builds a random model with PyTorch-like initialization (uniform in ±1/sqrt(fan-in)), so that
+/// activations have realistic magnitudes; the last dense layer's width is the number of classes.
+func randomModel(height: Int, width: Int, layers: [TestLayer], seed: UInt64, dtype: DType = .f32) -> ModelFile {
+    var rng = SplitMix64(seed: seed)
+    var tensors: [Tensor] = []
+    var specs: [Layer] = []
+    var inputWidth = width
+    func add(_ name: String, _ shape: [Int], fanIn: Int) -> String {
+        let count = shape.reduce(1, *)
+        let bound = 1 / Float(fanIn).squareRoot()
+        let values = (0..<count).map { _ in rng.uniform(bound) }
+        tensors.append(Tensor(name: name, shape: shape, storage: encode(values, shape: shape, dtype: dtype)))
+        return name
+    }
+    for (index, layer) in layers.enumerated() {
+        switch layer {
+        case .dense(let out, let activation, let bias):
+            let name = "dense\(index)"
+            specs.append(.dense(DenseLayer(
+                name: name, inputSize: inputWidth, outputSize: out,
+                weight: add("\(name).weight", [out, inputWidth], fanIn: inputWidth),
+                bias: bias ? add("\(name).bias", [out], fanIn: inputWidth) : nil, activation: activation)))
+            inputWidth = out
+        case .lstm(let hidden, let returns, let hiddenBias):
+            let name = "lstm\(index)"
+            specs.append(.lstm(LSTMLayer(
+                name: name, inputSize: inputWidth, hiddenSize: hidden,
+                weightIH: add("\(name).w_ih", [4 * hidden, inputWidth], fanIn: hidden),
+                weightHH: add("\(name).w_hh", [4 * hidden, hidden], fanIn: hidden),
+                biasIH: add("\(name).b_ih", [4 * hidden], fanIn: hidden),
+                biasHH: hiddenBias ? add("\(name).b_hh", [4 * hidden], fanIn: hidden) : nil,
+                returns: returns)))
+            inputWidth = hidden
+        }
+    }
+    let metadata = ModelMetadata(
+        layers: specs,
+        input: InputContract(height: height, width: width, scale: 1 / 255, offset: -0.5),
+        labels: (0..<inputWidth).map { "class\($0)" },
+        provenance: Provenance(producer: "RNNRuntimeTests"))
+    return ModelFile(metadata: metadata, tensors: tensors)
+}
+
+/// Stores `values` in `dtype` (round to nearest even; int8 symmetric per row, spec §4.1).
+func encode(_ values: [Float], shape: [Int], dtype: DType) -> TensorStorage {
+    switch dtype {
+    case .f32:
+        return .f32(values)
+    case .f16:
+        return .f16(values.map { Float16($0).bitPattern })
+    case .bf16:
+        return .bf16(values.map { v in
+            let bits = v.bitPattern
+            return UInt16((bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16)
+        })
+    case .int8:
+        let rows = shape[0], perRow = values.count / rows
+        var scales: [Float] = [], q: [Int8] = []
+        for r in 0..<rows {
+            let row = values[(r * perRow)..<((r + 1) * perRow)]
+            let peak = row.map(abs).max() ?? 0
+            let s = peak > 0 ? peak / 127 : 1
+            scales.append(s)
+            q += row.map { Int8(max(-127, min(127, ($0 / s).rounded(.toNearestOrEven)))) }
+        }
+        return .int8(values: q, scales: scales)
+    }
+}
