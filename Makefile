@@ -33,7 +33,7 @@ test: deps
 # Regenerate every committed fixture deterministically (format corpus, then golden files).
 fixtures: deps
 	$(SWIFT) run -c $(CONFIG) rnn-fixtures fixtures
-	$(SWIFT) run -c $(CONFIG) rnn-golden fixtures/golden
+	$(SWIFT) run -c $(CONFIG) rnn-golden --data $(DATA_DIR) fixtures/golden
 
 # libFuzzer + AddressSanitizer over the model reader (fuzz/README.md); FUZZ_SECONDS=1800 for 30 minutes.
 FUZZ_SECONDS ?= 600
