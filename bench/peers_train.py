@@ -2,12 +2,13 @@
 """Train the course LSTM in a peer framework with rnn-train's hyperparameters; time each epoch.
 
 The network is rnn-train's: dense-in 28->H, LSTM H (gate order i, f, g, o), dense-out H->10,
-softmax cross-entropy, Adam, cosine learning-rate decay per step, gradient-norm clipping, trained
+softmax cross-entropy, Adam, rnn-train's learning-rate schedule (200 warm-up steps, cosine decay per step), gradient-norm clipping, trained
 on the first 55,000 MNIST training images (the last 5,000 are rnn-train's validation split) and
 evaluated on the 10,000 test images after every epoch.
 
 One framework per process (thread pools are fixed once created). Output: one JSON object,
-{"peer", "version", "threads", "epochs": [{"epoch", "seconds", "test_accuracy", "train_loss"}]}.
+{"peer", "version", "threads", "epochs": [{"epoch", "seconds", "train_loss", "validation_accuracy",
+"test_accuracy"}]} (validation: the last 5,000 training images, as rnn-train).
 """
 import argparse
 import gzip
@@ -40,11 +41,16 @@ def load_mnist(directory):
     y_train = get("train-labels-idx1-ubyte").astype(np.int64)
     x_test = get("t10k-images-idx3-ubyte").astype(np.float32) / np.float32(255)
     y_test = get("t10k-labels-idx1-ubyte").astype(np.int64)
-    return x_train[:55000], y_train[:55000], x_test, y_test
+    return x_train[:55000], y_train[:55000], x_train[55000:], y_train[55000:], x_test, y_test
 
 
-def cosine_lr(base, step, total):
-    return base * 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
+def schedule_lr(base, step, total, warmup=200, floor=0.01):
+    """rnn-train's default schedule (Sources/RNNTraining/Optimizer.swift): linear warm-up, then
+    cosine decay to `floor` x base."""
+    if step < warmup:
+        return base * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup - 1))
+    return base * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
 def train_torch(args, data):
@@ -52,7 +58,7 @@ def train_torch(args, data):
     torch.set_num_threads(args.threads)
     torch.set_num_interop_threads(1)
     torch.manual_seed(args.seed)
-    x_train, y_train, x_test, y_test = (torch.from_numpy(a) for a in data)
+    x_train, y_train, x_val, y_val, x_test, y_test = (torch.from_numpy(a) for a in data)
 
     class Net(torch.nn.Module):
         def __init__(self):
@@ -82,7 +88,7 @@ def train_torch(args, data):
         for s in range(steps_per_epoch):
             idx = order[s * args.batch:(s + 1) * args.batch]
             for group in opt.param_groups:
-                group["lr"] = cosine_lr(args.lr, step, total)
+                group["lr"] = schedule_lr(args.lr, step, total)
             opt.zero_grad(set_to_none=True)
             loss = torch.nn.functional.cross_entropy(net(x_train[idx]), y_train[idx])
             loss.backward()
@@ -94,9 +100,10 @@ def train_torch(args, data):
         seconds = time.perf_counter() - t0
         net.eval()
         with torch.inference_mode():
-            pred = torch.cat([net(x_test[i:i + 1000]).argmax(1) for i in range(0, len(x_test), 1000)])
-        epochs.append({"epoch": epoch, "seconds": seconds, "train_loss": loss_sum / steps_per_epoch,
-                       "test_accuracy": float((pred == y_test).float().mean())})
+            accuracy = lambda x, y: float(torch.cat([net(x[i:i + 1000]).argmax(1) for i in range(0, len(x), 1000)])
+                                          .eq(y).float().mean())
+            epochs.append({"epoch": epoch, "seconds": seconds, "train_loss": loss_sum / steps_per_epoch,
+                           "validation_accuracy": accuracy(x_val, y_val), "test_accuracy": accuracy(x_test, y_test)})
         print(json.dumps({"progress": epochs[-1]}), flush=True, file=__import__("sys").stderr)
     return torch.__version__, epochs
 
@@ -107,7 +114,7 @@ def train_tensorflow(args, data):
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
     tf.config.threading.set_inter_op_parallelism_threads(1)
     tf.keras.utils.set_random_seed(args.seed)
-    x_train, y_train, x_test, y_test = data
+    x_train, y_train, x_val, y_val, x_test, y_test = data
     model = tf.keras.Sequential([
         tf.keras.Input((28, 28)),
         tf.keras.layers.Dense(args.hidden),
@@ -115,7 +122,17 @@ def train_tensorflow(args, data):
         tf.keras.layers.Dense(10),
     ])
     steps_per_epoch = len(x_train) // args.batch
-    schedule = tf.keras.optimizers.schedules.CosineDecay(args.lr, steps_per_epoch * args.epochs)
+    total = steps_per_epoch * args.epochs
+
+    class Schedule(tf.keras.optimizers.schedules.LearningRateSchedule):
+        def __call__(self, step):
+            step = tf.cast(step, tf.float32)
+            warm = args.lr * (step + 1) / 200
+            progress = tf.minimum(1.0, (step - 200) / max(1, total - 201))
+            decay = args.lr * (0.01 + 0.99 * 0.5 * (1 + tf.cos(math.pi * progress)))
+            return tf.where(step < 200, warm, decay)
+
+    schedule = Schedule()
     opt = tf.keras.optimizers.Adam(schedule, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                                    global_clipnorm=args.clip if args.clip > 0 else None)
     model.compile(optimizer=opt, loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -125,9 +142,10 @@ def train_tensorflow(args, data):
         t0 = time.perf_counter()
         hist = model.fit(x_train, y_train, batch_size=args.batch, epochs=1, shuffle=True, verbose=0)
         seconds = time.perf_counter() - t0
+        _, val = model.evaluate(x_val, y_val, batch_size=1000, verbose=0)
         _, acc = model.evaluate(x_test, y_test, batch_size=1000, verbose=0)
         epochs.append({"epoch": epoch, "seconds": seconds, "train_loss": float(hist.history["loss"][0]),
-                       "test_accuracy": float(acc)})
+                       "validation_accuracy": float(val), "test_accuracy": float(acc)})
     return tf.__version__, epochs
 
 

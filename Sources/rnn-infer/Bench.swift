@@ -32,11 +32,25 @@ struct Bench: ParsableCommand {
     @Option(name: .customLong("single-images"), help: "Images classified one at a time for the batch-1 figures.")
     var singleImages: Int = 2000
 
+    @Option(help: "Timed passes per batch size; the median is reported.")
+    var repeats: Int = 5
+
+    @Option(name: .customLong("batch-sizes"), parsing: .upToNextOption,
+            help: "Batch sizes for the throughput runs (0 = the whole input in one call).")
+    var batchSizes: [Int] = [128, 0]
+
+    @Flag(help: "Print one JSON object instead of the human summary (for bench/run-infer.sh).")
+    var json = false
+
     func validate() throws {
         guard (1...10_000_000).contains(count) else { throw ValidationError("--count must be 1...10000000, found \(count)") }
         guard (1...256).contains(threads ?? 1) else { throw ValidationError("--threads must be 1...256") }
         guard (1...4096).contains(blockSize) else { throw ValidationError("--block-size must be 1...4096") }
         guard singleImages >= 1 else { throw ValidationError("--single-images must be at least 1") }
+        guard (1...1000).contains(repeats) else { throw ValidationError("--repeats must be 1...1000, found \(repeats)") }
+        guard !batchSizes.isEmpty, batchSizes.allSatisfy({ $0 >= 0 }) else {
+            throw ValidationError("--batch-sizes takes non-negative sizes (0 = whole input)")
+        }
     }
 
     func run() throws {
@@ -55,10 +69,7 @@ struct Bench: ParsableCommand {
         let pixels = try loadPixels(model)
         let n = pixels.count / model.pixelsPerImage
         let threadCount = threads ?? defaultThreadCount()
-        let output = OutputStream.standardOutput()
-        try output.write("model            \(path)\n")
-        try output.write("images           \(n) (\(images ?? "random")), \(model.input.height)x\(model.input.width)\n")
-        try output.write("model load       \(fixed(loadTimes.min()! * 1000, 2)) ms (best of 5)\n")
+        let loadMilliseconds = loadTimes.min()! * 1000
 
         // Batch 1, one thread: latency of each call.
         let single = min(singleImages, n)
@@ -76,30 +87,54 @@ struct Bench: ParsableCommand {
         }
         latencies.sort()
         func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
-        let total = latencies.reduce(0, +)
-        try output.write("batch 1          \(fixed(Double(single) / total, 0)) images/s (1 thread, \(single) images)\n")
-        try output.write("latency batch 1  p50 \(fixed(percentile(0.5) * 1e6, 1)) us, p90 \(fixed(percentile(0.9) * 1e6, 1)) us, p99 \(fixed(percentile(0.99) * 1e6, 1)) us\n")
+        let singleRate = Double(single) / latencies.reduce(0, +)
 
-        for batch in [128, n] {
+        // Throughput: `repeats` passes over the input in chunks of `batch`; the median pass counts.
+        var throughput: [(batch: Int, imagesPerSecond: Double)] = []
+        for requested in batchSizes {
+            let batch = requested == 0 ? n : min(requested, n)
             let options = ClassifyOptions(threads: threadCount, blockSize: blockSize)
-            let (_, seconds) = try measure { () throws(Failure) in
-                try pixels.withUnsafeBufferPointer { all throws(Failure) in
-                    var start = 0
-                    while start < n {
-                        let end = min(n, start + batch)
-                        let slice = UnsafeBufferPointer(rebasing: all[(start * model.pixelsPerImage)..<(end * model.pixelsPerImage)])
-                        do { _ = try model.classify(pixels: slice, options: options) } catch { throw Failure.model(error) }
-                        start = end
+            var passes: [Double] = []
+            for _ in 0..<repeats {
+                let (_, seconds) = try measure { () throws(Failure) in
+                    try pixels.withUnsafeBufferPointer { all throws(Failure) in
+                        var start = 0
+                        while start < n {
+                            let end = min(n, start + batch)
+                            let slice = UnsafeBufferPointer(rebasing: all[(start * model.pixelsPerImage)..<(end * model.pixelsPerImage)])
+                            do { _ = try model.classify(pixels: slice, options: options) } catch { throw Failure.model(error) }
+                            start = end
+                        }
                     }
                 }
+                passes.append(seconds)
             }
-            let name = batch == n ? "batch \(n) (all)" : "batch \(batch)"
-            try output.write(pad(name, 17) + "\(fixed(Double(n) / seconds, 0)) images/s (\(threadCount) thread\(threadCount == 1 ? "" : "s"), block \(blockSize))\n")
+            passes.sort()
+            throughput.append((batch, Double(n) / passes[passes.count / 2]))
         }
         var usage = rusage()
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        // Linux reports ru_maxrss in KiB.
-        try output.write("peak memory      \(fixed(Double(usage.ru_maxrss) / 1024, 1)) MiB (ru_maxrss)\n")
+        let peakMiB = Double(usage.ru_maxrss) / 1024  // Linux reports ru_maxrss in KiB.
+
+        let output = OutputStream.standardOutput()
+        if json {
+            let rows = throughput.map { "{\"batch\":\($0.batch),\"images_per_s\":\(fixed($0.imagesPerSecond, 1))}" }
+            try output.write("{\"images\":\(n),\"threads\":\(threadCount),\"block_size\":\(blockSize),\"repeats\":\(repeats),"
+                + "\"load_ms\":\(fixed(loadMilliseconds, 3)),\"batch1_images_per_s\":\(fixed(singleRate, 1)),"
+                + "\"latency_us\":{\"p50\":\(fixed(percentile(0.5) * 1e6, 1)),\"p90\":\(fixed(percentile(0.9) * 1e6, 1)),\"p99\":\(fixed(percentile(0.99) * 1e6, 1))},"
+                + "\"throughput\":[\(rows.joined(separator: ","))],\"peak_mib\":\(fixed(peakMiB, 1))}\n")
+        } else {
+            try output.write("model            \(path)\n")
+            try output.write("images           \(n) (\(images ?? "random")), \(model.input.height)x\(model.input.width)\n")
+            try output.write("model load       \(fixed(loadMilliseconds, 2)) ms (best of 5)\n")
+            try output.write("batch 1          \(fixed(singleRate, 0)) images/s (1 thread, \(single) images)\n")
+            try output.write("latency batch 1  p50 \(fixed(percentile(0.5) * 1e6, 1)) us, p90 \(fixed(percentile(0.9) * 1e6, 1)) us, p99 \(fixed(percentile(0.99) * 1e6, 1)) us\n")
+            for row in throughput {
+                let name = row.batch == n ? "batch \(n) (all)" : "batch \(row.batch)"
+                try output.write(pad(name, 17) + "\(fixed(row.imagesPerSecond, 0)) images/s (\(threadCount) thread\(threadCount == 1 ? "" : "s"), block \(blockSize), median of \(repeats))\n")
+            }
+            try output.write("peak memory      \(fixed(peakMiB, 1)) MiB (ru_maxrss)\n")
+        }
         try output.finish()
     }
 

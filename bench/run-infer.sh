@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Inference benchmark: our runtime next to PyTorch, ONNX Runtime and TensorFlow, on the same
+# weights and the 10,000 MNIST test images, with 1 and 2 threads, in one run on one machine.
+#
+#   bench/run-infer.sh [MODEL]     (default models/mnist-lstm.rnnm, made by `make run`)
+#
+# Writes bench/out/infer.json (every raw result) and prints a Markdown table of images/s
+# (medians) with the ratio of our runtime to the fastest peer in each column.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MODEL=${1:-models/mnist-lstm.rnnm}
+DATA=${DATA_DIR:-$( [ -d ../shared/datasets/mnist ] && echo ../shared/datasets/mnist || echo data/mnist )}
+IMAGES=$DATA/t10k-images-idx3-ubyte.gz
+[ -f "$MODEL" ] || { echo "run-infer.sh: no model at $MODEL; train one with 'make run'" >&2; exit 1; }
+[ -f "$IMAGES" ] || { echo "run-infer.sh: no MNIST test images at $IMAGES" >&2; exit 1; }
+
+swift build -c release --product rnn-infer >&2
+bench/venv.sh
+mkdir -p bench/out
+OUT=bench/out/infer.jsonl
+: > "$OUT"
+for threads in 1 2; do
+  echo "rnn-infer, $threads thread(s)" >&2
+  .build/release/rnn-infer bench --model "$MODEL" "$IMAGES" --threads "$threads" --batch-sizes 1 128 0 \
+      --repeats 7 --json 2>/dev/null | python3 -c "import json,sys; r=json.load(sys.stdin); r['peer']='rnn-runtime'; print(json.dumps(r))" >> "$OUT"
+  for peer in torch onnxruntime tensorflow; do
+    echo "$peer, $threads thread(s)" >&2
+    if ! bench/.venv/bin/python bench/peers_infer.py --peer "$peer" --model "$MODEL" --images "$IMAGES" \
+         --threads "$threads" --batches 1,128,10000 >> "$OUT" 2> bench/out/$peer-$threads.err; then
+      echo "  $peer unavailable or failed (see bench/out/$peer-$threads.err); skipped" >&2
+    fi
+  done
+done
+python3 bench/summarize_infer.py "$OUT" | tee bench/out/infer.md
