@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 CONFIG ?= release
 DATA ?= $(abspath ../shared/datasets)
-APT_PACKAGES := libzstd-dev zlib1g-dev libopenblas-dev libssl-dev pkg-config dataset-fashion-mnist
+APT_PACKAGES := libzstd-dev zlib1g-dev libopenblas-dev libssl-dev pkg-config dataset-fashion-mnist chromium
 PY_PACKAGES := numpy zstandard
 
 .PHONY: deps test run build fixtures fuzz bench clean
@@ -24,11 +24,13 @@ deps:
 	fi
 	@python3 -c "import numpy, zstandard" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check $(PY_PACKAGES)
 
-# The test command: every Swift test, then the Python reference reader over the fixtures.
+# The test command: every Swift test, the Python reference reader over the fixtures, and the
+# analysis report rendered in headless Chromium.
 test: deps
 	$(SWIFT) build
 	$(SWIFT) test
 	python3 spec/reference/test_reference.py
+	python3 Tests/RNNReportTests/browser/check_report.py .build/debug/rnn-report --data $(DATA_DIR)
 
 # Regenerate every committed fixture deterministically (format corpus, then golden files).
 fixtures: deps

@@ -65,7 +65,8 @@ let package = Package(
         .testTarget(name: "RNNRuntimeTests", dependencies: ["RNNRuntime", "RNNFormat"]),
         .testTarget(name: "RNNDatasetsTests", dependencies: ["RNNDatasets"]),
         .testTarget(name: "GoldenTests", dependencies: ["RNNRuntime", "RNNTraining", "RNNFormat", "RNNDatasets"]),
-        .testTarget(name: "RNNReportTests", dependencies: ["RNNReport"]),
+        .testTarget(name: "RNNReportTests", dependencies: ["RNNReport"], exclude: ["browser"]),
         .testTarget(name: "RNNTrainingTests", dependencies: ["RNNTraining", "RNNRuntime", "RNNFormat", "RNNDatasets"]),
+        .testTarget(name: "RNNRuntimeCTests", dependencies: ["RNNRuntimeC", "CRNNRuntime", "RNNRuntime"]),
     ]
 )
