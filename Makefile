@@ -25,12 +25,13 @@ deps:
 	@python3 -c "import numpy, zstandard" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check $(PY_PACKAGES)
 
 # The test command: every Swift test, the Python reference reader over the fixtures, and the
-# analysis report rendered in headless Chromium.
+# analysis report rendered in headless Chromium, and the C API from C and Python (examples/run.sh).
 test: deps
 	$(SWIFT) build
 	$(SWIFT) test
 	python3 spec/reference/test_reference.py
 	python3 Tests/RNNReportTests/browser/check_report.py .build/debug/rnn-report --data $(DATA_DIR)
+	MNIST_DIR=$(DATA_DIR) bash examples/run.sh
 
 # Regenerate every committed fixture deterministically (format corpus, then golden files).
 fixtures: deps
