@@ -49,7 +49,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "rnn-infer", dependencies: [
-            "RNNRuntime", "RNNFormat", "RNNDatasets",
+            "RNNRuntime", "RNNFormat", "RNNDatasets", "RNNReport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import RNNDatasets
 import RNNFormat
+import RNNReport
 import RNNRuntime
 
 /// `rnn-infer classify IMAGES`: one prediction per image of an IDX file, streamed in batches.
@@ -67,7 +68,7 @@ struct Classify: ParsableCommand {
         let formatter = RecordFormatter(format: format, topK: min(topK, model.classCount))
         let options = ClassifyOptions(threads: threads ?? defaultThreadCount(), blockSize: blockSize)
         var evaluation = Evaluation(labels: model.labels)
-        var sheet = MisclassifiedSheet(height: reader.height, width: reader.width, limit: misclassified == nil ? 0 : misclassifiedLimit)
+        var mistakes = MistakeCollector(limit: misclassified == nil ? 0 : misclassifiedLimit)
 
         try output.write(formatter.header())
         var index = 0
@@ -88,9 +89,11 @@ struct Classify: ParsableCommand {
                     let t = Int(truth[index]), p = result.predictions[row]
                     evaluation.add(truth: t, predicted: p)
                     if t != p && misclassified != nil {
-                        sheet.add(.init(index: index, truth: model.labels[t], predicted: model.labels[p],
-                                        probability: result.probabilities[row * result.classCount + p],
-                                        pixels: Array(batch.image(at: row))))
+                        if let image = DigitImage(width: reader.width, height: reader.height, pixels: Array(batch.image(at: row))) {
+                            mistakes.add(Misclassification(index: index, truth: t, predicted: p,
+                                                           probability: Double(result.probabilities[row * result.classCount + p]),
+                                                           image: image))
+                        }
                     }
                 }
                 index += 1
@@ -108,9 +111,9 @@ struct Classify: ParsableCommand {
         try output.finish()
         if let misclassified {
             let file = try OutputStream.file(misclassified)
-            try file.write(sheet.svg())
+            try file.write(mistakes.svg(classNames: model.labels))
             try file.finish()
-            log("rnn-infer: wrote \(sheet.entries.count) of \(sheet.missed) misclassified images to \(misclassified)")
+            log("rnn-infer: wrote the \(mistakes.kept.count) most confident of \(mistakes.total) misclassified images to \(misclassified)")
         }
     }
 
