@@ -90,7 +90,7 @@ struct Bench: ParsableCommand {
         let singleRate = Double(single) / latencies.reduce(0, +)
 
         // Throughput: `repeats` passes over the input in chunks of `batch`; the median pass counts.
-        var throughput: [(batch: Int, imagesPerSecond: Double)] = []
+        var throughput: [(requested: Int, batch: Int, imagesPerSecond: Double)] = []
         for requested in batchSizes {
             let batch = requested == 0 ? n : min(requested, n)
             let options = ClassifyOptions(threads: threadCount, blockSize: blockSize)
@@ -110,7 +110,7 @@ struct Bench: ParsableCommand {
                 passes.append(seconds)
             }
             passes.sort()
-            throughput.append((batch, Double(n) / passes[passes.count / 2]))
+            throughput.append((requested, batch, Double(n) / passes[passes.count / 2]))
         }
         var usage = rusage()
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
@@ -130,7 +130,7 @@ struct Bench: ParsableCommand {
             try output.write("batch 1          \(fixed(singleRate, 0)) images/s (1 thread, \(single) images)\n")
             try output.write("latency batch 1  p50 \(fixed(percentile(0.5) * 1e6, 1)) us, p90 \(fixed(percentile(0.9) * 1e6, 1)) us, p99 \(fixed(percentile(0.99) * 1e6, 1)) us\n")
             for row in throughput {
-                let name = row.batch == n ? "batch \(n) (all)" : "batch \(row.batch)"
+                let name = row.requested == 0 ? "batch \(n) (all)" : "batch \(row.requested)"
                 try output.write(pad(name, 17) + "\(fixed(row.imagesPerSecond, 0)) images/s (\(threadCount) thread\(threadCount == 1 ? "" : "s"), block \(blockSize), median of \(repeats))\n")
             }
             try output.write("peak memory      \(fixed(peakMiB, 1)) MiB (ru_maxrss)\n")
