@@ -1,7 +1,7 @@
 /// The version of the format this library reads and writes (spec §3).
 public enum RNNFormatVersion {
-    /// `1.0`: the newest version this library implements.
-    public static let current = (major: 1, minor: 0)
+    /// `1.1`: the newest version this library implements (1.1 adds `embedding` and `tokens`, spec §11).
+    public static let current = (major: 1, minor: 1)
 }
 
 /// Optional capabilities a file may use; each sets one bit of `required_features` (spec §3).

@@ -37,8 +37,8 @@ enum MetadataDecoding {
     private static func decodeLayer(_ value: JSONValue, path: String) throws(ModelFormatError) -> Layer {
         let o = try Object(value, path: path)
         let type = try o.string("type")
-        guard type == "dense" || type == "lstm" else {
-            throw .unsupportedFeature("metadata: \(path).type \"\(type)\" is an unknown layer type; this reader knows dense and lstm (upgrade the reader)")
+        guard type == "dense" || type == "lstm" || type == "embedding" else {
+            throw .unsupportedFeature("metadata: \(path).type \"\(type)\" is an unknown layer type; this reader knows dense, lstm and embedding (upgrade the reader)")
         }
         let name = try o.string("name")
         let nameBytes = name.utf8.count
@@ -68,6 +68,10 @@ enum MetadataDecoding {
                 name: name, inputSize: try o.width("input_size"), hiddenSize: try o.width("hidden_size"),
                 weightIH: try o.string("w_ih"), weightHH: try o.string("w_hh"),
                 biasIH: try o.string("b_ih"), biasHH: try o.optionalString("b_hh"), returns: returns))
+        case "embedding":
+            // Spec §6.1 (since 1.1): members in the order vocab_size, dim, weight.
+            return .embedding(EmbeddingLayer(name: name, vocabularySize: try o.width("vocab_size"),
+                                             dimension: try o.width("dim"), weight: try o.string("weight")))
         default:
             throw .unsupportedFeature("metadata: \(path).type \"\(type)\" is an unknown layer type; this reader knows dense and lstm (upgrade the reader)")
         }
@@ -76,8 +80,9 @@ enum MetadataDecoding {
     private static func decodeInput(_ o: Object) throws(ModelFormatError) -> InputContract {
         let kindText = try o.string("kind")
         guard let kind = InputContract.Kind(rawValue: kindText) else {
-            throw .unsupportedFeature("metadata: input.kind \"\(kindText)\" is unknown; this reader knows \"image_rows\" (upgrade the reader)")
+            throw .unsupportedFeature("metadata: input.kind \"\(kindText)\" is unknown; this reader knows \"image_rows\" and \"tokens\" (upgrade the reader)")
         }
+        if kind == .tokens { return InputContract(tokens: try decodeTokens(o)) }
         let sourceType = try o.string("source_dtype")
         guard sourceType == "u8" else {
             throw .unsupportedFeature("metadata: input.source_dtype \"\(sourceType)\" is unknown; this reader knows \"u8\"")
@@ -86,6 +91,41 @@ enum MetadataDecoding {
         let width = try o.integer("width", in: 1...Format.maxImageSide)
         return InputContract(kind: kind, height: height, width: width,
                              scale: try o.float("scale"), offset: try o.float("offset"))
+    }
+
+    /// Spec §6.2.1 (since 1.1): `tokenizer`, `max_length`, `truncate`, `vocabulary`, in this order.
+    private static func decodeTokens(_ o: Object) throws(ModelFormatError) -> TokenInput {
+        let tokenizerText = try o.string("tokenizer")
+        guard let tokenizer = TokenInput.Tokenizer(rawValue: tokenizerText) else {
+            throw .unsupportedFeature("metadata: input.tokenizer \"\(tokenizerText)\" is unknown; this reader knows \"words-v1\" (upgrade the reader)")
+        }
+        let maxLength = try o.integer("max_length", in: 1...TokenInput.maxLengthLimit)
+        let truncateText = try o.string("truncate")
+        guard let truncation = TokenInput.Truncation(rawValue: truncateText) else {
+            throw .unsupportedFeature("metadata: input.truncate \"\(truncateText)\" is unknown; this reader knows \"start\" and \"end\"")
+        }
+        let values = try o.array("vocabulary")
+        // Ids 0 and 1 are reserved, and the embedding's rows (vocabulary + 2) are one tensor dimension.
+        let maxWords = Format.maxDimension - TokenInput.firstWordID
+        if values.count > maxWords {
+            throw .limitExceeded("metadata: input.vocabulary has \(values.count) words; the limit is \(maxWords) (spec §9)")
+        }
+        var words: [String] = []
+        words.reserveCapacity(values.count)
+        var seen = Set<String>()
+        for (i, value) in values.enumerated() {
+            guard case .string(let word) = value else {
+                throw .malformed("metadata: input.vocabulary[\(i)] is \(value.typeName); expected a string")
+            }
+            guard WordTokenizer.isWord(word) else {
+                throw .malformed("metadata: input.vocabulary[\(i)] \"\(word)\" is not a word the tokenizer can produce (spec §6.2.1)")
+            }
+            guard seen.insert(word).inserted else {
+                throw .malformed("metadata: input.vocabulary[\(i)] repeats \"\(word)\"; words are unique")
+            }
+            words.append(word)
+        }
+        return TokenInput(tokenizer: tokenizer, maxLength: maxLength, truncation: truncation, vocabulary: words)
     }
 
     private static func decodeLabels(_ values: [JSONValue]) throws(ModelFormatError) -> [String] {

@@ -3,14 +3,14 @@ enum MetadataEncoding {
     /// The metadata as a JSON value; non-finite numbers are refused (JSON cannot hold them).
     static func json(_ m: ModelMetadata) throws(ModelFormatError) -> JSONValue {
         let layers = m.layers.map(layerJSON)
-        let input: JSONValue = .object([
+        let input: JSONValue = if let t = m.input.tokens, m.input.kind == .tokens { tokensJSON(t) } else { .object([
             ("kind", .string(m.input.kind.rawValue)),
             ("height", CanonicalJSON.integer(m.input.height)),
             ("width", CanonicalJSON.integer(m.input.width)),
             ("source_dtype", .string("u8")),
             ("scale", try number(Double(m.input.scale), "input.scale")),
             ("offset", try number(Double(m.input.offset), "input.offset")),
-        ])
+        ]) }
         return .object([
             ("format", .string("rnnm")),
             ("model", .object([("layers", .array(layers)), ("output", .string("logits"))])),
@@ -40,6 +40,12 @@ enum MetadataEncoding {
             ]
             if let b = d.bias { members.append(("bias", .string(b))) }
             return .object(members)
+        case .embedding(let e):
+            return .object([
+                ("type", .string("embedding")), ("name", .string(e.name)),
+                ("vocab_size", CanonicalJSON.integer(e.vocabularySize)), ("dim", CanonicalJSON.integer(e.dimension)),
+                ("weight", .string(e.weight)),
+            ])
         case .lstm(let l):
             var members: [(String, JSONValue)] = [
                 ("type", .string("lstm")), ("name", .string(l.name)),
@@ -50,6 +56,15 @@ enum MetadataEncoding {
             if let b = l.biasHH { members.append(("b_hh", .string(b))) }
             return .object(members)
         }
+    }
+
+    /// Spec §6.2.1: the `tokens` input contract.
+    private static func tokensJSON(_ t: TokenInput) -> JSONValue {
+        .object([
+            ("kind", .string("tokens")), ("tokenizer", .string(t.tokenizer.rawValue)),
+            ("max_length", CanonicalJSON.integer(t.maxLength)), ("truncate", .string(t.truncation.rawValue)),
+            ("vocabulary", .array(t.vocabulary.map { .string($0) })),
+        ])
     }
 
     private static func provenanceJSON(_ p: Provenance) throws(ModelFormatError) -> JSONValue {

@@ -118,12 +118,15 @@ public struct ModelMetadata: Sendable, Equatable {
 public enum Layer: Sendable, Equatable {
     case dense(DenseLayer)
     case lstm(LSTMLayer)
+    /// Token id -> vector (since 1.1; spec §6.1).
+    case embedding(EmbeddingLayer)
 
     /// The layer's unique name.
     public var name: String {
         switch self {
         case .dense(let d): d.name
         case .lstm(let l): l.name
+        case .embedding(let e): e.name
         }
     }
 }
@@ -196,6 +199,8 @@ public struct InputContract: Sendable, Equatable {
     public enum Kind: String, Sendable, Equatable {
         /// A `height x width` u8 image read one row per time step.
         case imageRows = "image_rows"
+        /// A sequence of token ids made from text by the pipeline in ``InputContract/tokens`` (since 1.1).
+        case tokens
     }
     public var kind: Kind
     public var height: Int
@@ -203,6 +208,8 @@ public struct InputContract: Sendable, Equatable {
     /// `x = Float(source) * scale + offset`, in binary32.
     public var scale: Float
     public var offset: Float
+    /// The text pipeline of a `tokens` input (spec §6.2.1); `nil` for `image_rows`.
+    public var tokens: TokenInput? = nil
 
     public init(kind: Kind = .imageRows, height: Int, width: Int, scale: Float, offset: Float) {
         self.kind = kind

@@ -97,6 +97,8 @@ enum ModelChecks {
             var r = [("weight", d.weight, [d.outputSize, d.inputSize])]
             if let b = d.bias { r.append(("bias", b, [d.outputSize])) }
             return r
+        case .embedding(let e):
+            return [("weight", e.weight, [e.vocabularySize, e.dimension])]
         case .lstm(let l):
             // Checked: an in-memory layer may hold any Int; an impossible width matches no shape.
             let (g, overflow) = l.hiddenSize.multipliedReportingOverflow(by: 4)
@@ -121,12 +123,15 @@ enum ModelChecks {
                 throw .malformed("lstm layer \"\(l.name)\" returns \"\(l.returns.rawValue)\"; expected \"\(expected.rawValue)\": exactly one lstm returns \"last\", and it is the last lstm (spec §6.1)")
             }
         }
+        try tokenRules(m)
         var width = m.input.featureWidth
         var source = "the input contract (width \(m.input.featureWidth))"
         for layer in m.layers {
             let (inWidth, outWidth): (Int, Int) = switch layer {
             case .dense(let d): (d.inputSize, d.outputSize)
             case .lstm(let l): (l.inputSize, l.hiddenSize)
+            // Its input is one token id per step (width 1 in the contract), checked by tokenRules.
+            case .embedding(let e): (width, e.dimension)
             }
             if inWidth != width {
                 throw .malformed("layer \"\(layer.name)\" takes \(inWidth) inputs but \(source) gives \(width) (spec §6.1)")
@@ -137,6 +142,37 @@ enum ModelChecks {
         if width != m.labels.count {
             throw .malformed("the last layer gives \(width) outputs but there are \(m.labels.count) labels; they must agree (spec §6.1)")
         }
+    }
+
+    /// Spec §6.1 rule (2a), since 1.1: an `embedding` layer is present exactly when the input kind is
+    /// `tokens`; then it is the first layer, the only embedding, and has one row per token id.
+    static func tokenRules(_ m: ModelMetadata) throws(ModelFormatError) {
+        let embeddings = m.layers.indices.filter { if case .embedding = m.layers[$0] { true } else { false } }
+        guard m.input.kind == .tokens else {
+            if let i = embeddings.first {
+                throw .malformed("layer \"\(m.layers[i].name)\" is an embedding but the input kind is \"\(m.input.kind.rawValue)\"; an embedding reads token ids, so it needs input kind \"tokens\" (spec §6.1)")
+            }
+            return
+        }
+        guard let tokens = m.input.tokens else {
+            throw .malformed("input kind \"tokens\" has no text pipeline (spec §6.2.1)")
+        }
+        guard case .embedding(let e) = m.layers[0] else {
+            throw .malformed("the input kind is \"tokens\" but the first layer \"\(m.layers[0].name)\" is not an embedding; token ids enter an embedding layer first (spec §6.1)")
+        }
+        if embeddings.count > 1 {
+            throw .malformed("layer \"\(m.layers[embeddings[1]].name)\" is a second embedding; a model has at most one, as its first layer (spec §6.1)")
+        }
+        if e.vocabularySize != tokens.vocabularySize {
+            throw .malformed("embedding \"\(e.name)\" has vocab_size \(e.vocabularySize) but the vocabulary has \(tokens.vocabulary.count) words + 2 reserved ids = \(tokens.vocabularySize) (spec §6.2.1)")
+        }
+    }
+
+    /// The lowest reader minor version that understands `m` (spec §3): 1 when it uses the `tokens`
+    /// input kind or an `embedding` layer (both since 1.1), else 0.
+    static func minimumReaderMinor(_ m: ModelMetadata) -> Int {
+        let usesEmbedding = m.layers.contains { if case .embedding = $0 { true } else { false } }
+        return usesEmbedding || m.input.kind == .tokens ? 1 : 0
     }
 
     /// The feature bits a model's content implies (spec §3); `usesZstd` covers the sections.

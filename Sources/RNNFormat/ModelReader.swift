@@ -9,6 +9,13 @@ public enum ModelReader {
         return try decodeSections(container, limits: limits).model
     }
 
+    /// Decodes as a reader of version `1.readerMinor` would check the header (spec §3 rule 2): the
+    /// tests use it to show that a 1.0 reader refuses a 1.1 file with "needs a reader >= 1.1".
+    static func decode(_ bytes: [UInt8], limits: ReadLimits = .default, readerMinor: Int) throws(ModelFormatError) -> ModelFile {
+        let container = try Container.parse(bytes, limits: limits, readerMinor: readerMinor)
+        return try decodeSections(container, limits: limits).model
+    }
+
     /// Reads and decodes the file at `path`; a file larger than `limits.maxFileBytes` is refused
     /// (`limit_exceeded`) before it is read.
     public static func read(contentsOf path: String, limits: ReadLimits = .default) throws(ModelFormatError) -> ModelFile {
@@ -31,6 +38,11 @@ public enum ModelReader {
             throw .malformed("header required_features is \(hex(c.requiredFeatures)) (\(FormatFeature.names(of: c.requiredFeatures))); the content uses \(hex(expected)) (\(FormatFeature.names(of: expected))); spec §3 requires exactly the used bits")
         }
         try ModelChecks.values(tensors)
+        // Spec §3: a file that uses a 1.1 kind must say so, or a 1.0 reader would misreport it.
+        let needed = ModelChecks.minimumReaderMinor(metadata)
+        if Int(c.minReaderMinor) < needed {
+            throw .malformed("file offset 14: min_reader_minor is \(c.minReaderMinor) but the model uses the embedding layer or tokens input of 1.\(needed); spec §3 requires min_reader_minor >= \(needed)")
+        }
         return (ModelFile(metadata: metadata, tensors: tensors), entries)
     }
 }
@@ -61,7 +73,8 @@ struct Container {
     let sections: [SectionEntry]
     let crc: UInt32
 
-    static func parse(_ bytes: [UInt8], limits: ReadLimits) throws(ModelFormatError) -> Container {
+    static func parse(_ bytes: [UInt8], limits: ReadLimits,
+                      readerMinor: Int = RNNFormatVersion.current.minor) throws(ModelFormatError) -> Container {
         let n = bytes.count
         // 1. Magic.
         if n < Format.magic.count {
@@ -113,8 +126,8 @@ struct Container {
         if minMajor != major {
             throw .unsupportedVersion("file offset 12: min_reader_major is \(minMajor); expected \(major), equal to format_major")
         }
-        if Int(minMinor) > RNNFormatVersion.current.minor {
-            throw .unsupportedVersion("file offset 14: this file needs a reader >= 1.\(minMinor); this reader is 1.\(RNNFormatVersion.current.minor) (upgrade the reader)")
+        if Int(minMinor) > readerMinor {
+            throw .unsupportedVersion("file offset 14: this file needs a reader >= 1.\(minMinor); this reader is 1.\(readerMinor) (upgrade the reader)")
         }
         let features = bytes.u64(at: 16)
         let unknown = features & ~FormatFeature.knownBits

@@ -85,7 +85,12 @@ public struct ModelSummary: Sendable, CustomStringConvertible {
             ["\($0.index)", $0.kindName + ($0.required ? "" : " (optional)"), $0.codec, "\($0.offset)", "\($0.storedSize)", "\($0.size)"]
         }))
         let c = metadata.input
-        out.append("input         \(c.kind.rawValue): \(c.height) x \(c.width) u8, x = u8 * \(c.scale) + \(c.offset); T = \(c.timeSteps) steps of \(c.featureWidth) features")
+        if let t = c.tokens {
+            out.append("input         tokens: \(t.tokenizer.rawValue), vocabulary \(t.vocabulary.count) words + padding (0) + out-of-vocabulary (1), "
+                       + "at most \(t.maxLength) tokens (truncating the \(t.truncation.rawValue)); T = the text's own length")
+        } else {
+            out.append("input         \(c.kind.rawValue): \(c.height) x \(c.width) u8, x = u8 * \(c.scale) + \(c.offset); T = \(c.timeSteps) steps of \(c.featureWidth) features")
+        }
         out.append("layers")
         out.append(table([["name", "type", "input", "output", "parameters"]] + layers.map {
             [$0.name, $0.type, $0.inputShape, $0.outputShape, "\($0.parameterCount)"]
@@ -154,7 +159,8 @@ extension ModelReader {
         let c = model.metadata.input
         var isSequence = true
         var width = c.featureWidth
-        func shape(_ w: Int, _ seq: Bool) -> String { seq ? "[T=\(c.timeSteps), \(w)]" : "[\(w)]" }
+        let steps = c.tokens == nil ? "=\(c.timeSteps)" : "<=\(c.timeSteps)"
+        func shape(_ w: Int, _ seq: Bool) -> String { seq ? "[T\(steps), \(w)]" : "[\(w)]" }
         for layer in model.metadata.layers {
             let refs = ModelChecks.references(layer).map(\.name)
             let params = refs.reduce(0) { $0 + (counts[$1] ?? 0) }
@@ -164,6 +170,9 @@ extension ModelReader {
             case .dense(let d):
                 type = d.activation == .none ? "dense" : "dense+\(d.activation.rawValue)"
                 width = d.outputSize
+            case .embedding(let e):
+                type = "embedding"
+                width = e.dimension
             case .lstm(let l):
                 type = "lstm"
                 width = l.hiddenSize

@@ -42,10 +42,13 @@ public enum ModelWriter {
         let usesZstd = payloads.contains { $0.codec != .none }
         let features = ModelChecks.requiredFeatures(tensors: model.tensors, usesZstd: usesZstd)
         // Spec §3: the oldest reader that can read the file is the newest "since" among what it uses.
-        // Every feature, layer type and input kind of 1.0 has "since" 0.
-        let minReaderMinor = FormatFeature.allCases.filter { features & $0.bit != 0 }.map(\.sinceMinor).max() ?? 0
+        // Every feature of 1.0 has "since" 0; the embedding layer and the tokens input are 1.1.
+        let minReaderMinor = max(FormatFeature.allCases.filter { features & $0.bit != 0 }.map(\.sinceMinor).max() ?? 0,
+                                 ModelChecks.minimumReaderMinor(model.metadata))
+        // format_minor is the lowest version that describes the file (spec §2.1), so a model that
+        // uses nothing new is written exactly as a 1.0 writer wrote it, byte for byte.
         return assemble(sections: zip(payloads, stored).map { (UInt32($0.0.kind.rawValue), $0.0.codec.code, 1, $0.1, $0.0.content.count) },
-                        formatMinor: UInt16(RNNFormatVersion.current.minor),
+                        formatMinor: UInt16(minReaderMinor),
                         minReaderMinor: UInt16(minReaderMinor), features: features)
     }
 

@@ -45,7 +45,7 @@ struct NetworkCompiler {
         let metadata = file.metadata
         let input = metadata.input
         guard input.kind == .imageRows else {
-            throw .unsupportedModel("input kind '\(input.kind.rawValue)' (this runtime knows image_rows)")
+            throw .unsupportedModel("input kind '\(input.kind.rawValue)' (image models load as Model, token models as TextClassifier)")
         }
         guard (1...4096).contains(input.height), (1...4096).contains(input.width) else {
             throw .unsupportedModel("input size \(input.height)x\(input.width) (each side must be 1...4096)")
@@ -89,6 +89,9 @@ struct NetworkCompiler {
                     weight: padColumns(weight, rows: d.outputSize, columns: d.inputSize, stride: stride),
                     bias: bias, activation: ActivationKind(d.activation), perTimeStep: inSequence)))
                 stride = d.outputSize
+
+            case .embedding(let e):
+                throw .unsupportedModel("embedding layer '\(e.name)' (token models load as TextClassifier)")
 
             case .lstm(let l):
                 guard inSequence else {

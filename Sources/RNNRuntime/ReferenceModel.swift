@@ -55,6 +55,8 @@ public struct ReferenceModel: Sendable {
                         vector = outputs.last ?? []
                         isSequence = false
                     }
+                case .embedding(let e):
+                    throw .unsupportedModel("embedding layer '\(e.name)': token models run through TextClassifier")
                 }
             }
             results.append(vector)

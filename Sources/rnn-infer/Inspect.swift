@@ -21,11 +21,15 @@ struct Inspect: ParsableCommand {
         try output.write("model         \(file)\n")
         try output.write(summary.description + "\n")
         // What the runtime does with it (folding, §6.1).
-        do {
-            let (model, seconds) = try measure { () throws(RuntimeError) -> Model in try Model(contentsOf: file) }
-            try output.write("runtime       loads in \(fixed(seconds * 1000, 1)) ms; \(model.foldedLayerCount) dense layer(s) folded into LSTM input weights\n")
-        } catch {
-            throw Failure.model(error)
+        if summary.metadata.input.kind == .tokens {
+            try output.write(try textRuntimeLine(file))
+        } else {
+            do {
+                let (model, seconds) = try measure { () throws(RuntimeError) -> Model in try Model(contentsOf: file) }
+                try output.write("runtime       loads in \(fixed(seconds * 1000, 1)) ms; \(model.foldedLayerCount) dense layer(s) folded into LSTM input weights\n")
+            } catch {
+                throw Failure.model(error)
+            }
         }
         try output.finish()
     }
@@ -44,7 +48,7 @@ struct Verify: ParsableCommand {
 
     func run() throws {
         do {
-            _ = try Model(contentsOf: file)
+            try loadRunnable(file)
         } catch {
             if verbose { throw Failure.model(error) }
             throw Failure(status: .model, message: "")

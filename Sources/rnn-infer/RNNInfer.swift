@@ -20,7 +20,7 @@ struct RNNInfer: ParsableCommand {
         Exit status: 0 ok; 1 internal error; 2 model file error; 3 input data error;
         4 labels error; 5 error writing output; 64 usage error.
         """,
-        subcommands: [Classify.self, Inspect.self, Verify.self, Bench.self],
+        subcommands: [Classify.self, ClassifyText.self, Inspect.self, Verify.self, Bench.self, Convert.self],
         defaultSubcommand: Classify.self)
 
     /// Runs the command; a ``Failure`` becomes one line on standard error and its exit status.

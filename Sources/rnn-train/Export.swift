@@ -5,16 +5,18 @@ import RNNTraining
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Export a checkpoint's weights as an .rnnm model.",
-        discussion: "Example: rnn-train export models/mnist-lstm.ckpt --output models/mnist-lstm.rnnm")
+        discussion: "Example: rnn-train export models/mnist-lstm.ckpt --output models/mnist-lstm-int8.rnnm --weights int8")
 
     @Argument(help: "Checkpoint written by rnn-train.") var checkpoint: String
     @Option(help: "Model file to write.") var output: String
+    @Option(help: WeightsDType.help) var weights: WeightsDType = .f32
 
     func run() throws {
         let c: Checkpoint
         do { c = try Checkpoint.read(from: checkpoint) } catch { throw fail(error.description, ExitStatus.input) }
         do { try probeWritableDirectory(for: output) } catch { throw fail(error.description, ExitStatus.cannotCreate) }
-        do { try ModelWriter.write(c.modelFile(), to: output) } catch { throw fail("\(output): \(error)", ExitStatus.io) }
-        printError("rnn-train: wrote \(output) (epoch \(c.state.history.count), step \(c.state.globalStep))")
+        let model = try storing(c.modelFile(), as: weights)
+        do { try ModelWriter.write(model, to: output) } catch { throw fail("\(output): \(error)", ExitStatus.io) }
+        printError("rnn-train: wrote \(output) (\(weights.rawValue) weights, epoch \(c.state.history.count), step \(c.state.globalStep))")
     }
 }

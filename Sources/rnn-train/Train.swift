@@ -53,7 +53,8 @@ struct Train: ParsableCommand {
             """)
 
     @Option(help: "Hyperparameter preset: default or tutorial.") var preset: Preset = .default
-    @Option(help: "Data set: mnist or fashion-mnist.") var dataset: ImageDataset = .mnist
+    @Option(name: .customLong("dataset"), help: "Data set: mnist, fashion-mnist or imdb.") var datasetName: TrainingDatasetName = .mnist
+    @OptionGroup(title: "IMDb options") var text: TextTrainOptions
     @Option(help: "Directory holding the four IDX files (.gz or raw); default $MNIST_DIR / $FASHION_MNIST_DIR, then the data module's default directory.") var data: String?
     @Flag(inversion: .prefixedNo, help: "Download missing data set files (from $RNN_DATASET_MIRROR or the public mirror), checking their SHA-256.") var download = true
     @Option(help: "Model file to write (default models/<dataset>-lstm.rnnm).") var output: String?
@@ -76,6 +77,7 @@ struct Train: ParsableCommand {
     @Option(help: "Seed of initialization and shuffling.") var seed: UInt64?
     @Option(help: "Worker threads (same seed + same threads = identical weights).") var threads: Int?
     @Option(help: "Training images held out for validation (the last N).") var validation: Int?
+    @Option(help: WeightsDType.help) var weights: WeightsDType = .f32
 
     func makeConfiguration() -> TrainingConfiguration {
         var c = preset.configuration(classCount: dataset.classNames.count)
@@ -98,6 +100,7 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
+        if datasetName == .imdb { return try trainText() }
         // 1. Settings, from the checkpoint or the options; reject bad values before touching data.
         var resumed: Checkpoint?
         if let path = resume {
@@ -182,7 +185,7 @@ struct Train: ParsableCommand {
         let test = trainer.evaluate(state.parameters, on: trainingData.test)
         printError("rnn-train: test accuracy \(percent(test.accuracy)) (loss \(fixed(test.loss, 4))) on \(test.count) images; "
             + "\(fixed(state.trainSeconds, 1)) s training")
-        let model = checkpointOf(state).modelFile(metrics: ["test_accuracy": test.accuracy, "test_loss": test.loss])
+        let model = try exportedModel(checkpointOf(state), trainer: trainer, test: trainingData.test, f32Result: test, weights: weights)
         do { try ModelWriter.write(model, to: outputPath) } catch { throw fail("\(outputPath): \(error)", ExitStatus.io) }
         do {
             try runLog.write([("event", .string("test")), ("test_loss", .number(test.loss)), ("test_acc", .number(test.accuracy)),

@@ -73,6 +73,8 @@ struct PythonReferenceTests {
         #expect(!files.isEmpty, "no model listed in \(manifest.path)")
         for (n, name) in files.enumerated() {
             let url = manifest.deletingLastPathComponent().appendingPathComponent(name)
+            // Tokens models (format 1.1) run through TextClassifier; IMDbPipelineTests compares them with rnnm.py.
+            if try ModelReader.read(contentsOf: url.path).metadata.input.kind == .tokens { continue }
             let worst = try Self.checkAgreement(model: url, seed: UInt64(n + 1))
             print("runtime vs rnnm.py, fixture \(name): max scaled |diff| = \(worst)")
             #expect(worst < FastPathTests.tolerance, "\(name)")

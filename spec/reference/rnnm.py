@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
-"""Independent reference reader for the `.rnnm` model-file format, version 1.0.
+"""Independent reference reader for the `.rnnm` model-file format, version 1.1.
 
 Written from spec/FORMAT.md alone (it does not consult the Swift reader), so that it
 proves the specification is sufficient. Section numbers (§) refer to that document.
 
     load(path_or_bytes) -> Model       every check of §7, in order; raises FormatError
     forward(model, images_u8) -> logits  float64 forward pass of §6
+    tokenize(text_bytes) -> [bytes]       the words-v1 tokenizer of §6.2.1
+    token_ids(model, text) -> [int]       §6.2.1 ids, truncated to max_length
+    forward_tokens(model, [ids]) -> logits  float64 forward pass of a tokens model (one text at a time)
     softmax(logits) -> probabilities
 
 CLI:  rnnm.py verify FILE | forward FILE --images RAW_U8 | inspect FILE
@@ -26,7 +29,7 @@ import zstandard
 
 MAGIC = b"\x89RNNM\r\n\x1a"
 END_MAGIC = b"RNNMEND\n"
-READER_MAJOR, READER_MINOR = 1, 0
+READER_MAJOR, READER_MINOR = 1, 1
 HEADER_SIZE, ENTRY_SIZE, TRAILER_SIZE = 64, 64, 16
 
 KIND_METADATA, KIND_TABLE, KIND_DATA = 1, 2, 3
@@ -206,6 +209,10 @@ def load(source) -> Model:
     _check_architecture(model)
     _check_feature_bits(model)
     _check_values(model)
+    # §7 step 8, since 1.1: min_reader_minor covers the kinds used.
+    uses_11 = model.input["kind"] == "tokens" or any(l["type"] == "embedding" for l in model.layers)
+    if uses_11 and min_minor < 1:
+        _fail("malformed", f"the file uses 1.1 kinds (embedding / tokens) but min_reader_minor is {min_minor}")
     return model
 
 
@@ -429,7 +436,7 @@ def _parse_metadata(raw: bytes) -> dict:
         where = f"model.layers[{k}]"
         if not isinstance(layer, dict):
             _fail("malformed", f"{where} must be an object")
-        kind = _one_of(layer, "type", ("dense", "lstm"), where)
+        kind = _one_of(layer, "type", ("dense", "lstm", "embedding"), where)
         name = _member(layer, "name", str, where)
         if not 1 <= len(name.encode()) <= 63:
             _fail("malformed", f"{where}.name must be 1..=63 bytes, found {len(name.encode())}")
@@ -439,6 +446,10 @@ def _parse_metadata(raw: bytes) -> dict:
             _member(layer, "weight", str, where)
             _member(layer, "bias", str, where, optional=True)
             _one_of(layer, "activation", ("none", "relu", "tanh"), where)
+        elif kind == "embedding":  # §6.1, since 1.1
+            _int_in(layer, "vocab_size", 1, MAX_DIM, where)
+            _int_in(layer, "dim", 1, MAX_DIM, where)
+            _member(layer, "weight", str, where)
         else:
             _one_of(layer, "gate_order", ("ifgo",), where)
             _one_of(layer, "return", ("last", "sequence"), where)
@@ -452,14 +463,16 @@ def _parse_metadata(raw: bytes) -> dict:
         names.add(name)
 
     inp = _member(meta, "input", dict, "metadata")
-    _one_of(inp, "kind", ("image_rows",), "input")
-    _one_of(inp, "source_dtype", ("u8",), "input")
-    _int_in(inp, "height", 1, 4096, "input")
-    _int_in(inp, "width", 1, 4096, "input")
-    for key in ("scale", "offset"):
-        v = _member(inp, key, float, "input")
-        if not np.isfinite(float(v)) or abs(float(v)) >= _F32_OVERFLOW:
-            _fail("malformed", f"input.{key} {v} overflows binary32")
+    if _one_of(inp, "kind", ("image_rows", "tokens"), "input") == "tokens":
+        _check_tokens_input(inp)
+    else:
+        _one_of(inp, "source_dtype", ("u8",), "input")
+        _int_in(inp, "height", 1, 4096, "input")
+        _int_in(inp, "width", 1, 4096, "input")
+        for key in ("scale", "offset"):
+            v = _member(inp, key, float, "input")
+            if not np.isfinite(float(v)) or abs(float(v)) >= _F32_OVERFLOW:
+                _fail("malformed", f"input.{key} {v} overflows binary32")
 
     labels = _member(meta, "labels", list, "metadata")
     if len(labels) > MAX_LABELS:
@@ -474,6 +487,51 @@ def _parse_metadata(raw: bytes) -> dict:
 
     _check_provenance(_member(meta, "provenance", dict, "metadata"))
     return meta
+
+
+_WORD_RUN = re.compile(rb"[a-z0-9'\x80-\xff]+")
+
+
+def tokenize(text: bytes) -> list:
+    """§6.2.1 words-v1: ASCII lower-casing, `<br />` -> spaces, runs of word bytes, apostrophes trimmed."""
+    if isinstance(text, str):
+        text = text.encode("utf-8")
+    runs = _WORD_RUN.findall(text.lower().replace(b"<br />", b"      "))
+    return [w for w in (r.strip(b"'") for r in runs) if w]
+
+
+def _check_tokens_input(inp: dict):
+    """§6.2.1: tokenizer, max_length, truncate, vocabulary (in this order)."""
+    _one_of(inp, "tokenizer", ("words-v1",), "input")
+    _int_in(inp, "max_length", 1, 65_536, "input")
+    _one_of(inp, "truncate", ("start", "end"), "input")
+    vocabulary = _member(inp, "vocabulary", list, "input")
+    if len(vocabulary) > MAX_DIM - 2:
+        _fail("limit_exceeded", f"input.vocabulary has {len(vocabulary)} words, limit {MAX_DIM - 2}")
+    seen = set()
+    for k, word in enumerate(vocabulary):
+        if not isinstance(word, str):
+            _fail("malformed", f"input.vocabulary[{k}] must be a string")
+        raw = word.encode("utf-8")
+        if tokenize(raw) != [raw] or raw.startswith(b"<"):
+            _fail("malformed", f"input.vocabulary[{k}] {word!r} is not a word words-v1 can produce")
+        if word in seen:
+            _fail("malformed", f"input.vocabulary[{k}] repeats {word!r}")
+        seen.add(word)
+
+
+def token_ids(model, text) -> list:
+    """§6.2.1: the ids of a text's words (0 padding, 1 out-of-vocabulary, vocabulary[k] -> k + 2), truncated."""
+    inp = model.input
+    index = getattr(model, "_vocabulary_index", None)
+    if index is None:
+        index = {w.encode("utf-8"): k + 2 for k, w in enumerate(inp["vocabulary"])}
+        model._vocabulary_index = index
+    ids = [index.get(w, 1) for w in tokenize(text)]
+    n = inp["max_length"]
+    if len(ids) > n:
+        ids = ids[-n:] if inp["truncate"] == "start" else ids[:n]
+    return ids
 
 
 # Round-to-nearest-even into binary32 overflows at or beyond 2^128 - 2^103 (half an ulp past FLT_MAX).
@@ -619,6 +677,8 @@ def _layer_refs(layer: dict) -> list:
     if layer["type"] == "dense":
         i, o = layer["in"], layer["out"]
         refs = [("weight", (o, i)), ("bias", (o,))]
+    elif layer["type"] == "embedding":
+        refs = [("weight", (layer["vocab_size"], layer["dim"]))]
     else:
         i, h = layer["input_size"], layer["hidden_size"]
         refs = [("w_ih", (4 * h, i)), ("w_hh", (4 * h, h)), ("b_ih", (4 * h,)), ("b_hh", (4 * h,))]
@@ -644,9 +704,11 @@ def _check_references_and_shapes(model: Model):
                       f"{list(model.tensors[name].shape)}, expected {list(shape)}")
 
 
-def _widths(layer: dict) -> tuple:
+def _widths(layer: dict, width: int) -> tuple:
     if layer["type"] == "dense":
         return layer["in"], layer["out"]
+    if layer["type"] == "embedding":  # reads token ids: exempt from the width chain
+        return width, layer["dim"]
     return layer["input_size"], layer["hidden_size"]
 
 
@@ -660,9 +722,23 @@ def _check_architecture(model: Model):
         if model.layers[k]["return"] != expected:
             _fail("malformed", f"lstm layer {model.layers[k]['name']!r} returns {model.layers[k]['return']!r}; "
                   f"every lstm but the last returns \"sequence\" and the last returns \"last\"")
-    width = model.input["width"]
+    # Rule 2a (since 1.1): an embedding exactly when the input is tokens, first and only once.
+    embeddings = [k for k, l in enumerate(model.layers) if l["type"] == "embedding"]
+    if model.input["kind"] != "tokens":
+        if embeddings:
+            _fail("malformed", "an embedding layer needs input kind \"tokens\"")
+        width = model.input["width"]
+    else:
+        if model.layers[0]["type"] != "embedding":
+            _fail("malformed", "input kind \"tokens\" but the first layer is not an embedding")
+        if len(embeddings) > 1:
+            _fail("malformed", "more than one embedding layer")
+        if model.layers[0]["vocab_size"] != len(model.input["vocabulary"]) + 2:
+            _fail("malformed", f"embedding vocab_size {model.layers[0]['vocab_size']} != "
+                  f"{len(model.input['vocabulary'])} words + 2")
+        width = 1
     for layer in model.layers:
-        w_in, w_out = _widths(layer)
+        w_in, w_out = _widths(layer, width)
         if w_in != width:
             _fail("malformed", f"layer {layer['name']!r} expects input width {w_in}, receives {width}")
         width = w_out
@@ -748,6 +824,38 @@ def forward(model: Model, images_u8) -> np.ndarray:
     return x
 
 
+def forward_tokens(model: Model, sequences) -> np.ndarray:
+    """Logits [N, classes] in float64 for a tokens model: each id sequence runs over its own length (§6.2.1)."""
+    results = []
+    for ids in sequences:
+        x = None
+        for layer in model.layers:
+            f64 = lambda key: None if layer.get(key) is None else model.weight(layer[key]).astype(np.float64)
+            if layer["type"] == "embedding":
+                x = f64("weight")[np.asarray(ids, dtype=np.int64)]  # [T, D]
+            elif layer["type"] == "dense":
+                w, b = f64("weight"), f64("bias")
+                y = x @ w.T
+                x = _activation(layer["activation"], y if b is None else y + b)
+            else:
+                a, r, b_ih, b_hh = f64("w_ih"), f64("w_hh"), f64("b_ih"), f64("b_hh")
+                hs = layer["hidden_size"]
+                h, c = np.zeros(hs), np.zeros(hs)
+                outputs = []
+                for t in range(x.shape[0]):
+                    z = a @ x[t] + b_ih + r @ h
+                    if b_hh is not None:
+                        z = z + b_hh
+                    i, f = _sigmoid(z[0:hs]), _sigmoid(z[hs:2 * hs])
+                    g, o = np.tanh(z[2 * hs:3 * hs]), _sigmoid(z[3 * hs:4 * hs])
+                    c = f * c + i * g
+                    h = o * np.tanh(c)
+                    outputs.append(h)
+                x = h if layer["return"] == "last" else np.array(outputs).reshape(-1, hs)
+        results.append(x)
+    return np.array(results)
+
+
 def softmax(logits) -> np.ndarray:
     z = np.asarray(logits, dtype=np.float64)
     e = np.exp(z - z.max(axis=-1, keepdims=True))
@@ -763,9 +871,14 @@ def _inspect(model: Model) -> str:
     for s in model.sections:
         lines.append(f"  section kind {s.kind} codec {s.codec} at {s.offset}: {s.stored_size} -> {s.size} bytes")
     i = model.input
-    lines.append(f"input {i['kind']} {i['height']}x{i['width']} {i['source_dtype']} scale {i['scale']} offset {i['offset']}")
+    if i["kind"] == "tokens":
+        lines.append(f"input tokens {i['tokenizer']} max_length {i['max_length']} truncate {i['truncate']} "
+                     f"vocabulary {len(i['vocabulary'])} words")
+    else:
+        lines.append(f"input {i['kind']} {i['height']}x{i['width']} {i['source_dtype']} scale {i['scale']} offset {i['offset']}")
     for layer in model.layers:
         extra = (f"{layer['in']}->{layer['out']} {layer['activation']}" if layer["type"] == "dense"
+                 else f"{layer['vocab_size']}x{layer['dim']}" if layer["type"] == "embedding"
                  else f"{layer['input_size']}->{layer['hidden_size']} return {layer['return']}")
         lines.append(f"  layer {layer['name']}: {layer['type']} {extra}")
     for t in model.tensors.values():
@@ -780,11 +893,14 @@ def main(argv=None) -> int:
     import argparse
     p = argparse.ArgumentParser(description="Reference reader for .rnnm model files (spec/FORMAT.md)")
     sub = p.add_subparsers(dest="command", required=True)
-    for name in ("verify", "inspect", "forward"):
+    for name in ("verify", "inspect", "forward", "tokenize"):
         sp = sub.add_parser(name)
         sp.add_argument("file")
         if name == "forward":
-            sp.add_argument("--images", required=True, help="raw u8 file of N x height x width bytes")
+            sp.add_argument("--images", help="raw u8 file of N x height x width bytes")
+            sp.add_argument("--texts", help="tokens models: a file of texts, one per line (logits per line)")
+        if name == "tokenize":
+            sp.add_argument("--texts", required=True, help="a file of texts, one per line; prints the ids as JSON lines")
     args = p.parse_args(argv)
     try:
         model = load(args.file)
@@ -795,6 +911,16 @@ def main(argv=None) -> int:
         print("ok")
     elif args.command == "inspect":
         print(_inspect(model))
+    elif args.command == "tokenize" or args.texts is not None:
+        with open(args.texts, "rb") as f:
+            lines = f.read().split(b"\n")
+        if lines and lines[-1] == b"":
+            lines.pop()
+        if args.command == "tokenize":
+            for line in lines:
+                print(json.dumps(token_ids(model, line)))
+        else:
+            print(json.dumps({"logits": forward_tokens(model, [token_ids(model, l) for l in lines]).tolist()}))
     else:
         raw = open(args.images, "rb").read()
         per = model.input["height"] * model.input["width"]

@@ -47,7 +47,7 @@
         var minor9 = RawFile(tiny, options: .init())
         minor9.formatMinor = 9
         add("minor9.rnnm", "written by a hypothetical 1.9 writer that uses nothing new (min_reader_minor 0); must load", minor9.bytes())
-        return items
+        return items + textModels()
     }
 
     /// The bad files of `fixtures/corrupt/`, each breaking one rule.
@@ -131,7 +131,8 @@
         bad("flipped-crc", .corrupted, "one bit of the stored CRC-32 flipped", patched(crc: false) { $0[trailer] ^= 0x01 })
         bad("damaged-end-magic", .corrupted, "the end magic reads RNNMEND\\r instead of RNNMEND\\n", patched(crc: false) { $0[$0.count - 1] = 0x0D })
         // Step 6: versions and features.
-        bad("needs-reader-1.1", .unsupportedVersion, "min_reader_minor 1: needs a newer reader", patched { Patch.u16(&$0, 10, 1); Patch.u16(&$0, 14, 1) })
+        // One minor above this reader (1.1), so the file stays unreadable as the reader's version moves.
+        bad("needs-reader-1.2", .unsupportedVersion, "min_reader_minor 2: needs a newer reader", patched { Patch.u16(&$0, 10, 2); Patch.u16(&$0, 14, 2) })
         bad("min-reader-major-2", .unsupportedVersion, "min_reader_major 2 differs from format_major 1", patched { Patch.u16(&$0, 12, 2) })
         bad("unknown-feature-bit-7", .unsupportedFeature, "required_features has bit 7, which 1.0 does not define", patched { $0[16] |= 0x80 })
         bad("unknown-feature-bit-63", .unsupportedFeature, "required_features has bit 63", patched { $0[23] |= 0x80 })
@@ -355,7 +356,7 @@
               var r = RawFile(m).withOptions(.init())
               r.features &= ~FormatFeature.int8.bit
               return r.bytes() }())
-        return items
+        return items + textCorruptFiles()
     }
 
     /// Rewrites the Frame_Content_Size field of a zstd frame header (RFC 8878 §3.1.1.1).

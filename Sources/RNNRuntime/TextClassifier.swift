@@ -1,0 +1,343 @@
+import CBLAS
+import Dispatch
+import RNNFormat
+
+/// A loaded text classifier (format 1.1: `tokens` input -> `embedding` -> `lstm`... -> `dense`...):
+/// immutable, and safe to use from many threads at once.
+///
+/// The text pipeline comes from the file (spec §6.2.1), so callers pass raw review text.
+///
+/// **Folding the embedding** (the analogue of ``DenseFolding`` for token input). The first LSTM
+/// computes `z = W_ih x + b_ih + W_hh h + b_hh` with `x = E[k]`, row `k` of the embedding. For a
+/// token id, `W_ih E[k] + b_ih + b_hh` depends on `k` alone, so the table
+///
+///     T = E · W_ihᵀ + (b_ih + b_hh)      [V, 4H]   (row k = the whole input projection of token k)
+///
+/// replaces the embedding lookup *and* the input GEMM: a step costs one row copy per text. It is
+/// formed once at load (in Double, then rounded). It costs `V x 4H x 4` bytes (20,002 x 512 x 4 = 41 MB
+/// for V = 20k, H = 128, against 5 MB for E itself at D = 64), so it is built only when that is at
+/// most ``TextLoadOptions/foldingLimitBytes``; otherwise the runtime gathers `E` rows and multiplies.
+public final class TextClassifier: Sendable {
+    /// Architecture, input contract (with the vocabulary), labels and provenance, as stored in the file.
+    public let metadata: ModelMetadata
+    /// The file's text pipeline.
+    public let encoder: TokenEncoder
+    /// Whether the embedding was folded into the first LSTM's input projection.
+    public let isEmbeddingFolded: Bool
+
+    private let vocabularySize: Int
+    private let embeddingSize: Int
+    private let embedding: [Float]        // [V, D] (empty when folded)
+    private let inputTable: [Float]       // [V, 4H0] (empty when not folded)
+    private let lstms: [RecurrentWeights]
+    private let heads: [HeadWeights]
+
+    struct RecurrentWeights: Sendable {
+        var inputSize: Int
+        var hidden: Int
+        var inputWeights: [Float]   // [4H, I]
+        var recurrentWeights: [Float]  // [4H, H]
+        var bias: [Float]           // b_ih + b_hh, [4H]
+        var returnsSequence: Bool
+    }
+
+    struct HeadWeights: Sendable {
+        var inputSize: Int
+        var outputSize: Int
+        var weight: [Float]
+        var bias: [Float]
+        var activation: Activation
+    }
+
+    /// Builds a classifier from a ``ModelFile`` whose input kind is `tokens`.
+    ///
+    /// - Throws: ``RuntimeError/unsupportedModel(_:)`` unless the layers are `embedding`, one or more
+    ///   `lstm`, then `dense` layers (dense layers between the embedding and the LSTM are not supported).
+    public init(_ file: ModelFile, options: TextLoadOptions = TextLoadOptions()) throws(RuntimeError) {
+        metadata = file.metadata
+        guard metadata.input.kind == .tokens, let tokens = metadata.input.tokens else {
+            throw .unsupportedModel("input kind '\(metadata.input.kind.rawValue)' is not 'tokens' (image models load as Model)")
+        }
+        encoder = TokenEncoder(tokens)
+        func values(_ name: String, _ count: Int) throws(RuntimeError) -> [Float] {
+            guard let t = file.tensor(named: name), t.count == count else {
+                throw .unsupportedModel("tensor '\(name)' is missing or has \(file.tensor(named: name)?.count ?? 0) values; expected \(count)")
+            }
+            return t.floatValues()
+        }
+        guard case .embedding(let e)? = metadata.layers.first else {
+            throw .unsupportedModel("a tokens model starts with an embedding layer (spec §6.1 rule 2a)")
+        }
+        vocabularySize = e.vocabularySize
+        embeddingSize = e.dimension
+        var rawEmbedding = try values(e.weight, e.vocabularySize * e.dimension)
+        var lstms: [RecurrentWeights] = [], heads: [HeadWeights] = []
+        var width = e.dimension
+        for layer in metadata.layers.dropFirst() {
+            switch layer {
+            case .lstm(let l):
+                guard heads.isEmpty, l.inputSize == width else {
+                    throw .unsupportedModel("lstm layer '\(l.name)' must follow the embedding or another lstm, with input \(width)")
+                }
+                let g = 4 * l.hiddenSize
+                let bIH = try values(l.biasIH, g)
+                let bHH = try l.biasHH.map { n throws(RuntimeError) in try values(n, g) } ?? [Float](repeating: 0, count: g)
+                lstms.append(RecurrentWeights(inputSize: l.inputSize, hidden: l.hiddenSize,
+                                              inputWeights: try values(l.weightIH, g * l.inputSize),
+                                              recurrentWeights: try values(l.weightHH, g * l.hiddenSize),
+                                              bias: zip(bIH, bHH).map { $0 + $1 }, returnsSequence: l.returns == .sequence))
+                width = l.hiddenSize
+            case .dense(let d):
+                guard !lstms.isEmpty, d.inputSize == width else {
+                    throw .unsupportedModel("dense layer '\(d.name)' before the lstm is not supported in a tokens model")
+                }
+                heads.append(HeadWeights(inputSize: d.inputSize, outputSize: d.outputSize, weight: try values(d.weight, d.outputSize * d.inputSize),
+                                         bias: try d.bias.map { n throws(RuntimeError) in try values(n, d.outputSize) } ?? [Float](repeating: 0, count: d.outputSize),
+                                         activation: d.activation))
+                width = d.outputSize
+            case .embedding(let other):
+                throw .unsupportedModel("second embedding layer '\(other.name)'")
+            }
+        }
+        guard let first = lstms.first, lstms.last?.returnsSequence == false else {
+            throw .unsupportedModel("a tokens model needs an lstm returning its last state")
+        }
+        let tableBytes = vocabularySize.multipliedReportingOverflow(by: 4 * first.hidden * 4)
+        if !tableBytes.overflow && tableBytes.partialValue <= options.foldingLimitBytes {
+            // T[k] = W_ih E[k] + bias, in Double then rounded once.
+            let g = 4 * first.hidden, d = embeddingSize
+            let e64 = rawEmbedding.map(Double.init), w64 = first.inputWeights.map(Double.init)
+            var t64 = [Double](repeating: 0, count: vocabularySize * g)
+            for k in 0..<vocabularySize { for r in 0..<g { t64[k * g + r] = Double(first.bias[r]) } }
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(vocabularySize), Int32(g), Int32(d), 1,
+                        e64, Int32(d), w64, Int32(d), 1, &t64, Int32(g))
+            inputTable = t64.map(Float.init)
+            rawEmbedding = []
+            isEmbeddingFolded = true
+        } else {
+            inputTable = []
+            isEmbeddingFolded = false
+        }
+        embedding = rawEmbedding
+        self.lstms = lstms
+        self.heads = heads
+        openblas_set_num_threads(1)
+    }
+
+    /// Reads, verifies (spec §7) and loads the model at `path`.
+    public convenience init(contentsOf path: String, options: TextLoadOptions = TextLoadOptions()) throws(RuntimeError) {
+        let file: ModelFile
+        do { file = try ModelReader.read(contentsOf: path) } catch { throw .unreadableModel(path: path, error: error) }
+        try self.init(file, options: options)
+    }
+
+    /// Class names, in output order.
+    public var labels: [String] { metadata.labels }
+    /// Number of classes.
+    public var classCount: Int { heads.last?.outputSize ?? lstms.last!.hidden }
+
+    /// Logits `[count, classes]` for token-id sequences (ids must be `< vocab_size`; out-of-range ids
+    /// are treated as out-of-vocabulary). Each sequence runs over its own length (spec §6.2.1).
+    public func logits(tokenSequences: [[Int32]], threads: Int = 1) -> [Float] {
+        let chunk = 128
+        let chunks = (tokenSequences.count + chunk - 1) / chunk
+        let c = classCount
+        var out = [Float](repeating: 0, count: tokenSequences.count * c)
+        let workers = max(1, min(threads, chunks))
+        out.withUnsafeMutableBufferPointer { buffer in
+            let shared = SharedLogits(base: buffer.baseAddress!)
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                for k in stride(from: w, to: chunks, by: workers) {
+                    let range = (k * chunk)..<min((k + 1) * chunk, tokenSequences.count)
+                    let logits = forward(Array(tokenSequences[range]))
+                    (shared.base + range.lowerBound * c).update(from: logits, count: logits.count)
+                }
+            }
+        }
+        return out
+    }
+
+    /// Classifies texts: the most probable class and its probability, and all probabilities.
+    public func classify(texts: [String], threads: Int = 1) -> [TextPrediction] {
+        let ids = texts.map(encoder.tokenIDs)
+        let logits = logits(tokenSequences: ids, threads: threads)
+        let c = classCount
+        return (0..<texts.count).map { i in
+            let row = Array(logits[(i * c)..<((i + 1) * c)])
+            let m = row.max()!
+            let e = row.map { libmExp($0 - m) }
+            let sum = e.reduce(0, +)
+            let p = e.map { $0 / sum }
+            let best = p.indices.max { p[$0] < p[$1] }!
+            return TextPrediction(classIndex: best, label: labels[best], probability: p[best], probabilities: p, tokenCount: ids[i].count)
+        }
+    }
+
+    /// One chunk: sort by length (longest first) and pack time-major, so the texts still running at
+    /// step t are the first n_t rows; padded steps are never computed (spec §6.2.1).
+    private func forward(_ sequences: [[Int32]]) -> [Float] {
+        let order = sequences.indices.sorted { sequences[$0].count > sequences[$1].count || (sequences[$0].count == sequences[$1].count && $0 < $1) }
+        let lengths = order.map { sequences[$0].count }
+        let steps = lengths.first ?? 0
+        var active = [Int](repeating: 0, count: steps), offsets = [Int](repeating: 0, count: steps)
+        var running = lengths.count, total = 0
+        for t in 0..<steps {
+            while running > 0 && lengths[running - 1] <= t { running -= 1 }
+            active[t] = running; offsets[t] = total; total += running
+        }
+        let count = sequences.count
+        let v = vocabularySize
+        func id(_ b: Int, _ t: Int) -> Int {
+            let k = Int(sequences[order[b]][t])
+            return k >= 0 && k < v ? k : TokenInput.outOfVocabularyID
+        }
+        var input: [Float] = []   // packed layer input [total, width]
+        var final = [Float]()
+        for (l, layer) in lstms.enumerated() {
+            let h = layer.hidden, g = 4 * h
+            var z = [Float](repeating: 0, count: total * g)
+            if l == 0 && isEmbeddingFolded {
+                inputTable.withUnsafeBufferPointer { table in
+                    z.withUnsafeMutableBufferPointer { z in
+                        for t in 0..<steps {
+                            for b in 0..<active[t] {
+                                (z.baseAddress! + (offsets[t] + b) * g).update(from: table.baseAddress! + id(b, t) * g, count: g)
+                            }
+                        }
+                    }
+                }
+            } else {
+                if l == 0 {
+                    let d = embeddingSize
+                    input = [Float](repeating: 0, count: total * d)
+                    embedding.withUnsafeBufferPointer { e in
+                        input.withUnsafeMutableBufferPointer { x in
+                            for t in 0..<steps {
+                                for b in 0..<active[t] {
+                                    (x.baseAddress! + (offsets[t] + b) * d).update(from: e.baseAddress! + id(b, t) * d, count: d)
+                                }
+                            }
+                        }
+                    }
+                }
+                z.withUnsafeMutableBufferPointer { z in
+                    for r in 0..<total { (z.baseAddress! + r * g).update(from: layer.bias, count: g) }
+                    if total > 0 {
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(total), Int32(g), Int32(layer.inputSize), 1,
+                                    input, Int32(layer.inputSize), layer.inputWeights, Int32(layer.inputSize), 1, z.baseAddress!, Int32(g))
+                    }
+                }
+            }
+            var hs = [Float](repeating: 0, count: total * h)
+            var cs = [Float](repeating: 0, count: total * h)
+            z.withUnsafeMutableBufferPointer { z in
+                hs.withUnsafeMutableBufferPointer { hs in
+                    cs.withUnsafeMutableBufferPointer { cs in
+                        layer.recurrentWeights.withUnsafeBufferPointer { r in
+                            for t in 0..<steps {
+                                let rows = active[t], o = offsets[t]
+                                if t > 0 {
+                                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(g), Int32(h), 1,
+                                                hs.baseAddress! + offsets[t - 1] * h, Int32(h), r.baseAddress!, Int32(h), 1,
+                                                z.baseAddress! + o * g, Int32(g))
+                                }
+                                for b in 0..<rows {
+                                    gateRow(z.baseAddress! + (o + b) * g,
+                                            previousCell: t > 0 ? UnsafePointer(cs.baseAddress! + (offsets[t - 1] + b) * h) : nil,
+                                            cell: cs.baseAddress! + (o + b) * h, hidden: hs.baseAddress! + (o + b) * h, size: h)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            if layer.returnsSequence {
+                input = hs
+            } else {
+                final = [Float](repeating: 0, count: count * h)
+                for b in 0..<count where lengths[b] > 0 {
+                    let row = offsets[lengths[b] - 1] + b
+                    for j in 0..<h { final[b * h + j] = hs[row * h + j] }
+                }
+            }
+        }
+        var x = final
+        for head in heads {
+            var y = [Float](repeating: 0, count: count * head.outputSize)
+            for b in 0..<count {
+                for o in 0..<head.outputSize {
+                    var s = head.bias[o]
+                    for j in 0..<head.inputSize { s += head.weight[o * head.inputSize + j] * x[b * head.inputSize + j] }
+                    switch head.activation {
+                    case .none: break
+                    case .relu: s = max(0, s)
+                    case .tanh: s = libmTanh(s)
+                    }
+                    y[b * head.outputSize + o] = s
+                }
+            }
+            x = y
+        }
+        // Back to the caller's order.
+        let c = classCount
+        var logits = [Float](repeating: 0, count: count * c)
+        for b in 0..<count { for k in 0..<c { logits[order[b] * c + k] = x[b * c + k] } }
+        return logits
+    }
+}
+
+/// The gate pass of spec §6.1 for one row: `z` (4H pre-activations, ifgo) -> `c`, `h`.
+@inline(__always)
+private func gateRow(_ z: UnsafeMutablePointer<Float>, previousCell: UnsafePointer<Float>?, cell: UnsafeMutablePointer<Float>,
+                     hidden: UnsafeMutablePointer<Float>, size h: Int) {
+    var j = 0
+    let raw = UnsafeMutableRawPointer(z)
+    while j + laneCount <= h {
+        let i = fastSigmoid(raw.loadUnaligned(fromByteOffset: 4 * j, as: Lanes.self))
+        let f = fastSigmoid(raw.loadUnaligned(fromByteOffset: 4 * (h + j), as: Lanes.self))
+        let g = fastTanh(raw.loadUnaligned(fromByteOffset: 4 * (2 * h + j), as: Lanes.self))
+        let o = fastSigmoid(raw.loadUnaligned(fromByteOffset: 4 * (3 * h + j), as: Lanes.self))
+        let cp = previousCell.map { UnsafeRawPointer($0).loadUnaligned(fromByteOffset: 4 * j, as: Lanes.self) } ?? Lanes(repeating: 0)
+        let c = f * cp + i * g
+        UnsafeMutableRawPointer(cell).storeBytes(of: c, toByteOffset: 4 * j, as: Lanes.self)
+        UnsafeMutableRawPointer(hidden).storeBytes(of: o * fastTanh(c), toByteOffset: 4 * j, as: Lanes.self)
+        j += laneCount
+    }
+    while j < h {
+        let i = 1 / (1 + libmExp(-z[j])), f = 1 / (1 + libmExp(-z[h + j]))
+        let g = libmTanh(z[2 * h + j]), o = 1 / (1 + libmExp(-z[3 * h + j]))
+        let c = f * (previousCell?[j] ?? 0) + i * g
+        cell[j] = c
+        hidden[j] = o * libmTanh(c)
+        j += 1
+    }
+}
+
+/// Where workers write their logits (each worker writes disjoint rows).
+private struct SharedLogits: @unchecked Sendable {
+    let base: UnsafeMutablePointer<Float>
+}
+
+/// Options for loading a ``TextClassifier``.
+public struct TextLoadOptions: Sendable, Equatable {
+    /// The folded input table `[V, 4H]` is built only when it takes at most this many bytes (default 64 MiB).
+    public var foldingLimitBytes: Int
+
+    public init(foldingLimitBytes: Int = 64 << 20) {
+        self.foldingLimitBytes = foldingLimitBytes
+    }
+}
+
+/// The result for one text.
+public struct TextPrediction: Sendable, Equatable {
+    /// Index of the most probable class.
+    public var classIndex: Int
+    /// Its label.
+    public var label: String
+    /// Its probability (softmax of the logits).
+    public var probability: Float
+    /// Every class's probability.
+    public var probabilities: [Float]
+    /// Tokens the network read (after truncation).
+    public var tokenCount: Int
+}

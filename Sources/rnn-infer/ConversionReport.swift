@@ -1,0 +1,47 @@
+import RNNFormat
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The one-line summary `rnn-infer convert` prints: what was stored how, the file sizes, and the
+/// largest change of any weight (so a user sees the cost of the smaller file at once).
+struct ConversionReport {
+    var source: ModelFile
+    var converted: ModelFile
+    var inputPath: String
+    var outputPath: String
+
+    /// e.g. `4 tensors int8, 4 f32; 509136 -> 131200 bytes (25.8 %); largest weight change 0.0021 (dense_out.weight)`.
+    var line: String {
+        var counts: [DType: Int] = [:]
+        for t in converted.tensors { counts[t.dtype, default: 0] += 1 }
+        let stored = DType.allCases.compactMap { d in counts[d].map { "\($0) tensor\($0 == 1 ? "" : "s") \(d)" } }
+        var text = stored.joined(separator: ", ")
+        if let before = fileSize(inputPath), let after = fileSize(outputPath), before > 0 {
+            text += "; \(before) -> \(after) bytes (\(fixed(Double(after) / Double(before) * 100, 1)) %)"
+        }
+        let (change, name) = largestChange
+        text += "; largest weight change \(change) (\(name))"
+        return text
+    }
+
+    /// The largest `|w' - w|` over all tensors, with the tensor's name.
+    var largestChange: (Float, String) {
+        var best: (Float, String) = (0, "none")
+        for (a, b) in zip(source.tensors, converted.tensors) {
+            let x = a.floatValues(), y = b.floatValues()
+            for i in x.indices where abs(y[i] - x[i]) > best.0 { best = (abs(y[i] - x[i]), a.name) }
+        }
+        return best
+    }
+
+    private func fileSize(_ path: String) -> Int? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return Int(info.st_size)
+    }
+}

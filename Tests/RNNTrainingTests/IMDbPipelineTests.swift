@@ -1,0 +1,116 @@
+import Foundation
+import RNNDatasets
+import RNNFormat
+import RNNRuntime
+import Testing
+@testable import RNNTraining
+
+/// The IMDb text path end to end: tokenizer agreement with the Python reference reader on real
+/// reviews, the runtime against the trainer, and padding invariance in the runtime.
+struct IMDbPipelineTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let archive = root.appendingPathComponent("../shared/datasets/aclImdb_v1_labeled.tar.gz").standardized.path
+    static let script = root.appendingPathComponent("spec/reference/rnnm.py").path
+    static let haveData = FileManager.default.fileExists(atPath: archive)
+
+    /// A small random text model over `vocabulary` (H = 8, D = 6).
+    static func randomModel(vocabulary: [String], maxLength: Int = 400, seed: UInt64 = 7) -> (ModelFile, TextModelShape, [Float]) {
+        let shape = TextModelShape(vocabularySize: vocabulary.count + 2, embeddingSize: 6, hiddenSize: 8, classCount: 2)
+        var p: [Float] = TextTrainer.initialParameters(shape, seed: seed)
+        var rng = Xoshiro256StarStar(seed: seed)
+        for i in p.indices { p[i] += Float(rng.nextDouble(in: -0.3, 0.3)) }
+        let tokens = TokenInput(maxLength: maxLength, truncation: .start, vocabulary: vocabulary)
+        let file = TextTrainer.modelFile(parameters: p, shape: shape, tokens: tokens, labels: ["negative", "positive"],
+                                         provenance: Provenance(producer: "tests"))
+        return (file, shape, p)
+    }
+
+    @Test(.enabled(if: haveData, "needs ../shared/datasets/aclImdb_v1_labeled.tar.gz"))
+    func swiftAndPythonTokenizeOneThousandTestReviewsIdentically() throws {
+        let splits = try IMDb.load(from: Self.archive)
+        // Every 25th test review: both classes, all lengths; newlines (none expected) become spaces.
+        let texts = stride(from: 0, to: splits.test.count, by: 25).prefix(1000).map {
+            splits.test[$0].text.replacingOccurrences(of: "\n", with: " ")
+        }
+        #expect(texts.count == 1000)
+        let vocabulary = TextVocabulary.build(from: texts, size: 5000)
+        let (file, _, _) = Self.randomModel(vocabulary: vocabulary, maxLength: 300)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("imdb-tok-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let modelPath = dir.appendingPathComponent("m.rnnm").path, textPath = dir.appendingPathComponent("t.txt").path
+        try ModelWriter.write(file, to: modelPath)
+        try Data(texts.joined(separator: "\n").utf8 + [10]).write(to: URL(fileURLWithPath: textPath))
+        let output = try Self.python(["tokenize", modelPath, "--texts", textPath])
+        let lines = output.split(separator: "\n")
+        #expect(lines.count == 1000)
+        let encoder = TokenEncoder(file.metadata.input.tokens!)
+        var mismatches = 0, tokens = 0, truncated = 0
+        for (text, line) in zip(texts, lines) {
+            let python = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [Int]
+            let swift = encoder.tokenIDs(text).map(Int.init)
+            tokens += swift.count
+            if encoder.allTokenIDs(text).count > 300 { truncated += 1 }
+            if python != swift { mismatches += 1 }
+        }
+        #expect(mismatches == 0, "\(mismatches) of 1000 reviews tokenize differently")
+        #expect(tokens > 150_000 && truncated > 50)  // real reviews, and truncation exercised
+
+        // The float64 Python forward pass agrees with the runtime on the first 12 reviews.
+        let sample = dir.appendingPathComponent("s.txt").path
+        try Data(texts.prefix(12).joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: sample))
+        let json = try JSONSerialization.jsonObject(with: Data(try Self.python(["forward", modelPath, "--texts", sample]).utf8)) as! [String: Any]
+        let expected = json["logits"] as! [[Double]]
+        let classifier = try TextClassifier(file)
+        let got = classifier.logits(tokenSequences: texts.prefix(12).map(encoder.tokenIDs))
+        for (i, row) in expected.enumerated() {
+            for k in 0..<2 { #expect(abs(Double(got[i * 2 + k]) - row[k]) <= 1e-4 * max(1, abs(row[k])), "review \(i) class \(k)") }
+        }
+    }
+
+    static func python(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    @Test func runtimeAgreesWithTheTrainerFoldedOrNotAndPaddingChangesNothing() throws {
+        let vocabulary = ["the", "movie", "good", "bad", "plot", "actor", "boring", "fun"]
+        let (file, shape, p) = Self.randomModel(vocabulary: vocabulary, maxLength: 6)
+        let bytes = try ModelWriter.encode(file)
+        let folded = try TextClassifier(try ModelReader.decode(bytes))
+        let plain = try TextClassifier(try ModelReader.decode(bytes), options: TextLoadOptions(foldingLimitBytes: 0))
+        #expect(folded.isEmbeddingFolded && !plain.isEmbeddingFolded)
+        let texts = ["The movie was GOOD, good fun!", "bad<br />boring plot", "", "zzz unknown words only",
+                     "the the the movie movie plot actor fun bad good boring"]  // longer than max_length 6
+        let encoder = TokenEncoder(file.metadata.input.tokens!)
+        let ids = texts.map(encoder.tokenIDs)
+        #expect(ids[4].count == 6 && ids[2].isEmpty && ids[3] == [1, 1, 1, 1])
+        let trainer = TextTrainer.logits(parameters: p, shape: shape, sequences: ids, threads: 1)
+        for runtime in [folded.logits(tokenSequences: ids), plain.logits(tokenSequences: ids, threads: 2)] {
+            for i in trainer.indices { #expect(abs(runtime[i] - trainer[i]) <= 1e-5 * max(1, abs(trainer[i]))) }
+        }
+        // Each text alone gives the same logits as in the mixed-length batch: no padded step is run.
+        // (Not bit for bit: OpenBLAS blocks a GEMM of 1 row differently from one of 5, which moves
+        // the last bit; a padded step, by contrast, would change the state by far more.)
+        let batched = plain.logits(tokenSequences: ids)
+        for (i, sequence) in ids.enumerated() {
+            for (k, value) in plain.logits(tokenSequences: [sequence]).enumerated() {
+                #expect(abs(value - batched[2 * i + k]) <= 1e-6 * max(1, abs(value)))
+            }
+        }
+        // One extra step with the padding id 0 would change the result: the check above has teeth.
+        let padded = folded.logits(tokenSequences: [ids[1] + [0]])
+        #expect(abs(padded[0] - batched[2]) > 1e-4 || abs(padded[1] - batched[3]) > 1e-4)
+        let predictions = folded.classify(texts: texts)
+        #expect(predictions.map(\.tokenCount) == ids.map(\.count))
+        #expect(predictions.allSatisfy { abs($0.probabilities.reduce(0, +) - 1) < 1e-5 && $0.probability >= 0.5 })
+    }
+}

@@ -1,0 +1,131 @@
+import Testing
+@testable import RNNTraining
+import RNNFormat
+
+/// Tiny random text model for gradient checks: V = 7, D = 3, H = 4, 2 classes.
+private let shape = TextModelShape(vocabularySize: 7, embeddingSize: 3, hiddenSize: 4, classCount: 2)
+
+/// Sequences of different lengths, including an empty one and repeated tokens.
+private let sequences: [[Int32]] = [[2, 3, 4, 5, 6], [1], [], [6, 6, 2], [3, 4, 1, 2, 5, 6, 1]]
+private let labels = [1, 0, 1, 0, 1]
+
+/// Mean cross-entropy of `p` in float64 (the quantity the gradient is taken of).
+private func loss(_ p: [Double]) -> Double {
+    let engine = TextLSTMEngine<Double>(shape: shape)
+    let batch = TextBatch(sequences)
+    let logits = p.withUnsafeBufferPointer { engine.forward($0.baseAddress!, batch) }
+    return TextLSTMEngine<Double>.crossEntropy(logits, batch, labels: labels, classes: 2, scale: 1).loss / Double(labels.count)
+}
+
+@Test func textLSTMGradientMatchesFiniteDifferencesForEveryParameter() {
+    var p: [Double] = TextTrainer.initialParameters(shape, seed: 3)
+    // Larger weights than the initializer gives, so that every gate is away from its linear regime.
+    var rng = Xoshiro256StarStar(seed: 9)
+    for i in p.indices { p[i] += rng.nextDouble(in: -0.5, 0.5) }
+    let engine = TextLSTMEngine<Double>(shape: shape)
+    let batch = TextBatch(sequences)
+    var grad = [Double](repeating: 0, count: shape.parameterCount)
+    p.withUnsafeBufferPointer { pp in
+        let logits = engine.forward(pp.baseAddress!, batch)
+        let ce = TextLSTMEngine<Double>.crossEntropy(logits, batch, labels: labels, classes: 2, scale: 1 / Double(labels.count))
+        grad.withUnsafeMutableBufferPointer { engine.backward(pp.baseAddress!, batch, dLogits: ce.dLogits, grad: $0.baseAddress!) }
+    }
+    var worst = 0.0
+    for i in p.indices {
+        // Five-point central difference (error O(h^4)).
+        func at(_ delta: Double) -> Double { var q = p; q[i] += delta; return loss(q) }
+        let h = 1e-4
+        let numeric = (at(-2 * h) - 8 * at(-h) + 8 * at(h) - at(2 * h)) / (12 * h)
+        let relative = abs(numeric - grad[i]) / max(abs(numeric), abs(grad[i]), 1e-5)
+        worst = max(worst, relative)
+    }
+    #expect(worst < 1e-6, "worst relative gradient error \(worst)")
+    // Row 0 (padding) is never looked up, so its gradient is exactly zero; row 1 (OOV) is used.
+    #expect((0..<3).allSatisfy { grad[shape.embedding + $0] == 0 })
+    #expect((3..<6).contains { grad[shape.embedding + $0] != 0 })
+}
+
+@Test func paddingNeverChangesAPrediction() {
+    let p: [Float] = TextTrainer.initialParameters(TextModelShape(vocabularySize: 9, embeddingSize: 4, hiddenSize: 8, classCount: 2), seed: 5)
+    let s = TextModelShape(vocabularySize: 9, embeddingSize: 4, hiddenSize: 8, classCount: 2)
+    let short: [Int32] = [3, 7, 2]
+    let alone = TextTrainer.logits(parameters: p, shape: s, sequences: [short], threads: 1)
+    // The same sequence batched with much longer ones (which pad it in any dense layout).
+    let mixed = TextTrainer.logits(parameters: p, shape: s, sequences: [[1, 2, 3, 4, 5, 6, 7, 8, 2, 3], short, [8, 8, 8, 8, 8]], threads: 1)
+    #expect(Array(mixed[2..<4]) == alone)
+    // An empty review gives h = 0: the logits are the output bias.
+    let empty = TextTrainer.logits(parameters: p, shape: s, sequences: [[]], threads: 1)
+    #expect(empty == Array(p[s.outputBias..<(s.outputBias + 2)]))
+}
+
+@Test func packedBatchSortsLongestFirstAndCountsActiveRows() {
+    let b = TextBatch([[1, 2], [], [3, 4, 5], [6, 7]])
+    #expect(b.order == [2, 0, 3, 1])
+    #expect(b.active == [3, 3, 1])
+    #expect(b.offsets == [0, 3, 6])
+    #expect(b.tokens == [3, 1, 6, 4, 2, 7, 5])
+}
+
+@Test func vocabularyIsMostFrequentFirstWithTiesInByteOrder() {
+    let words = TextVocabulary.build(from: ["b a c", "a <br />b", "z y"], size: 4)
+    #expect(words == ["a", "b", "c", "y"])
+}
+
+@Test func aShortSeededTextRunLearnsASeparableTask() throws {
+    // Positive texts contain "good", negative ones "bad", amid random filler words.
+    var rng = Xoshiro256StarStar(seed: 1)
+    let filler = (0..<30).map { "w\($0)" }
+    func review(_ positive: Bool) -> String {
+        var words = (0..<(3 + rng.nextInt(below: 12))).map { _ in filler[rng.nextInt(below: filler.count)] }
+        words.insert(positive ? "good" : "bad", at: rng.nextInt(below: words.count + 1))
+        return words.joined(separator: " ")
+    }
+    let texts = (0..<400).map { review($0 % 2 == 0) }
+    let labels = (0..<400).map { $0 % 2 == 0 ? 1 : 0 }
+    var c = TextTrainingConfiguration()
+    c.vocabularyWords = 40; c.embeddingSize = 8; c.hiddenSize = 8; c.maxLength = 20; c.batchSize = 32
+    c.epochs = 8; c.learningRate = 0.02; c.threads = 2; c.validationCount = 0; c.embeddingDropout = 0; c.hiddenDropout = 0
+    let vocabulary = TextVocabulary.build(from: texts, size: c.vocabularyWords)
+    c.vocabularyWords = vocabulary.count
+    let tokens = TokenInput(maxLength: c.maxLength, vocabulary: vocabulary)
+    let data = TokenizedTexts(texts: texts, labels: labels, encoder: TokenEncoder(tokens))
+    let trainer = try TextTrainer(configuration: c, classCount: 2)
+    try trainer.train(data.subset(0..<300), validation: data.subset(300..<300))
+    let (_, accuracy) = trainer.evaluate(data.subset(300..<400))
+    #expect(accuracy > 0.9, "held-out accuracy \(accuracy)")
+    // The export is a valid format-1.1 file.
+    let file = trainer.modelFile(tokens: tokens, labels: ["negative", "positive"], provenance: Provenance(producer: "test"))
+    let bytes = try ModelWriter.encode(file)
+    #expect(bytes[14] == 1 && bytes[10] == 1)
+    #expect(try ModelReader.decode(bytes) == file)
+}
+
+@Test func dropoutMasksAreDifferentiatedExactly() {
+    // Same masks in every evaluation (same generator seed), so the loss is a smooth function of p.
+    func run(_ p: [Double], gradient: Bool) -> (Double, [Double]) {
+        let engine = TextLSTMEngine<Double>(shape: shape)
+        engine.dropout = (0.3, 0.4, Xoshiro256StarStar(seed: 4))
+        let batch = TextBatch(sequences)
+        var grad = [Double](repeating: 0, count: shape.parameterCount)
+        var value = 0.0
+        p.withUnsafeBufferPointer { pp in
+            let logits = engine.forward(pp.baseAddress!, batch)
+            let ce = TextLSTMEngine<Double>.crossEntropy(logits, batch, labels: labels, classes: 2, scale: 1 / Double(labels.count))
+            value = ce.loss / Double(labels.count)
+            if gradient { grad.withUnsafeMutableBufferPointer { engine.backward(pp.baseAddress!, batch, dLogits: ce.dLogits, grad: $0.baseAddress!) } }
+        }
+        return (value, grad)
+    }
+    var p: [Double] = TextTrainer.initialParameters(shape, seed: 8)
+    var rng = Xoshiro256StarStar(seed: 2)
+    for i in p.indices { p[i] += rng.nextDouble(in: -0.5, 0.5) }
+    let analytic = run(p, gradient: true).1
+    var worst = 0.0
+    for i in p.indices {
+        func at(_ delta: Double) -> Double { var q = p; q[i] += delta; return run(q, gradient: false).0 }
+        let h = 1e-4
+        let numeric = (at(-2 * h) - 8 * at(-h) + 8 * at(h) - at(2 * h)) / (12 * h)
+        worst = max(worst, abs(numeric - analytic[i]) / max(abs(numeric), abs(analytic[i]), 1e-5))
+    }
+    #expect(worst < 1e-6, "worst relative gradient error \(worst)")
+}
