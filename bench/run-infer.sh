@@ -20,9 +20,16 @@ mkdir -p bench/out
 OUT=bench/out/infer.jsonl
 : > "$OUT"
 for threads in 1 2; do
-  echo "rnn-infer, $threads thread(s)" >&2
-  .build/release/rnn-infer bench --model "$MODEL" "$IMAGES" --threads "$threads" --batch-sizes 1 128 0 \
-      --repeats 7 --json 2>/dev/null | python3 -c "import json,sys; r=json.load(sys.stdin); r['peer']='rnn-runtime'; print(json.dumps(r))" >> "$OUT"
+  # Ours as the environment runs it (OPENBLAS_CORETYPE may force older kernels, see README), and,
+  # on an AVX-512 CPU, with OpenBLAS's AVX-512 kernels (the peers use their own AVX-512 code).
+  variants=("rnn-runtime|${OPENBLAS_CORETYPE:-}")
+  grep -q avx512f /proc/cpuinfo && variants+=("rnn-runtime SkylakeX|SkylakeX")
+  for v in "${variants[@]}"; do
+    echo "${v%%|*}, $threads thread(s)" >&2
+    OPENBLAS_CORETYPE=${v#*|} .build/release/rnn-infer bench --model "$MODEL" "$IMAGES" --threads "$threads" \
+        --batch-sizes 1 128 0 --repeats 7 --json 2>/dev/null \
+      | python3 -c "import json,sys; r=json.load(sys.stdin); r['peer']=sys.argv[1]; print(json.dumps(r))" "${v%%|*}" >> "$OUT"
+  done
   for peer in torch onnxruntime tensorflow; do
     echo "$peer, $threads thread(s)" >&2
     if ! bench/.venv/bin/python bench/peers_infer.py --peer "$peer" --model "$MODEL" --images "$IMAGES" \

@@ -10,7 +10,7 @@ import sys
 
 def rates(record):
     """{batch: images/s} for one line, whichever tool wrote it."""
-    if record["peer"] == "rnn-runtime":
+    if record["peer"].startswith("rnn-runtime"):
         out = {1: record["batch1_images_per_s"]}
         for row in record["throughput"]:
             out[10000 if row["batch"] >= 10000 else row["batch"]] = row["images_per_s"]
@@ -36,14 +36,15 @@ def main(path):
     for name, row in table.items():
         label = name + (f" {versions[name]}" if versions[name] else "")
         print(f"| {label} | " + " | ".join(f"{row[c]:,.0f}" if c in row else "n/a" for c in columns) + " |")
-    ours = table.get("rnn-runtime", {})
-    peers = {n: row for n, row in table.items() if n != "rnn-runtime"}
-    if ours and peers:
+    peers = {n: row for n, row in table.items() if not n.startswith("rnn-runtime")}
+    for name, ours in table.items():
+        if not name.startswith("rnn-runtime") or not peers:
+            continue
         cells = []
         for c in columns:
             best = max((row[c] for row in peers.values() if c in row), default=None)
             cells.append(f"{ours[c] / best:.2f}x" if best and c in ours else "n/a")
-        print("| **ours / fastest peer** | " + " | ".join(cells) + " |")
+        print(f"| **{name} / fastest peer** | " + " | ".join(cells) + " |")
     missing = {"torch", "onnxruntime", "tensorflow"} - set(peers)
     if missing:
         print(f"\nPeers not measured (not installable or failed): {', '.join(sorted(missing))}")
