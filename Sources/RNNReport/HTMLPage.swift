@@ -112,6 +112,20 @@ public enum HTMLPage {
             page.raw("</section>\n")
         }
 
+        if let text = input.textComparison {
+            page.raw("<section id=\"imdb\"><h2>IMDb sentiment: LSTM versus bag-of-words</h2>\n")
+            if let summary = text.summary { page.raw("<p>\(XML.escaped(summary))</p>\n") }
+            page.table(TextComparison.header, text.rows, numeric: [1, 2, 3, 4])
+            if !text.notes.isEmpty {
+                page.raw("<ul>\n")
+                for note in text.notes { page.raw("<li>\(XML.escaped(note))</li>\n") }
+                page.raw("</ul>\n")
+            }
+            page.raw("<div class=\"row\">")
+            for name in TextComparison.figureNames { figure(name) }
+            page.raw("</div>\n</section>\n")
+        }
+
         // Any figure not placed above (future additions) still appears.
         let rest = figures.filter { !shown.contains($0.name) }
         if !rest.isEmpty {

@@ -55,6 +55,12 @@ public enum MarkdownSummary {
             }
             out += "\n"
         }
+        if let text = input.textComparison {
+            out += "## IMDb sentiment: LSTM versus bag-of-words\n\n"
+            if let summary = text.summary { out += inline(summary) + "\n\n" }
+            out += table(TextComparison.header, text.rows)
+            if !text.notes.isEmpty { out += text.notes.map { "- \(inline($0))\n" }.joined() + "\n" }
+        }
         if !input.model.layers.isEmpty {
             out += "## The model\n\n" + table(["layer", "type", "input", "output", "parameters"],
                                               input.model.layers.map { [$0.name, $0.kind, $0.input, $0.output, Format.grouped($0.parameters)] })

@@ -12,6 +12,8 @@ public enum ReportError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidRunLog(line: Int, detail: String)
     /// A comparison file that does not match the `rnn-compare/1` schema of bench/compare_cnn.py.
     case invalidComparison(detail: String)
+    /// An IMDb comparison file that does not match the `rnn-imdb-compare/1` schema (``TextComparison``).
+    case invalidTextComparison(detail: String)
 
     public var description: String {
         switch self {
@@ -25,6 +27,8 @@ public enum ReportError: Error, Sendable, Equatable, CustomStringConvertible {
             return "run log line \(line): expected a JSON object per line, \(detail)"
         case .invalidComparison(let detail):
             return "comparison JSON: \(detail)"
+        case .invalidTextComparison(let detail):
+            return "IMDb comparison JSON (schema rnn-imdb-compare/1): \(detail)"
         }
     }
 }

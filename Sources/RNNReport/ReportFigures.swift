@@ -50,6 +50,9 @@ public enum ReportFigures {
         if let comparison = input.comparison, !comparison.runs.isEmpty {
             figures += comparisonFigures(comparison, input: input)
         }
+        if let text = input.textComparison {
+            figures += text.figures
+        }
         return figures
     }
 

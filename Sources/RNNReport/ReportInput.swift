@@ -24,10 +24,13 @@ public struct ReportInput: Sendable {
     public var findings: [String]
     /// A short provenance line, e.g. "generated 2025-01-01 by rnn-report 1.0 on 2 cores".
     public var footer: String?
+    /// The IMDb LSTM-versus-bag-of-words comparison, shown as its own section when present.
+    public var textComparison: TextComparison?
 
     public init(title: String, question: String? = nil, model: ModelOverview, datasetName: String, classNames: [String],
                 runLog: RunLog? = nil, samples: [LabeledImage] = [], evaluation: Evaluation? = nil, sizes: [SizeRow] = [],
-                speeds: [SpeedRow] = [], comparison: Comparison? = nil, findings: [String] = [], footer: String? = nil) {
+                speeds: [SpeedRow] = [], comparison: Comparison? = nil, findings: [String] = [], footer: String? = nil,
+                textComparison: TextComparison? = nil) {
         self.title = title
         self.question = question
         self.model = model
@@ -41,6 +44,7 @@ public struct ReportInput: Sendable {
         self.comparison = comparison
         self.findings = findings
         self.footer = footer
+        self.textComparison = textComparison
     }
 
     /// The comparison's dataset key for ``datasetName`` ("mnist" or "fashion-mnist").

@@ -15,7 +15,8 @@ struct ReportCommand: ParsableCommand {
         Writes OUTPUT/index.html (self-contained: inline SVG and CSS, no script, no network),
         OUTPUT/REPORT.md and every figure as OUTPUT/NAME.svg. The report grows with the inputs:
         --log adds learning curves, --comparison adds the PyTorch RNN-versus-CNN benchmark
-        (bench/compare_cnn.py), --findings adds your own sentences (one per line).
+        (bench/compare_cnn.py), --imdb-comparison adds the IMDb LSTM-versus-bag-of-words section
+        (bench/imdb_bow.py plus the LSTM's numbers), --findings adds your own sentences (one per line).
 
         With --figures-only DIR only the figures named by --figures are written to DIR, and the
         slow measurements (dtype re-encoding, speed) are skipped unless a requested figure needs them.
@@ -40,6 +41,10 @@ struct ReportCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("bench/compare_cnn.py's JSON (e.g. bench/out/compare.json).", valueName: "file"))
     var comparison: String?
+
+    @Option(name: .customLong("imdb-comparison"),
+            help: ArgumentHelp("IMDb LSTM-versus-bag-of-words JSON (schema rnn-imdb-compare/1, see notes/report.md).", valueName: "file"))
+    var imdbComparison: String?
 
     @Option(help: ArgumentHelp("A text file of findings, one per line, shown in the report.", valueName: "file"))
     var findings: String?
@@ -118,6 +123,7 @@ struct ReportCommand: ParsableCommand {
         guard FileManager.default.fileExists(atPath: model) else { throw ReportFailure.modelMissing(path: model) }
         let runLog = try readRunLog()
         let comparisonResults = try readComparison()
+        let textComparison = try readTextComparison()
         let extraFindings = try readFindings()
 
         let summary: ModelSummary
@@ -170,7 +176,7 @@ struct ReportCommand: ParsableCommand {
             datasetName: imageDataset.description, classNames: classNames, runLog: runLog,
             samples: (0..<min(samples, test.count)).compactMap { i in digitImage(test.images, i).map { LabeledImage(image: $0, label: Int(test.labels[i])) } },
             evaluation: evaluation, sizes: sizes, speeds: speeds, comparison: comparisonResults, findings: extraFindings,
-            footer: footer(threads: threadCount))
+            footer: footer(threads: threadCount), textComparison: textComparison)
         let rendered = ReportFigures.make(input)
 
         if let directory = figuresOnly {

@@ -18,6 +18,8 @@ enum ReportFailure: Error, CustomStringConvertible {
     /// `--comparison FILE` was given but does not exist.
     case comparisonMissing(path: String)
     case comparison(path: String, ReportError)
+    /// `--imdb-comparison FILE` was given but does not exist.
+    case textComparisonMissing(path: String)
     case findingsMissing(path: String)
     /// A report file could not be written.
     case output(path: String, detail: String)
@@ -34,6 +36,9 @@ enum ReportFailure: Error, CustomStringConvertible {
         case .comparisonMissing(let path):
             return "expected the comparison JSON at '\(path)', found nothing (run bench/.venv/bin/python bench/compare_cnn.py)"
         case .comparison(let path, let error): return "\(path): \(error)"
+        case .textComparisonMissing(let path):
+            return "expected the IMDb comparison JSON (schema rnn-imdb-compare/1) at '\(path)', found nothing "
+                + "(see notes/report.md: python3 bench/imdb_bow.py --json FILE plus the LSTM's numbers)"
         case .findingsMissing(let path): return "expected a findings text file at '\(path)', found nothing"
         case .output(let path, let detail): return "cannot write '\(path)': \(detail)"
         }
@@ -44,7 +49,7 @@ enum ReportFailure: Error, CustomStringConvertible {
         switch self {
         case .modelMissing, .model: 2
         case .dataset, .dataMismatch: 3
-        case .logMissing, .log, .comparisonMissing, .comparison, .findingsMissing: 4
+        case .logMissing, .log, .comparisonMissing, .comparison, .textComparisonMissing, .findingsMissing: 4
         case .output: 5
         }
     }

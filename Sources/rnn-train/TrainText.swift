@@ -30,7 +30,8 @@ extension Train {
     /// The image data set the image trainer uses (`--dataset imdb` never reaches it).
     var dataset: ImageDataset { datasetName.imageDataset ?? .mnist }
 
-    /// The default IMDb location: the shared labelled repack if present, else `./data/aclImdb_v1.tar.gz`.
+    /// The default IMDb location: the shared labelled repack if present, else `./data/aclImdb_v1.tar.gz`
+    /// (downloaded there when missing, unless `--no-download`).
     static func defaultIMDbPath() -> String {
         let shared = "../shared/datasets/aclImdb_v1_labeled.tar.gz"
         return access(shared, R_OK) == 0 ? shared : "data/aclImdb_v1.tar.gz"
@@ -62,11 +63,19 @@ extension Train {
 
         let path = data ?? Train.defaultIMDbPath()
         let started = monotonicSeconds()
+        // Only the default location is filled by a download: a --data path that does not exist
+        // is more likely a typo than a request to put 80 MiB there.
+        let downloader = IMDbDownloader()
+        let downloading = data == nil && download && access(path, F_OK) != 0
+        if downloading {
+            printError("rnn-train: IMDb not found at \(path); downloading \(downloader.url) (about 80 MiB, SHA-256 checked)")
+        }
         var splits: TextDatasetSplits
-        do { splits = try IMDb.load(from: path) } catch {
+        do { splits = try IMDb.load(from: path, downloadingWith: downloading ? downloader : nil) } catch {
             var message = error.description
-            if data == nil, access(path, R_OK) != 0 {
-                message += " (download https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz to data/, or pass --data)"
+            if data == nil, !download, access(path, R_OK) != 0 {
+                message += " (--no-download was given: download \(downloader.url) (SHA-256 \(downloader.expectedSHA256)) "
+                    + "to \(path), or pass --data PATH)"
             }
             throw fail(message, ExitStatus.data)
         }
