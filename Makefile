@@ -57,7 +57,8 @@ run: build
 	$(BIN)/rnn-infer $(DATA_DIR)/t10k-images-idx3-ubyte.gz --model $(MODEL) --format csv \
 	    --labels $(DATA_DIR)/t10k-labels-idx1-ubyte.gz --misclassified reports/mnist-missed.svg > models/mnist-predictions.csv
 	$(BIN)/rnn-report --model $(MODEL) --data $(DATA_DIR) --output reports/mnist \
-	    $(if $(wildcard bench/out/compare.json),--comparison bench/out/compare.json)
+	    $(if $(wildcard bench/out/compare.json),--comparison bench/out/compare.json) \
+	    $(if $(wildcard bench/out/imdb-compare.json),--imdb-comparison bench/out/imdb-compare.json)
 	@echo "report: reports/mnist/index.html (summary: reports/mnist/REPORT.md)"
 
 clean:

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# IMDb: the LSTM (rnn-train --dataset imdb, default recipe) against the bag-of-words logistic
+# regression of bench/imdb_bow.py, on the same 25,000 test reviews and the same tokenizer.
+#
+#   bench/imdb-compare.sh [ARCHIVE]   (default ../shared/datasets/aclImdb_v1_labeled.tar.gz)
+#
+# Trains models/imdb-lstm.rnnm unless it exists (about 6 minutes on 2 cores), classifies the test
+# set with rnn-infer, fits the baseline, and writes bench/out/imdb-compare.json (schema
+# "rnn-imdb-compare/1", read by `rnn-report --imdb-comparison`, which `make run` passes on).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ARCHIVE=${1:-../shared/datasets/aclImdb_v1_labeled.tar.gz}
+MODEL=models/imdb-lstm.rnnm
+swift build -c release --product rnn-train >&2
+swift build -c release --product rnn-infer >&2
+mkdir -p bench/out models
+if [ ! -f "$MODEL" ]; then
+  start=$(date +%s)
+  .build/release/rnn-train --dataset imdb --data "$ARCHIVE" --output "$MODEL" >&2
+  echo $(( $(date +%s) - start )) > bench/out/imdb-train-seconds
+fi
+.build/release/rnn-infer text --model "$MODEL" --imdb "$ARCHIVE" 2>&1 | tee bench/out/imdb-lstm.txt >&2
+python3 bench/imdb_bow.py "$ARCHIVE" --json bench/out/imdb-bow.json >&2
+python3 - "$MODEL" <<'PY'
+import json, os, re, sys
+sys.path.insert(0, "spec/reference")
+import rnnm
+model = rnnm.load(sys.argv[1])
+metrics = model.metadata["provenance"].get("metrics", {})
+text = open("bench/out/imdb-lstm.txt").read()
+accuracy = float(re.search(r"accuracy ([0-9.]+) %", text).group(1)) / 100
+rate = float(re.search(r"([0-9.]+) reviews/s", text).group(1))
+train_seconds = metrics.get("train_seconds")
+if os.path.exists("bench/out/imdb-train-seconds"):
+    train_seconds = train_seconds or float(open("bench/out/imdb-train-seconds").read())
+layers = {l["type"]: l for l in model.layers}
+name = f"LSTM (embedding {layers['embedding']['dim']}, H {layers['lstm']['hidden_size']}, max {model.input['max_length']})"
+json.dump({"schema": "rnn-imdb-compare/1", "test_reviews": 25000,
+           "lstm": {"name": name, "test_accuracy": accuracy, "file_bytes": os.path.getsize(sys.argv[1]),
+                    "reviews_per_second": rate,
+                    "training_minutes": None if train_seconds is None else train_seconds / 60,
+                    "note": "rnn-train --dataset imdb; rnn-infer text, 2 threads, tokenizing included"},
+           "bag_of_words": json.load(open("bench/out/imdb-bow.json"))},
+          open("bench/out/imdb-compare.json", "w"), indent=1)
+print(f"LSTM {100 * accuracy:.2f} %, {rate:.0f} reviews/s; written bench/out/imdb-compare.json")
+PY
