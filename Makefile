@@ -51,11 +51,11 @@ build: deps
 # The main job: obtain MNIST, train the default model, export it, classify the test set with
 # rnn-infer (accuracy, confusion matrix), and write the analysis report to reports/mnist/.
 run: build
+	@mkdir -p $(dir $(MODEL)) reports
 	$(BIN)/rnn-train --data $(DATA_DIR) --output $(MODEL)
 	$(BIN)/rnn-infer inspect $(MODEL)
-	@mkdir -p reports
 	$(BIN)/rnn-infer $(DATA_DIR)/t10k-images-idx3-ubyte.gz --model $(MODEL) --format csv \
-	    --labels $(DATA_DIR)/t10k-labels-idx1-ubyte.gz --misclassified reports/mnist-missed.svg > models/mnist-predictions.csv
+	    --labels $(DATA_DIR)/t10k-labels-idx1-ubyte.gz --misclassified reports/mnist-missed.svg > $(dir $(MODEL))mnist-predictions.csv
 	$(BIN)/rnn-report --model $(MODEL) --data $(DATA_DIR) --output reports/mnist \
 	    $(if $(wildcard bench/out/compare.json),--comparison bench/out/compare.json) \
 	    $(if $(wildcard bench/out/imdb-compare.json),--imdb-comparison bench/out/imdb-compare.json)
