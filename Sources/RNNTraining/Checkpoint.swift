@@ -1,4 +1,5 @@
 import Foundation
+import RNNFormat
 
 /// A training checkpoint: everything needed to continue a run bit for bit.
 ///
@@ -87,7 +88,7 @@ public struct Checkpoint: Sendable, Equatable {
         for array in [s.parameters.values, s.optimizer.firstMoment, s.optimizer.secondMoment] {
             for v in array { appendLittleEndian(&bytes, v.bitPattern) }
         }
-        appendLittleEndian(&bytes, crc32(bytes))
+        appendLittleEndian(&bytes, Checksum.crc32(bytes, count: bytes.count))
         appendLittleEndian(&bytes, UInt32(0))
         return bytes
     }
@@ -106,7 +107,7 @@ public struct Checkpoint: Sendable, Equatable {
         let expected = 32 + Int(jsonCount) + 12 * Int(p) + 8
         guard bytes.count == expected else { throw fail("file is \(bytes.count) bytes, header says \(expected)") }
         let storedCRC: UInt32 = readLittleEndian(bytes, expected - 8)
-        let actualCRC = crc32(bytes[0..<(expected - 8)])
+        let actualCRC = Checksum.crc32(bytes, count: expected - 8)
         guard storedCRC == actualCRC else {
             throw fail("checksum mismatch (stored \(hex(storedCRC)), computed \(hex(actualCRC))): the file is damaged")
         }
@@ -171,17 +172,3 @@ func hex(_ v: UInt32) -> String {
     return "0x" + String(repeating: "0", count: 8 - s.count) + s
 }
 
-/// CRC-32 (ISO-HDLC, reflected polynomial 0xEDB88320), as zlib's `crc32`.
-func crc32<C: Collection>(_ bytes: C) -> UInt32 where C.Element == UInt8 {
-    var crc: UInt32 = 0xFFFF_FFFF
-    for byte in bytes {
-        crc = crcTable[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8)
-    }
-    return crc ^ 0xFFFF_FFFF
-}
-
-private let crcTable: [UInt32] = (0..<256).map { n in
-    var c = UInt32(n)
-    for _ in 0..<8 { c = (c & 1) != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-    return c
-}
