@@ -6,12 +6,14 @@ import Darwin
 
 /// File-system access with the guarantees the format promises: atomic replacement on write,
 /// and a size check before a whole file is read.
-enum AtomicFile {
+///
+/// Public so that the trainer's checkpoints get the same atomic replacement as model files.
+public enum AtomicFile {
     private static func errnoText() -> String { String(cString: strerror(errno)) }
 
     /// Writes `bytes` to a temporary file next to `path`, fsyncs it, renames it over `path`,
     /// then fsyncs the directory so the rename itself survives a crash.
-    static func write(_ bytes: [UInt8], to path: String) throws(ModelFormatError) {
+    public static func write(_ bytes: [UInt8], to path: String) throws(ModelFormatError) {
         let directory: String
         let base: String
         if let slash = path.lastIndex(of: "/") {

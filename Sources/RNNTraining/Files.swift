@@ -3,34 +3,13 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import RNNFormat
 
 /// Writes `bytes` to `path` so that `path` holds either its old content or all of `bytes`, never
-/// a mix: write a temporary file in the same directory, fsync it, rename it over `path`. On any
-/// failure the temporary file is removed.
+/// a mix (RNNFormat's `AtomicFile`: temporary file in the same directory, fsync, rename, fsync of
+/// the directory; the temporary file is removed on any failure).
 public func writeFileAtomically(_ bytes: [UInt8], to path: String) throws(TrainingError) {
-    let temporary = "\(path).tmp-\(getpid())"
-    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw .io(path: path, reason: "cannot create \(temporary): \(errnoText())") }
-    var failure: String?
-    bytes.withUnsafeBytes { raw in
-        var written = 0
-        while written < raw.count {
-            let n = Glibc.write(fd, raw.baseAddress! + written, raw.count - written)
-            if n < 0 {
-                if errno == EINTR { continue }
-                failure = "write failed: \(errnoText())"
-                return
-            }
-            written += n
-        }
-    }
-    if failure == nil && fsync(fd) != 0 { failure = "fsync failed: \(errnoText())" }
-    if close(fd) != 0 && failure == nil { failure = "close failed: \(errnoText())" }
-    if failure == nil && rename(temporary, path) != 0 { failure = "rename failed: \(errnoText())" }
-    if let failure {
-        unlink(temporary)
-        throw .io(path: path, reason: failure)
-    }
+    do { try AtomicFile.write(bytes, to: path) } catch { throw .io(path: path, reason: error.message) }
 }
 
 /// Checks that a file can be created in the directory of `path`, by creating and removing a
