@@ -4,6 +4,7 @@
 //
 //   RNNFormat    the .rnnm model-file format (spec/FORMAT.md): reader, writer, validation
 //   RNNRuntime   inference: loads a model file, classifies batches (format + BLAS only)
+//   RNNKernels   the runtime's fused LSTM step in C, per instruction set (AVX-512, AVX2)
 //   RNNDatasets  IDX files, MNIST / Fashion-MNIST / IMDb loaders, checksummed downloads
 //   RNNTraining  the LSTM trainer: forward, hand-written BPTT, Adam, export
 //   rnn-train    CLI over RNNTraining
@@ -37,7 +38,9 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
         .target(name: "RNNFormat", dependencies: ["CZstd", "CZlib"]),
-        .target(name: "RNNRuntime", dependencies: ["RNNFormat", "CBLAS"]),
+        // The fused LSTM step kernels (C, one variant per x86-64 instruction set), internal to RNNRuntime.
+        .target(name: "RNNKernels"),
+        .target(name: "RNNRuntime", dependencies: ["RNNFormat", "CBLAS", "RNNKernels"]),
         .target(name: "RNNDatasets", dependencies: ["CZlib", "COpenSSL"]),
         .target(name: "RNNTraining", dependencies: ["RNNFormat", "RNNDatasets", "CBLAS"]),
         .target(name: "RNNReport"),

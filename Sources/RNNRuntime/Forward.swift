@@ -23,6 +23,19 @@ public enum ActivationMath: Sendable, Equatable {
 struct BlockForward {
     let network: CompiledNetwork
     let math: ActivationMath
+    /// The fused kernel to run LSTMs with, or `.none` for the portable path.
+    let fused: FusedKernel
+
+    init(network: CompiledNetwork, math: ActivationMath, kernel: StepKernel) {
+        self.network = network
+        self.math = math
+        // The fused kernels implement the fast activations only.
+        switch (kernel, math) {
+        case (.automatic, .fast): fused = FusedKernel.detected
+        case (.fused(let variant), .fast): fused = variant
+        default: fused = .none
+        }
+    }
 
     /// Classifies `count` images starting at `input` and writes `count x classCount` logits.
     func run(_ input: BlockInput, count: Int, workspace ws: Workspace, logits: UnsafeMutablePointer<Float>) {
@@ -59,7 +72,9 @@ struct BlockForward {
                 } else {
                     out = nil
                 }
-                current = lstm(l, input: current, count: count, sequenceOutput: out, workspace: ws)
+                current = fused == .none
+                    ? lstm(l, input: current, count: count, sequenceOutput: out, workspace: ws)
+                    : fusedLSTM(l, kernel: fused, input: current, count: count, sequenceOutput: out, workspace: ws)
                 stride = l.paddedHidden
             }
         }

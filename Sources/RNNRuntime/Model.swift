@@ -131,7 +131,7 @@ public final class Model: Sendable {
         let blockSize = min(options.blockSize, count, max(1, scratchLimit / Workspace.bytesPerImage(network)))
         let blocks = (count + blockSize - 1) / blockSize
         let workers = min(options.threads, blocks)
-        let forward = BlockForward(network: network, math: options.activationMath)
+        let forward = BlockForward(network: network, math: options.activationMath, kernel: options.kernel)
 
         var logits = [Float](repeating: 0, count: count * classes)
         var probabilities = [Float](repeating: 0, count: count * classes)

@@ -130,11 +130,15 @@ struct NetworkCompiler {
                     }
                 }
                 let padded = (h + laneCount - 1) / laneCount * laneCount
+                let interleavedInput = interleaveGates(inputWeight, hidden: h, padded: padded, columns: inputColumns, stride: stride)
+                let interleavedRecurrent = interleaveGates(r.map(Double.init), hidden: h, padded: padded, columns: h, stride: padded)
+                let fused = FusedKernel.detected != .none
                 stages.append(.lstm(LSTMStage(
                     hidden: h, paddedHidden: padded, inputStride: stride,
-                    inputWeight: interleaveGates(inputWeight, hidden: h, padded: padded, columns: inputColumns, stride: stride),
-                    recurrentWeight: interleaveGates(r.map(Double.init), hidden: h, padded: padded, columns: h, stride: padded),
+                    inputWeight: interleavedInput, recurrentWeight: interleavedRecurrent,
                     bias: interleaveGates(bias, hidden: h, padded: padded, columns: 1, stride: 1),
+                    packedInputWeight: fused ? kMajor(interleavedInput, rows: 4 * padded, columns: stride) : [],
+                    packedRecurrentWeight: fused ? kMajor(interleavedRecurrent, rows: 4 * padded, columns: padded) : [],
                     returnsSequence: l.returns == .sequence)))
                 width = h
                 stride = padded

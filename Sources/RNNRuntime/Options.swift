@@ -9,6 +9,23 @@ public struct LoadOptions: Sendable, Equatable {
     }
 }
 
+/// Which implementation runs an LSTM's time steps.
+///
+/// Both compute spec §6.1 in binary32 with the same activation approximations; they differ only
+/// in rounding (summation order), far below the tolerances the tests check.
+public enum StepKernel: Sendable, Equatable {
+    /// The fused kernel for this CPU (``Model/fusedKernel``) when there is one and the activations
+    /// are ``ActivationMath/fast``; otherwise ``portable``.
+    case automatic
+    /// BLAS for the matrix products (one GEMM for the input projection of all steps, one per step
+    /// for the recurrent term) and a vectorized Swift pass for the gates. Runs on every platform.
+    case portable
+    /// One particular fused variant (for tests and comparisons); `classify` throws
+    /// ``RuntimeError/kernelUnavailable(requested:available:)`` when this CPU lacks it, and
+    /// ``FusedKernel/none`` means ``portable``.
+    case fused(FusedKernel)
+}
+
 /// Choices for one `classify` call of a ``Model``.
 ///
 /// The results do not depend on ``threads``: images are grouped into blocks of ``blockSize``
@@ -24,12 +41,16 @@ public struct ClassifyOptions: Sendable, Equatable {
     public var blockSize: Int
     /// The gate-pass implementation of `sigmoid` and `tanh`.
     public var activationMath: ActivationMath
+    /// Which implementation runs the LSTM time steps.
+    public var kernel: StepKernel
 
-    /// The defaults: one thread, blocks of 64 images, the fast activations.
-    public init(threads: Int = 1, blockSize: Int = 64, activationMath: ActivationMath = .fast) {
+    /// The defaults: one thread, blocks of 64 images, the fast activations, the best kernel.
+    public init(threads: Int = 1, blockSize: Int = 64, activationMath: ActivationMath = .fast,
+                kernel: StepKernel = .automatic) {
         self.threads = threads
         self.blockSize = blockSize
         self.activationMath = activationMath
+        self.kernel = kernel
     }
 
     func validated() throws(RuntimeError) -> ClassifyOptions {
@@ -38,6 +59,9 @@ public struct ClassifyOptions: Sendable, Equatable {
         }
         guard (1...4096).contains(blockSize) else {
             throw .invalidOption(name: "block size", expected: "1...4096", found: blockSize)
+        }
+        if case .fused(let variant) = kernel, !FusedKernel.supported.contains(variant) {
+            throw .kernelUnavailable(requested: variant, available: FusedKernel.detected)
         }
         return self
     }

@@ -18,6 +18,8 @@ public enum RuntimeError: Error, Sendable, Equatable, CustomStringConvertible {
     case inputLengthMismatch(valuesPerImage: Int, found: Int, what: String)
     /// An option outside its allowed range (threads, block size, top-k).
     case invalidOption(name: String, expected: String, found: Int)
+    /// ``StepKernel/fused(_:)`` asked for a kernel variant this CPU (or build) does not have.
+    case kernelUnavailable(requested: FusedKernel, available: FusedKernel)
 
     /// The one-line message: what was expected and what was found.
     public var description: String {
@@ -33,6 +35,10 @@ public enum RuntimeError: Error, Sendable, Equatable, CustomStringConvertible {
             return "expected a multiple of \(per) \(what) per image, found \(found) in total"
         case .invalidOption(let name, let expected, let found):
             return "invalid \(name): expected \(expected), found \(found)"
+        case .kernelUnavailable(let requested, let available):
+            return "kernel '\(requested.rawValue)' is not available on this CPU: expected one of "
+                + "\(FusedKernel.supported.map { "'\($0.rawValue)'" }.joined(separator: ", ")), found '\(requested.rawValue)'"
+                + " (best here: '\(available.rawValue)')"
         }
     }
 }

@@ -50,7 +50,7 @@ extension RuntimeError {
         case .unsupportedModel: RNN_ERROR_UNSUPPORTED_MODEL
         case .imageSizeMismatch, .inputLengthMismatch: RNN_ERROR_INPUT_SIZE
         // The C API never passes options, so an invalid one is the library's own mistake.
-        case .invalidOption: RNN_ERROR_INTERNAL
+        case .invalidOption, .kernelUnavailable: RNN_ERROR_INTERNAL
         }
     }
 }

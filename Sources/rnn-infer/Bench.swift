@@ -39,10 +39,14 @@ struct Bench: ParsableCommand {
             help: "Batch sizes for the throughput runs (0 = the whole input in one call).")
     var batchSizes: [Int] = [128, 0]
 
+    @Option(help: KernelOption.help)
+    var kernel: KernelOption = .automatic
+
     @Flag(help: "Print one JSON object instead of the human summary (for bench/run-infer.sh).")
     var json = false
 
     func validate() throws {
+        try kernel.validate()
         guard (1...10_000_000).contains(count) else { throw ValidationError("--count must be 1...10000000, found \(count)") }
         guard (1...256).contains(threads ?? 1) else { throw ValidationError("--threads must be 1...256") }
         guard (1...4096).contains(blockSize) else { throw ValidationError("--block-size must be 1...4096") }
@@ -75,7 +79,7 @@ struct Bench: ParsableCommand {
         let single = min(singleImages, n)
         var latencies: [Double] = []
         latencies.reserveCapacity(single)
-        let one = ClassifyOptions(threads: 1, blockSize: blockSize)
+        let one = ClassifyOptions(threads: 1, blockSize: blockSize, kernel: kernel.stepKernel)
         try pixels.withUnsafeBufferPointer { all throws(Failure) in
             for i in 0..<single {
                 let image = UnsafeBufferPointer(rebasing: all[(i * model.pixelsPerImage)..<((i + 1) * model.pixelsPerImage)])
@@ -93,7 +97,7 @@ struct Bench: ParsableCommand {
         var throughput: [(requested: Int, batch: Int, imagesPerSecond: Double)] = []
         for requested in batchSizes {
             let batch = requested == 0 ? n : min(requested, n)
-            let options = ClassifyOptions(threads: threadCount, blockSize: blockSize)
+            let options = ClassifyOptions(threads: threadCount, blockSize: blockSize, kernel: kernel.stepKernel)
             var passes: [Double] = []
             for _ in 0..<repeats {
                 let (_, seconds) = try measure { () throws(Failure) in
@@ -119,13 +123,14 @@ struct Bench: ParsableCommand {
         let output = OutputStream.standardOutput()
         if json {
             let rows = throughput.map { "{\"batch\":\($0.batch),\"images_per_s\":\(fixed($0.imagesPerSecond, 1))}" }
-            try output.write("{\"images\":\(n),\"threads\":\(threadCount),\"block_size\":\(blockSize),\"repeats\":\(repeats),"
+            try output.write("{\"images\":\(n),\"kernel\":\"\(kernel.description)\",\"threads\":\(threadCount),\"block_size\":\(blockSize),\"repeats\":\(repeats),"
                 + "\"load_ms\":\(fixed(loadMilliseconds, 3)),\"batch1_images_per_s\":\(fixed(singleRate, 1)),"
                 + "\"latency_us\":{\"p50\":\(fixed(percentile(0.5) * 1e6, 1)),\"p90\":\(fixed(percentile(0.9) * 1e6, 1)),\"p99\":\(fixed(percentile(0.99) * 1e6, 1))},"
                 + "\"throughput\":[\(rows.joined(separator: ","))],\"peak_mib\":\(fixed(peakMiB, 1))}\n")
         } else {
             try output.write("model            \(path)\n")
             try output.write("images           \(n) (\(images ?? "random")), \(model.input.height)x\(model.input.width)\n")
+            try output.write("kernel           \(kernel.description)\n")
             try output.write("model load       \(fixed(loadMilliseconds, 2)) ms (best of 5)\n")
             try output.write("batch 1          \(fixed(singleRate, 0)) images/s (1 thread, \(single) images)\n")
             try output.write("latency batch 1  p50 \(fixed(percentile(0.5) * 1e6, 1)) us, p90 \(fixed(percentile(0.9) * 1e6, 1)) us, p99 \(fixed(percentile(0.99) * 1e6, 1)) us\n")

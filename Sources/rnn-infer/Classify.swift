@@ -44,7 +44,11 @@ struct Classify: ParsableCommand {
     @Option(name: .customLong("block-size"), help: ArgumentHelp("Images per GEMM block inside a batch.", visibility: .hidden))
     var blockSize: Int = 64
 
+    @Option(help: KernelOption.help)
+    var kernel: KernelOption = .automatic
+
     func validate() throws {
+        try kernel.validate()
         guard (1...1_000_000).contains(batchSize) else { throw ValidationError("--batch-size must be 1...1000000, found \(batchSize)") }
         guard (1...256).contains(threads ?? 1) else { throw ValidationError("--threads must be 1...256, found \(threads ?? 1)") }
         guard (1...4096).contains(blockSize) else { throw ValidationError("--block-size must be 1...4096, found \(blockSize)") }
@@ -66,7 +70,7 @@ struct Classify: ParsableCommand {
 
         let output = OutputStream.standardOutput()
         let formatter = RecordFormatter(format: format, topK: min(topK, model.classCount))
-        let options = ClassifyOptions(threads: threads ?? defaultThreadCount(), blockSize: blockSize)
+        let options = ClassifyOptions(threads: threads ?? defaultThreadCount(), blockSize: blockSize, kernel: kernel.stepKernel)
         var evaluation = Evaluation(labels: model.labels)
         var mistakes = MistakeCollector(limit: misclassified == nil ? 0 : misclassifiedLimit)
 

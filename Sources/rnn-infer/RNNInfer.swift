@@ -1,4 +1,5 @@
 import ArgumentParser
+import RNNRuntime
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -51,6 +52,38 @@ struct ModelOption: ParsableArguments {
             return (String(cString: value), "$RNN_MODEL")
         }
         return (Self.defaultPath, "default")
+    }
+}
+
+/// `--kernel`: which implementation runs the LSTM steps (for comparisons; the default is the best).
+enum KernelOption: String, ExpressibleByArgument, CaseIterable {
+    case automatic, portable, avx512, avx2
+
+    var stepKernel: StepKernel {
+        switch self {
+        case .automatic: .automatic
+        case .portable: .portable
+        case .avx512: .fused(.avx512)
+        case .avx2: .fused(.avx2)
+        }
+    }
+
+    static let help = ArgumentHelp(
+        "LSTM step kernel: automatic (the best fused kernel for this CPU), portable (BLAS + Swift gates), avx512 or avx2.",
+        valueName: "kind")
+
+    /// Refuses a variant this CPU cannot run, as a usage error.
+    func validate() throws {
+        if case .fused(let variant) = stepKernel, !FusedKernel.supported.contains(variant) {
+            throw ValidationError("--kernel \(rawValue) is not available on this CPU (available: automatic, portable"
+                + FusedKernel.supported.filter { $0 != .none }.map { ", \($0.rawValue)" }.joined() + ")")
+        }
+    }
+
+    /// What runs the LSTM steps, for logs and benchmark output ("fused-avx512", "portable").
+    var description: String {
+        let variant = self == .automatic ? FusedKernel.detected : (FusedKernel(rawValue: rawValue) ?? .none)
+        return variant == .none ? "portable" : "fused-\(variant.rawValue)"
     }
 }
 

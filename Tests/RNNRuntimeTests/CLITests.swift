@@ -134,7 +134,8 @@ struct CLITests {
         bytes[bytes.count / 2] ^= 0x40
         let corrupted = try write(bytes, "corrupted.rnnm")
         expectFailure(try infer([imagesURL.path, "--model", corrupted]), status: 2, mentioning: ["corrupted"])
-        let fromDefault = try runProcess(rnnInferExecutable!, [imagesURL.path])   // cwd has no models/
+        // The default path is relative (models/mnist-lstm.rnnm): run where there is no models/.
+        let fromDefault = try runProcess(rnnInferExecutable!, [imagesURL.path], currentDirectory: dir)
         #expect(fromDefault.status == 2)
         #expect(fromDefault.stderr.contains("mnist-lstm.rnnm"))
         // verify: status only.

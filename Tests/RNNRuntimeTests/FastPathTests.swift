@@ -1,3 +1,4 @@
+import Foundation
 import RNNFormat
 import Testing
 @testable import RNNRuntime
@@ -89,16 +90,80 @@ struct FastPathTests {
         var rng = SplitMix64(seed: 42)
         let pixels = rng.bytes(37 * model.pixelsPerImage)
         let reference = try ReferenceModel(file).logits(pixels: pixels)
-        var worst = 0.0
-        for (count, blockSize) in [(1, 64), (37, 64), (37, 8), (37, 1)] {
+        var worst: [String: Double] = [:]
+        // Block sizes cover every row-tile remainder of the fused kernels (tiles of 6 and 3 rows).
+        for (count, blockSize) in [(1, 64), (37, 64), (37, 10), (37, 8), (37, 5), (37, 3), (37, 1)] {
             let slice = Array(pixels[0..<(count * model.pixelsPerImage)])
-            for math in [ActivationMath.fast, .libm] {
-                let result = try model.classify(pixels: slice, options: ClassifyOptions(blockSize: blockSize, activationMath: math))
-                worst = max(worst, Self.compare(result, Array(reference[0..<count])))
+            for (name, options) in Self.variants(blockSize: blockSize) {
+                let result = try model.classify(pixels: slice, options: options)
+                worst[name] = max(worst[name, default: 0], Self.compare(result, Array(reference[0..<count])))
             }
         }
-        print("fast vs reference, \(testCase.name): max scaled |diff| = \(worst)")
-        #expect(worst < Self.tolerance)
+        print("fast vs reference, \(testCase.name): max scaled |diff| = \(worst.sorted { $0.key < $1.key })")
+        for (name, value) in worst { #expect(value < Self.tolerance, "\(name)") }
+    }
+
+    /// Every implementation of the LSTM steps this CPU can run: the portable path with both
+    /// activation implementations, and each fused kernel variant.
+    static func variants(blockSize: Int) -> [(String, ClassifyOptions)] {
+        var list = [
+            ("portable", ClassifyOptions(blockSize: blockSize, kernel: .portable)),
+            ("portable libm", ClassifyOptions(blockSize: blockSize, activationMath: .libm)),
+        ]
+        for variant in FusedKernel.supported where variant != .none {
+            list.append(("fused \(variant)", ClassifyOptions(blockSize: blockSize, kernel: .fused(variant))))
+        }
+        return list
+    }
+
+    /// The fused kernels compute each row with the same operations in the same order whatever tile
+    /// it lands in, so unlike a BLAS GEMM their results do not depend on the block size at all.
+    /// (The model ends with its LSTM, so no BLAS call touches the logits.)
+    @Test func fusedKernelLogitsDoNotDependOnTheBlockSize() throws {
+        // Two stacked LSTMs: 3 groups of 8 units (an odd group count), then 2 groups (10 -> 16).
+        let model = try Model(randomModel(height: 8, width: 8, layers: [.lstm(hidden: 24, returns: .sequence),
+                                                                        .lstm(hidden: 10, returns: .last)], seed: 5))
+        var rng = SplitMix64(seed: 11)
+        let pixels = rng.bytes(23 * model.pixelsPerImage)
+        for variant in FusedKernel.supported where variant != .none {
+            let results = try [1, 2, 3, 5, 6, 7, 23].map { block in
+                try model.classify(pixels: pixels, options: ClassifyOptions(blockSize: block, kernel: .fused(variant))).logits
+            }
+            for other in results.dropFirst() { #expect(other == results[0], "\(variant)") }
+        }
+    }
+
+    /// `FusedKernel.detected` agrees with the flags the kernel reports in /proc/cpuinfo.
+    @Test func detectedKernelMatchesTheCPUFlags() throws {
+        #if os(Linux) && arch(x86_64)
+        let info = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        let flagsLine = try #require(info.split(separator: "\n").first { $0.hasPrefix("flags") })
+        let flags = Set(flagsLine.split(separator: " ").map(String.init))
+        let expected: FusedKernel = flags.isSuperset(of: ["avx512f", "avx512dq", "avx512vl"]) ? .avx512
+            : flags.isSuperset(of: ["avx2", "fma"]) ? .avx2 : .none
+        #expect(FusedKernel.detected == expected)
+        #expect(FusedKernel.supported.first == expected && FusedKernel.supported.last == FusedKernel.none)
+        #else
+        #expect(FusedKernel.detected == .none)
+        #endif
+    }
+
+    @Test func aVariantThisCPULacksIsRefusedWithAClearError() throws {
+        let error = RuntimeError.kernelUnavailable(requested: .avx512, available: .avx2)
+        #expect(error.description.hasPrefix("kernel 'avx512' is not available on this CPU: expected one of"))
+        #expect(error.description.hasSuffix("found 'avx512' (best here: 'avx2')"))
+        // `.fused(.none)` is the portable path and always available.
+        let c = Self.cases[0]
+        let model = try Model(randomModel(height: c.height, width: c.width, layers: c.layers, seed: 2))
+        let pixels = [UInt8](repeating: 200, count: model.pixelsPerImage)
+        let portable = try model.classify(pixels: pixels, options: ClassifyOptions(kernel: .portable))
+        let none = try model.classify(pixels: pixels, options: ClassifyOptions(kernel: .fused(.none)))
+        #expect(portable.logits == none.logits)
+        if FusedKernel.detected != .avx512 {
+            #expect(throws: RuntimeError.kernelUnavailable(requested: .avx512, available: FusedKernel.detected)) {
+                try model.classify(pixels: pixels, options: ClassifyOptions(kernel: .fused(.avx512)))
+            }
+        }
     }
 
     @Test func foldingHappensOnlyWhereAllowedAndCheaper() throws {

@@ -40,7 +40,8 @@ struct ProcessResult {
 
 /// Runs `executable` with `arguments`; standard streams go through files so nothing can deadlock.
 func runProcess(_ executable: URL, _ arguments: [String], stdin: Data? = nil,
-                environment: [String: String] = [:], stdoutPath: String? = nil) throws -> ProcessResult {
+                environment: [String: String] = [:], stdoutPath: String? = nil,
+                currentDirectory: URL? = nil) throws -> ProcessResult {
     let dir = try temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
     let outURL = dir.appendingPathComponent("stdout"), errURL = dir.appendingPathComponent("stderr")
@@ -49,6 +50,7 @@ func runProcess(_ executable: URL, _ arguments: [String], stdin: Data? = nil,
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
+    if let currentDirectory { process.currentDirectoryURL = currentDirectory }
     var env = ProcessInfo.processInfo.environment
     env["RNN_MODEL"] = nil
     for (k, v) in environment { env[k] = v }
