@@ -13,6 +13,11 @@ PY_PACKAGES := numpy zstandard
 DATA_DIR ?= $(if $(wildcard ../shared/datasets/mnist),$(abspath ../shared/datasets/mnist),data/mnist)
 MODEL ?= models/mnist-lstm.rnnm
 BIN = .build/$(CONFIG)
+# Debug builds (the tests) still compile the C kernels (Sources/RNNKernels) optimized: at -O0 their
+# vector code runs about 50x slower and the real-data training tests would take many minutes.
+# (A command-line flag rather than unsafeFlags in Package.swift, which would stop other packages
+# from depending on this one.)
+DEBUG_FLAGS := -Xcc -O2
 
 # Install the system libraries and Python packages the build and tests need.
 deps:
@@ -27,8 +32,8 @@ deps:
 # The test command: every Swift test, the Python reference reader over the fixtures, and the
 # analysis report rendered in headless Chromium, and the C API from C and Python (examples/run.sh).
 test: deps
-	$(SWIFT) build
-	$(SWIFT) test
+	$(SWIFT) build $(DEBUG_FLAGS)
+	$(SWIFT) test $(DEBUG_FLAGS)
 	python3 spec/reference/test_reference.py
 	python3 Tests/RNNReportTests/browser/check_report.py .build/debug/rnn-report --data $(DATA_DIR)
 	MNIST_DIR=$(DATA_DIR) bash examples/run.sh

@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "RNNKernels"),
         .target(name: "RNNRuntime", dependencies: ["RNNFormat", "CBLAS", "RNNKernels"]),
         .target(name: "RNNDatasets", dependencies: ["CZlib", "COpenSSL"]),
-        .target(name: "RNNTraining", dependencies: ["RNNFormat", "RNNDatasets", "CBLAS"]),
+        .target(name: "RNNTraining", dependencies: ["RNNFormat", "RNNDatasets", "CBLAS", "RNNKernels"]),
         .target(name: "RNNReport"),
         .target(name: "CRNNRuntime"),
         .target(name: "RNNRuntimeC", dependencies: ["CRNNRuntime", "RNNRuntime", "RNNFormat"]),

@@ -20,13 +20,15 @@ mkdir -p bench/out
 OUT=bench/out/infer.jsonl
 : > "$OUT"
 for threads in 1 2; do
-  # Ours as the environment runs it (OPENBLAS_CORETYPE may force older kernels, see README), and,
-  # on an AVX-512 CPU, with OpenBLAS's AVX-512 kernels (the peers use their own AVX-512 code).
-  variants=("rnn-runtime|${OPENBLAS_CORETYPE:-}")
-  grep -q avx512f /proc/cpuinfo && variants+=("rnn-runtime SkylakeX|SkylakeX")
+  # Ours with the kernel it picks by itself (the fused kernel for this CPU), then each other
+  # kernel this CPU can run: the AVX2 variant (what a CPU without AVX-512 gets) and the portable
+  # path (OpenBLAS GEMMs + Swift gates, as the environment's OPENBLAS_CORETYPE runs them).
+  variants=("rnn-runtime|automatic")
+  grep -q avx512f /proc/cpuinfo && variants+=("rnn-runtime fused-avx2|avx2")
+  variants+=("rnn-runtime portable|portable")
   for v in "${variants[@]}"; do
     echo "${v%%|*}, $threads thread(s)" >&2
-    OPENBLAS_CORETYPE=${v#*|} .build/release/rnn-infer bench --model "$MODEL" "$IMAGES" --threads "$threads" \
+    .build/release/rnn-infer bench --model "$MODEL" "$IMAGES" --threads "$threads" --kernel "${v#*|}" \
         --batch-sizes 1 128 0 --repeats 7 --json 2>/dev/null \
       | python3 -c "import json,sys; r=json.load(sys.stdin); r['peer']=sys.argv[1]; print(json.dumps(r))" "${v%%|*}" >> "$OUT"
   done

@@ -136,8 +136,8 @@ if [ "${TSAN:-1}" != 0 ] && command -v clang >/dev/null; then
     tsan_run "$BIN"
     if [ "${TSAN:-1}" = full ]; then
         echo "  ThreadSanitizer, C side and the Swift library built with -sanitize=thread:"
-        $SWIFT build --scratch-path "$SCRATCH-tsan" --sanitize=thread --product rnnruntime
-        tsan_run "$($SWIFT build --scratch-path "$SCRATCH-tsan" --sanitize=thread --show-bin-path)"
+        $SWIFT build --scratch-path "$SCRATCH-tsan" --sanitize=thread -Xcc -O2 --product rnnruntime
+        tsan_run "$($SWIFT build --scratch-path "$SCRATCH-tsan" --sanitize=thread -Xcc -O2 --show-bin-path)"
     fi
 fi
 

@@ -72,7 +72,8 @@ extension BlockForward {
                             h_width: previous == nil ? 0 : Int32(hp), wh: wh.baseAddress,
                             bias: bias.baseAddress,
                             c_prev: step == 0 ? nil : UnsafePointer(ws.cell), c_out: ws.cell, c_stride: hp,
-                            h_out: h, h_out_stride: hp)
+                            h_out: h, h_out_stride: hp,
+                            gates_out: nil, gates_stride: 0, gates_hidden: 0, cell_tanh_out: nil)
                         let status = rnnk_lstm_step(kernel.isa, &args)
                         // `kernel` came from `FusedKernel.detected`, so the variant exists.
                         precondition(status == 0, "fused LSTM kernel \(kernel) unavailable")

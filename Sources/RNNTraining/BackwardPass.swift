@@ -47,16 +47,13 @@ extension Workspace {
                     externalGradient: (!onlyLastStep || step == t - 1) ? UnsafePointer(external + step * count * h) : nil,
                     cellGradient: cellGradient, rows: count, hiddenSize: h)
                 if step > 0 {
-                    Scalar.gemm(transposeA: false, transposeB: false, m: count, n: h, k: fourH,
-                                alpha: 1, a: gateGradient + step * count * fourH, lda: fourH,
-                                b: p + slots.weightHH.offset, ldb: h,
-                                beta: 0, c: recurrentHiddenGradient, ldc: h)
+                    inputGradient(dz: gateGradient + step * count * fourH, rows: count,
+                                  weight: p + slots.weightHH.offset, into: recurrentHiddenGradient)
                 }
             }
             if t > 1 {
-                Scalar.gemm(transposeA: true, transposeB: false, m: fourH, n: h, k: (t - 1) * count,
-                            alpha: 1, a: gateGradient + count * fourH, lda: fourH, b: hidden[l], ldb: h,
-                            beta: 0, c: g + slots.weightHH.offset, ldc: h)
+                weightGradient(dz: gateGradient + count * fourH, x: hidden[l], width: h, rows: (t - 1) * count,
+                               into: g + slots.weightHH.offset)
             }
             let biasGradient = g + (l == 0 ? combinedBiasGradientOffset : slots.biasIH.offset)
             for r in 0..<rows {
@@ -65,19 +62,43 @@ extension Workspace {
             }
             if l > 0 {
                 (g + slots.biasHH.offset).update(from: biasGradient, count: fourH)
-                Scalar.gemm(transposeA: true, transposeB: false, m: fourH, n: h, k: rows,
-                            alpha: 1, a: gateGradient, lda: fourH, b: hidden[l - 1], ldb: h,
-                            beta: 0, c: g + slots.weightIH.offset, ldc: h)
+                weightGradient(dz: gateGradient, x: hidden[l - 1], width: h, rows: rows, into: g + slots.weightIH.offset)
                 above = 1 - above
-                Scalar.gemm(transposeA: false, transposeB: false, m: rows, n: h, k: fourH,
-                            alpha: 1, a: gateGradient, lda: fourH, b: p + slots.weightIH.offset, ldb: h,
-                            beta: 0, c: externalGradient[above], ldc: h)
+                inputGradient(dz: gateGradient, rows: rows, weight: p + slots.weightIH.offset, into: externalGradient[above])
             } else {
-                Scalar.gemm(transposeA: true, transposeB: false, m: fourH, n: a.inputSize, k: rows,
-                            alpha: 1, a: gateGradient, lda: fourH, b: input, ldb: a.inputSize,
-                            beta: 0, c: g + combinedWeightGradientOffset, ldc: a.inputSize)
+                weightGradient(dz: gateGradient, x: input, width: a.inputSize, rows: rows, into: g + combinedWeightGradientOffset)
             }
         }
+    }
+
+    /// `dL/dx = dz · W` for `rows` rows: `[rows, 4H] x [4H, H]` (W is `[4H, H]`, the layer's input or
+    /// recurrent weight).
+    private func inputGradient(dz: UnsafePointer<Scalar>, rows: Int, weight: UnsafePointer<Scalar>,
+                               into out: UnsafeMutablePointer<Scalar>) {
+        let h = architecture.hiddenSize, fourH = 4 * h
+        if FusedStep.product(m: rows, n: h, k: fourH, a: dz, aRow: fourH, aColumn: 1, b: weight, ldb: h, c: out, ldc: h) {
+            return
+        }
+        Scalar.gemm(transposeA: false, transposeB: false, m: rows, n: h, k: fourH,
+                    alpha: 1, a: dz, lda: fourH, b: weight, ldb: h, beta: 0, c: out, ldc: h)
+    }
+
+    /// `dW = dz^T x` summed over `rows` rows: `[4H, rows] x [rows, width]`, stored `[4H, width]`.
+    ///
+    /// The kernel wants the wide side as its columns, so it computes `dW^T = x^T dz` (`[width, 4H]`)
+    /// and the result is transposed into place; either way each entry sums its rows in order.
+    private func weightGradient(dz: UnsafePointer<Scalar>, x: UnsafePointer<Scalar>, width: Int, rows: Int,
+                                into out: UnsafeMutablePointer<Scalar>) {
+        let fourH = 4 * architecture.hiddenSize
+        if FusedStep.product(m: width, n: fourH, k: rows, a: x, aRow: 1, aColumn: width, b: dz, ldb: fourH,
+                             c: transposedGradient, ldc: fourH) {
+            for j in 0..<fourH {
+                for i in 0..<width { out[j * width + i] = transposedGradient[i * fourH + j] }
+            }
+            return
+        }
+        Scalar.gemm(transposeA: true, transposeB: false, m: fourH, n: width, k: rows,
+                    alpha: 1, a: dz, lda: fourH, b: x, ldb: width, beta: 0, c: out, ldc: width)
     }
 }
 

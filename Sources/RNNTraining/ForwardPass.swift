@@ -2,10 +2,28 @@
 ///
 /// Per batch: one GEMM projects the inputs of all `T` steps (`[T*B, in] x [in, 4H]`); then per step
 /// one GEMM adds the recurrent term (`[B, H] x [H, 4H]`) and one fused pass applies the gate
-/// nonlinearities and the cell update (``gateForward``).
+/// nonlinearities and the cell update (``gateForward``). In float32 on a CPU with a fused kernel
+/// all of that is one kernel call per step instead (``FusedStep``).
 extension Workspace {
     /// Runs `count` sequences (already in ``input``) through the network, leaving logits in ``logits``.
     func forward(parameters p: UnsafePointer<Scalar>, prepared: PreparedWeights<Scalar>, count: Int) {
+        let a = architecture, h = a.hiddenSize, t = timeSteps
+        if !prepared.fused.isEmpty {
+            unsafeDowncast(self, to: Workspace<Float>.self).fusedLayers(prepared.fused, count: count)
+        } else {
+            blasLayers(parameters: p, prepared: prepared, count: count)
+        }
+        // logits = h[T-1] · W_out^T + b_out
+        let c = a.classCount
+        Scalar.gemm(transposeA: false, transposeB: true, m: count, n: c, k: h,
+                    alpha: 1, a: hidden[a.layerCount - 1] + (t - 1) * count * h, lda: h,
+                    b: p + layout.denseOutWeight.offset, ldb: h, beta: 0, c: logits, ldc: c)
+        let bias = p + layout.denseOutBias.offset
+        for b in 0..<count { for k in 0..<c { logits[b * c + k] += bias[k] } }
+    }
+
+    /// The LSTM layers through BLAS and ``gateForward`` (any scalar type and hidden size).
+    private func blasLayers(parameters p: UnsafePointer<Scalar>, prepared: PreparedWeights<Scalar>, count: Int) {
         let a = architecture, h = a.hiddenSize, fourH = 4 * h, t = timeSteps, rows = t * count
         for l in 0..<a.layerCount {
             let slots = layout.lstm[l]
@@ -39,13 +57,6 @@ extension Workspace {
                 }
             }
         }
-        // logits = h[T-1] · W_out^T + b_out
-        let c = a.classCount
-        Scalar.gemm(transposeA: false, transposeB: true, m: count, n: c, k: h,
-                    alpha: 1, a: hidden[a.layerCount - 1] + (t - 1) * count * h, lda: h,
-                    b: p + layout.denseOutWeight.offset, ldb: h, beta: 0, c: logits, ldc: c)
-        let bias = p + layout.denseOutBias.offset
-        for b in 0..<count { for k in 0..<c { logits[b * c + k] += bias[k] } }
     }
 
     /// Replaces logits by `scale * (softmax - onehot(label))`, i.e. `dL/dlogits` for

@@ -15,6 +15,8 @@ struct PreparedWeights<Scalar: TrainingScalar> {
     var combinedInputWeight: [Scalar]
     /// Per LSTM layer, the bias added to `z` at every step `[4H]`.
     var combinedBias: [[Scalar]]
+    /// The same weights laid out for the fused kernel (``FusedStep``); empty when it does not apply.
+    var fused: [FusedLayerWeights] = []
 
     init(parameters p: UnsafeBufferPointer<Scalar>, layout: ParameterLayout, architecture a: LSTMArchitecture) {
         let h = a.hiddenSize, fourH = 4 * h, inputs = a.inputSize
@@ -44,5 +46,28 @@ struct PreparedWeights<Scalar: TrainingScalar> {
             biases.append(b)
         }
         combinedBias = biases
+        if Scalar.self == Float.self && FusedStep.applies(hiddenSize: h) {
+            fused = packForKernel(parameters: p, layout: layout, architecture: a)
+        }
+    }
+
+    /// ``FusedLayerWeights`` for every layer: `W'` and `b'` for the first, `W_ih` and `b_ih + b_hh` above.
+    private func packForKernel(parameters p: UnsafeBufferPointer<Scalar>, layout: ParameterLayout,
+                               architecture a: LSTMArchitecture) -> [FusedLayerWeights] {
+        let h = a.hiddenSize
+        func floats(_ pointer: UnsafePointer<Scalar>) -> UnsafePointer<Float> {
+            UnsafeRawPointer(pointer).assumingMemoryBound(to: Float.self)
+        }
+        let base = floats(p.baseAddress!)
+        return layout.lstm.enumerated().map { l, slots in
+            let width = l == 0 ? a.inputSize : h
+            let input = l == 0
+                ? combinedInputWeight.withUnsafeBufferPointer { FusedLayerWeights.pack(floats($0.baseAddress!), hidden: h, columns: width) }
+                : FusedLayerWeights.pack(base + slots.weightIH.offset, hidden: h, columns: width)
+            let bias = combinedBias[l].withUnsafeBufferPointer { FusedLayerWeights.pack(floats($0.baseAddress!), hidden: h, columns: 1) }
+            return FusedLayerWeights(input: input, inputWidth: width,
+                                     recurrent: FusedLayerWeights.pack(base + slots.weightHH.offset, hidden: h, columns: h),
+                                     bias: bias)
+        }
     }
 }

@@ -29,6 +29,9 @@ final class Workspace<Scalar: TrainingScalar>: @unchecked Sendable {
     let cellGradient: UnsafeMutablePointer<Scalar>
     /// `dL/dh` arriving from above (the output layer or the next LSTM), ping-ponged `[T*B, H]`.
     let externalGradient: [UnsafeMutablePointer<Scalar>]
+    /// A weight gradient computed transposed (`[width, 4H]`) before it is stored `[4H, width]`
+    /// (see ``weightGradient(dz:x:width:rows:into:)``).
+    let transposedGradient: UnsafeMutablePointer<Scalar>
     /// This worker's gradient: the parameter layout followed by `dW'` `[4H, I]` and `db'` `[4H]`
     /// (see ``PreparedWeights``), which ``finishGradient`` maps onto `dense_in` and the first LSTM.
     let gradient: UnsafeMutableBufferPointer<Scalar>
@@ -62,12 +65,13 @@ final class Workspace<Scalar: TrainingScalar>: @unchecked Sendable {
         recurrentHiddenGradient = buffer(capacity * h)
         cellGradient = buffer(capacity * h)
         externalGradient = [buffer(rows * h), buffer(rows * h)]
+        transposedGradient = buffer(4 * h * max(h, a.inputSize))
         let g = Self.gradientCount(a)
         gradient = UnsafeMutableBufferPointer(start: buffer(g), count: g)
     }
 
     deinit {
-        for p in [input, logits, gateGradient, recurrentHiddenGradient, cellGradient] { p.deallocate() }
+        for p in [input, logits, gateGradient, recurrentHiddenGradient, cellGradient, transposedGradient] { p.deallocate() }
         for list in [gates, cells, cellTanh, hidden, externalGradient] { for p in list { p.deallocate() } }
         gradient.baseAddress!.deallocate()
     }

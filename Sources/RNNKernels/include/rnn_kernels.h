@@ -64,10 +64,31 @@ typedef struct rnnk_lstm_step_args {
     /// New hidden state at `h_out + r * h_out_stride`; must not overlap `h`.
     float *h_out;
     ptrdiff_t h_out_stride;
+    /// Optional (NULL to skip), for training's backward pass: the activated gates in gate-major
+    /// order, `i` of unit `u` at `gates_out + r * gates_stride + 0 * gates_hidden + u`, then f, g,
+    /// o at offsets 1, 2, 3 times `gates_hidden` (which must be `8 * groups`).
+    float *gates_out;
+    ptrdiff_t gates_stride;
+    int gates_hidden;
+    /// Optional (NULL to skip): `tanh(c_out)`, laid out like `c_out`.
+    float *cell_tanh_out;
 } rnnk_lstm_step_args;
 
 /// Runs one step with the variant `isa`. Returns 0, or -1 when this build or CPU lacks `isa`.
 int rnnk_lstm_step(rnnk_isa isa, const rnnk_lstm_step_args *args);
+
+/// `C = A B` (or `C += A B` when `accumulate` is nonzero) for the training's backward pass, with
+/// `A(i, k) = a[i * a_row + k * a_col]` (so a transposed A is just other strides), `B` row-major
+/// `[k, n]` with row stride `ldb`, `C` row-major `[m, n]` with row stride `ldc`.
+///
+/// Requires `n % 16 == 0`. Blocked for cache (64-column panels of B, 256 rows of B at a time) with a
+/// 6 x 64 register tile. Every `C` entry sums its `k` terms in increasing `k` order whatever `m` is.
+/// Returns 0, or -1 when `isa` is not `RNNK_ISA_AVX512` on an AVX-512 CPU or `n % 16 != 0` (the
+/// caller then uses BLAS).
+int rnnk_sgemm(rnnk_isa isa, int m, int n, int k,
+               const float *a, ptrdiff_t a_row, ptrdiff_t a_col,
+               const float *b, ptrdiff_t ldb,
+               float *c, ptrdiff_t ldc, int accumulate);
 
 #ifdef __cplusplus
 }

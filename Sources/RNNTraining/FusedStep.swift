@@ -1,0 +1,99 @@
+import RNNKernels
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The float32 forward pass through the runtime's fused LSTM step kernel (RNNKernels, C).
+///
+/// Per time step one kernel call computes `z = x[t] W^T + h[t-1] W_hh^T + b`, the gates and the
+/// state update in registers (spec §6.1), and writes what the backward pass needs: the activated
+/// gates (gate-major, as ``gateForward`` leaves them), `c[t]`, `tanh(c[t])` and `h[t]`. It replaces
+/// the input-projection GEMM, the per-step GEMM and the Swift gate pass, whose sum was 40 % of an
+/// epoch (perf, course model, 2 workers). Same arithmetic as the BLAS path up to rounding: the
+/// kernel's `exp` is the same Cephes polynomial as ``Float/gateSigmoid(_:)``.
+///
+/// Used when this CPU has a variant (AVX-512 or AVX2 with FMA), the scalar type is `Float`, and the
+/// hidden size is a multiple of 8 (the kernel's unit groups). `RNN_TRAIN_KERNEL=portable` in the
+/// environment turns it off (rnn-golden does, so that fixtures depend only on OpenBLAS's pinned
+/// kernels).
+enum FusedStep {
+    /// The kernel variant training uses, or `RNNK_ISA_NONE` for the BLAS path.
+    static let isa: rnnk_isa = {
+        if let value = getenv("RNN_TRAIN_KERNEL"), String(cString: value) == "portable" { return RNNK_ISA_NONE }
+        return rnnk_detect_isa()
+    }()
+
+    static func applies(hiddenSize: Int) -> Bool { isa != RNNK_ISA_NONE && hiddenSize % 8 == 0 }
+
+    /// `c = A b` through `rnnk_sgemm` when it applies (float32, AVX-512, `n % 16 == 0`), with
+    /// `A(i, k) = a[i * aRow + k * aColumn]`; returns false when it does not, and the caller uses BLAS.
+    /// Measured on the course model: the backward pass's products took 58 % of an epoch through
+    /// OpenBLAS's AVX2 kernels (the environment pins OPENBLAS_CORETYPE=Haswell).
+    static func product<Scalar: TrainingScalar>(m: Int, n: Int, k: Int, a: UnsafePointer<Scalar>, aRow: Int, aColumn: Int,
+                                                b: UnsafePointer<Scalar>, ldb: Int,
+                                                c: UnsafeMutablePointer<Scalar>, ldc: Int) -> Bool {
+        guard Scalar.self == Float.self, isa == RNNK_ISA_AVX512, n % 16 == 0 else { return false }
+        func f(_ p: UnsafePointer<Scalar>) -> UnsafePointer<Float> { UnsafeRawPointer(p).assumingMemoryBound(to: Float.self) }
+        return rnnk_sgemm(isa, Int32(m), Int32(n), Int32(k), f(a), aRow, aColumn, f(b), ldb,
+                          UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), ldc, 0) == 0
+    }
+}
+
+/// One LSTM layer's weights in the kernel's layout (rnn_kernels.h): k-major rows of `4H` columns,
+/// gate columns interleaved in groups of 8 units (`[i8 f8 g8 o8]` per group).
+struct FusedLayerWeights {
+    var input: [Float]
+    var inputWidth: Int
+    var recurrent: [Float]
+    var bias: [Float]
+
+    /// `w` is gate-major `[4H, columns]` (rows i, f, g, o of each unit, as the parameters store them).
+    static func pack(_ w: UnsafePointer<Float>, hidden h: Int, columns: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: 4 * h * columns)
+        for gate in 0..<4 {
+            for unit in 0..<h {
+                let column = (unit / 8) * 32 + gate * 8 + unit % 8
+                let row = w + (gate * h + unit) * columns
+                for k in 0..<columns { out[k * 4 * h + column] = row[k] }
+            }
+        }
+        return out
+    }
+}
+
+extension Workspace where Scalar == Float {
+    /// Runs every LSTM layer over `count` sequences with the fused kernel, filling ``gates``,
+    /// ``cells``, ``cellTanh`` and ``hidden`` exactly as the BLAS path does.
+    func fusedLayers(_ layers: [FusedLayerWeights], count: Int) {
+        let h = architecture.hiddenSize, t = timeSteps
+        for (l, weights) in layers.enumerated() {
+            let x = UnsafePointer(l == 0 ? input : hidden[l - 1])
+            let width = weights.inputWidth
+            weights.input.withUnsafeBufferPointer { wx in
+                weights.recurrent.withUnsafeBufferPointer { wh in
+                    weights.bias.withUnsafeBufferPointer { bias in
+                        for step in 0..<t {
+                            let previous = step > 0 ? (step - 1) * count * h : 0
+                            let current = step * count * h
+                            var args = rnnk_lstm_step_args(
+                                rows: Int32(count), groups: Int32(h / 8),
+                                x: x + step * count * width, x_stride: width, x_width: Int32(width), wx: wx.baseAddress,
+                                h: step > 0 ? UnsafePointer(hidden[l] + previous) : nil, h_stride: h,
+                                h_width: step > 0 ? Int32(h) : 0, wh: wh.baseAddress,
+                                bias: bias.baseAddress,
+                                c_prev: step > 0 ? UnsafePointer(cells[l] + previous) : nil,
+                                c_out: cells[l] + current, c_stride: h,
+                                h_out: hidden[l] + current, h_out_stride: h,
+                                gates_out: gates[l] + step * count * 4 * h, gates_stride: 4 * h, gates_hidden: Int32(h),
+                                cell_tanh_out: cellTanh[l] + current)
+                            let status = rnnk_lstm_step(FusedStep.isa, &args)
+                            precondition(status == 0, "fused LSTM kernel unavailable")  // isa came from detection
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
