@@ -19,7 +19,9 @@ enum Preset: String, ExpressibleByArgument, CaseIterable {
         switch self {
         case .default:
             c.batchSize = 128
-            c.epochs = 10
+            // 10 epochs reach 98.9-99.0 % depending on the seed (measured: 98.86, 99.01, 98.94 for
+            // seeds 1-3); 15 reach 99.08-99.09 for the same seeds, 20 no more (99.08, 99.12).
+            c.epochs = 15
             c.learningRate = 2e-3
             c.schedule = .cosine
             c.warmupSteps = 200
