@@ -77,6 +77,13 @@ DEFINE_MATH(v8, i8, v8_256, AVX2)
         if (a->cell_tanh_out) STORE8(a->cell_tanh_out + row * a->c_stride + unit, tc);    \
     }
 
+// The start of group q0's weights and the panel's row stride (rnnk_packed_index).
+INLINE const float *panel(const float *w, int groups, int width, int q0, ptrdiff_t *stride) {
+    const int pair = q0 & ~1;
+    *stride = pair + 1 < groups ? 64 : 32;
+    return w + rnnk_packed_index(groups, width, 0, 32 * q0);
+}
+
 // ---------------------------------------------------------------------------------------------
 // AVX-512: a tile is R rows x G groups (G = 1 or 2). One group's 32 columns are two 16-lane
 // vectors, A = [i | f] and B = [g | o]; R = 6, G = 2 holds 24 accumulators, and each k costs
@@ -85,7 +92,7 @@ DEFINE_MATH(v8, i8, v8_256, AVX2)
 DEFINE_STORE_GATES(store_gates512, AVX512)
 
 AVX512 INLINE void tile512(const rnnk_lstm_step_args *a, int r0, int q0, const int R, const int G) {
-    const int n = 32 * a->groups;
+    ptrdiff_t n;
     v16 acc[6][4];
     UNROLL for (int j = 0; j < 2 * G; j++) {
         v16 b = LOAD16(a->bias + 32 * q0 + 16 * j);
@@ -93,7 +100,7 @@ AVX512 INLINE void tile512(const rnnk_lstm_step_args *a, int r0, int q0, const i
     }
     // z += x W_x: one row of W_x per k, broadcast x[r][k] against it.
     const float *x = a->x + r0 * a->x_stride;
-    const float *w = a->wx + 32 * q0;
+    const float *w = panel(a->wx, a->groups, a->x_width, q0, &n);
     for (int k = 0; k < a->x_width; k++, w += n) {
         v16 wv[4];
         UNROLL for (int j = 0; j < 2 * G; j++) wv[j] = LOAD16(w + 16 * j);
@@ -105,7 +112,7 @@ AVX512 INLINE void tile512(const rnnk_lstm_step_args *a, int r0, int q0, const i
     // z += h W_h, the same way.
     if (a->h) {
         const float *h = a->h + r0 * a->h_stride;
-        w = a->wh + 32 * q0;
+        w = panel(a->wh, a->groups, a->h_width, q0, &n);
         for (int k = 0; k < a->h_width; k++, w += n) {
             v16 wv[4];
             UNROLL for (int j = 0; j < 2 * G; j++) wv[j] = LOAD16(w + 16 * j);
@@ -174,14 +181,14 @@ AVX512 static void step512(const rnnk_lstm_step_args *a) {
 DEFINE_STORE_GATES(store_gates256, AVX2)
 
 AVX2 INLINE void tile256(const rnnk_lstm_step_args *a, int r0, int q0, const int R) {
-    const int n = 32 * a->groups;
+    ptrdiff_t n;
     v8 acc[3][4];
     UNROLL for (int j = 0; j < 4; j++) {
         v8 b = LOAD8(a->bias + 32 * q0 + 8 * j);
         UNROLL for (int r = 0; r < R; r++) acc[r][j] = b;
     }
     const float *x = a->x + r0 * a->x_stride;
-    const float *w = a->wx + 32 * q0;
+    const float *w = panel(a->wx, a->groups, a->x_width, q0, &n);
     for (int k = 0; k < a->x_width; k++, w += n) {
         v8 s[3];
         UNROLL for (int r = 0; r < R; r++) s[r] = SPLAT8(x[r * a->x_stride + k]);
@@ -192,7 +199,7 @@ AVX2 INLINE void tile256(const rnnk_lstm_step_args *a, int r0, int q0, const int
     }
     if (a->h) {
         const float *h = a->h + r0 * a->h_stride;
-        w = a->wh + 32 * q0;
+        w = panel(a->wh, a->groups, a->h_width, q0, &n);
         for (int k = 0; k < a->h_width; k++, w += n) {
             v8 s[3];
             UNROLL for (int r = 0; r < R; r++) s[r] = SPLAT8(h[r * a->h_stride + k]);

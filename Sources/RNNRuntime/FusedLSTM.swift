@@ -36,13 +36,14 @@ public enum FusedKernel: String, Sendable, Equatable {
     }
 }
 
-/// Transposes the interleaved `[4Hp, columns]` rows of an ``LSTMStage`` matrix into the k-major
-/// `[columns, 4Hp]` layout the fused kernel streams (one contiguous row of `4Hp` weights per input
-/// index `k`, broadcast-multiplied by `x[k]`).
-func kMajor(_ m: [Float], rows: Int, columns: Int) -> [Float] {
+/// Rearranges the interleaved `[4Hp, columns]` rows of an ``LSTMStage`` matrix into the fused
+/// kernel's panels (`rnnk_packed_index`): per pair of unit groups, `columns` contiguous rows of 64
+/// weights, which a register tile streams front to back while broadcasting `x[k]` against row `k`.
+func packForKernel(_ m: [Float], rows: Int, columns: Int) -> [Float] {
+    let groups = Int32(rows / 32)
     var out = [Float](repeating: 0, count: rows * columns)
     for r in 0..<rows {
-        for c in 0..<columns { out[c * rows + r] = m[r * columns + c] }
+        for c in 0..<columns { out[rnnk_packed_index(groups, Int32(columns), Int32(c), Int32(r))] = m[r * columns + c] }
     }
     return out
 }

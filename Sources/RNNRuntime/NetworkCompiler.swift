@@ -137,8 +137,8 @@ struct NetworkCompiler {
                     hidden: h, paddedHidden: padded, inputStride: stride,
                     inputWeight: interleavedInput, recurrentWeight: interleavedRecurrent,
                     bias: interleaveGates(bias, hidden: h, padded: padded, columns: 1, stride: 1),
-                    packedInputWeight: fused ? kMajor(interleavedInput, rows: 4 * padded, columns: stride) : [],
-                    packedRecurrentWeight: fused ? kMajor(interleavedRecurrent, rows: 4 * padded, columns: padded) : [],
+                    packedInputWeight: fused ? packForKernel(interleavedInput, rows: 4 * padded, columns: stride) : [],
+                    packedRecurrentWeight: fused ? packForKernel(interleavedRecurrent, rows: 4 * padded, columns: padded) : [],
                     returnsSequence: l.returns == .sequence)))
                 width = h
                 stride = padded

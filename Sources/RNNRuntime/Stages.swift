@@ -40,10 +40,10 @@ struct LSTMStage: Sendable {
     var recurrentWeight: [Float]
     /// `[4 * paddedHidden]`.
     var bias: [Float]
-    /// `inputWeight` transposed to `[inputStride, 4 * paddedHidden]` for the fused kernel
-    /// (``kMajor(_:rows:columns:)``); empty when this CPU has no fused kernel.
+    /// `inputWeight` in the fused kernel's panels (``packForKernel(_:rows:columns:)``); empty when
+    /// this CPU has no fused kernel.
     var packedInputWeight: [Float]
-    /// `recurrentWeight` transposed to `[paddedHidden, 4 * paddedHidden]`; empty likewise.
+    /// `recurrentWeight` in the fused kernel's panels; empty likewise.
     var packedRecurrentWeight: [Float]
     var returnsSequence: Bool
 }

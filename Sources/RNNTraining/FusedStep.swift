@@ -41,8 +41,8 @@ enum FusedStep {
     }
 }
 
-/// One LSTM layer's weights in the kernel's layout (rnn_kernels.h): k-major rows of `4H` columns,
-/// gate columns interleaved in groups of 8 units (`[i8 f8 g8 o8]` per group).
+/// One LSTM layer's weights in the kernel's layout (rnn_kernels.h): gate columns interleaved in
+/// groups of 8 units (`[i8 f8 g8 o8]` per group), packed in panels (`rnnk_packed_index`).
 struct FusedLayerWeights {
     var input: [Float]
     var inputWidth: Int
@@ -52,11 +52,12 @@ struct FusedLayerWeights {
     /// `w` is gate-major `[4H, columns]` (rows i, f, g, o of each unit, as the parameters store them).
     static func pack(_ w: UnsafePointer<Float>, hidden h: Int, columns: Int) -> [Float] {
         var out = [Float](repeating: 0, count: 4 * h * columns)
+        let groups = Int32(h / 8)
         for gate in 0..<4 {
             for unit in 0..<h {
-                let column = (unit / 8) * 32 + gate * 8 + unit % 8
+                let column = Int32((unit / 8) * 32 + gate * 8 + unit % 8)
                 let row = w + (gate * h + unit) * columns
-                for k in 0..<columns { out[k * 4 * h + column] = row[k] }
+                for k in 0..<columns { out[rnnk_packed_index(groups, Int32(columns), Int32(k), column)] = row[k] }
             }
         }
         return out

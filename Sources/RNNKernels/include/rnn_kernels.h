@@ -29,7 +29,9 @@ rnnk_isa rnnk_detect_isa(void);
 ///
 /// Layout (the runtime's interleaved gate layout, RNNRuntime/Stages.swift): hidden units come in
 /// `groups` groups of 8; the 32 pre-activation columns of group `q` are `32q ..< 32q + 32`, holding
-/// gates i, f, g, o of its 8 units side by side. Weights are k-major: `wx[k * 32 * groups + col]`.
+/// gates i, f, g, o of its 8 units side by side. Weights are packed in panels, one per pair of groups
+/// (an odd last group alone), each panel `k`-major and contiguous: see `rnnk_packed_index`, so that a
+/// tile streams its weights sequentially (at batch 1 the step is bound by reading the weights).
 ///
 /// For every row `r` and column `col`:
 ///
@@ -73,6 +75,15 @@ typedef struct rnnk_lstm_step_args {
     /// Optional (NULL to skip): `tanh(c_out)`, laid out like `c_out`.
     float *cell_tanh_out;
 } rnnk_lstm_step_args;
+
+/// Where weight `(k, col)` of a `[width, 32 * groups]` matrix goes in the packed panel layout:
+/// the panel of group pair `p = (col / 32) & ~1` starts at `32 * p * width`, holds `width` rows of
+/// 64 columns (32 for an odd last group), and row `k` of it holds columns `32p ..< 32p + 64`.
+static inline ptrdiff_t rnnk_packed_index(int groups, int width, int k, int col) {
+    const int group = col / 32, pair = group & ~1;
+    const int panel_width = pair + 1 < groups ? 64 : 32;
+    return (ptrdiff_t)32 * pair * width + (ptrdiff_t)k * panel_width + (col - 32 * pair);
+}
 
 /// Runs one step with the variant `isa`. Returns 0, or -1 when this build or CPU lacks `isa`.
 int rnnk_lstm_step(rnnk_isa isa, const rnnk_lstm_step_args *args);
