@@ -65,6 +65,7 @@ let package = Package(
         .executableTarget(name: "rnn-fixtures", dependencies: ["RNNFormat"]),
 
         .testTarget(name: "RNNFormatTests", dependencies: ["RNNFormat"]),
+        .testTarget(name: "RNNKernelsTests", dependencies: ["RNNKernels"]),
         .testTarget(name: "RNNRuntimeTests", dependencies: ["RNNRuntime", "RNNFormat"]),
         .testTarget(name: "RNNDatasetsTests", dependencies: ["RNNDatasets"]),
         .testTarget(name: "GoldenTests", dependencies: ["RNNRuntime", "RNNTraining", "RNNFormat", "RNNDatasets"]),

@@ -142,7 +142,7 @@ public final class Model: Sendable {
                     let out = SharedOutput(logits: logitsBuffer.baseAddress!, probabilities: probabilityBuffer.baseAddress!,
                                            predictions: predictionBuffer.baseAddress!)
                     let work: @Sendable (Int) -> Void = { worker in
-                        let workspace = Workspace(network: self.network, capacity: blockSize)
+                        let workspace = Workspace(network: self.network, capacity: blockSize, fused: forward.fused != .none)
                         var block = worker
                         while block < blocks {
                             let first = block * blockSize

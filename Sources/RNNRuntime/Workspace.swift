@@ -6,7 +6,8 @@ final class Workspace {
     let capacity: Int
     /// Two time-major sequence buffers `[T * capacity, sequenceStride]`, used alternately.
     let sequences: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
-    /// Pre-activations of one LSTM for a whole block: `[T * capacity, 4 * paddedHidden]`.
+    /// Pre-activations of one LSTM for a whole block: `[T * capacity, 4 * paddedHidden]` (one
+    /// element when the fused kernel runs the LSTMs: it keeps the pre-activations in registers).
     let projection: UnsafeMutablePointer<Float>
     /// The LSTM cell state `[capacity, paddedHidden]`.
     let cell: UnsafeMutablePointer<Float>
@@ -43,14 +44,15 @@ final class Workspace {
         return (sequenceStride, vectorStride, gates, padded)
     }
 
-    init(network: CompiledNetwork, capacity: Int) {
+    init(network: CompiledNetwork, capacity: Int, fused: Bool) {
         let t = network.timeSteps
         let (sequenceStride, vectorStride, gates, padded) = Self.strides(network)
         self.capacity = capacity
         let sequenceCount = t * capacity * sequenceStride
         let vectorCount = capacity * vectorStride
         let stateCount = capacity * padded
-        sizes = [sequenceCount, sequenceCount, t * capacity * gates, stateCount, stateCount, stateCount, vectorCount, vectorCount]
+        let projectionCount = fused ? 1 : t * capacity * gates
+        sizes = [sequenceCount, sequenceCount, projectionCount, stateCount, stateCount, stateCount, vectorCount, vectorCount]
         let buffers = sizes.map { count in
             let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
             p.initialize(repeating: 0, count: count)
