@@ -40,4 +40,6 @@ for threads in 1 2; do
     fi
   done
 done
-python3 bench/summarize_infer.py "$OUT" | tee bench/out/infer.md
+# The yardstick for "per-step products at >= 60 % of the machine's SGEMM rate".
+python3 bench/sgemm_rate.py > bench/out/sgemm.json || echo '{}' > bench/out/sgemm.json
+python3 bench/summarize_infer.py "$OUT" bench/out/sgemm.json | tee bench/out/infer.md

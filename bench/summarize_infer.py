@@ -18,7 +18,7 @@ def rates(record):
     return {r["batch"]: r["images_per_s"] for r in record["results"]}
 
 
-def main(path):
+def main(path, sgemm_path=None):
     records = [json.loads(line) for line in open(path) if line.strip()]
     columns = [(t, b) for t in (1, 2) for b in (1, 128, 10000)]
     table, versions, notes = {}, {}, []
@@ -51,7 +51,15 @@ def main(path):
     for n in notes:
         print(f"\n- {n}", end="")
     print()
+    sgemm = json.load(open(sgemm_path)) if sgemm_path else {}
+    ours = [r for r in records if r["peer"] == "rnn-runtime" and r["threads"] == 1 and "flops_per_image" in r]
+    if sgemm.get("sgemm_gflops") and ours:
+        rate = rates(ours[0])[10000] * ours[0]["flops_per_image"] / 1e9
+        print(f"\nOpenBLAS SGEMM 1024^3, 1 thread ({sgemm['coretype']} kernels): {sgemm['sgemm_gflops']:.1f} GFLOP/s. "
+              f"rnn-runtime, batch 10,000, 1 thread: {rate:.1f} GFLOP/s for the whole forward pass "
+              f"({ours[0]['flops_per_image']:,} FLOP per image x images/s) = {100 * rate / sgemm['sgemm_gflops']:.0f} % "
+              f"of SGEMM; the step products alone run faster still (gates, input and output are inside that time).")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "bench/out/infer.jsonl")
+    main(sys.argv[1] if len(sys.argv) > 1 else "bench/out/infer.jsonl", sys.argv[2] if len(sys.argv) > 2 else None)

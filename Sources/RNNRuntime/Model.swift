@@ -69,6 +69,9 @@ public final class Model: Sendable {
     public var classCount: Int { network.classCount }
     /// How many dense layers were folded into LSTM input weights at load.
     public var foldedLayerCount: Int { network.foldedDenseLayers }
+    /// Multiply-adds of one image's forward pass as the runtime runs it (after folding, padded hidden
+    /// sizes included): `2 x` this is the FLOP count benchmarks divide by the time.
+    public var multiplyAddsPerImage: Int { network.multiplyAddsPerImage }
 
     /// Checks that images of `height x width` pixels fit this model's input contract.
     ///

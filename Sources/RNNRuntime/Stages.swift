@@ -80,4 +80,18 @@ struct CompiledNetwork: Sendable {
     var classCount: Int
     /// How many dense layers were folded into an LSTM's input weights (for `inspect`/tests).
     var foldedDenseLayers: Int
+
+    /// Multiply-adds per image: per LSTM `T` input products and `T - 1` recurrent ones (`h[-1] = 0`),
+    /// per dense layer one product per step it runs on.
+    var multiplyAddsPerImage: Int {
+        stages.reduce(0) { total, stage in
+            switch stage {
+            case .dense(let d):
+                return total + (d.perTimeStep ? timeSteps : 1) * d.outputSize * d.inputStride
+            case .lstm(let l):
+                let gates = 4 * l.paddedHidden
+                return total + timeSteps * gates * l.inputStride + max(0, timeSteps - 1) * gates * l.paddedHidden
+            }
+        }
+    }
 }

@@ -123,7 +123,7 @@ struct Bench: ParsableCommand {
         let output = OutputStream.standardOutput()
         if json {
             let rows = throughput.map { "{\"batch\":\($0.batch),\"images_per_s\":\(fixed($0.imagesPerSecond, 1))}" }
-            try output.write("{\"images\":\(n),\"kernel\":\"\(kernel.description)\",\"threads\":\(threadCount),\"block_size\":\(blockSize),\"repeats\":\(repeats),"
+            try output.write("{\"images\":\(n),\"kernel\":\"\(kernel.description)\",\"flops_per_image\":\(2 * model.multiplyAddsPerImage),\"threads\":\(threadCount),\"block_size\":\(blockSize),\"repeats\":\(repeats),"
                 + "\"load_ms\":\(fixed(loadMilliseconds, 3)),\"batch1_images_per_s\":\(fixed(singleRate, 1)),"
                 + "\"latency_us\":{\"p50\":\(fixed(percentile(0.5) * 1e6, 1)),\"p90\":\(fixed(percentile(0.9) * 1e6, 1)),\"p99\":\(fixed(percentile(0.99) * 1e6, 1))},"
                 + "\"throughput\":[\(rows.joined(separator: ","))],\"peak_mib\":\(fixed(peakMiB, 1))}\n")
@@ -136,7 +136,8 @@ struct Bench: ParsableCommand {
             try output.write("latency batch 1  p50 \(fixed(percentile(0.5) * 1e6, 1)) us, p90 \(fixed(percentile(0.9) * 1e6, 1)) us, p99 \(fixed(percentile(0.99) * 1e6, 1)) us\n")
             for row in throughput {
                 let name = row.requested == 0 ? "batch \(n) (all)" : "batch \(row.requested)"
-                try output.write(pad(name, 17) + "\(fixed(row.imagesPerSecond, 0)) images/s (\(threadCount) thread\(threadCount == 1 ? "" : "s"), block \(blockSize), median of \(repeats))\n")
+                let gflops = row.imagesPerSecond * Double(2 * model.multiplyAddsPerImage) / 1e9
+                try output.write(pad(name, 17) + "\(fixed(row.imagesPerSecond, 0)) images/s, \(fixed(gflops, 1)) GFLOP/s (\(threadCount) thread\(threadCount == 1 ? "" : "s"), block \(blockSize), median of \(repeats))\n")
             }
             try output.write("peak memory      \(fixed(peakMiB, 1)) MiB (ru_maxrss)\n")
         }

@@ -180,6 +180,20 @@ struct FastPathTests {
         #expect(try folded(7) == 1)  // ... unless asked for
     }
 
+    /// The course model (dense-in 28->128, LSTM 128, dense-out 128->10, 28 steps): folded, the LSTM's
+    /// input product is 28 x 512 per step (28 steps), the recurrent one 128 x 512 (27 steps, h[-1] = 0),
+    /// plus 128 x 10 once; unfolded, dense-in adds 28 x 128 per step and the LSTM reads 128 inputs.
+    @Test func multiplyAddsPerImageCountWhatTheFastPathRuns() throws {
+        let layers: [TestLayer] = [.dense(out: 128, activation: .none), .lstm(hidden: 128, returns: .last), .dense(out: 10, activation: .none)]
+        let file = randomModel(height: 28, width: 28, layers: layers, seed: 4)
+        #expect(try Model(file).multiplyAddsPerImage == 28 * 28 * 512 + 27 * 128 * 512 + 128 * 10)
+        #expect(try Model(file, options: LoadOptions(folding: .never)).multiplyAddsPerImage
+                == 28 * 28 * 128 + 28 * 128 * 512 + 27 * 128 * 512 + 128 * 10)
+        // Hidden size 13 runs padded to 16 units.
+        let odd = randomModel(height: 5, width: 7, layers: [.lstm(hidden: 13, returns: .last)], seed: 5)
+        #expect(try Model(odd).multiplyAddsPerImage == 5 * 7 * 64 + 4 * 16 * 64)
+    }
+
     @Test func probabilitiesAreASoftmaxAndTopKIsSorted() throws {
         let c = Self.cases[2]
         let model = try Model(randomModel(height: c.height, width: c.width, layers: c.layers, seed: 3))
