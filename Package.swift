@@ -70,7 +70,7 @@ let package = Package(
         .testTarget(name: "RNNDatasetsTests", dependencies: ["RNNDatasets"]),
         .testTarget(name: "GoldenTests", dependencies: ["RNNRuntime", "RNNTraining", "RNNFormat", "RNNDatasets"]),
         .testTarget(name: "RNNReportTests", dependencies: ["RNNReport"], exclude: ["browser"]),
-        .testTarget(name: "RNNTrainingTests", dependencies: ["RNNTraining", "RNNRuntime", "RNNFormat", "RNNDatasets"]),
+        .testTarget(name: "RNNTrainingTests", dependencies: ["RNNTraining", "RNNRuntime", "RNNFormat", "RNNDatasets", "RNNKernels"]),
         .testTarget(name: "RNNRuntimeCTests", dependencies: ["RNNRuntimeC", "CRNNRuntime", "RNNRuntime"]),
     ]
 )

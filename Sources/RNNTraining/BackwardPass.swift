@@ -76,7 +76,7 @@ extension Workspace {
     private func inputGradient(dz: UnsafePointer<Scalar>, rows: Int, weight: UnsafePointer<Scalar>,
                                into out: UnsafeMutablePointer<Scalar>) {
         let h = architecture.hiddenSize, fourH = 4 * h
-        if FusedStep.product(m: rows, n: h, k: fourH, a: dz, aRow: fourH, aColumn: 1, b: weight, ldb: h, c: out, ldc: h) {
+        if FusedStep.product(kernel, m: rows, n: h, k: fourH, a: dz, aRow: fourH, aColumn: 1, b: weight, ldb: h, c: out, ldc: h) {
             return
         }
         Scalar.gemm(transposeA: false, transposeB: false, m: rows, n: h, k: fourH,
@@ -90,7 +90,7 @@ extension Workspace {
     private func weightGradient(dz: UnsafePointer<Scalar>, x: UnsafePointer<Scalar>, width: Int, rows: Int,
                                 into out: UnsafeMutablePointer<Scalar>) {
         let fourH = 4 * architecture.hiddenSize
-        if FusedStep.product(m: width, n: fourH, k: rows, a: x, aRow: 1, aColumn: width, b: dz, ldb: fourH,
+        if FusedStep.product(kernel, m: width, n: fourH, k: rows, a: x, aRow: 1, aColumn: width, b: dz, ldb: fourH,
                              c: transposedGradient, ldc: fourH) {
             for j in 0..<fourH {
                 for i in 0..<width { out[j * width + i] = transposedGradient[i * fourH + j] }

@@ -9,7 +9,7 @@ extension Workspace {
     func forward(parameters p: UnsafePointer<Scalar>, prepared: PreparedWeights<Scalar>, count: Int) {
         let a = architecture, h = a.hiddenSize, t = timeSteps
         if !prepared.fused.isEmpty {
-            unsafeDowncast(self, to: Workspace<Float>.self).fusedLayers(prepared.fused, count: count)
+            unsafeDowncast(self, to: Workspace<Float>.self).fusedLayers(prepared.fused, isa: prepared.kernel, count: count)
         } else {
             blasLayers(parameters: p, prepared: prepared, count: count)
         }

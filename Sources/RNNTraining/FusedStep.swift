@@ -19,19 +19,25 @@ import Darwin
 /// environment turns it off (rnn-golden does, so that fixtures depend only on OpenBLAS's pinned
 /// kernels).
 enum FusedStep {
-    /// The kernel variant training uses, or `RNNK_ISA_NONE` for the BLAS path.
-    static let isa: rnnk_isa = {
+    /// The kernel variant training uses unless told otherwise (``GradientEngine``'s `kernel`), or
+    /// `RNNK_ISA_NONE` for the BLAS path.
+    static let defaultISA: rnnk_isa = {
         if let value = getenv("RNN_TRAIN_KERNEL"), String(cString: value) == "portable" { return RNNK_ISA_NONE }
         return rnnk_detect_isa()
     }()
 
-    static func applies(hiddenSize: Int) -> Bool { isa != RNNK_ISA_NONE && hiddenSize % 8 == 0 }
+    /// The variants this CPU can run, `RNNK_ISA_NONE` (BLAS) included.
+    static var supported: [rnnk_isa] {
+        [RNNK_ISA_NONE, RNNK_ISA_AVX2, RNNK_ISA_AVX512].filter { $0.rawValue <= rnnk_detect_isa().rawValue }
+    }
+
+    static func applies(_ isa: rnnk_isa, hiddenSize: Int) -> Bool { isa != RNNK_ISA_NONE && hiddenSize % 8 == 0 }
 
     /// `c = A b` through `rnnk_sgemm` when it applies (float32, AVX-512, `n % 16 == 0`), with
     /// `A(i, k) = a[i * aRow + k * aColumn]`; returns false when it does not, and the caller uses BLAS.
     /// Measured on the course model: the backward pass's products took 58 % of an epoch through
     /// OpenBLAS's AVX2 kernels (the environment pins OPENBLAS_CORETYPE=Haswell).
-    static func product<Scalar: TrainingScalar>(m: Int, n: Int, k: Int, a: UnsafePointer<Scalar>, aRow: Int, aColumn: Int,
+    static func product<Scalar: TrainingScalar>(_ isa: rnnk_isa, m: Int, n: Int, k: Int, a: UnsafePointer<Scalar>, aRow: Int, aColumn: Int,
                                                 b: UnsafePointer<Scalar>, ldb: Int,
                                                 c: UnsafeMutablePointer<Scalar>, ldc: Int) -> Bool {
         guard Scalar.self == Float.self, isa == RNNK_ISA_AVX512, n % 16 == 0 else { return false }
@@ -67,7 +73,7 @@ struct FusedLayerWeights {
 extension Workspace where Scalar == Float {
     /// Runs every LSTM layer over `count` sequences with the fused kernel, filling ``gates``,
     /// ``cells``, ``cellTanh`` and ``hidden`` exactly as the BLAS path does.
-    func fusedLayers(_ layers: [FusedLayerWeights], count: Int) {
+    func fusedLayers(_ layers: [FusedLayerWeights], isa: rnnk_isa, count: Int) {
         let h = architecture.hiddenSize, t = timeSteps
         for (l, weights) in layers.enumerated() {
             let x = UnsafePointer(l == 0 ? input : hidden[l - 1])
@@ -89,7 +95,7 @@ extension Workspace where Scalar == Float {
                                 h_out: hidden[l] + current, h_out_stride: h,
                                 gates_out: gates[l] + step * count * 4 * h, gates_stride: 4 * h, gates_hidden: Int32(h),
                                 cell_tanh_out: cellTanh[l] + current)
-                            let status = rnnk_lstm_step(FusedStep.isa, &args)
+                            let status = rnnk_lstm_step(isa, &args)
                             precondition(status == 0, "fused LSTM kernel unavailable")  // isa came from detection
                         }
                     }

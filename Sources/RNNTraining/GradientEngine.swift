@@ -1,4 +1,5 @@
 import Dispatch
+import RNNKernels
 
 /// Unchecked wrapper that lets raw pointers cross into `concurrentPerform`'s closure. Safe here
 /// because every worker touches only its own workspace and reads shared data that nobody writes
@@ -25,13 +26,17 @@ final class GradientEngine<Scalar: TrainingScalar> {
     let architecture: LSTMArchitecture
     let timeSteps: Int
     let workers: [Workspace<Scalar>]
+    /// The fused-kernel variant the float32 passes use (``FusedStep``); `RNNK_ISA_NONE` for BLAS only.
+    let kernel: rnnk_isa
 
-    init(architecture: LSTMArchitecture, timeSteps: Int, batchCapacity: Int, workerCount: Int) {
+    init(architecture: LSTMArchitecture, timeSteps: Int, batchCapacity: Int, workerCount: Int,
+         kernel: rnnk_isa = FusedStep.defaultISA) {
         self.architecture = architecture
         self.timeSteps = timeSteps
+        self.kernel = kernel
         let n = max(1, min(workerCount, batchCapacity))
         let perWorker = (batchCapacity + n - 1) / n
-        workers = (0..<n).map { _ in Workspace(architecture: architecture, capacity: perWorker, timeSteps: timeSteps) }
+        workers = (0..<n).map { _ in Workspace(architecture: architecture, capacity: perWorker, timeSteps: timeSteps, kernel: kernel) }
     }
 
     /// The contiguous slice of `0..<count` that worker `w` handles.
@@ -47,7 +52,7 @@ final class GradientEngine<Scalar: TrainingScalar> {
         indices: ArraySlice<Int>, gradient: UnsafeMutableBufferPointer<Scalar>
     ) -> (loss: Double, correct: Int) {
         let count = indices.count
-        let prepared = PreparedWeights(parameters: parameters, layout: architecture.layout, architecture: architecture)
+        let prepared = PreparedWeights(parameters: parameters, layout: architecture.layout, architecture: architecture, kernel: kernel)
         let scale = 1 / Scalar(count)
         var results = [(loss: Double, correct: Int)](repeating: (0, 0), count: workers.count)
         let shared = UncheckedSendable(value: (parameters, source, labels, indices, prepared))
@@ -88,7 +93,7 @@ final class GradientEngine<Scalar: TrainingScalar> {
     /// Logits `[count, C]` for the batch `indices` (forward only, no gradient).
     func logits(parameters: UnsafeBufferPointer<Scalar>, source: BatchSource<Scalar>, indices: ArraySlice<Int>) -> [Scalar] {
         let count = indices.count, c = architecture.classCount
-        let prepared = PreparedWeights(parameters: parameters, layout: architecture.layout, architecture: architecture)
+        let prepared = PreparedWeights(parameters: parameters, layout: architecture.layout, architecture: architecture, kernel: kernel)
         var out = [Scalar](repeating: 0, count: count * c)
         let shared = UncheckedSendable(value: (parameters, source, indices, prepared))
         out.withUnsafeMutableBufferPointer { o in

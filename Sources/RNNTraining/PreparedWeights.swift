@@ -1,3 +1,5 @@
+import RNNKernels
+
 /// Per-step quantities derived from the parameters and shared by every worker.
 ///
 /// `dense_in` has no activation, so `dense_in` followed by the first LSTM's input map is one
@@ -17,8 +19,10 @@ struct PreparedWeights<Scalar: TrainingScalar> {
     var combinedBias: [[Scalar]]
     /// The same weights laid out for the fused kernel (``FusedStep``); empty when it does not apply.
     var fused: [FusedLayerWeights] = []
+    /// The kernel variant `fused` is for.
+    var kernel: rnnk_isa
 
-    init(parameters p: UnsafeBufferPointer<Scalar>, layout: ParameterLayout, architecture a: LSTMArchitecture) {
+    init(parameters p: UnsafeBufferPointer<Scalar>, layout: ParameterLayout, architecture a: LSTMArchitecture, kernel: rnnk_isa) {
         let h = a.hiddenSize, fourH = 4 * h, inputs = a.inputSize
         let base = p.baseAddress!
         let first = layout.lstm[0]
@@ -46,7 +50,8 @@ struct PreparedWeights<Scalar: TrainingScalar> {
             biases.append(b)
         }
         combinedBias = biases
-        if Scalar.self == Float.self && FusedStep.applies(hiddenSize: h) {
+        self.kernel = Scalar.self == Float.self && FusedStep.applies(kernel, hiddenSize: h) ? kernel : RNNK_ISA_NONE
+        if self.kernel != RNNK_ISA_NONE {
             fused = packForKernel(parameters: p, layout: layout, architecture: a)
         }
     }

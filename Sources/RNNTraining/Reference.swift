@@ -1,13 +1,16 @@
+import RNNKernels
+
 /// The loss and gradient of a batch of sequences, computed on one thread.
 ///
 /// This is the path the float64 gradient checks exercise: the same forward and backward code as
 /// training, only instantiated for `Double`.
 func batchLossAndGradient<Scalar: TrainingScalar>(
-    parameters: LSTMParameters<Scalar>, sequences: [Scalar], labels: [Int], timeSteps: Int
+    parameters: LSTMParameters<Scalar>, sequences: [Scalar], labels: [Int], timeSteps: Int,
+    kernel: rnnk_isa = FusedStep.defaultISA
 ) -> (loss: Double, gradient: [Scalar]) {
     let count = labels.count
     let engine = GradientEngine<Scalar>(architecture: parameters.architecture, timeSteps: timeSteps,
-                                        batchCapacity: count, workerCount: 1)
+                                        batchCapacity: count, workerCount: 1, kernel: kernel)
     var gradient = [Scalar](repeating: 0, count: parameters.layout.count)
     let result = parameters.values.withUnsafeBufferPointer { p in
         sequences.withUnsafeBufferPointer { x in

@@ -1,3 +1,5 @@
+import RNNKernels
+
 /// The buffers one worker needs to run a batch of up to `capacity` sequences forward and back.
 ///
 /// All activations are stored time-major: row `t * B + b` of a `[T*B, n]` buffer is sequence
@@ -8,6 +10,8 @@ final class Workspace<Scalar: TrainingScalar>: @unchecked Sendable {
     let layout: ParameterLayout
     let capacity: Int
     let timeSteps: Int
+    /// The fused-kernel variant for the backward products (``FusedStep/product``).
+    let kernel: rnnk_isa
 
     /// Network input `[T*B, I]`.
     let input: UnsafeMutablePointer<Scalar>
@@ -44,8 +48,9 @@ final class Workspace<Scalar: TrainingScalar>: @unchecked Sendable {
         a.layout.count + 4 * a.hiddenSize * a.inputSize + 4 * a.hiddenSize
     }
 
-    init(architecture a: LSTMArchitecture, capacity: Int, timeSteps: Int) {
+    init(architecture a: LSTMArchitecture, capacity: Int, timeSteps: Int, kernel: rnnk_isa) {
         architecture = a
+        self.kernel = kernel
         layout = a.layout
         self.capacity = capacity
         self.timeSteps = timeSteps

@@ -1,5 +1,6 @@
 import RNNDatasets
 import RNNFormat
+import RNNKernels
 import Testing
 @testable import RNNTraining
 
@@ -164,6 +165,9 @@ import Testing
 /// Tolerance: binary32 products of up to 308 terms and 28 steps of recurrence carry relative errors
 /// around 1e-6 to 1e-5 of the largest gradient; a wrong term (a missed row, a transposed weight, a
 /// wrong gate) is of the order of the gradient itself.
+///
+/// Every kernel variant this CPU can run is checked: BLAS only, the AVX2 forward kernel (backward on
+/// BLAS), and AVX-512 (forward and backward kernels).
 @Test(arguments: [32, 24])
 func float32AndFloat64GradientsAgree(hiddenSize: Int) {
     let a = LSTMArchitecture(inputSize: 28, hiddenSize: hiddenSize, layerCount: 2, classCount: 10)
@@ -171,10 +175,14 @@ func float32AndFloat64GradientsAgree(hiddenSize: Int) {
     let p32: LSTMParameters<Float> = p64.converted()
     let (x, y) = randomSequences(count: 11, timeSteps: 28, inputs: 28, classes: 10, seed: 22)
     let g64 = batchLossAndGradient(parameters: p64, sequences: x, labels: y, timeSteps: 28).gradient
-    let g32 = batchLossAndGradient(parameters: p32, sequences: x.map { Float($0) }, labels: y, timeSteps: 28).gradient
-    for slot in p64.layout.slots {
-        let scale = slot.range.map { abs(g64[$0]) }.max()!
-        let worst = slot.range.map { abs(Double(g32[$0]) - g64[$0]) }.max()!
-        #expect(scale > 0 && worst <= 1e-4 * scale, "\(slot.name): largest |f32 - f64| \(worst), largest |f64| \(scale)")
+    for kernel in FusedStep.supported {
+        let g32 = batchLossAndGradient(parameters: p32, sequences: x.map { Float($0) }, labels: y, timeSteps: 28,
+                                       kernel: kernel).gradient
+        for slot in p64.layout.slots {
+            let scale = slot.range.map { abs(g64[$0]) }.max()!
+            let worst = slot.range.map { abs(Double(g32[$0]) - g64[$0]) }.max()!
+            #expect(scale > 0 && worst <= 1e-4 * scale,
+                    "kernel \(kernel.rawValue), \(slot.name): largest |f32 - f64| \(worst), largest |f64| \(scale)")
+        }
     }
 }
