@@ -11,7 +11,14 @@
 // gates: z never leaves the registers. The arithmetic is spec/FORMAT.md §6.1 (`lstm`).
 #include "rnn_kernels.h"
 
-#if defined(__x86_64__) && defined(__clang__)
+#if defined(__has_builtin)
+#define RNNK_HAS_BUILTINS __has_builtin(__builtin_elementwise_fma) && __has_builtin(__builtin_elementwise_max)
+#else
+#define RNNK_HAS_BUILTINS 0
+#endif
+
+// x86-64 with a clang that has the element-wise builtins (clang 17 and later, e.g. Swift 6.1's).
+#if defined(__x86_64__) && defined(__clang__) && RNNK_HAS_BUILTINS
 
 #include <cpuid.h>
 
@@ -361,7 +368,7 @@ int rnnk_sgemm(rnnk_isa isa, int m, int n, int k,
     return 0;
 }
 
-#else // not x86-64 with clang: no fused variants; the runtime uses its portable path.
+#else // not x86-64 with a recent clang: no fused variants; the runtime uses its portable path.
 
 rnnk_isa rnnk_detect_isa(void) { return RNNK_ISA_NONE; }
 
