@@ -101,9 +101,15 @@ DEFINE_STORE_GATES(store_gates512, AVX512)
 AVX512 INLINE void tile512(const rnnk_lstm_step_args *a, int r0, int q0, const int R, const int G) {
     ptrdiff_t n;
     v16 acc[6][4];
-    UNROLL for (int j = 0; j < 2 * G; j++) {
-        v16 b = LOAD16(a->bias + 32 * q0 + 16 * j);
-        UNROLL for (int r = 0; r < R; r++) acc[r][j] = b;
+    if (a->z_in) {
+        UNROLL for (int j = 0; j < 2 * G; j++) UNROLL for (int r = 0; r < R; r++) {
+            acc[r][j] = LOAD16(a->z_in + (r0 + r) * a->z_in_stride + 32 * q0 + 16 * j);
+        }
+    } else {
+        UNROLL for (int j = 0; j < 2 * G; j++) {
+            v16 b = LOAD16(a->bias + 32 * q0 + 16 * j);
+            UNROLL for (int r = 0; r < R; r++) acc[r][j] = b;
+        }
     }
     // z += x W_x: one row of W_x per k, broadcast x[r][k] against it.
     const float *x = a->x + r0 * a->x_stride;
@@ -190,9 +196,15 @@ DEFINE_STORE_GATES(store_gates256, AVX2)
 AVX2 INLINE void tile256(const rnnk_lstm_step_args *a, int r0, int q0, const int R) {
     ptrdiff_t n;
     v8 acc[3][4];
-    UNROLL for (int j = 0; j < 4; j++) {
-        v8 b = LOAD8(a->bias + 32 * q0 + 8 * j);
-        UNROLL for (int r = 0; r < R; r++) acc[r][j] = b;
+    if (a->z_in) {
+        UNROLL for (int j = 0; j < 4; j++) UNROLL for (int r = 0; r < R; r++) {
+            acc[r][j] = LOAD8(a->z_in + (r0 + r) * a->z_in_stride + 32 * q0 + 8 * j);
+        }
+    } else {
+        UNROLL for (int j = 0; j < 4; j++) {
+            v8 b = LOAD8(a->bias + 32 * q0 + 8 * j);
+            UNROLL for (int r = 0; r < R; r++) acc[r][j] = b;
+        }
     }
     const float *x = a->x + r0 * a->x_stride;
     const float *w = panel(a->wx, a->groups, a->x_width, q0, &n);

@@ -74,7 +74,7 @@ extension BlockForward {
                             bias: bias.baseAddress,
                             c_prev: step == 0 ? nil : UnsafePointer(ws.cell), c_out: ws.cell, c_stride: hp,
                             h_out: h, h_out_stride: hp,
-                            gates_out: nil, gates_stride: 0, gates_hidden: 0, cell_tanh_out: nil)
+                            gates_out: nil, gates_stride: 0, gates_hidden: 0, cell_tanh_out: nil, z_in: nil, z_in_stride: 0)
                         let status = rnnk_lstm_step(kernel.isa, &args)
                         // `kernel` came from `FusedKernel.detected`, so the variant exists.
                         precondition(status == 0, "fused LSTM kernel \(kernel) unavailable")

@@ -1,6 +1,7 @@
 import CBLAS
 import Dispatch
 import RNNFormat
+import RNNKernels
 
 /// A loaded text classifier (format 1.1: `tokens` input -> `embedding` -> `lstm`... -> `dense`...):
 /// immutable, and safe to use from many threads at once.
@@ -31,6 +32,24 @@ public final class TextClassifier: Sendable {
     private let inputTable: [Float]       // [V, 4H0] (empty when not folded)
     private let lstms: [RecurrentWeights]
     private let heads: [HeadWeights]
+    /// The fused kernel the LSTMs run on (``StepKernel``), or `.none` for BLAS + the Swift gate pass.
+    public let kernel: FusedKernel
+    /// Per LSTM, its weights in the fused kernel's layout (empty on the portable path).
+    private let fusedLayers: [FusedTextLayer]
+    /// The folded input table with interleaved, padded gate columns `[V, 4 Hp]` (fused path only;
+    /// ``inputTable`` is then empty).
+    private let fusedTable: [Float]
+
+    /// One LSTM for the fused kernel: padded hidden size `Hp`, input weights for a `[rows, inputWidth]`
+    /// input (the embedding or the previous LSTM's padded output), panels as ``packForKernel(_:rows:columns:)``.
+    struct FusedTextLayer: Sendable {
+        var hidden: Int
+        var padded: Int
+        var inputWidth: Int
+        var input: [Float]
+        var recurrent: [Float]
+        var bias: [Float]
+    }
 
     struct RecurrentWeights: Sendable {
         var inputSize: Int
@@ -55,6 +74,15 @@ public final class TextClassifier: Sendable {
     ///   `lstm`, then `dense` layers (dense layers between the embedding and the LSTM are not supported).
     public init(_ file: ModelFile, options: TextLoadOptions = TextLoadOptions()) throws(RuntimeError) {
         metadata = file.metadata
+        switch options.kernel {
+        case .automatic: kernel = FusedKernel.detected
+        case .portable: kernel = .none
+        case .fused(let variant):
+            guard FusedKernel.supported.contains(variant) else {
+                throw .kernelUnavailable(requested: variant, available: FusedKernel.detected)
+            }
+            kernel = variant
+        }
         guard metadata.input.kind == .tokens, let tokens = metadata.input.tokens else {
             throw .unsupportedModel("input kind '\(metadata.input.kind.rawValue)' is not 'tokens' (image models load as Model)")
         }
@@ -103,6 +131,7 @@ public final class TextClassifier: Sendable {
             throw .unsupportedModel("a tokens model needs an lstm returning its last state")
         }
         let tableBytes = vocabularySize.multipliedReportingOverflow(by: 4 * first.hidden * 4)
+        let fused = kernel != .none
         if !tableBytes.overflow && tableBytes.partialValue <= options.foldingLimitBytes {
             // T[k] = W_ih E[k] + bias, in Double then rounded once.
             let g = 4 * first.hidden, d = embeddingSize
@@ -111,13 +140,49 @@ public final class TextClassifier: Sendable {
             for k in 0..<vocabularySize { for r in 0..<g { t64[k * g + r] = Double(first.bias[r]) } }
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(vocabularySize), Int32(g), Int32(d), 1,
                         e64, Int32(d), w64, Int32(d), 1, &t64, Int32(g))
-            inputTable = t64.map(Float.init)
+            if fused {
+                // Each row's 4H gate-major columns, interleaved and padded like the kernel's z.
+                let h = first.hidden, padded = (h + laneCount - 1) / laneCount * laneCount
+                var table = [Float](repeating: 0, count: vocabularySize * 4 * padded)
+                for k in 0..<vocabularySize {
+                    for gate in 0..<4 {
+                        for unit in 0..<h {
+                            let column = (unit / laneCount) * 4 * laneCount + gate * laneCount + unit % laneCount
+                            table[k * 4 * padded + column] = Float(t64[k * g + gate * h + unit])
+                        }
+                    }
+                }
+                fusedTable = table
+                inputTable = []
+            } else {
+                inputTable = t64.map(Float.init)
+                fusedTable = []
+            }
             rawEmbedding = []
             isEmbeddingFolded = true
         } else {
             inputTable = []
+            fusedTable = []
             isEmbeddingFolded = false
         }
+        var layers: [FusedTextLayer] = []
+        if fused {
+            var width = embeddingSize
+            for layer in lstms {
+                let h = layer.hidden, padded = (h + laneCount - 1) / laneCount * laneCount
+                let input = interleaveGates(layer.inputWeights.map(Double.init), hidden: h, padded: padded,
+                                            columns: layer.inputSize, stride: width)
+                let recurrent = interleaveGates(layer.recurrentWeights.map(Double.init), hidden: h, padded: padded,
+                                                columns: h, stride: padded)
+                layers.append(FusedTextLayer(
+                    hidden: h, padded: padded, inputWidth: width,
+                    input: packForKernel(input, rows: 4 * padded, columns: width),
+                    recurrent: packForKernel(recurrent, rows: 4 * padded, columns: padded),
+                    bias: interleaveGates(layer.bias.map(Double.init), hidden: h, padded: padded, columns: 1, stride: 1)))
+                width = padded
+            }
+        }
+        fusedLayers = layers
         embedding = rawEmbedding
         self.lstms = lstms
         self.heads = heads
@@ -176,6 +241,7 @@ public final class TextClassifier: Sendable {
     /// One chunk: sort by length (longest first) and pack time-major, so the texts still running at
     /// step t are the first n_t rows; padded steps are never computed (spec §6.2.1).
     private func forward(_ sequences: [[Int32]]) -> [Float] {
+        if kernel != .none { return fusedForward(sequences) }
         let order = sequences.indices.sorted { sequences[$0].count > sequences[$1].count || (sequences[$0].count == sequences[$1].count && $0 < $1) }
         let lengths = order.map { sequences[$0].count }
         let steps = lengths.first ?? 0
@@ -261,6 +327,11 @@ public final class TextClassifier: Sendable {
                 }
             }
         }
+        return applyHeads(final, count: count, order: order)
+    }
+
+    /// The dense layers after the last LSTM, then the logits back in the caller's order.
+    private func applyHeads(_ final: [Float], count: Int, order: [Int]) -> [Float] {
         var x = final
         for head in heads {
             var y = [Float](repeating: 0, count: count * head.outputSize)
@@ -283,6 +354,95 @@ public final class TextClassifier: Sendable {
         var logits = [Float](repeating: 0, count: count * c)
         for b in 0..<count { for k in 0..<c { logits[order[b] * c + k] = x[b * c + k] } }
         return logits
+    }
+
+    /// ``forward(_:)`` with the fused kernel: per layer and step one kernel call over the texts
+    /// still running (`rows = n_t`, a prefix of the sorted chunk). With the embedding folded, the
+    /// step's table rows are gathered into a small `[n_t, 4 Hp]` buffer that the kernel starts `z`
+    /// from (`z_in`), so the input costs one row copy per text and step, as on the portable path.
+    private func fusedForward(_ sequences: [[Int32]]) -> [Float] {
+        let order = sequences.indices.sorted { sequences[$0].count > sequences[$1].count || (sequences[$0].count == sequences[$1].count && $0 < $1) }
+        let lengths = order.map { sequences[$0].count }
+        let steps = lengths.first ?? 0
+        var active = [Int](repeating: 0, count: steps), offsets = [Int](repeating: 0, count: steps)
+        var running = lengths.count, total = 0
+        for t in 0..<steps {
+            while running > 0 && lengths[running - 1] <= t { running -= 1 }
+            active[t] = running; offsets[t] = total; total += running
+        }
+        let count = sequences.count
+        let v = vocabularySize
+        func id(_ b: Int, _ t: Int) -> Int {
+            let k = Int(sequences[order[b]][t])
+            return k >= 0 && k < v ? k : TokenInput.outOfVocabularyID
+        }
+        var input: [Float] = []   // packed layer input [total, width]
+        var final = [Float]()
+        for (l, layer) in fusedLayers.enumerated() {
+            let hp = layer.padded, g = 4 * hp, width = layer.inputWidth
+            let folded = l == 0 && isEmbeddingFolded
+            if l == 0 && !folded {
+                input = [Float](repeating: 0, count: total * width)
+                for t in 0..<steps {
+                    for b in 0..<active[t] {
+                        let row = (offsets[t] + b) * width, source = id(b, t) * width
+                        for j in 0..<width { input[row + j] = embedding[source + j] }
+                    }
+                }
+            }
+            var hs = [Float](repeating: 0, count: total * hp)
+            var cs = [Float](repeating: 0, count: total * hp)
+            var gathered = [Float](repeating: 0, count: folded ? count * g : 0)
+            hs.withUnsafeMutableBufferPointer { hs in
+                cs.withUnsafeMutableBufferPointer { cs in
+                    gathered.withUnsafeMutableBufferPointer { z in
+                        input.withUnsafeBufferPointer { x in
+                            layer.input.withUnsafeBufferPointer { wx in
+                                layer.recurrent.withUnsafeBufferPointer { wh in
+                                    layer.bias.withUnsafeBufferPointer { bias in
+                                        fusedTable.withUnsafeBufferPointer { table in
+                                            for t in 0..<steps {
+                                                let rows = active[t], o = offsets[t]
+                                                if folded {
+                                                    for b in 0..<rows {
+                                                        (z.baseAddress! + b * g).update(from: table.baseAddress! + id(b, t) * g, count: g)
+                                                    }
+                                                }
+                                                let previous = t > 0 ? offsets[t - 1] * hp : 0
+                                                var args = rnnk_lstm_step_args(
+                                                    rows: Int32(rows), groups: Int32(hp / laneCount),
+                                                    x: folded ? nil : x.baseAddress! + o * width, x_stride: folded ? 0 : width,
+                                                    x_width: folded ? 0 : Int32(width), wx: wx.baseAddress,
+                                                    h: t > 0 ? UnsafePointer(hs.baseAddress! + previous) : nil, h_stride: hp,
+                                                    h_width: t > 0 ? Int32(hp) : 0, wh: wh.baseAddress, bias: bias.baseAddress,
+                                                    c_prev: t > 0 ? UnsafePointer(cs.baseAddress! + previous) : nil,
+                                                    c_out: cs.baseAddress! + o * hp, c_stride: hp,
+                                                    h_out: hs.baseAddress! + o * hp, h_out_stride: hp,
+                                                    gates_out: nil, gates_stride: 0, gates_hidden: 0, cell_tanh_out: nil,
+                                                    z_in: folded ? UnsafePointer(z.baseAddress) : nil, z_in_stride: g)
+                                                let status = rnnk_lstm_step(kernel.isa, &args)
+                                                precondition(status == 0, "fused LSTM kernel \(kernel) unavailable")  // checked at load
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            if l < fusedLayers.count - 1 {
+                input = hs
+            } else {
+                let h = layer.hidden
+                final = [Float](repeating: 0, count: count * h)
+                for b in 0..<count where lengths[b] > 0 {
+                    let row = offsets[lengths[b] - 1] + b
+                    for j in 0..<h { final[b * h + j] = hs[row * hp + j] }
+                }
+            }
+        }
+        return applyHeads(final, count: count, order: order)
     }
 }
 
@@ -322,9 +482,12 @@ private struct SharedLogits: @unchecked Sendable {
 public struct TextLoadOptions: Sendable, Equatable {
     /// The folded input table `[V, 4H]` is built only when it takes at most this many bytes (default 64 MiB).
     public var foldingLimitBytes: Int
+    /// Which implementation runs the LSTM steps (as for image models, ``ClassifyOptions/kernel``).
+    public var kernel: StepKernel
 
-    public init(foldingLimitBytes: Int = 64 << 20) {
+    public init(foldingLimitBytes: Int = 64 << 20, kernel: StepKernel = .automatic) {
         self.foldingLimitBytes = foldingLimitBytes
+        self.kernel = kernel
     }
 }
 

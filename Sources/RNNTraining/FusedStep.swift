@@ -94,7 +94,7 @@ extension Workspace where Scalar == Float {
                                 c_out: cells[l] + current, c_stride: h,
                                 h_out: hidden[l] + current, h_out_stride: h,
                                 gates_out: gates[l] + step * count * 4 * h, gates_stride: 4 * h, gates_hidden: Int32(h),
-                                cell_tanh_out: cellTanh[l] + current)
+                                cell_tanh_out: cellTanh[l] + current, z_in: nil, z_in_stride: 0)
                             let status = rnnk_lstm_step(isa, &args)
                             precondition(status == 0, "fused LSTM kernel unavailable")  // isa came from detection
                         }

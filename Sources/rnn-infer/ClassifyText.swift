@@ -24,6 +24,7 @@ struct ClassifyText: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Evaluate on the test split of aclImdb (directory or .tar.gz).", valueName: "path")) var imdb: String?
     @Option(name: .long, help: "Worker threads.") var threads: Int = defaultThreadCount()
     @Option(name: .long, help: "Largest folded input table [V, 4H] in MiB (0: never fold).") var foldLimit: Int = 64
+    @Option(help: KernelOption.help) var kernel: KernelOption = .automatic
     @Argument(help: "Files, one text each; '-' reads standard input, one text per line.") var files: [String] = []
 
     func run() throws {
@@ -33,12 +34,13 @@ struct ClassifyText: ParsableCommand {
         else { (path, origin) = ("models/imdb-lstm.rnnm", "default") }
         guard (1...64).contains(threads) else { throw ValidationError("--threads must be in 1...64, got \(threads)") }
         guard foldLimit >= 0 else { throw ValidationError("--fold-limit must be >= 0, got \(foldLimit)") }
+        try kernel.validate()
         let (classifier, seconds) = try measure { () throws(Failure) -> TextClassifier in
-            do { return try TextClassifier(contentsOf: path, options: TextLoadOptions(foldingLimitBytes: foldLimit << 20)) }
+            do { return try TextClassifier(contentsOf: path, options: TextLoadOptions(foldingLimitBytes: foldLimit << 20, kernel: kernel.stepKernel)) }
             catch { throw Failure.model(error) }
         }
         log("rnn-infer: model \(path) (\(origin)), \(classifier.classCount) classes, vocabulary \(classifier.encoder.input.vocabulary.count) words, "
-            + "embedding \(classifier.isEmbeddingFolded ? "folded into the LSTM input table" : "not folded"), loaded in \(String(format: seconds * 1000)) ms")
+            + "embedding \(classifier.isEmbeddingFolded ? "folded into the LSTM input table" : "not folded"), kernel \(kernel.description), loaded in \(String(format: seconds * 1000)) ms")
         let out = OutputStream.standardOutput()
         if let imdb {
             try evaluate(classifier, imdb, out)

@@ -24,7 +24,8 @@ struct StepKernelTests {
                             rows: Int32(rows), groups: 1, x: x.baseAddress, x_stride: 1, x_width: 1, wx: w.baseAddress,
                             h: nil, h_stride: 0, h_width: 0, wh: nil, bias: b.baseAddress,
                             c_prev: nil, c_out: cp.baseAddress, c_stride: 8, h_out: hp.baseAddress, h_out_stride: 8,
-                            gates_out: gp.baseAddress, gates_stride: 32, gates_hidden: 8, cell_tanh_out: nil)
+                            gates_out: gp.baseAddress, gates_stride: 32, gates_hidden: 8, cell_tanh_out: nil,
+                            z_in: nil, z_in_stride: 0)
                         return rnnk_lstm_step(isa, &args)
                     } }
                 } }

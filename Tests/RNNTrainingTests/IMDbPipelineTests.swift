@@ -13,9 +13,9 @@ struct IMDbPipelineTests {
     static let script = root.appendingPathComponent("spec/reference/rnnm.py").path
     static let haveData = FileManager.default.fileExists(atPath: archive)
 
-    /// A small random text model over `vocabulary` (H = 8, D = 6).
-    static func randomModel(vocabulary: [String], maxLength: Int = 400, seed: UInt64 = 7) -> (ModelFile, TextModelShape, [Float]) {
-        let shape = TextModelShape(vocabularySize: vocabulary.count + 2, embeddingSize: 6, hiddenSize: 8, classCount: 2)
+    /// A small random text model over `vocabulary` (H = 8 unless given, D = 6).
+    static func randomModel(vocabulary: [String], maxLength: Int = 400, seed: UInt64 = 7, hiddenSize: Int = 8) -> (ModelFile, TextModelShape, [Float]) {
+        let shape = TextModelShape(vocabularySize: vocabulary.count + 2, embeddingSize: 6, hiddenSize: hiddenSize, classCount: 2)
         var p: [Float] = TextTrainer.initialParameters(shape, seed: seed)
         var rng = Xoshiro256StarStar(seed: seed)
         for i in p.indices { p[i] += Float(rng.nextDouble(in: -0.3, 0.3)) }
@@ -81,13 +81,26 @@ struct IMDbPipelineTests {
         return String(decoding: data, as: UTF8.self)
     }
 
-    @Test func runtimeAgreesWithTheTrainerFoldedOrNotAndPaddingChangesNothing() throws {
+    /// Every LSTM implementation this CPU can run (the portable path and each fused kernel variant).
+    static let kernels: [StepKernel] = [.portable] + FusedKernel.supported.filter { $0 != .none }.map { .fused($0) }
+
+    /// Hidden sizes 8 (one group of 8 units) and 13 (padded to 16 in the fused kernel's layout).
+    @Test(arguments: [8, 13])
+    func runtimeAgreesWithTheTrainerFoldedOrNotAndPaddingChangesNothing(hiddenSize: Int) throws {
+        for kernel in Self.kernels {
+            try checkRuntimeAgainstTrainer(hiddenSize: hiddenSize, kernel: kernel)
+        }
+    }
+
+    func checkRuntimeAgainstTrainer(hiddenSize: Int, kernel: StepKernel) throws {
         let vocabulary = ["the", "movie", "good", "bad", "plot", "actor", "boring", "fun"]
-        let (file, shape, p) = Self.randomModel(vocabulary: vocabulary, maxLength: 6)
+        let (file, shape, p) = Self.randomModel(vocabulary: vocabulary, maxLength: 6, hiddenSize: hiddenSize)
         let bytes = try ModelWriter.encode(file)
-        let folded = try TextClassifier(try ModelReader.decode(bytes))
-        let plain = try TextClassifier(try ModelReader.decode(bytes), options: TextLoadOptions(foldingLimitBytes: 0))
+        let folded = try TextClassifier(try ModelReader.decode(bytes), options: TextLoadOptions(kernel: kernel))
+        let plain = try TextClassifier(try ModelReader.decode(bytes), options: TextLoadOptions(foldingLimitBytes: 0, kernel: kernel))
         #expect(folded.isEmbeddingFolded && !plain.isEmbeddingFolded)
+        let expectedKernel: FusedKernel = if case .fused(let v) = kernel { v } else { .none }
+        #expect(folded.kernel == expectedKernel && plain.kernel == expectedKernel)
         let texts = ["The movie was GOOD, good fun!", "bad<br />boring plot", "", "zzz unknown words only",
                      "the the the movie movie plot actor fun bad good boring"]  // longer than max_length 6
         let encoder = TokenEncoder(file.metadata.input.tokens!)
@@ -95,7 +108,7 @@ struct IMDbPipelineTests {
         #expect(ids[4].count == 6 && ids[2].isEmpty && ids[3] == [1, 1, 1, 1])
         let trainer = TextTrainer.logits(parameters: p, shape: shape, sequences: ids, threads: 1)
         for runtime in [folded.logits(tokenSequences: ids), plain.logits(tokenSequences: ids, threads: 2)] {
-            for i in trainer.indices { #expect(abs(runtime[i] - trainer[i]) <= 1e-5 * max(1, abs(trainer[i]))) }
+            for i in trainer.indices { #expect(abs(runtime[i] - trainer[i]) <= 1e-5 * max(1, abs(trainer[i])), "\(kernel)") }
         }
         // Each text alone gives the same logits as in the mixed-length batch: no padded step is run.
         // (Not bit for bit: OpenBLAS blocks a GEMM of 1 row differently from one of 5, which moves

@@ -35,7 +35,7 @@ rnnk_isa rnnk_detect_isa(void);
 ///
 /// For every row `r` and column `col`:
 ///
-///     z[r][col] = bias[col] + sum_k x[r][k] wx[k][col] + sum_k h[r][k] wh[k][col]
+///     z[r][col] = bias[col] (or z_in[r][col]) + sum_k x[r][k] wx[k][col] + sum_k h[r][k] wh[k][col]
 ///     i = σ(z_i)  f = σ(z_f)  g = tanh(z_g)  o = σ(z_o)
 ///     c_out = f c_prev + i g        h_out = o tanh(c_out)
 ///
@@ -74,6 +74,11 @@ typedef struct rnnk_lstm_step_args {
     int gates_hidden;
     /// Optional (NULL to skip): `tanh(c_out)`, laid out like `c_out`.
     float *cell_tanh_out;
+    /// Optional: per-row starting values of `z` instead of `bias` (`[rows][32 * groups]`, same
+    /// interleaved columns, row stride `z_in_stride`), for inputs whose projection was computed
+    /// another way (a text model's folded embedding table). `bias` is then not read.
+    const float *z_in;
+    ptrdiff_t z_in_stride;
 } rnnk_lstm_step_args;
 
 /// Where weight `(k, col)` of a `[width, 32 * groups]` matrix goes in the packed panel layout:
