@@ -242,21 +242,10 @@ public final class TextClassifier: Sendable {
     /// step t are the first n_t rows; padded steps are never computed (spec §6.2.1).
     private func forward(_ sequences: [[Int32]]) -> [Float] {
         if kernel != .none { return fusedForward(sequences) }
-        let order = sequences.indices.sorted { sequences[$0].count > sequences[$1].count || (sequences[$0].count == sequences[$1].count && $0 < $1) }
-        let lengths = order.map { sequences[$0].count }
-        let steps = lengths.first ?? 0
-        var active = [Int](repeating: 0, count: steps), offsets = [Int](repeating: 0, count: steps)
-        var running = lengths.count, total = 0
-        for t in 0..<steps {
-            while running > 0 && lengths[running - 1] <= t { running -= 1 }
-            active[t] = running; offsets[t] = total; total += running
-        }
+        let chunk = PackedChunk(sequences, vocabularySize: vocabularySize)
+        let (order, lengths, steps, active, offsets, total) = (chunk.order, chunk.lengths, chunk.steps, chunk.active, chunk.offsets, chunk.total)
         let count = sequences.count
-        let v = vocabularySize
-        func id(_ b: Int, _ t: Int) -> Int {
-            let k = Int(sequences[order[b]][t])
-            return k >= 0 && k < v ? k : TokenInput.outOfVocabularyID
-        }
+        func id(_ b: Int, _ t: Int) -> Int { chunk.id(b, t) }
         var input: [Float] = []   // packed layer input [total, width]
         var final = [Float]()
         for (l, layer) in lstms.enumerated() {
@@ -361,21 +350,10 @@ public final class TextClassifier: Sendable {
     /// step's table rows are gathered into a small `[n_t, 4 Hp]` buffer that the kernel starts `z`
     /// from (`z_in`), so the input costs one row copy per text and step, as on the portable path.
     private func fusedForward(_ sequences: [[Int32]]) -> [Float] {
-        let order = sequences.indices.sorted { sequences[$0].count > sequences[$1].count || (sequences[$0].count == sequences[$1].count && $0 < $1) }
-        let lengths = order.map { sequences[$0].count }
-        let steps = lengths.first ?? 0
-        var active = [Int](repeating: 0, count: steps), offsets = [Int](repeating: 0, count: steps)
-        var running = lengths.count, total = 0
-        for t in 0..<steps {
-            while running > 0 && lengths[running - 1] <= t { running -= 1 }
-            active[t] = running; offsets[t] = total; total += running
-        }
+        let chunk = PackedChunk(sequences, vocabularySize: vocabularySize)
+        let (order, lengths, steps, active, offsets, total) = (chunk.order, chunk.lengths, chunk.steps, chunk.active, chunk.offsets, chunk.total)
         let count = sequences.count
-        let v = vocabularySize
-        func id(_ b: Int, _ t: Int) -> Int {
-            let k = Int(sequences[order[b]][t])
-            return k >= 0 && k < v ? k : TokenInput.outOfVocabularyID
-        }
+        func id(_ b: Int, _ t: Int) -> Int { chunk.id(b, t) }
         var input: [Float] = []   // packed layer input [total, width]
         var final = [Float]()
         for (l, layer) in fusedLayers.enumerated() {
@@ -443,6 +421,43 @@ public final class TextClassifier: Sendable {
             }
         }
         return applyHeads(final, count: count, order: order)
+    }
+}
+
+/// A chunk of texts sorted by length, longest first (ties in input order), and packed time-major:
+/// the `active[t]` texts still running at step `t` are the first rows, and their rows start at
+/// `offsets[t]` of a `[total, width]` buffer.
+private struct PackedChunk {
+    let sequences: [[Int32]]
+    let vocabularySize: Int
+    let order: [Int]
+    let lengths: [Int]
+    let steps: Int
+    let active: [Int]
+    let offsets: [Int]
+    let total: Int
+
+    init(_ sequences: [[Int32]], vocabularySize: Int) {
+        self.sequences = sequences
+        self.vocabularySize = vocabularySize
+        order = sequences.indices.sorted { sequences[$0].count > sequences[$1].count || (sequences[$0].count == sequences[$1].count && $0 < $1) }
+        lengths = order.map { sequences[$0].count }
+        steps = lengths.first ?? 0
+        var active = [Int](repeating: 0, count: steps), offsets = [Int](repeating: 0, count: steps)
+        var running = lengths.count, total = 0
+        for t in 0..<steps {
+            while running > 0 && lengths[running - 1] <= t { running -= 1 }
+            active[t] = running; offsets[t] = total; total += running
+        }
+        self.active = active
+        self.offsets = offsets
+        self.total = total
+    }
+
+    /// The token id of sorted text `b` at step `t` (ids outside the vocabulary read as out-of-vocabulary).
+    func id(_ b: Int, _ t: Int) -> Int {
+        let k = Int(sequences[order[b]][t])
+        return k >= 0 && k < vocabularySize ? k : TokenInput.outOfVocabularyID
     }
 }
 
