@@ -1,6 +1,7 @@
 import Testing
 @testable import RNNTraining
 import RNNFormat
+import RNNKernels
 
 /// Tiny random text model for gradient checks: V = 7, D = 3, H = 4, 2 classes.
 private let shape = TextModelShape(vocabularySize: 7, embeddingSize: 3, hiddenSize: 4, classCount: 2)
@@ -128,4 +129,42 @@ private func loss(_ p: [Double]) -> Double {
         worst = max(worst, abs(numeric - analytic[i]) / max(abs(numeric), abs(analytic[i]), 1e-5))
     }
     #expect(worst < 1e-6, "worst relative gradient error \(worst)")
+}
+
+/// The float32 text engine (fused forward kernel; on AVX-512 also the backward product kernel) against
+/// the float64 one, which the finite-difference check above verifies: V = 11, D = 16, H = 16 (sizes at
+/// which the kernels apply), mixed lengths down to 0 so that the running rows shrink step by step.
+/// Tolerance as for the image model (`float32AndFloat64GradientsAgree`).
+@Test func textEngineFloat32GradientMatchesFloat64ForEveryKernel() {
+    let wide = TextModelShape(vocabularySize: 11, embeddingSize: 16, hiddenSize: 16, classCount: 2)
+    var p64: [Double] = TextTrainer.initialParameters(wide, seed: 5)
+    var rng = Xoshiro256StarStar(seed: 6)
+    for i in p64.indices { p64[i] += rng.nextDouble(in: -0.3, 0.3) }
+    let p32 = p64.map(Float.init)
+    let texts: [[Int32]] = (0..<13).map { k in (0..<(k * 3 % 17)).map { Int32(($0 * 7 + k) % 11) } }
+    let textLabels = texts.indices.map { $0 % 2 }
+    let batch = TextBatch(texts)
+    func gradient<S: TrainingScalar>(_ p: [S], kernel: rnnk_isa) -> [S] {
+        let engine = TextLSTMEngine<S>(shape: wide, kernel: kernel)
+        var grad = [S](repeating: 0, count: wide.parameterCount)
+        p.withUnsafeBufferPointer { pp in
+            let logits = engine.forward(pp.baseAddress!, batch)
+            let ce = TextLSTMEngine<S>.crossEntropy(logits, batch, labels: textLabels, classes: 2, scale: 1 / S(texts.count))
+            grad.withUnsafeMutableBufferPointer { engine.backward(pp.baseAddress!, batch, dLogits: ce.dLogits, grad: $0.baseAddress!) }
+        }
+        return grad
+    }
+    let g64 = gradient(p64, kernel: RNNK_ISA_NONE)
+    let slots = [("embedding", wide.embedding..<wide.inputWeights), ("w_ih", wide.inputWeights..<wide.recurrentWeights),
+                 ("w_hh", wide.recurrentWeights..<wide.gateBias), ("bias", wide.gateBias..<wide.outputWeights),
+                 ("dense", wide.outputWeights..<wide.parameterCount)]
+    for kernel in FusedStep.supported {
+        #expect(TextLSTMEngine<Float>(shape: wide, kernel: kernel).kernel == kernel)
+        let g32 = gradient(p32, kernel: kernel)
+        for (name, range) in slots {
+            let scale = range.map { abs(g64[$0]) }.max()!
+            let worst = range.map { abs(Double(g32[$0]) - g64[$0]) }.max()!
+            #expect(scale > 0 && worst <= 1e-4 * scale, "kernel \(kernel.rawValue), \(name): |f32 - f64| \(worst), |f64| \(scale)")
+        }
+    }
 }
