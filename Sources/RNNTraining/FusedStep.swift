@@ -17,13 +17,18 @@ import Darwin
 /// Used when this CPU has a variant (AVX-512 or AVX2 with FMA), the scalar type is `Float`, and the
 /// hidden size is a multiple of 8 (the kernel's unit groups). `RNN_TRAIN_KERNEL=portable` in the
 /// environment turns it off (rnn-golden does, so that fixtures depend only on OpenBLAS's pinned
-/// kernels).
+/// kernels); `avx2` or `avx512` asks for that variant (for measurements; ignored where the CPU
+/// lacks it).
 enum FusedStep {
     /// The kernel variant training uses unless told otherwise (``GradientEngine``'s `kernel`), or
     /// `RNNK_ISA_NONE` for the BLAS path.
     static let defaultISA: rnnk_isa = {
-        if let value = getenv("RNN_TRAIN_KERNEL"), String(cString: value) == "portable" { return RNNK_ISA_NONE }
-        return rnnk_detect_isa()
+        let best = rnnk_detect_isa()
+        switch getenv("RNN_TRAIN_KERNEL").map({ String(cString: $0) }) {
+        case "portable": return RNNK_ISA_NONE
+        case "avx2" where best.rawValue >= RNNK_ISA_AVX2.rawValue: return RNNK_ISA_AVX2
+        default: return best
+        }
     }()
 
     /// The variants this CPU can run, `RNNK_ISA_NONE` (BLAS) included.
@@ -36,7 +41,9 @@ enum FusedStep {
     /// `c = A b` through `rnnk_sgemm` when it applies (float32, AVX-512, `n % 16 == 0`), with
     /// `A(i, k) = a[i * aRow + k * aColumn]`; returns false when it does not, and the caller uses BLAS.
     /// Measured on the course model: the backward pass's products took 58 % of an epoch through
-    /// OpenBLAS's AVX2 kernels (the environment pins OPENBLAS_CORETYPE=Haswell).
+    /// OpenBLAS's AVX2 kernels (the environment pins OPENBLAS_CORETYPE=Haswell). An AVX2 version of
+    /// the product kernel (3 x 32 tile) was measured and dropped: 4.0 s per epoch against 3.7 s with
+    /// OpenBLAS's Haswell kernels (RNN_TRAIN_KERNEL=avx2), so AVX2 CPUs keep BLAS here.
     static func product<Scalar: TrainingScalar>(_ isa: rnnk_isa, m: Int, n: Int, k: Int, a: UnsafePointer<Scalar>, aRow: Int, aColumn: Int,
                                                 b: UnsafePointer<Scalar>, ldb: Int,
                                                 c: UnsafeMutablePointer<Scalar>, ldc: Int) -> Bool {
