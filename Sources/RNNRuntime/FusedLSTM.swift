@@ -5,8 +5,11 @@ import RNNKernels
 /// Detected once per process from cpuid: AVX-512 (F, DQ, VL) when the CPU and OS support it, else
 /// AVX2 with FMA, else none (then every LSTM runs the ``StepKernel/portable`` path).
 public enum FusedKernel: String, Sendable, Equatable {
+    /// 512-bit vectors (AVX-512 F, DQ, VL): a 6-row x 16-unit register tile.
     case avx512
+    /// 256-bit vectors with FMA: a 3-row x 8-unit register tile.
     case avx2
+    /// No fused kernel: BLAS and the Swift gate pass (``StepKernel/portable``).
     case none
 
     /// What this CPU gets.
