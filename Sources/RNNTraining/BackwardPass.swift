@@ -83,18 +83,13 @@ extension Workspace {
                     alpha: 1, a: dz, lda: fourH, b: weight, ldb: h, beta: 0, c: out, ldc: h)
     }
 
-    /// `dW = dz^T x` summed over `rows` rows: `[4H, rows] x [rows, width]`, stored `[4H, width]`.
-    ///
-    /// The kernel wants the wide side as its columns, so it computes `dW^T = x^T dz` (`[width, 4H]`)
-    /// and the result is transposed into place; either way each entry sums its rows in order.
+    /// `dW = dz^T x` summed over `rows` rows: `[4H, rows] x [rows, width]`, stored `[4H, width]`
+    /// (``FusedStep/weightGradient(_:dz:x:width:gates:rows:scratch:into:accumulate:)``, else BLAS).
     private func weightGradient(dz: UnsafePointer<Scalar>, x: UnsafePointer<Scalar>, width: Int, rows: Int,
                                 into out: UnsafeMutablePointer<Scalar>) {
         let fourH = 4 * architecture.hiddenSize
-        if FusedStep.product(kernel, m: width, n: fourH, k: rows, a: x, aRow: 1, aColumn: width, b: dz, ldb: fourH,
-                             c: transposedGradient, ldc: fourH) {
-            for j in 0..<fourH {
-                for i in 0..<width { out[j * width + i] = transposedGradient[i * fourH + j] }
-            }
+        if FusedStep.weightGradient(kernel, dz: dz, x: x, width: width, gates: fourH, rows: rows,
+                                    scratch: transposedGradient, into: out, accumulate: false) {
             return
         }
         Scalar.gemm(transposeA: true, transposeB: false, m: fourH, n: width, k: rows,

@@ -52,6 +52,24 @@ enum FusedStep {
         return rnnk_sgemm(isa, Int32(m), Int32(n), Int32(k), f(a), aRow, aColumn, f(b), ldb,
                           UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), ldc, 0) == 0
     }
+
+    /// A weight gradient `out = dzᵀ x` (or `out += dzᵀ x` when `accumulate`) over `rows` rows, with
+    /// `dz` `[rows, gates]`, `x` `[rows, width]` and `out` `[gates, width]`, through ``product``:
+    /// the kernel wants the wide side as its columns, so it computes `xᵀ dz` (`[width, gates]`) into
+    /// `scratch` and the result is transposed into place. Returns false when the kernel does not
+    /// apply (the caller then uses BLAS); either way each entry sums its rows in order.
+    static func weightGradient<Scalar: TrainingScalar>(_ isa: rnnk_isa, dz: UnsafePointer<Scalar>, x: UnsafePointer<Scalar>,
+                                                       width: Int, gates: Int, rows: Int, scratch: UnsafeMutablePointer<Scalar>,
+                                                       into out: UnsafeMutablePointer<Scalar>, accumulate: Bool) -> Bool {
+        guard product(isa, m: width, n: gates, k: rows, a: x, aRow: 1, aColumn: width, b: dz, ldb: gates,
+                      c: scratch, ldc: gates) else { return false }
+        for j in 0..<gates {
+            for i in 0..<width {
+                out[j * width + i] = (accumulate ? out[j * width + i] : 0) + scratch[i * gates + j]
+            }
+        }
+        return true
+    }
 }
 
 /// One LSTM layer's weights in the kernel's layout (rnn_kernels.h): gate columns interleaved in

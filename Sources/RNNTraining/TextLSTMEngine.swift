@@ -322,16 +322,14 @@ final class TextLSTMEngine<S: TrainingScalar>: @unchecked Sendable {
         }
     }
 
-    /// `grad += dzᵀ x` over `rows` rows (`[4H, rows] x [rows, width]`, stored `[4H, width]`). With the
-    /// AVX-512 product kernel it is computed transposed into a scratch buffer and added in place.
+    /// `grad += dzᵀ x` over `rows` rows (`[4H, rows] x [rows, width]`, stored `[4H, width]`), through
+    /// ``FusedStep/weightGradient(_:dz:x:width:gates:rows:scratch:into:accumulate:)`` where it applies.
     private func addWeightGradient(dz: UnsafePointer<S>, x: UnsafePointer<S>, width: Int, rows: Int, into grad: UnsafeMutablePointer<S>) {
         let g = 4 * shape.hiddenSize
         grow(&transposed, width * g)
         let done = transposed.withUnsafeMutableBufferPointer { t in
-            guard FusedStep.product(kernel, m: width, n: g, k: rows, a: x, aRow: 1, aColumn: width, b: dz, ldb: g,
-                                    c: t.baseAddress!, ldc: g) else { return false }
-            for j in 0..<g { for i in 0..<width { grad[j * width + i] += t[i * g + j] } }
-            return true
+            FusedStep.weightGradient(kernel, dz: dz, x: x, width: width, gates: g, rows: rows,
+                                     scratch: t.baseAddress!, into: grad, accumulate: true)
         }
         if !done {
             S.gemm(transposeA: true, transposeB: false, m: g, n: width, k: rows, alpha: 1, a: dz, lda: g,
