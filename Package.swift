@@ -11,6 +11,7 @@
 //   rnn-infer    CLI over RNNRuntime
 //   RNNReport    the analysis report: SVG figures, HTML and Markdown pages
 //   rnn-report   CLI that measures a trained model and writes the report
+//   CommandLineSupport  what the three CLIs share: one-line errors, --version, stderr
 //   RNNRuntimeC  the stable C API (header in Sources/CRNNRuntime/include), as a shared library
 //   rnn-golden   regenerates fixtures/golden (trainer-side expected outputs)
 //
@@ -44,19 +45,26 @@ let package = Package(
         .target(name: "RNNDatasets", dependencies: ["CZlib", "COpenSSL"]),
         .target(name: "RNNTraining", dependencies: ["RNNFormat", "RNNDatasets", "CBLAS", "RNNKernels"]),
         .target(name: "RNNReport"),
+        // What the three command-line tools share: the one-line error contract, --version, stderr.
+        .target(name: "CommandLineSupport", dependencies: [
+            "RNNFormat", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .target(name: "CRNNRuntime"),
         .target(name: "RNNRuntimeC", dependencies: ["CRNNRuntime", "RNNRuntime", "RNNFormat"]),
 
         .executableTarget(name: "rnn-train", dependencies: [
+            "CommandLineSupport",
             "RNNTraining", "RNNFormat", "RNNDatasets",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "rnn-infer", dependencies: [
+            "CommandLineSupport",
             "RNNRuntime", "RNNFormat", "RNNDatasets", "RNNReport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .executableTarget(name: "rnn-report", dependencies: [
+            "CommandLineSupport",
             "RNNReport", "RNNRuntime", "RNNFormat", "RNNDatasets",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),

@@ -47,7 +47,7 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
     public var description: String {
         switch self {
         case .fileNotFound(let path):
-            return "\(path): no such file; check the path or pass the data directory with --data DIR"
+            return "\(path): no such file; check the path"
         case .unreadable(let path, let detail):
             return "\(path): cannot read (\(detail)); check that it is a readable regular file"
         case .badMagic(let path, let expected, let found):

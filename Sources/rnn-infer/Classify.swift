@@ -114,9 +114,9 @@ struct Classify: ParsableCommand {
         }
         try output.finish()
         if let misclassified {
-            let file = try OutputStream.file(misclassified)
-            try file.write(mistakes.svg(classNames: model.labels))
-            try file.finish()
+            // Atomically (temp file + rename): a full disk leaves the old file or none, never half an SVG.
+            do { try AtomicFile.write(Array(mistakes.svg(classNames: model.labels).utf8), to: misclassified) }
+            catch { throw Failure(status: .output, message: "cannot write '\(misclassified)': \(error)") }
             log("rnn-infer: wrote the \(mistakes.kept.count) most confident of \(mistakes.total) misclassified images to \(misclassified)")
         }
     }

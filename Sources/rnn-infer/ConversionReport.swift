@@ -12,8 +12,10 @@ import Darwin
 struct ConversionReport {
     var source: ModelFile
     var converted: ModelFile
-    var inputPath: String
-    var outputPath: String
+    /// The sizes of the two files in bytes. The input's is taken before the output is written,
+    /// because `convert X X` replaces the input.
+    var inputBytes: Int?
+    var outputBytes: Int?
 
     /// e.g. `4 tensors int8, 4 f32; 509136 -> 131200 bytes (25.8 %); largest weight change 0.0021 (dense_out.weight)`.
     var line: String {
@@ -21,7 +23,7 @@ struct ConversionReport {
         for t in converted.tensors { counts[t.dtype, default: 0] += 1 }
         let stored = DType.allCases.compactMap { d in counts[d].map { "\($0) tensor\($0 == 1 ? "" : "s") \(d)" } }
         var text = stored.joined(separator: ", ")
-        if let before = fileSize(inputPath), let after = fileSize(outputPath), before > 0 {
+        if let before = inputBytes, let after = outputBytes, before > 0 {
             text += "; \(before) -> \(after) bytes (\(fixed(Double(after) / Double(before) * 100, 1)) %)"
         }
         let (change, name) = largestChange
@@ -39,7 +41,8 @@ struct ConversionReport {
         return best
     }
 
-    private func fileSize(_ path: String) -> Int? {
+    /// The size of the file at `path`, or nil if it cannot be read.
+    static func fileSize(_ path: String) -> Int? {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
         return Int(info.st_size)

@@ -33,6 +33,7 @@ struct Convert: ParsableCommand {
 
     func run() throws {
         let source: ModelFile
+        let inputBytes = ConversionReport.fileSize(input)  // before `convert X X` replaces it
         do {
             source = try ModelReader.read(contentsOf: input)
         } catch {
@@ -60,8 +61,8 @@ struct Convert: ParsableCommand {
         guard written == converted else {
             throw Failure(status: .internalError, message: "the converted file '\(output)' reads back different tensors")
         }
-        log("rnn-infer: wrote \(output): " + ConversionReport(source: source, converted: converted,
-                                                              inputPath: input, outputPath: output).line)
+        log("rnn-infer: wrote \(output): " + ConversionReport(source: source, converted: converted, inputBytes: inputBytes,
+                                                              outputBytes: ConversionReport.fileSize(output)).line)
     }
 }
 

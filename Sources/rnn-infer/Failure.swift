@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CommandLineSupport
 import RNNDatasets
 import RNNRuntime
 
@@ -37,15 +38,7 @@ struct Failure: Error {
 
 /// Writes one diagnostic line to standard error.
 func log(_ line: String) {
-    var bytes = Array(line.utf8)
-    bytes.append(10)
-    var done = 0
-    while done < bytes.count {
-        let n = bytes.withUnsafeBytes { write(2, $0.baseAddress! + done, $0.count - done) }
-        if n < 0 && errno == EINTR { continue }
-        if n <= 0 { return }
-        done += n
-    }
+    writeToStandardError(line + "\n")
 }
 
 /// The seconds elapsed while `body` ran.

@@ -20,15 +20,6 @@ final class OutputStream {
         return OutputStream(descriptor: 1, name: "standard output", ownsDescriptor: false)
     }
 
-    /// A new file at `path` (created or truncated).
-    static func file(_ path: String) throws(Failure) -> OutputStream {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else {
-            throw Failure(status: .output, message: "cannot create '\(path)': \(String(cString: strerror(errno)))")
-        }
-        return OutputStream(descriptor: fd, name: "'\(path)'", ownsDescriptor: true)
-    }
-
     private init(descriptor: Int32, name: String, ownsDescriptor: Bool) {
         self.descriptor = descriptor
         self.name = name

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineSupport
 import RNNRuntime
 #if canImport(Glibc)
 import Glibc
@@ -21,19 +22,15 @@ struct RNNInfer: ParsableCommand {
         Exit status: 0 ok; 1 internal error; 2 model file error; 3 input data error;
         4 labels error; 5 error writing output; 64 usage error.
         """,
+        version: ToolMain.versionText(tool: "rnn-infer", version: RuntimeVersion.string),
         subcommands: [Classify.self, ClassifyText.self, Inspect.self, Verify.self, Bench.self, Convert.self],
         defaultSubcommand: Classify.self)
 
-    /// Runs the command; a ``Failure`` becomes one line on standard error and its exit status.
+    /// Runs the command; a ``Failure`` becomes one line on standard error and its exit status, and
+    /// so does a usage error (64).
     static func main() {
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch let failure as Failure {
-            if !failure.message.isEmpty { log("rnn-infer: error: \(failure.message)") }
-            exit(withError: ExitCode(failure.status.rawValue))
-        } catch {
-            exit(withError: error)
+        ToolMain.run(Self.self, tool: "rnn-infer") { error in
+            (error as? Failure).map { (Int32($0.status.rawValue), $0.message) }
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineSupport
 import Foundation
 import RNNDatasets
 import RNNFormat
@@ -25,7 +26,8 @@ struct ReportCommand: ParsableCommand {
 
         Exit status: 0 ok; 2 model error; 3 dataset error; 4 run log, comparison or findings error;
         5 error writing the report; 64 usage error.
-        """)
+        """,
+        version: ToolMain.versionText(tool: "rnn-report", version: RuntimeVersion.string))
 
     @Option(help: ArgumentHelp("The .rnnm model file.", valueName: "file"))
     var model = "models/mnist-lstm.rnnm"
@@ -103,14 +105,8 @@ struct ReportCommand: ParsableCommand {
     }
 
     static func main() {
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch let failure as ReportFailure {
-            printError("rnn-report: error: \(failure)")
-            exit(withError: ExitCode(failure.status))
-        } catch {
-            exit(withError: error)
+        ToolMain.run(Self.self, tool: "rnn-report") { error in
+            (error as? ReportFailure).map { ($0.status, "\($0)") }
         }
     }
 
@@ -299,5 +295,5 @@ struct ReportCommand: ParsableCommand {
 
 /// Writes one line to standard error.
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
+    writeToStandardError(message + "\n")
 }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import CommandLineSupport
+import RNNTraining
 
 /// `rnn-train`: trains the MNIST LSTM classifier and exports `.rnnm` models.
 @main
@@ -11,7 +13,12 @@ struct RNNTrain: ParsableCommand {
             66 checkpoint unreadable or invalid, 70 training diverged, 73 output not writable, \
             74 I/O error while writing, 130 interrupted (a checkpoint was written; resume with --resume).
             """,
-        version: "rnn-train \(trainerVersionString)",
+        version: ToolMain.versionText(tool: "rnn-train", version: trainerVersion),
         subcommands: [Train.self, Export.self],
         defaultSubcommand: Train.self)
+
+    /// Runs the command; usage errors are one line (exit 64), like every other failure.
+    static func main() {
+        ToolMain.run(Self.self, tool: "rnn-train")
+    }
 }

@@ -3,19 +3,13 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CommandLineSupport
 import Dispatch
 import Synchronization
 
 /// Writes a line (or a progress-bar redraw, without newline) to stderr, unbuffered.
 func printError(_ text: String, newline: Bool = true) {
-    let line = newline ? text + "\n" : text
-    var bytes = Array(line.utf8)
-    var done = 0
-    while done < bytes.count {
-        let n = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress! + done, $0.count - done) }
-        if n <= 0 { if errno == EINTR { continue } else { return } }
-        done += n
-    }
+    writeToStandardError(newline ? text + "\n" : text)
 }
 
 /// Whether stderr is a terminal (progress bar) or a file/pipe (plain periodic lines).

@@ -36,6 +36,7 @@ import Testing
         let number = RNN_RUNTIME_VERSION_MAJOR * 10000 + RNN_RUNTIME_VERSION_MINOR * 100 + RNN_RUNTIME_VERSION_PATCH
         #expect(rnn_runtime_version() == UInt32(number))
         #expect(String(cString: rnn_runtime_version_string()!) == RNN_RUNTIME_VERSION_STRING)
+        #expect(RuntimeVersion.string == RNN_RUNTIME_VERSION_STRING)  // what rnn-infer --version prints
         #expect(String(cString: rnn_status_name(RNN_ERROR_INPUT_SIZE)!) == "RNN_ERROR_INPUT_SIZE")
         #expect(String(cString: rnn_status_name(rnn_status(rawValue: 777))!) == "RNN_ERROR_UNKNOWN")
     }
