@@ -91,32 +91,11 @@ public enum WordTokenizer {
 
     /// The words of `text`, in order, as byte arrays.
     public static func words(_ text: some Collection<UInt8>) -> [ArraySlice<UInt8>] {
-        var bytes = Array(text)
-        let n = bytes.count
-        // Rules 1 and 2 in one pass: the markup is matched after lower-casing, so `<BR />` counts too.
-        let markup: [UInt8] = Array("<br />".utf8)
-        for i in 0..<n where bytes[i] >= 0x41 && bytes[i] <= 0x5A { bytes[i] |= 0x20 }
-        var i = 0
-        while i + markup.count <= n {
-            if bytes[i] == 0x3C && bytes[i..<(i + markup.count)].elementsEqual(markup) {
-                for k in i..<(i + markup.count) { bytes[k] = 0x20 }
-                i += markup.count
-            } else {
-                i += 1
-            }
-        }
+        var scanner = WordScanner()
         var result: [ArraySlice<UInt8>] = []
-        var start = 0
-        while start < n {
-            while start < n && !isWordByte(bytes[start]) { start += 1 }
-            var end = start
-            while end < n && isWordByte(bytes[end]) { end += 1 }
-            var lo = start, hi = end
-            while lo < hi && bytes[lo] == 0x27 { lo += 1 }
-            while hi > lo && bytes[hi - 1] == 0x27 { hi -= 1 }
-            if lo < hi { result.append(bytes[lo..<hi]) }
-            start = end
-        }
+        let keep = { (word: WordScanner.Word) in if case .word(let bytes) = word { result.append(bytes) } }
+        scanner.scan(text, keep)
+        scanner.finish(keep)
         return result
     }
 
@@ -134,14 +113,107 @@ public enum WordTokenizer {
     }
 }
 
+/// The `words-v1` rules as a byte-at-a-time state machine, so that a text of any length can be
+/// tokenized as it arrives, in chunks split anywhere, with memory bounded by the longest word kept.
+///
+/// It is the only implementation of the rules (``WordTokenizer/words(_:)`` and ``TokenSequence``
+/// run it). Rule 2 needs look-ahead: the bytes of a possible `<br />` are held back (at most 5, and
+/// only their count, since they are a known prefix of the markup) until the markup completes (one
+/// separator) or fails (the held bytes are processed as ordinary bytes, then the new byte afresh;
+/// no match can start inside them, because `<` occurs in the markup only at its start).
+/// Rule 4 needs the end of a run: leading `'` are skipped as they arrive, and the position of the
+/// last byte that is not `'` tells where the trailing `'` begin.
+public struct WordScanner: Sendable {
+    /// What the scanner found at the end of a run of word bytes.
+    public enum Word: Sendable, Equatable {
+        /// A word (rule 4 applied).
+        case word(ArraySlice<UInt8>)
+        /// A word longer than `maxWordBytes`, whose bytes were not kept (no vocabulary has it).
+        case overlong
+    }
+
+    private static let markup: [UInt8] = Array("<br />".utf8)
+    /// The longest word whose bytes are kept.
+    public let maxWordBytes: Int
+    private var heldMarkup = 0        // bytes of `markup` matched and not yet processed
+    private var inRun = false         // inside a run of word bytes
+    private var run: [UInt8] = []     // the run after its leading `'`, at most maxWordBytes bytes kept
+    private var runLength = 0         // bytes of the run after its leading `'`, kept or not
+    private var wordLength = 0        // up to and including the last byte that is not `'`
+
+    /// - Parameter maxWordBytes: words longer than this are reported as ``Word/overlong``
+    ///   (unbounded by default).
+    public init(maxWordBytes: Int = .max) {
+        self.maxWordBytes = maxWordBytes
+    }
+
+    /// Scans `bytes`, calling `emit` for each word that ends inside them.
+    public mutating func scan(_ bytes: some Sequence<UInt8>, _ emit: (Word) -> Void) {
+        for raw in bytes {
+            let b = raw >= 0x41 && raw <= 0x5A ? raw | 0x20 : raw          // rule 1
+            if heldMarkup > 0 {
+                if b == Self.markup[heldMarkup] {
+                    heldMarkup += 1
+                    if heldMarkup == Self.markup.count {                   // rule 2: a separator
+                        heldMarkup = 0
+                        endRun(emit)
+                    }
+                    continue
+                }
+                releaseHeldMarkup(emit)
+            }
+            if b == 0x3C {
+                heldMarkup = 1
+            } else {
+                process(b, emit)
+            }
+        }
+    }
+
+    /// Ends the text: processes held bytes and emits the last word. The scanner is then empty.
+    public mutating func finish(_ emit: (Word) -> Void) {
+        releaseHeldMarkup(emit)
+        endRun(emit)
+    }
+
+    private mutating func releaseHeldMarkup(_ emit: (Word) -> Void) {
+        for k in 0..<heldMarkup { process(Self.markup[k], emit) }
+        heldMarkup = 0
+    }
+
+    private mutating func process(_ b: UInt8, _ emit: (Word) -> Void) {
+        guard WordTokenizer.isWordByte(b) else { return endRun(emit) }   // rule 3
+        inRun = true
+        if runLength == 0 && b == 0x27 { return }                       // rule 4: a leading '
+        if run.count < maxWordBytes { run.append(b) }
+        runLength += 1
+        if b != 0x27 { wordLength = runLength }
+    }
+
+    private mutating func endRun(_ emit: (Word) -> Void) {
+        guard inRun else { return }
+        if wordLength > 0 {                                              // rule 4: trailing ' dropped
+            emit(wordLength <= run.count ? .word(run[..<wordLength]) : .overlong)
+        }
+        inRun = false
+        run.removeAll(keepingCapacity: true)
+        runLength = 0
+        wordLength = 0
+    }
+}
+
 /// Turns text into token ids with a model's vocabulary (spec §6.2.1); built once, then shared.
 public struct TokenEncoder: Sendable {
     /// The pipeline this encoder applies.
     public let input: TokenInput
     private let ids: [String: Int32]
 
+    /// The length in bytes of the longest vocabulary word: longer words need not be kept.
+    public let longestWordBytes: Int
+
     public init(_ input: TokenInput) {
         self.input = input
+        longestWordBytes = input.vocabulary.map(\.utf8.count).max() ?? 0
         var ids: [String: Int32] = [:]
         ids.reserveCapacity(input.vocabulary.count)
         for (k, word) in input.vocabulary.enumerated() { ids[word] = Int32(k + TokenInput.firstWordID) }
@@ -150,13 +222,20 @@ public struct TokenEncoder: Sendable {
 
     /// The token ids of every word of `text`, before truncation.
     public func allTokenIDs(_ text: String) -> [Int32] {
-        WordTokenizer.words(text.utf8).map { ids[String(decoding: $0, as: UTF8.self)] ?? Int32(TokenInput.outOfVocabularyID) }
+        var scanner = WordScanner(maxWordBytes: longestWordBytes)
+        var result: [Int32] = []
+        let keep = { (word: WordScanner.Word) in result.append(id(of: word)) }
+        scanner.scan(text.utf8, keep)
+        scanner.finish(keep)
+        return result
     }
 
     /// The sequence the network reads: ``allTokenIDs(_:)`` truncated to `maxLength` at the configured end.
     /// It may be empty (a text without words); padding is never added.
     public func tokenIDs(_ text: String) -> [Int32] {
-        truncate(allTokenIDs(text))
+        var sequence = TokenSequence(self)
+        sequence.append(text.utf8)
+        return sequence.finish()
     }
 
     /// Cuts `ids` to `maxLength` tokens at the end the pipeline names.
@@ -168,6 +247,55 @@ public struct TokenEncoder: Sendable {
         }
     }
 
+    /// The id of a scanned word: an overlong word is in no vocabulary.
+    public func id(of word: WordScanner.Word) -> Int32 {
+        switch word {
+        case .word(let bytes): ids[String(decoding: bytes, as: UTF8.self)] ?? Int32(TokenInput.outOfVocabularyID)
+        case .overlong: Int32(TokenInput.outOfVocabularyID)
+        }
+    }
+
     /// The id of `word`, or the out-of-vocabulary id.
     public func id(of word: String) -> Int32 { ids[word] ?? Int32(TokenInput.outOfVocabularyID) }
+}
+
+/// One text's token ids, built as its bytes arrive (spec §6.2.1): memory is bounded by `maxLength`
+/// ids and the longest vocabulary word, whatever the text's length (a 100 MB line included).
+public struct TokenSequence: Sendable {
+    private let encoder: TokenEncoder
+    private var scanner: WordScanner
+    private var ids: [Int32] = []
+
+    public init(_ encoder: TokenEncoder) {
+        self.encoder = encoder
+        scanner = WordScanner(maxWordBytes: encoder.longestWordBytes)
+    }
+
+    /// Tokenizes the next bytes of the text (a chunk may end anywhere, even inside a character).
+    public mutating func append(_ bytes: some Sequence<UInt8>) {
+        var ids = self.ids
+        self.ids = []
+        scanner.scan(bytes) { Self.keep(encoder.id(of: $0), in: &ids, encoder.input) }
+        self.ids = ids
+    }
+
+    /// The truncated sequence (``TokenEncoder/tokenIDs(_:)``); the builder is then empty, ready for the next text.
+    public mutating func finish() -> [Int32] {
+        var ids = self.ids
+        scanner.finish { Self.keep(encoder.id(of: $0), in: &ids, encoder.input) }
+        self.ids = []
+        return encoder.truncate(ids)
+    }
+
+    /// Appends `id`, keeping at most what truncation can return: the first `maxLength` ids (`end`), or
+    /// the last `maxLength` (`start`, dropping the older half whenever `2 maxLength` accumulate).
+    private static func keep(_ id: Int32, in ids: inout [Int32], _ input: TokenInput) {
+        switch input.truncation {
+        case .end:
+            if ids.count < input.maxLength { ids.append(id) }
+        case .start:
+            if ids.count == 2 * input.maxLength { ids.removeFirst(input.maxLength) }
+            ids.append(id)
+        }
+    }
 }

@@ -224,10 +224,15 @@ public final class TextClassifier: Sendable {
 
     /// Classifies texts: the most probable class and its probability, and all probabilities.
     public func classify(texts: [String], threads: Int = 1) -> [TextPrediction] {
-        let ids = texts.map(encoder.tokenIDs)
+        classify(tokenSequences: texts.map(encoder.tokenIDs), threads: threads)
+    }
+
+    /// Classifies token-id sequences made by ``encoder`` (``TokenEncoder/tokenIDs(_:)`` or, for a text
+    /// read in pieces, ``RNNFormat/TokenSequence``).
+    public func classify(tokenSequences ids: [[Int32]], threads: Int = 1) -> [TextPrediction] {
         let logits = logits(tokenSequences: ids, threads: threads)
         let c = classCount
-        return (0..<texts.count).map { i in
+        return (0..<ids.count).map { i in
             let row = Array(logits[(i * c)..<((i + 1) * c)])
             let m = row.max()!
             let e = row.map { libmExp($0 - m) }

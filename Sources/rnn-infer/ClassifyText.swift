@@ -46,25 +46,22 @@ struct ClassifyText: ParsableCommand {
             try evaluate(classifier, imdb, out)
             return
         }
-        var sources: [(String, String)] = text.enumerated().map { ("--text \($0.offset + 1)", $0.element) }
-        let inputs = files.isEmpty && text.isEmpty ? ["-"] : files
-        for file in inputs {
+        // Streamed: texts are tokenized as their bytes arrive and classified in batches, so memory
+        // stays bounded (model + one batch of token ids) for any number of lines and any line length.
+        var batch = TextBatch(classifier: classifier, threads: threads, output: out)
+        for (k, text) in text.enumerated() { try batch.add(classifier.encoder.tokenIDs(text), source: "--text \(k + 1)") }
+        for file in files.isEmpty && text.isEmpty ? ["-"] : files {
             if file == "-" {
-                var n = 0
-                while let line = readLine(strippingNewline: true) { n += 1; sources.append(("stdin:\(n)", line)) }
-            } else {
-                guard let bytes = readWholeFile(file) else {
-                    throw Failure(status: .input, message: "cannot read '\(file)': \(String(cString: strerror(errno)))")
+                try TextReader.lines(of: 0, name: "standard input", encoder: classifier.encoder) { n, ids throws(Failure) in
+                    try batch.add(ids, source: "stdin:\(n)")
                 }
-                sources.append((file, String(decoding: bytes, as: UTF8.self)))
+            } else {
+                try batch.add(try TextReader.wholeFile(file, encoder: classifier.encoder), source: file)
             }
         }
-        let (predictions, elapsed) = measure { classifier.classify(texts: sources.map(\.1), threads: threads) }
-        for (p, s) in zip(predictions, sources) {
-            try out.write("\(p.label)\t\(p.probability)\t\(s.0)\n")
-        }
+        try batch.flush()
         try out.finish()
-        log("rnn-infer: \(sources.count) texts in \(String(format: elapsed * 1000)) ms")
+        log("rnn-infer: \(batch.count) texts in \(String(format: batch.seconds * 1000)) ms of classification")
     }
 
     private func evaluate(_ classifier: TextClassifier, _ path: String, _ out: OutputStream) throws {
@@ -91,18 +88,100 @@ struct ClassifyText: ParsableCommand {
     }
 }
 
-/// The bytes of a file, or nil.
-private func readWholeFile(_ path: String) -> [UInt8]? {
-    guard let f = fopen(path, "rb") else { return nil }
-    defer { fclose(f) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-        let n = fread(&chunk, 1, chunk.count, f)
-        if n <= 0 { break }
-        bytes += chunk[0..<n]
+/// Texts classified a batch at a time, their lines written in input order.
+private struct TextBatch {
+    let classifier: TextClassifier
+    let threads: Int
+    let output: OutputStream
+    /// Texts per batch: enough to keep every thread busy, small enough to bound memory.
+    static let size = 512
+    private var ids: [[Int32]] = []
+    private var sources: [String] = []
+    private(set) var count = 0
+    private(set) var seconds = 0.0
+
+    init(classifier: TextClassifier, threads: Int, output: OutputStream) {
+        self.classifier = classifier
+        self.threads = threads
+        self.output = output
     }
-    return ferror(f) == 0 ? bytes : nil
+
+    mutating func add(_ sequence: [Int32], source: String) throws(Failure) {
+        ids.append(sequence)
+        sources.append(source)
+        if ids.count == Self.size { try flush() }
+    }
+
+    mutating func flush() throws(Failure) {
+        guard !ids.isEmpty else { return }
+        let (predictions, elapsed) = measure { [ids, classifier, threads] in classifier.classify(tokenSequences: ids, threads: threads) }
+        seconds += elapsed
+        count += ids.count
+        for (p, source) in zip(predictions, sources) { try output.write("\(p.label)\t\(p.probability)\t\(source)\n") }
+        ids.removeAll(keepingCapacity: true)
+        sources.removeAll(keepingCapacity: true)
+    }
+}
+
+/// Reads texts in fixed-size chunks through ``TokenSequence``: no line or file is ever held whole.
+private enum TextReader {
+    static let chunkSize = 1 << 16
+
+    /// Each line of the file open at `descriptor` (`\n` ends a line; a last line without it counts),
+    /// with its 1-based number, as token ids.
+    static func lines(of descriptor: Int32, name: String, encoder: TokenEncoder,
+                      _ body: (Int, [Int32]) throws(Failure) -> Void) throws(Failure) {
+        var sequence = TokenSequence(encoder)
+        var chunk = [UInt8](repeating: 0, count: chunkSize)
+        var line = 0
+        var pending = false   // bytes of an unfinished line have been read
+        while true {
+            let n = try read(descriptor, into: &chunk, name: name)
+            if n == 0 { break }
+            var start = 0
+            while let newline = chunk[start..<n].firstIndex(of: 10) {
+                sequence.append(chunk[start..<newline])
+                line += 1
+                try body(line, sequence.finish())
+                pending = false
+                start = newline + 1
+            }
+            if start < n {
+                sequence.append(chunk[start..<n])
+                pending = true
+            }
+        }
+        if pending {
+            line += 1
+            try body(line, sequence.finish())
+        }
+    }
+
+    /// The whole file at `path` as one text's token ids, read a chunk at a time.
+    static func wholeFile(_ path: String, encoder: TokenEncoder) throws(Failure) -> [Int32] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw Failure(status: .input, message: "cannot read '\(path)': \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var sequence = TokenSequence(encoder)
+        var chunk = [UInt8](repeating: 0, count: chunkSize)
+        while true {
+            let n = try read(fd, into: &chunk, name: "'\(path)'")
+            if n == 0 { break }
+            sequence.append(chunk[0..<n])
+        }
+        return sequence.finish()
+    }
+
+    /// `read(2)` into `chunk`, retried on EINTR; 0 at the end.
+    private static func read(_ fd: Int32, into chunk: inout [UInt8], name: String) throws(Failure) -> Int {
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
+            if n >= 0 { return n }
+            if errno != EINTR {
+                throw Failure(status: .input, message: "cannot read \(name): \(String(cString: strerror(errno)))")
+            }
+        }
+    }
 }
 
 private extension String {

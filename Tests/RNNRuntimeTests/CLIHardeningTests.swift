@@ -114,4 +114,44 @@ struct CLIHardeningTests {
         let result = try runProcess(rnnInferExecutable!, [imagesURL.path, "--model", modelURL.path, "--labels", "/nonexistent"])
         #expect(!result.stderr.contains("--data"), "\(result.stderr)")
     }
+
+    /// Peak resident memory (MiB) of `rnn-infer ARGS`, fed `lines` copies of `block` plus `tail` on
+    /// standard input by a Python parent that reads its child's ru_maxrss (no `time` package needed).
+    func peakMiB(_ arguments: [String], block: String, repeats: Int, tail: String) throws -> (status: Int32, mib: Int, stderr: String) {
+        let script = """
+            import resource, subprocess, sys
+            p = subprocess.Popen(sys.argv[1:], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            block = \(pythonBytes(block))
+            for _ in range(\(repeats)): p.stdin.write(block)
+            p.stdin.write(\(pythonBytes(tail))); p.stdin.close()
+            err = p.stderr.read().decode(); p.wait()
+            print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024)
+            sys.stderr.write(err)
+            """
+        let result = try runProcess(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", script, rnnInferExecutable!.path] + arguments)
+        let fields = result.stdout.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        try #require(fields.count == 2, "\(result.stdout) \(result.stderr)")
+        return (Int32(fields[0]), fields[1], result.stderr)
+    }
+
+    func pythonBytes(_ s: String) -> String { "bytes([" + s.utf8.map(String.init).joined(separator: ",") + "])" }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") || FileManager.default.isExecutableFile(atPath: "/usr/local/bin/python3")))
+    func textIsStreamedWhateverTheLineLength() throws {
+        let model = CLIHardeningTests.fixtureModel("text-tiny.rnnm")
+        // One 8 MiB line: held whole (as before), it costs over 100 MiB; streamed, only the model and
+        // one chunk. The baseline is the same command on a one-line input.
+        let small = try peakMiB(["text", "--model", model], block: "a good movie\n", repeats: 1, tail: "")
+        let long = try peakMiB(["text", "--model", model], block: "the movie was GREAT<br />but the end''s bad ",
+                               repeats: 8 << 20 / 43, tail: "\nshort line\n")
+        #expect(small.status == 0 && long.status == 0, "\(long.stderr)")
+        #expect(long.stderr.contains("2 texts"), "\(long.stderr)")
+        #expect(long.mib <= small.mib + 16, "peak \(long.mib) MiB for an 8 MiB line vs \(small.mib) MiB for one short line")
+    }
+
+    static func fixtureModel(_ name: String) -> String {
+        var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
+        parts.removeLast(3)
+        return parts.joined(separator: "/") + "/fixtures/models/" + name
+    }
 }
