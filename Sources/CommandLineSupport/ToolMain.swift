@@ -32,7 +32,8 @@ package enum ToolMain {
             exit(0)
         } catch {
             if let (status, message) = failure(error) {
-                if !message.isEmpty { writeToStandardError("\(tool): error: \(message)\n") }
+                // Escaped: a message may quote a file's strings, and it must stay one harmless line.
+                if !message.isEmpty { writeToStandardError("\(tool): error: \(DisplayText.escaped(message))\n") }
                 exit(status)
             }
             let code = command.exitCode(for: error)

@@ -67,7 +67,7 @@ struct ClassifyText: ParsableCommand {
     private func evaluate(_ classifier: TextClassifier, _ path: String, _ out: OutputStream) throws {
         let splits: TextDatasetSplits
         do { splits = try IMDb.load(from: path) } catch { throw Failure.input(error) }
-        let labels = classifier.labels
+        let labels = classifier.labels.map(DisplayText.escaped)
         guard labels.count == splits.classNames.count else {
             throw Failure.labels("the model has \(labels.count) classes but the data set has \(splits.classNames.count)")
         }
@@ -117,7 +117,9 @@ private struct TextBatch {
         let (predictions, elapsed) = measure { [ids, classifier, threads] in classifier.classify(tokenSequences: ids, threads: threads) }
         seconds += elapsed
         count += ids.count
-        for (p, source) in zip(predictions, sources) { try output.write("\(p.label)\t\(p.probability)\t\(source)\n") }
+        for (p, source) in zip(predictions, sources) {
+            try output.write("\(DisplayText.escaped(p.label))\t\(p.probability)\t\(DisplayText.escaped(source))\n")
+        }
         ids.removeAll(keepingCapacity: true)
         sources.removeAll(keepingCapacity: true)
     }

@@ -1,3 +1,5 @@
+import RNNFormat
+
 /// Accuracy, confusion matrix, per-class precision and recall against known labels.
 struct Evaluation {
     let labels: [String]
@@ -6,8 +8,9 @@ struct Evaluation {
     private(set) var total = 0
     private(set) var correct = 0
 
+    /// - Parameter labels: the model's class names; the report prints them escaped (``DisplayText``).
     init(labels: [String]) {
-        self.labels = labels
+        self.labels = labels.map(DisplayText.escaped)
         confusion = [Int](repeating: 0, count: labels.count * labels.count)
     }
 

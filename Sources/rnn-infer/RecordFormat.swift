@@ -1,4 +1,5 @@
 import ArgumentParser
+import RNNFormat
 import RNNRuntime
 
 /// How `classify` prints one line per image.
@@ -47,9 +48,10 @@ struct RecordFormatter {
         let top = topK > 0 ? result.top(topK, of: row) : []
         switch format {
         case .table:
-            var line = pad(String(index), 8) + "  " + pad(String(predicted), 5) + "  " + pad(label, 12) + "  " + fixed(probability, 4)
+            // Labels come from the model file: escaped so that control characters cannot reach the terminal.
+            var line = pad(String(index), 8) + "  " + pad(String(predicted), 5) + "  " + pad(DisplayText.escaped(label), 12) + "  " + fixed(probability, 4)
             if topK > 0 {
-                line += "     " + top.map { "\($0.label) \(fixed($0.probability, 4))" }.joined(separator: ", ")
+                line += "     " + top.map { "\(DisplayText.escaped($0.label)) \(fixed($0.probability, 4))" }.joined(separator: ", ")
             }
             return line + "\n"
         case .csv:

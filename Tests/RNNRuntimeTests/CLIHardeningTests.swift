@@ -154,4 +154,18 @@ struct CLIHardeningTests {
         parts.removeLast(3)
         return parts.joined(separator: "/") + "/fixtures/models/" + name
     }
+
+    @Test func labelsWithControlCharactersNeverReachTheTerminalRaw() throws {
+        var file = randomModel(height: 28, width: 28, layers: [.lstm(hidden: 8, returns: .last), .dense(out: 10, activation: .none)], seed: 5)
+        file.metadata.labels = (0..<10).map { "\u{1B}[2J\u{9B}31m\($0)\nline\t" }
+        let hostile = try writeModel(file, to: dir, name: "hostile.rnnm")
+        for arguments in [[imagesURL.path, "--model", hostile.path, "--top-k", "2", "--labels", labelsURL.path],
+                          ["inspect", hostile.path]] {
+            let result = try runProcess(rnnInferExecutable!, arguments)
+            #expect(result.status == 0, "\(result.stderr)")
+            let output = result.stdout + result.stderr
+            #expect(!output.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\u{9B}" || $0 == "\t" }, "\(arguments)")
+            #expect(output.contains("\\u{1B}[2J\\u{9B}31m"), "\(arguments): \(output.prefix(2000))")
+        }
+    }
 }
