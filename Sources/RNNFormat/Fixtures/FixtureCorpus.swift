@@ -263,6 +263,10 @@
             })
         bad("tensor-data-extra-block", .malformed, "the tensor data section is 64 bytes longer than its regions need",
             raw { $0.sections[2].content += [UInt8](repeating: 0, count: 64) })
+        bad("tensor-data-zstd-bomb", .malformed,
+            "a 66 KB file whose tensor data is one zstd frame of 2 GiB of zeros, declared as 2 GiB (the limit, inclusive); "
+            + "the table's regions end far earlier, so it is refused before decompressing",
+            raw { $0.sections[2].storedOverride = Self.zstdFrame(zeros: Format.maxTensorDataBytes); $0.sections[2].sizeOverride = Format.maxTensorDataBytes })
         let int8 = RawFile(FixtureModels.micro(dtype: .int8)).withOptions(.init())
         bad("int8-scale-count-mismatch", .malformed, "an int8 tensor whose scale_size holds one scale fewer than it has rows",
             { var r = int8; Patch.u64(&r.sections[1].content, entry(0) + 112, r.sections[1].content.u64(at: entry(0) + 112) - 4); return r.bytes() }())
@@ -357,6 +361,29 @@
               r.features &= ~FormatFeature.int8.bit
               return r.bytes() }())
         return items + textCorruptFiles()
+    }
+
+    /// A zstd frame of `prefix` followed by `zeros` zero bytes, built block by block instead of
+    /// compressing: single-segment with an 8-byte Frame_Content_Size, the prefix in raw blocks and
+    /// the zeros in RLE blocks of at most 128 KiB, 4 bytes each (RFC 8878 §3.1.1.1, §3.1.1.2).
+    /// 2 GiB of zeros take 64 KiB: a decompression bomb.
+    static func zstdFrame(_ prefix: [UInt8] = [], zeros: Int) -> [UInt8] {
+        let size = prefix.count + zeros
+        var frame: [UInt8] = [0x28, 0xB5, 0x2F, 0xFD, 0xE0] + [UInt8](repeating: 0, count: 8)
+        Patch.u64(&frame, 5, UInt64(size))
+        let maxBlock = 128 << 10
+        var done = 0
+        repeat {
+            let n = min(size - done, maxBlock)
+            let raw = done < prefix.count
+            let length = raw ? min(n, prefix.count - done) : n
+            done += length
+            // Block_Size, Block_Type (0 raw, 1 RLE), Last_Block.
+            let header = UInt32(length) << 3 | (raw ? 0 : 1 << 1) | (done == size ? 1 : 0)
+            frame += [UInt8(truncatingIfNeeded: header), UInt8(truncatingIfNeeded: header >> 8), UInt8(truncatingIfNeeded: header >> 16)]
+            frame += raw ? Array(prefix[(done - length)..<done]) : [0]
+        } while done < size
+        return frame
     }
 
     /// Rewrites the Frame_Content_Size field of a zstd frame header (RFC 8878 §3.1.1.1).
