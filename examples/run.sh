@@ -81,6 +81,10 @@ step "2. bad input: test_errors.c and test_c_api.py"
 $CC "${CFLAGS[@]}" -I "$INCLUDE" "$EXAMPLES/c/test_errors.c" -L "$BIN" -lrnnruntime -lm -lpthread -Wl,-rpath,"$BIN" \
     -o "$TMP/test_errors"
 "$TMP/test_errors" fixtures/models/small-h16.rnnm fixtures/corrupt/flipped-crc.rnnm
+# The 66 KB file declaring 2 GiB of zstd zeros, under a 600 MB address-space limit: RNN_ERROR_MALFORMED
+# (17) from both load functions, not an abort of the host (issue #13).
+bash -c 'ulimit -v 600000; exec "$0" --load fixtures/corrupt/tensor-data-zstd-bomb.rnnm 17' "$TMP/test_errors" \
+    || fail "test_errors --load of the zstd bomb under ulimit -v"
 python3 "$EXAMPLES/python/test_c_api.py" --library "$LIB" fixtures
 
 step "3. classify an IDX file: C and Python against rnn-infer"

@@ -51,3 +51,16 @@ extension Array where Element == UInt8 {
 
 /// Formats a byte count or offset for messages.
 func hex(_ v: some BinaryInteger) -> String { "0x" + String(v, radix: 16) }
+
+/// A string compared and hashed by its UTF-8 bytes, i.e. by code points.
+///
+/// Swift's `String ==` is Unicode canonical equivalence: U+212A KELVIN SIGN equals "K", and "é"
+/// equals "e" + U+0301. The spec compares names, JSON member names and vocabulary words as
+/// sequences of code points (§6), as Python's `str` and every byte-oriented reader do; a `Set` or
+/// `Dictionary` of these keys follows it.
+package struct UTF8Key: Hashable, Sendable {
+    /// The string's UTF-8 bytes.
+    package let bytes: [UInt8]
+    package init(_ text: String) { bytes = Array(text.utf8) }
+    package init(bytes: some Sequence<UInt8>) { self.bytes = Array(bytes) }
+}

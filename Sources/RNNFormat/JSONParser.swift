@@ -107,7 +107,7 @@ struct JSONParser {
     private mutating func parseObject() throws(ModelFormatError) -> JSONValue {
         position += 1  // {
         var members: [(String, JSONValue)] = []
-        var keys = Set<String>()
+        var keys = Set<UTF8Key>()  // compared after unescaping, by code points (spec §6)
         skipWhitespace()
         if current == 0x7D { position += 1; return .object(members) }
         while true {
@@ -115,7 +115,7 @@ struct JSONParser {
             guard current == 0x22 else { throw fail("a member name in quotes") }
             let keyOffset = position
             let key = try parseString()
-            if !keys.insert(key).inserted {
+            if !keys.insert(UTF8Key(key)).inserted {
                 throw .malformed("metadata: duplicate member \"\(key)\" at byte \(keyOffset); spec §6 forbids duplicate keys")
             }
             skipWhitespace()

@@ -20,10 +20,10 @@ enum MetadataDecoding {
         }
         if layerValues.isEmpty { throw .malformed("metadata: model.layers is empty; a model needs at least one layer") }
         var layers: [Layer] = []
-        var layerNames = Set<String>()
+        var layerNames = Set<UTF8Key>()
         for (i, value) in layerValues.enumerated() {
             let layer = try decodeLayer(value, path: "model.layers[\(i)]")
-            guard layerNames.insert(layer.name).inserted else {
+            guard layerNames.insert(UTF8Key(layer.name)).inserted else {
                 throw .malformed("metadata: model.layers[\(i)] repeats the layer name \"\(layer.name)\"; names are unique")
             }
             layers.append(layer)
@@ -112,7 +112,7 @@ enum MetadataDecoding {
         }
         var words: [String] = []
         words.reserveCapacity(values.count)
-        var seen = Set<String>()
+        var seen = Set<UTF8Key>()
         for (i, value) in values.enumerated() {
             guard case .string(let word) = value else {
                 throw .malformed("metadata: input.vocabulary[\(i)] is \(value.typeName); expected a string")
@@ -120,7 +120,7 @@ enum MetadataDecoding {
             guard WordTokenizer.isWord(word) else {
                 throw .malformed("metadata: input.vocabulary[\(i)] \"\(word)\" is not a word the tokenizer can produce (spec §6.2.1)")
             }
-            guard seen.insert(word).inserted else {
+            guard seen.insert(UTF8Key(word)).inserted else {
                 throw .malformed("metadata: input.vocabulary[\(i)] repeats \"\(word)\"; words are unique")
             }
             words.append(word)
@@ -175,7 +175,7 @@ enum MetadataDecoding {
                 }
             }
         }
-        if let seedValue = o.members.first(where: { $0.0 == "seed" })?.1 {
+        if let seedValue = o.value("seed") {
             guard case .number(let text) = seedValue, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
                   let seed = UInt64(text) else {
                 throw .malformed("metadata: provenance.seed must be an integer 0 ... 2^64-1; found \(seedValue.typeName)")
@@ -220,7 +220,8 @@ private struct Object {
     /// `metadata: model.layers[0].name` for messages.
     private func where_(_ key: String) -> String { "metadata: " + (path.isEmpty ? key : "\(path).\(key)") }
 
-    private func value(_ key: String) -> JSONValue? { members.first { $0.0 == key }?.1 }
+    /// The member named exactly `key` (by code points: U+212A is not "K").
+    func value(_ key: String) -> JSONValue? { members.first { $0.0.utf8.elementsEqual(key.utf8) }?.1 }
 
     private func required(_ key: String) throws(ModelFormatError) -> JSONValue {
         guard let v = value(key) else {

@@ -64,27 +64,28 @@ enum ModelChecks {
 
     /// Spec §6.1: references, then shapes, then the architectural rules.
     static func crossCheck(_ metadata: ModelMetadata, _ tensors: [Tensor]) throws(ModelFormatError) {
-        var shapes: [String: [Int]] = [:]
-        for t in tensors { shapes[t.name] = t.shape }
+        // Names match by code points (spec §6), not by Swift's canonical equivalence.
+        var shapes: [UTF8Key: [Int]] = [:]
+        for t in tensors { shapes[UTF8Key(t.name)] = t.shape }
         // References: every named tensor exists and is named once; every tensor is named.
-        var referenced = Set<String>()
+        var referenced = Set<UTF8Key>()
         for layer in metadata.layers {
             for (role, name, _) in references(layer) {
-                guard shapes[name] != nil else {
+                guard shapes[UTF8Key(name)] != nil else {
                     throw .malformed("layer \"\(layer.name)\": \(role) names tensor \"\(name)\", which is not in the tensor table")
                 }
-                guard referenced.insert(name).inserted else {
+                guard referenced.insert(UTF8Key(name)).inserted else {
                     throw .malformed("layer \"\(layer.name)\": \(role) names tensor \"\(name)\", which another reference already uses; each tensor is referenced exactly once")
                 }
             }
         }
-        for t in tensors where !referenced.contains(t.name) {
+        for t in tensors where !referenced.contains(UTF8Key(t.name)) {
             throw .malformed("tensor \"\(t.name)\" is not referenced by any layer; every tensor belongs to exactly one layer (spec §6.1)")
         }
         // Shapes.
         for layer in metadata.layers {
-            for (role, name, expected) in references(layer) where shapes[name] != expected {
-                throw .shapeMismatch("layer \"\(layer.name)\": \(role) tensor \"\(name)\" has shape \(shapes[name]!); expected \(expected) (spec §6.1)")
+            for (role, name, expected) in references(layer) where shapes[UTF8Key(name)] != expected {
+                throw .shapeMismatch("layer \"\(layer.name)\": \(role) tensor \"\(name)\" has shape \(shapes[UTF8Key(name)]!); expected \(expected) (spec §6.1)")
             }
         }
         try architecture(metadata)

@@ -28,8 +28,13 @@ public enum ModelReader {
         let metadata = try MetadataDecoding.decode(try JSONParser.parse(metadataBytes))
         let tableBytes = try c.payload(of: .tensorTable).array
         let entries = try TensorEntry.parseTable(tableBytes)
+        // The table fixes the data section's size; check the declared size against it before
+        // decompressing (spec §5, §7 step 8), so no header alone decides what is allocated.
+        let regions = try TensorEntry.checkLayout(entries, sectionSize: c.section(.tensorData).size)
         let data = try c.payload(of: .tensorData)
-        try TensorEntry.checkRegions(entries, data: data)
+        try TensorEntry.checkPadding(regions, data: data)
+        // The tensors' arrays copy the regions: at most the section's size, and checked (spec §1).
+        try CheckedAllocation.reserve(regions.reduce(0) { $0 + $1.end - $1.start }, for: "the tensors' values")
         let tensors = entries.map { $0.tensor(from: data) }
 
         try ModelChecks.crossCheck(metadata, tensors)
@@ -225,11 +230,14 @@ struct Container {
                          minReaderMinor: minMinor, requiredFeatures: features, sections: sections, crc: stored)
     }
 
-    /// The decompressed payload of the section of kind `kind` (present: checked in step 7).
+    /// The directory entry of the section of kind `kind` (present: checked in step 7).
+    func section(_ kind: SectionKind) -> SectionEntry { sections.first { $0.kind == kind.rawValue }! }
+
+    /// The decompressed payload of the section of kind `kind`.
     func payload(of kind: SectionKind) throws(ModelFormatError) -> SectionBytes {
-        let s = sections.first { $0.kind == kind.rawValue }!
+        let s = section(kind)
         let range = s.offset..<(s.offset + s.storedSize)
-        if s.codec == 0 { return SectionBytes(storage: bytes, range: range) }
+        if s.codec == 0 { return SectionBytes(file: bytes, range: range) }
         return SectionBytes(try Zstd.decompress(bytes, range: range, size: s.size, what: "\(s.label) at file offset \(s.offset)"))
     }
 }

@@ -64,6 +64,9 @@ public struct ModelSummary: Sendable, CustomStringConvertible {
     public var sections: [Section]
     /// The CRC-32 of the trailer; a summary exists only when it matched.
     public var crc32: UInt32
+    /// The SHA-256 of the whole file as 64 lowercase hex digits, when the caller supplied a digest
+    /// function to ``ModelReader/inspect(_:limits:sha256:)`` (this module has no SHA-256 of its own).
+    public var sha256: String?
     /// The layers in data-flow order.
     public var layers: [LayerInfo]
     /// The tensor table, in order.
@@ -80,6 +83,7 @@ public struct ModelSummary: Sendable, CustomStringConvertible {
         out.append("features      \(features.isEmpty ? "none" : features.joined(separator: ", "))")
         out.append("file size     \(fileSize) bytes")
         out.append("checksum      crc32 \(hex(crc32)) ok")
+        if let sha256 { out.append("sha256        \(sha256)") }
         out.append("sections")
         out.append(table([["#", "kind", "codec", "offset", "stored", "size"]] + sections.map {
             ["\($0.index)", $0.kindName + ($0.required ? "" : " (optional)"), $0.codec, "\($0.offset)", "\($0.storedSize)", "\($0.size)"]
@@ -101,25 +105,29 @@ public struct ModelSummary: Sendable, CustomStringConvertible {
             [$0.name, $0.dtype.description, "\($0.shape)", "\($0.storedBytes)"]
         }))
         let labels = metadata.labels
-        let shown = labels.prefix(12).joined(separator: ", ") + (labels.count > 12 ? ", ... (\(labels.count) in all)" : "")
+        let shown = labels.prefix(12).map(TerminalText.escaped).joined(separator: ", ") + (labels.count > 12 ? ", ... (\(labels.count) in all)" : "")
         out.append("labels        \(labels.count): \(shown)")
         let p = metadata.provenance
-        out.append("provenance    producer \(p.producer)\(p.producerVersion.map { " \($0)" } ?? "")")
-        if let t = p.createdAt { out.append("              created \(t)") }
-        if let d = p.datasetName { out.append("              dataset \(d)") }
-        for (file, sha) in p.datasetSHA256.sorted(by: { $0.key < $1.key }) { out.append("                \(file) sha256 \(sha)") }
+        // Every string below comes from the file: escaped, so it cannot move the cursor or recolour the terminal.
+        let e = TerminalText.escaped
+        out.append("provenance    producer \(e(p.producer))\(p.producerVersion.map { " \(e($0))" } ?? "")")
+        if let t = p.createdAt { out.append("              created \(e(t))") }
+        if let d = p.datasetName { out.append("              dataset \(e(d))") }
+        for (file, sha) in p.datasetSHA256.sorted(by: { $0.key < $1.key }) { out.append("                \(e(file)) sha256 \(e(sha))") }
         if let s = p.seed { out.append("              seed \(s)") }
         for (k, v) in p.hyperparameters.sorted(by: { $0.key < $1.key }) {
-            let text = switch v { case .number(let d): CanonicalJSON.ecmaScriptString(d); case .string(let s): s }
-            out.append("              hyperparameter \(k) = \(text)")
+            let text = switch v { case .number(let d): CanonicalJSON.ecmaScriptString(d); case .string(let s): e(s) }
+            out.append("              hyperparameter \(e(k)) = \(text)")
         }
         for (k, v) in p.metrics.sorted(by: { $0.key < $1.key }) {
-            out.append("              metric \(k) = \(CanonicalJSON.ecmaScriptString(v))")
+            out.append("              metric \(e(k)) = \(CanonicalJSON.ecmaScriptString(v))")
         }
         return out.joined(separator: "\n")
     }
 
+    /// Aligned columns; cells are escaped (layer names are any UTF-8, spec §6.1).
     private func table(_ rows: [[String]]) -> String {
+        let rows = rows.map { $0.map(TerminalText.escaped) }
         let widths = rows[0].indices.map { i in rows.map { $0[i].count }.max() ?? 0 }
         return rows.map { row in
             "  " + row.enumerated().map { i, cell in cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
@@ -141,7 +149,11 @@ private extension String {
 
 extension ModelReader {
     /// Checks the file completely (as ``decode(_:limits:)``) and describes it.
-    public static func inspect(_ bytes: [UInt8], limits: ReadLimits = .default) throws(ModelFormatError) -> ModelSummary {
+    ///
+    /// - Parameter sha256: computes the SHA-256 of the file's bytes as lowercase hex (for example
+    ///   `RNNDatasets.SHA256.hex`); nil leaves ``ModelSummary/sha256`` empty.
+    public static func inspect(_ bytes: [UInt8], limits: ReadLimits = .default,
+                               sha256: (([UInt8]) -> String)? = nil) throws(ModelFormatError) -> ModelSummary {
         let container = try Container.parse(bytes, limits: limits)
         let (model, entries) = try decodeSections(container, limits: limits)
         let sections = container.sections.map { s in
@@ -185,12 +197,13 @@ extension ModelReader {
             formatMajor: Int(container.formatMajor), formatMinor: Int(container.formatMinor),
             minReaderMajor: Int(container.minReaderMajor), minReaderMinor: Int(container.minReaderMinor),
             features: FormatFeature.names(of: container.requiredFeatures), fileSize: bytes.count,
-            sections: sections, crc32: container.crc, layers: layers, tensors: tensors,
+            sections: sections, crc32: container.crc, sha256: sha256?(bytes), layers: layers, tensors: tensors,
             parameterCount: model.tensors.reduce(0) { $0 + $1.count }, metadata: model.metadata)
     }
 
     /// Reads the file at `path` (size-checked first, as ``read(contentsOf:limits:)``) and describes it.
-    public static func inspect(contentsOf path: String, limits: ReadLimits = .default) throws(ModelFormatError) -> ModelSummary {
-        try inspect(try AtomicFile.read(path, maxBytes: limits.effectiveFileBytes), limits: limits)
+    public static func inspect(contentsOf path: String, limits: ReadLimits = .default,
+                               sha256: (([UInt8]) -> String)? = nil) throws(ModelFormatError) -> ModelSummary {
+        try inspect(try AtomicFile.read(path, maxBytes: limits.effectiveFileBytes), limits: limits, sha256: sha256)
     }
 }

@@ -5,7 +5,7 @@ struct TensorEntry: Sendable {
     var dtype: DType
     var shape: [Int]
     var elements: Int
-    /// Data offsets as stored (any u64); `checkRegions` proves they lie within the section.
+    /// Data offsets as stored (any u64); `checkLayout` proves they lie within the section.
     var dataOffset: UInt64
     var dataSize: Int
     var scaleOffset: UInt64
@@ -112,17 +112,30 @@ struct TensorEntry: Sendable {
                            scaleOffset: scaleOffset, scaleSize: Int(scaleSize))
     }
 
-    /// Spec §5: regions lie within the section, do not overlap, the section is exactly
-    /// `align64` of the furthest region end, and every byte outside the regions is zero.
-    static func checkRegions(_ entries: [TensorEntry], data: SectionBytes) throws(ModelFormatError) {
-        let dataSize = data.count
-        var regions: [(start: Int, end: Int, what: String)] = []
+    /// One region of the tensor data (spec §5): a tensor's values or its int8 scales.
+    struct Region {
+        var start: Int
+        var end: Int
+        var what: String
+    }
+
+    /// The checks of spec §5 that need only the table: every region lies within a section of
+    /// `sectionSize` bytes, the regions do not overlap, and the section is exactly `align64` of
+    /// the furthest region end.
+    ///
+    /// Runs before the tensor data is decompressed (spec §7 step 8): a declared size that the
+    /// table does not need (a decompression bomb: 2 GiB of zeros in a 66 KB file) is refused
+    /// before a buffer of that size exists.
+    ///
+    /// - Returns: the regions, sorted by start, for ``checkPadding(_:data:)``.
+    static func checkLayout(_ entries: [TensorEntry], sectionSize: Int) throws(ModelFormatError) -> [Region] {
+        var regions: [Region] = []
         func add(_ offset: UInt64, _ size: Int, _ what: String) throws(ModelFormatError) {
             let (end, overflow) = offset.addingReportingOverflow(UInt64(size))
-            if overflow || end > UInt64(dataSize) {
-                throw .malformed("tensor data: \(what) occupy data offsets \(offset) ..< \(overflow ? "(beyond 2^64)" : String(end)), past the end of the \(dataSize)-byte section")
+            if overflow || end > UInt64(sectionSize) {
+                throw .malformed("tensor data: \(what) occupy data offsets \(offset) ..< \(overflow ? "(beyond 2^64)" : String(end)), past the end of the \(sectionSize)-byte section")
             }
-            regions.append((Int(offset), Int(end), what))
+            regions.append(Region(start: Int(offset), end: Int(end), what: what))
         }
         for e in entries {
             try add(e.dataOffset, e.dataSize, "the values of tensor \"\(e.name)\"")
@@ -135,18 +148,25 @@ struct TensorEntry: Sendable {
             if r.start < end {
                 throw .malformed("tensor data: \(r.what) at data offset \(r.start) overlap \(previous), which end at \(end)")
             }
-            if let z = data.firstNonzero(in: end..<r.start) {
-                throw .malformed("tensor data offset \(z): padding byte is \(hex(data[z])); bytes outside tensor regions are 0")
-            }
             end = r.end
             previous = r.what
         }
         let expected = Format.align64(end)!
-        if dataSize != expected {
-            throw .malformed("tensor data: the section is \(dataSize) bytes; the regions end at \(end), so expected align64(\(end)) = \(expected)")
+        if sectionSize != expected {
+            throw .malformed("tensor data: the section's size is \(sectionSize) bytes; the tensor table's regions end at \(end), so expected align64(\(end)) = \(expected) (checked before decompressing)")
         }
-        if let z = data.firstNonzero(in: end..<dataSize) {
-            throw .malformed("tensor data offset \(z): padding byte is \(hex(data[z])); bytes outside tensor regions are 0")
+        return regions
+    }
+
+    /// The checks of spec §5 that need the bytes: every byte outside the `regions` (sorted, as
+    /// ``checkLayout(_:sectionSize:)`` returns them) is zero.
+    static func checkPadding(_ regions: [Region], data: SectionBytes) throws(ModelFormatError) {
+        var end = 0
+        for r in regions + [Region(start: data.count, end: data.count, what: "")] {
+            if let z = data.firstNonzero(in: end..<r.start) {
+                throw .malformed("tensor data offset \(z): padding byte is \(hex(data[z])); bytes outside tensor regions are 0")
+            }
+            end = r.end
         }
     }
 
@@ -168,10 +188,9 @@ struct TensorEntry: Sendable {
     }
 
     /// `count` little-endian values of `T` at `offset`, copied in one block on little-endian hosts.
-    private static func load<T: LittleEndianLoadable>(_: T.Type, _ data: SectionBytes, _ sectionOffset: Int, _ count: Int) -> [T] {
-        let offset = data.start + sectionOffset
-        return [T](unsafeUninitializedCapacity: count) { buf, initialized in
-            data.storage.withUnsafeBytes { src in
+    private static func load<T: LittleEndianLoadable>(_: T.Type, _ data: SectionBytes, _ offset: Int, _ count: Int) -> [T] {
+        [T](unsafeUninitializedCapacity: count) { buf, initialized in
+            data.withUnsafeBytes { src in
                 let bytes = UnsafeRawBufferPointer(rebasing: src[offset..<(offset + count * MemoryLayout<T>.size)])
                 #if _endian(little)
                 UnsafeMutableRawBufferPointer(buf).copyMemory(from: bytes)
@@ -207,34 +226,46 @@ extension Float: LittleEndianLoadable {
     }
 }
 
-/// A decompressed section: either its own array, or (codec 0) a range of the file's bytes, so
-/// that an uncompressed tensor-data section is not copied before its tensors are.
+/// A decompressed section: either its own checked buffer, or (codec 0) a range of the file's
+/// bytes, so that an uncompressed tensor-data section is not copied before its tensors are.
 struct SectionBytes {
-    let storage: [UInt8]
-    /// Index in `storage` of the section's first byte.
-    let start: Int
+    private let file: [UInt8]
+    private let buffer: CheckedBuffer?
+    /// Index in the file of the section's first byte (codec 0), else 0.
+    private let start: Int
     let count: Int
 
-    init(_ bytes: [UInt8]) {
-        storage = bytes
+    init(_ buffer: CheckedBuffer) {
+        file = []
+        self.buffer = buffer
         start = 0
-        count = bytes.count
+        count = buffer.count
     }
 
-    init(storage: [UInt8], range: Range<Int>) {
-        self.storage = storage
+    init(file: [UInt8], range: Range<Int>) {
+        self.file = file
+        buffer = nil
         start = range.lowerBound
         count = range.count
     }
 
+    /// Calls `body` with the section's bytes (section offset 0 at index 0).
+    func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        if let buffer { return body(buffer.bytes) }
+        return file.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[start..<(start + count)])) }
+    }
+
     /// The byte at section offset `i`.
-    subscript(i: Int) -> UInt8 { storage[start + i] }
+    subscript(i: Int) -> UInt8 { withUnsafeBytes { $0[i] } }
 
     /// The section offset of the first nonzero byte in `range` (section offsets), if any.
     func firstNonzero(in range: Range<Int>) -> Int? {
-        storage.firstNonzero(in: (start + range.lowerBound)..<(start + range.upperBound)).map { $0 - start }
+        withUnsafeBytes { bytes in
+            for i in range where bytes[i] != 0 { return i }
+            return nil
+        }
     }
 
-    /// A copy of the section's bytes.
-    var array: [UInt8] { start == 0 && count == storage.count ? storage : Array(storage[start..<(start + count)]) }
+    /// A copy of the section's bytes (for the metadata and the table, at most 4 MiB by spec §9).
+    var array: [UInt8] { withUnsafeBytes { Array($0) } }
 }

@@ -27,9 +27,11 @@ enum Zstd {
 
     /// Decompresses `bytes[range]`, which must be exactly one frame declaring `size` content bytes.
     ///
-    /// `size` has already been checked against the limits; the output buffer is exactly `size`.
-    static func decompress(_ bytes: [UInt8], range: Range<Int>, size: Int, what: String) throws(ModelFormatError) -> [UInt8] {
-        let result: Result<[UInt8], ModelFormatError> = bytes.withUnsafeBytes { all in
+    /// `size` has already been checked against the limits and against everything the file says
+    /// about the content (spec §7 step 8); the output buffer is exactly `size` bytes, allocated
+    /// with ``CheckedBuffer`` so that a process without that much memory gets an error.
+    static func decompress(_ bytes: [UInt8], range: Range<Int>, size: Int, what: String) throws(ModelFormatError) -> CheckedBuffer {
+        let result: Result<CheckedBuffer, ModelFormatError> = bytes.withUnsafeBytes { all in
             let src = UnsafeRawBufferPointer(rebasing: all[range])
             // A zstd data frame starts with 28 B5 2F FD; skippable frames and anything else are refused.
             if src.count < 4 || src[0] != 0x28 || src[1] != 0xB5 || src[2] != 0x2F || src[3] != 0xFD {
@@ -52,25 +54,17 @@ enum Zstd {
             if frameSize != src.count {
                 return .failure(.malformed("\(what): the zstd frame is \(frameSize) bytes; the directory says stored_size = \(src.count) (exactly one frame, nothing after it)"))
             }
+            let out: CheckedBuffer
+            do throws(ModelFormatError) { out = try CheckedBuffer(count: size, for: what) } catch { return .failure(error) }
             guard let dctx = ZSTD_createDCtx() else { return .failure(.io("zstd: cannot allocate a decompression context")) }
             defer { ZSTD_freeDCtx(dctx) }
-            var failure: ModelFormatError?
-            let out = [UInt8](unsafeUninitializedCapacity: size) { dst, count in
-                let n = ZSTD_decompressDCtx(dctx, dst.baseAddress, size, src.baseAddress, src.count)
-                if ZSTD_isError(n) != 0 {
-                    failure = .malformed("\(what): zstd decompression failed (\(String(cString: ZSTD_getErrorName(n)))); the frame does not produce exactly the declared \(size) bytes")
-                    // Initialise the buffer so the array is well-formed even though it is discarded.
-                    if size > 0 { dst.baseAddress!.initialize(repeating: 0, count: size) }
-                    count = size
-                } else if n != size {
-                    failure = .malformed("\(what): zstd produced \(n) bytes; the directory says size = \(size)")
-                    if size > 0 { dst.baseAddress!.initialize(repeating: 0, count: size) }
-                    count = size
-                } else {
-                    count = n
-                }
+            let n = ZSTD_decompressDCtx(dctx, out.base, size, src.baseAddress, src.count)
+            if ZSTD_isError(n) != 0 {
+                return .failure(.malformed("\(what): zstd decompression failed (\(String(cString: ZSTD_getErrorName(n)))); the frame does not produce exactly the declared \(size) bytes"))
             }
-            if let failure { return .failure(failure) }
+            if n != size {
+                return .failure(.malformed("\(what): zstd produced \(n) bytes; the directory says size = \(size)"))
+            }
             return .success(out)
         }
         return try result.get()

@@ -17,12 +17,15 @@ enum APIError: Error, CustomStringConvertible {
     case bufferTooSmall(String)
     /// An input length that is not `count x height x width`.
     case inputSize(String)
+    /// A size the caller asked for that this process cannot allocate.
+    case limitExceeded(String)
     /// The runtime refused the model file, the network, or the input.
     case runtime(RuntimeError)
 
     var description: String {
         switch self {
-        case .nullArgument(let m), .invalidHandle(let m), .invalidArgument(let m), .bufferTooSmall(let m), .inputSize(let m):
+        case .nullArgument(let m), .invalidHandle(let m), .invalidArgument(let m), .bufferTooSmall(let m), .inputSize(let m),
+             .limitExceeded(let m):
             m
         case .runtime(let error):
             error.description
@@ -37,6 +40,7 @@ enum APIError: Error, CustomStringConvertible {
         case .invalidArgument: RNN_ERROR_INVALID_ARGUMENT
         case .bufferTooSmall: RNN_ERROR_BUFFER_TOO_SMALL
         case .inputSize: RNN_ERROR_INPUT_SIZE
+        case .limitExceeded: RNN_ERROR_LIMIT_EXCEEDED
         case .runtime(let error): error.status
         }
     }

@@ -1,4 +1,5 @@
 import CRNNRuntime
+import RNNFormat
 import RNNRuntime
 
 /// The caller's input: raw pixels (normalized by the model) or features (already normalized).
@@ -26,8 +27,9 @@ enum InputValues {
 ///
 /// The checks run in a fixed order and the first failure is reported: the handle, the lengths
 /// (`size_t` values above `Int.max`), the pointers (NULL is allowed only for an empty buffer), the
-/// input length against `count x height x width`, the output length, then (features only)
-/// finiteness. Output buffers are written by the callers only after the runtime succeeded.
+/// input length against `count x height x width`, the output length, the memory the results
+/// need (checked allocation), then (features only) finiteness. Output buffers are written by the
+/// callers only after the runtime succeeded.
 ///
 /// - Parameter rowsOfClasses: `true` when the output holds `classes` floats per image (logits,
 ///   probabilities), `false` when it holds one class index per image.
@@ -54,6 +56,15 @@ func classifyChecked(_ handle: OpaquePointer?, _ input: InputValues, inputLength
         throw .bufferTooSmall("out_len is \(outputLength), but \(what)")
     }
     guard count > 0 else { return try runtime { () throws(RuntimeError) in try model.classify(pixels: [UInt8]()) } }
+    // The runtime keeps logits, probabilities and predictions of the whole batch in Swift arrays
+    // (2 x classes floats + one Int per image), which abort when memory runs out, whichever of the
+    // three the caller asked for: prove the caller's count can be held first.
+    let resultBytes = try product(count, 8 * model.classCount + 8, "count x result bytes per image")
+    do throws(ModelFormatError) {
+        try CheckedAllocation.reserve(resultBytes, for: "the results of \(images(count))")
+    } catch {
+        throw .limitExceeded(error.message)
+    }
 
     switch input {
     case .pixels(let pixels):

@@ -1,4 +1,5 @@
 import CRNNRuntime
+import RNNFormat
 import RNNRuntime
 
 /// Loads the model file at `path` (header: `rnn_model_load`).
@@ -26,11 +27,24 @@ public func rnn_model_load_from_memory(_ data: UnsafeRawPointer?, _ size: Int,
         let out = try required(outModel, "out_model")
         out.pointee = nil
         let size = try length(size, "size")
+        // The caller's length decides how much is copied: check it against the file-size cap first
+        // (spec §7 step 4 allows this before reading anything), then copy with checked allocation,
+        // so that neither a wrong length nor a short memory limit aborts the host.
+        let cap = ReadLimits.default.maxFileBytes
+        if size > cap {
+            throw .runtime(.unreadableModel(path: nil, error: ModelFormatError(
+                .limitExceeded, "size is \(size) bytes; the reader's file-size limit is \(cap) (spec §9); nothing was read")))
+        }
         let bytes: [UInt8]
         if size == 0 {
             bytes = []  // data may be NULL; the reader reports the empty file
         } else {
-            bytes = Array(UnsafeRawBufferPointer(start: try required(data, "data"), count: size))
+            let source = UnsafeRawBufferPointer(start: try required(data, "data"), count: size)
+            do throws(ModelFormatError) {
+                bytes = try CheckedAllocation.array(copying: source, for: "a copy of the model's \(size) bytes")
+            } catch {
+                throw .runtime(.unreadableModel(path: nil, error: error))
+            }
         }
         let model = try runtime { () throws(RuntimeError) in try Model(bytes: bytes) }
         out.pointee = try HandleTable.shared.insert(model)

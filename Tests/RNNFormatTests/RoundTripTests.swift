@@ -82,6 +82,31 @@ import Testing
         #expect(back.metadata.input.scale == Float(1.0 / 255))
     }
 
+    @Test func inspectEscapesControlCharactersFromTheFile() throws {
+        // Labels, layer names and provenance are any UTF-8: an ESC sequence must not reach the terminal raw.
+        var model = TestModels.withProvenance()
+        model.metadata.labels = ["\u{1B}[2Jcleared", "tab\there", "bidi\u{202E}txt.exe"]
+        if case .dense(var d) = model.metadata.layers[1] {
+            d.name = "out\u{1B}]0;title\u{07}"
+            model.metadata.layers[1] = .dense(d)
+        }
+        model.metadata.provenance.producer = "evil\r\u{9B}31m"
+        let text = try ModelReader.inspect(try ModelWriter.encode(model)).description
+        #expect(!text.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" || (0x7F...0x9F).contains($0.value) || $0.value == 0x202E })
+        #expect(text.contains("\\u001b[2Jcleared, tab\\there, bidi\\u202etxt.exe"))
+        #expect(text.contains("out\\u001b]0;title\\u0007"))
+        #expect(text.contains("producer evil\\r\\u009b31m"))
+        #expect(TerminalText.escaped("C:\\dir é") == "C:\\\\dir é")
+    }
+
+    @Test func inspectPrintsTheSHA256ItIsGiven() throws {
+        let bytes = try ModelWriter.encode(TestModels.tiny())
+        #expect(try ModelReader.inspect(bytes).sha256 == nil)
+        let summary = try ModelReader.inspect(bytes, sha256: { "digest of \($0.count) bytes" })
+        #expect(summary.sha256 == "digest of \(bytes.count) bytes")
+        #expect(summary.description.contains("\nsha256        digest of \(bytes.count) bytes\n"))
+    }
+
     @Test func inspectDescribesSectionsLayersAndTensors() throws {
         let bytes = try ModelWriter.encode(TestModels.tiny(dtype: .int8))
         let summary = try ModelReader.inspect(bytes)

@@ -114,6 +114,33 @@ import Testing
         #expect(required >= 2)
     }
 
+    @Test func callerLengthsAreCheckedBeforeAnythingIsCopiedOrAllocated() throws {
+        // Issue #13: a length of 2^40 over a 64-byte buffer used to be copied (and abort) before the
+        // reader saw it; now it is refused against the file-size cap without reading `data`.
+        let small = [UInt8](repeating: 0, count: 64)
+        var handle: OpaquePointer? = OpaquePointer(bitPattern: 1)
+        #expect(rnn_model_load_from_memory(small, 1 << 40, &handle) == RNN_ERROR_LIMIT_EXCEEDED)
+        #expect(handle == nil)
+        #expect(Self.lastMessage.contains("size is 1099511627776 bytes; the reader's file-size limit is"), "\(Self.lastMessage)")
+
+        // A count whose results (logits, probabilities, classes) no process can hold: refused before
+        // the runtime allocates them or reads the (short) input, for every output kind.
+        let model = try Self.load("tiny-h4.rnnm")
+        defer { _ = rnn_model_free(model) }
+        var height = 0, width = 0
+        _ = rnn_model_input_shape(model, &height, &width)
+        let count = 1 << 45
+        let pixels = [UInt8](repeating: 0, count: height * width)
+        var logits = [Float](repeating: 42, count: 4)
+        var classes = [Int32](repeating: 42, count: 4)
+        #expect(rnn_classify_u8(model, pixels, count * height * width, count, &logits, count * 3) == RNN_ERROR_LIMIT_EXCEEDED)
+        #expect(Self.lastMessage.contains("out of memory"), "\(Self.lastMessage)")
+        #expect(rnn_classify_u8_classes(model, pixels, count * height * width, count, &classes, count) == RNN_ERROR_LIMIT_EXCEEDED)
+        let features = [Float](repeating: 0, count: height * width)
+        #expect(rnn_classify_f32_probabilities(model, features, count * height * width, count, &logits, count * 3) == RNN_ERROR_LIMIT_EXCEEDED)
+        #expect(logits.allSatisfy { $0 == 42 } && classes.allSatisfy { $0 == 42 })
+    }
+
     @Test func freedAndForgedHandlesAreRefused() throws {
         let handle = try Self.load("tiny-h4.rnnm")
         var classes = 0

@@ -3,8 +3,11 @@
  * and never crashes the host.
  *
  *   test_errors MODEL.rnnm CORRUPT.rnnm
+ *   test_errors --load FILE STATUS     (loads FILE from its path and from memory; both must give STATUS)
  *
  * MODEL is any valid model; CORRUPT is a file that fails its checksum (fixtures/corrupt/flipped-crc.rnnm).
+ * The --load form is for examples/run.sh, which runs it under `ulimit -v` on the decompression bomb
+ * of the corrupt corpus: a hostile file must give its status, never abort the host.
  * Prints one line per failed expectation and a summary; exit status 0 when all passed.
  */
 #include "rnn_runtime.h"
@@ -67,7 +70,22 @@ static void *fail_on_other_thread(void *unused) {
     return (void *)(intptr_t)(strstr(rnn_last_error_message(), "out_model is NULL") != NULL);
 }
 
+/* `test_errors --load FILE STATUS`: one file, through both load functions. */
+static int load_only(const char *path, rnn_status expected) {
+    rnn_model *model = NULL;
+    EXPECT(rnn_model_load(path, &model), expected);
+    size_t size = 0;
+    uint8_t *bytes = slurp(path, &size);
+    expect_true("read the file", bytes != NULL);
+    EXPECT(rnn_model_load_from_memory(bytes, size, &model), expected);
+    printf("%s: %s (%s)\n", path, rnn_status_name(expected), rnn_last_error_message());
+    free(bytes);
+    rnn_model_free(model);
+    return failures == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
+    if (argc == 4 && strcmp(argv[1], "--load") == 0) return load_only(argv[2], (rnn_status)atoi(argv[3]));
     if (argc != 3) {
         fprintf(stderr, "usage: test_errors MODEL.rnnm CORRUPT.rnnm\n");
         return 64;
@@ -99,6 +117,8 @@ int main(int argc, char **argv) {
     uint8_t *bytes = slurp(model_path, &size);
     expect_true("read the model file", bytes != NULL);
     EXPECT(rnn_model_load_from_memory(bytes, size - 1, &model), RNN_ERROR_TRUNCATED);
+    /* A length far beyond the buffer: refused against the 4 GiB file-size cap before anything is read. */
+    EXPECT(rnn_model_load_from_memory(bytes, (size_t)1 << 40, &model), RNN_ERROR_LIMIT_EXCEEDED);
     bytes[size / 2] ^= 0x40;
     EXPECT(rnn_model_load_from_memory(bytes, size, &model), RNN_ERROR_CORRUPTED);
     bytes[size / 2] ^= 0x40;
@@ -145,6 +165,9 @@ int main(int argc, char **argv) {
     EXPECT(rnn_classify_u8(model, pixels, pixels_len, SIZE_MAX, logits, 2 * classes), RNN_ERROR_INVALID_ARGUMENT);
     EXPECT(rnn_classify_u8(model, pixels, pixels_len, SIZE_MAX / 8, logits, 2 * classes), RNN_ERROR_INVALID_ARGUMENT);
     EXPECT(rnn_classify_u8(model, NULL, 0, 0, NULL, 0), RNN_OK);
+    /* A count whose results no process can hold: refused before the runtime allocates them. */
+    size_t huge = (size_t)1 << 45;
+    EXPECT(rnn_classify_u8_classes(model, pixels, huge * height * width, huge, predicted, huge), RNN_ERROR_LIMIT_EXCEEDED);
     EXPECT(rnn_classify_u8_classes(model, pixels, pixels_len, 2, predicted, 1), RNN_ERROR_BUFFER_TOO_SMALL);
     expect_true("a too-small buffer is left untouched", predicted[0] == -7 && predicted[1] == -7);
     EXPECT(rnn_classify_u8_classes(model, pixels, pixels_len, 2, predicted, 2), RNN_OK);

@@ -202,7 +202,9 @@ def load(source) -> Model:
     by_kind = {s.kind: s for s in sections if s.kind in (KIND_METADATA, KIND_TABLE, KIND_DATA)}
     meta = _parse_metadata(_payload(buf, by_kind[KIND_METADATA], "metadata"))
     tensors = _parse_table(_payload(buf, by_kind[KIND_TABLE], "tensor table"))
-    _read_data(_payload(buf, by_kind[KIND_DATA], "tensor data"), tensors)
+    # §5: the table fixes the data section's size; checked before decompressing (a bomb declares more).
+    regions = _check_layout(by_kind[KIND_DATA].size, tensors)
+    _read_data(_payload(buf, by_kind[KIND_DATA], "tensor data"), tensors, regions)
     model = Model((major, minor), (min_major, min_minor), features, sections, meta,
                   meta["model"]["layers"], meta["input"], meta["labels"], tensors)
     _check_references_and_shapes(model)
@@ -631,27 +633,33 @@ def _parse_table(raw: bytes) -> dict:
 
 # --- §5: tensor data, §4.1 decoding ----------------------------------------------------------------
 
-def _read_data(raw: bytes, tensors: dict):
+def _check_layout(size: int, tensors: dict) -> list:
+    """§5, the checks that need only the table, before the section is decompressed."""
     regions = []
     for t in tensors.values():
         regions.append((t.data_offset, t.data_size, f"values of {t.name!r}"))
         if t.dtype == "int8":
             regions.append((t.scale_offset, t.scale_size, f"scales of {t.name!r}"))
-    # §5, in its order: containment (table order, values before scales), overlap, gaps, size, tail.
-    for off, size, what in regions:
-        if off + size > len(raw):
-            _fail("malformed", f"{what} [{off}, {off + size}) lies outside the {len(raw)}-byte data section")
+    # §5, in its order: containment (table order, values before scales), overlap, size.
+    for off, length, what in regions:
+        if off + length > size:
+            _fail("malformed", f"{what} [{off}, {off + length}) lies outside the {size}-byte data section")
     regions.sort(key=lambda r: r[0])
     for (off0, size0, what0), (off1, _, what1) in zip(regions, regions[1:]):
         if off1 < off0 + size0:
             _fail("malformed", f"{what1} at {off1} overlaps {what0} [{off0}, {off0 + size0})")
+    end = max(off + length for off, length, _ in regions)
+    if size != align64(end):
+        _fail("malformed", f"tensor data section is {size} bytes, the table's regions need align64({end}) = {align64(end)}")
+    return regions
+
+
+def _read_data(raw: bytes, tensors: dict, regions: list):
+    """§5, the checks that need the bytes (zero outside the regions), then §4.1 decoding."""
     covered = 0
-    for off, size, what in regions:
-        _require_zero(raw, covered, off, f"tensor data gap [{covered}, {off})")
+    for off, size, what in regions + [(len(raw), 0, "end")]:
+        _require_zero(raw, covered, off, f"tensor data padding [{covered}, {off})")
         covered = off + size
-    if len(raw) != align64(covered):
-        _fail("malformed", f"tensor data section is {len(raw)} bytes, expected align64({covered}) = {align64(covered)}")
-    _require_zero(raw, covered, len(raw), "tensor data final padding")
 
     for t in tensors.values():
         n = int(np.prod(t.shape))

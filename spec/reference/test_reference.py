@@ -235,6 +235,16 @@ def run_crafted():
     fwd["model"]["layers"][0]["future"] = True
     good["forward compatible"] = w.write(fwd, base_tensors, minor=3,
                                          extra_sections=[(77, 0, 0, 5, b"hello")])
+    # Clarifications in 1.1 (FORMAT.md §11): what an independent reader had to guess.
+    signs = copy.deepcopy(base_meta)
+    signs["input"]["scale"], signs["input"]["offset"] = -1 / 255, 1
+    good["negative scale"] = w.write(signs, base_tensors)
+    signs["input"]["scale"], signs["input"]["offset"] = 0, -3.5
+    good["zero scale, negative offset"] = w.write(signs, base_tensors)
+    good["format_minor 0 < min_reader_minor 1"] = w.write(base_meta, base_tensors, minor=0, min_minor=1)
+    kelvin = copy.deepcopy(base_meta)
+    kelvin["future"] = {"K": 1, "\u212a": 2}  # different code points: not duplicates (no normalization)
+    good["member names K and U+212A"] = w.write(kelvin, base_tensors)
     for label, data in good.items():
         try:
             model = rnnm.load(data)

@@ -93,7 +93,8 @@ typedef enum rnn_status {
     RNN_ERROR_CORRUPTED = 13,           /* checksum mismatch */
     RNN_ERROR_UNSUPPORTED_VERSION = 14, /* a format version this library cannot read */
     RNN_ERROR_UNSUPPORTED_FEATURE = 15, /* an unknown required feature, codec, dtype, layer type... */
-    RNN_ERROR_LIMIT_EXCEEDED = 16,      /* a size or count beyond the format's limits */
+    RNN_ERROR_LIMIT_EXCEEDED = 16,      /* a size or count beyond the format's limits, or more memory
+                                           than the process can allocate (never an abort) */
     RNN_ERROR_MALFORMED = 17,           /* the structure violates the spec */
     RNN_ERROR_SHAPE_MISMATCH = 18,      /* a tensor's shape disagrees with its layer */
     RNN_ERROR_INVALID_TENSOR = 19,      /* a non-finite weight or an invalid quantization scale */
@@ -127,7 +128,8 @@ typedef struct rnn_model rnn_model;
 rnn_status rnn_model_load(const char *path, rnn_model **out_model);
 
 /* Like rnn_model_load, from the `size` bytes of an .rnnm file at `data`. The library copies what it
- * needs: the caller may free `data` as soon as the call returns. */
+ * needs: the caller may free `data` as soon as the call returns. A `size` above the file-size cap
+ * (4 GiB) is RNN_ERROR_LIMIT_EXCEEDED before a byte of `data` is read. */
 rnn_status rnn_model_load_from_memory(const void *data, size_t size, rnn_model **out_model);
 
 /* Releases a handle. NULL is accepted and does nothing (RNN_OK). A handle that was already freed

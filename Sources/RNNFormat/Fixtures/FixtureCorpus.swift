@@ -98,6 +98,8 @@
         // §7 steps 1 - 2: magic and length.
         bad("empty", .truncated, "a 0-byte file: a (trivial) prefix of the magic", [])
         bad("magic-prefix-5", .truncated, "the first 5 bytes of a model file", Array(zbytes.prefix(5)))
+        bad("short-not-magic", .notAModel, "7 bytes that are not a prefix of the magic (its first 6 bytes, then 00)",
+            Array(zbytes.prefix(6)) + [0])
         bad("text-file", .notAModel, "a text file, not a model", Array("{\"format\": \"rnnm\"} is JSON, not an .rnnm file\n".utf8))
         bad("bad-magic", .notAModel, "magic byte 1 changed from 'R' to 'r'", patched(crc: false) { $0[1] = 0x72 })
         bad("crlf-mangled", .notAModel, "a text-mode transfer turned the magic's CR LF into LF",
@@ -170,6 +172,11 @@
         // Step 7: sizes against limits; zstd frames that do not deliver the declared size.
         bad("metadata-size-over-limit", .limitExceeded, "the metadata's declared size is 4 MiB + 1 (limit 4 MiB)",
             patched { Patch.u64(&$0, Patch.entry(0) + 24, (4 << 20) + 1) })
+        bad("tensor-table-size-over-limit", .limitExceeded, "the tensor table's declared size is 8 + 128 x 1024 + 1 (limit 8 + 128 x 1024)",
+            patched { Patch.u64(&$0, Patch.entry(1) + 24, UInt64(Format.maxTensorTableBytes + 1)) })
+        bad("tensor-table-size-at-limit", .malformed, "the tensor table's declared size is exactly 8 + 128 x 1024: the limit is inclusive, "
+            + "so step 7 passes and the zstd frame's own (smaller) content size disagrees",
+            patched { Patch.u64(&$0, Patch.entry(1) + 24, UInt64(Format.maxTensorTableBytes)) })
         bad("tensor-data-size-over-limit", .limitExceeded, "the tensor data's declared size is 3 GiB (limit 2 GiB): refused before allocating",
             patched { Patch.u64(&$0, Patch.entry(2) + 24, 3 << 30) })
         bad("zstd-bomb-declared-small", .malformed, "directory size 10 but the zstd frame declares and produces more",
@@ -203,6 +210,12 @@
         bad("json-duplicate-key", .malformed, "the member \"labels\" appears twice", meta { j in
             if case .object(var m) = j { m.append(("labels", .array([.string("p"), .string("q")]))); j = .object(m) }
         })
+        bad("json-duplicate-key-escaped", .malformed, "the members \"\\u006cabels\" and \"labels\": equal after unescaping",
+            metaText(Array("{\"\\u006cabels\":[\"p\",\"q\"],".utf8) + CanonicalJSON.encode(try! MetadataEncoding.json(micro.metadata)).dropFirst()))
+        bad("bias-null", .malformed, "the dense layer's \"bias\" is null: a member of the wrong type, not a missing one",
+            meta { $0.set([.key("model"), .key("layers"), .index(1), .key("bias")], .null) })
+        bad("layer-name-64-bytes", .malformed, "a 64-byte layer name (1 ... 63 bytes; a JSON value out of range, unlike a tensor name's full field)",
+            meta { $0.set([.key("model"), .key("layers"), .index(1), .key("name")], .string(String(repeating: "n", count: 64))) })
         bad("json-bom", .malformed, "the JSON text starts with a UTF-8 byte-order mark",
             metaText([0xEF, 0xBB, 0xBF] + CanonicalJSON.encode(try! MetadataEncoding.json(micro.metadata))))
         bad("json-invalid-utf8", .malformed, "a label contains the byte 0xFF (not UTF-8)", metaText({
@@ -263,6 +276,18 @@
             })
         bad("tensor-data-extra-block", .malformed, "the tensor data section is 64 bytes longer than its regions need",
             raw { $0.sections[2].content += [UInt8](repeating: 0, count: 64) })
+        bad("tensor-data-nonzero-before-first-region", .malformed, "every region starts 64 bytes later and data offset 0 is 0x01: "
+            + "bytes before the first region are padding too",
+            raw { r in
+                for j in 0..<Int(r.sections[1].content.u32(at: 0)) {
+                    Patch.u64(&r.sections[1].content, entry(j) + 88, r.sections[1].content.u64(at: entry(j) + 88) + 64)
+                }
+                r.sections[2].content = [1] + [UInt8](repeating: 0, count: 63) + r.sections[2].content
+            })
+        bad("tensor-data-zstd-bomb", .malformed,
+            "a 66 KB file whose tensor data is one zstd frame of 2 GiB of zeros, declared as 2 GiB (the limit, inclusive); "
+            + "the table's regions end far earlier, so it is refused before decompressing",
+            raw { $0.sections[2].storedOverride = Self.zstdFrame(zeros: Format.maxTensorDataBytes); $0.sections[2].sizeOverride = Format.maxTensorDataBytes })
         let int8 = RawFile(FixtureModels.micro(dtype: .int8)).withOptions(.init())
         bad("int8-scale-count-mismatch", .malformed, "an int8 tensor whose scale_size holds one scale fewer than it has rows",
             { var r = int8; Patch.u64(&r.sections[1].content, entry(0) + 112, r.sections[1].content.u64(at: entry(0) + 112) - 4); return r.bytes() }())
@@ -279,6 +304,8 @@
         })
         bad("shape-mismatch", .shapeMismatch, "out.weight is [1, 4] but the dense layer (2 -> 2) needs [2, 2]",
             model { m in m.tensors[4].shape = [1, 4] })
+        bad("rank-mismatch", .shapeMismatch, "out.bias is stored [2, 1] instead of [2]: a rank mismatch is a shape mismatch",
+            model { m in m.tensors[5].shape = [2, 1] })
         bad("shape-transposed", .shapeMismatch, "lstm0.w_ih is stored [3, 8] instead of [4H, I] = [8, 3]",
             model { m in m.tensors[0].shape = [3, 8] })
         bad("width-mismatch", .malformed, "the dense layer takes 3 inputs but the lstm gives 2 (its weight is consistently [2, 3])", model { m in
@@ -357,6 +384,29 @@
               r.features &= ~FormatFeature.int8.bit
               return r.bytes() }())
         return items + textCorruptFiles()
+    }
+
+    /// A zstd frame of `prefix` followed by `zeros` zero bytes, built block by block instead of
+    /// compressing: single-segment with an 8-byte Frame_Content_Size, the prefix in raw blocks and
+    /// the zeros in RLE blocks of at most 128 KiB, 4 bytes each (RFC 8878 §3.1.1.1, §3.1.1.2).
+    /// 2 GiB of zeros take 64 KiB: a decompression bomb.
+    static func zstdFrame(_ prefix: [UInt8] = [], zeros: Int) -> [UInt8] {
+        let size = prefix.count + zeros
+        var frame: [UInt8] = [0x28, 0xB5, 0x2F, 0xFD, 0xE0] + [UInt8](repeating: 0, count: 8)
+        Patch.u64(&frame, 5, UInt64(size))
+        let maxBlock = 128 << 10
+        var done = 0
+        repeat {
+            let n = min(size - done, maxBlock)
+            let raw = done < prefix.count
+            let length = raw ? min(n, prefix.count - done) : n
+            done += length
+            // Block_Size, Block_Type (0 raw, 1 RLE), Last_Block.
+            let header = UInt32(length) << 3 | (raw ? 0 : 1 << 1) | (done == size ? 1 : 0)
+            frame += [UInt8(truncatingIfNeeded: header), UInt8(truncatingIfNeeded: header >> 8), UInt8(truncatingIfNeeded: header >> 16)]
+            frame += raw ? Array(prefix[(done - length)..<done]) : [0]
+        } while done < size
+        return frame
     }
 
     /// Rewrites the Frame_Content_Size field of a zstd frame header (RFC 8878 §3.1.1.1).
