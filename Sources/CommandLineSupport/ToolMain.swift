@@ -33,7 +33,7 @@ package enum ToolMain {
         } catch {
             if let (status, message) = failure(error) {
                 // Escaped: a message may quote a file's strings, and it must stay one harmless line.
-                if !message.isEmpty { writeToStandardError("\(tool): error: \(DisplayText.escaped(message))\n") }
+                if !message.isEmpty { writeToStandardError("\(tool): error: \(TerminalText.escaped(message))\n") }
                 exit(status)
             }
             let code = command.exitCode(for: error)

@@ -143,6 +143,7 @@ public enum AtomicFile {
         if size > maxBytes {
             throw .limitExceeded("\"\(path)\" is \(size) bytes; the reader's file-size limit is \(maxBytes) (ReadLimits.maxFileBytes, spec §9)")
         }
+        try CheckedAllocation.reserve(size, for: "\"\(path)\"")  // a real file too big for memory: an error, not an abort
         var failure: String?
         let bytes = [UInt8](unsafeUninitializedCapacity: size) { buf, count in
             var got = 0

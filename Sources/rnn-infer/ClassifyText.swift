@@ -67,7 +67,7 @@ struct ClassifyText: ParsableCommand {
     private func evaluate(_ classifier: TextClassifier, _ path: String, _ out: OutputStream) throws {
         let splits: TextDatasetSplits
         do { splits = try IMDb.load(from: path) } catch { throw Failure.input(error) }
-        let labels = classifier.labels.map(DisplayText.escaped)
+        let labels = classifier.labels.map(TerminalText.escaped)
         guard labels.count == splits.classNames.count else {
             throw Failure.labels("the model has \(labels.count) classes but the data set has \(splits.classNames.count)")
         }
@@ -118,7 +118,7 @@ private struct TextBatch {
         seconds += elapsed
         count += ids.count
         for (p, source) in zip(predictions, sources) {
-            try output.write("\(DisplayText.escaped(p.label))\t\(p.probability)\t\(DisplayText.escaped(source))\n")
+            try output.write("\(TerminalText.escaped(p.label))\t\(p.probability)\t\(TerminalText.escaped(source))\n")
         }
         ids.removeAll(keepingCapacity: true)
         sources.removeAll(keepingCapacity: true)

@@ -8,9 +8,9 @@ struct Evaluation {
     private(set) var total = 0
     private(set) var correct = 0
 
-    /// - Parameter labels: the model's class names; the report prints them escaped (``DisplayText``).
+    /// - Parameter labels: the model's class names; the report prints them escaped (``TerminalText``).
     init(labels: [String]) {
-        self.labels = labels.map(DisplayText.escaped)
+        self.labels = labels.map(TerminalText.escaped)
         confusion = [Int](repeating: 0, count: labels.count * labels.count)
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import RNNDatasets
 import RNNFormat
 import RNNRuntime
 
@@ -13,7 +14,7 @@ struct Inspect: ParsableCommand {
     func run() throws {
         let summary: ModelSummary
         do {
-            summary = try ModelReader.inspect(contentsOf: file)
+            summary = try ModelReader.inspect(contentsOf: file, sha256: SHA256.hex)
         } catch {
             throw Failure(status: .model, message: "cannot load model '\(file)': \(error)")
         }

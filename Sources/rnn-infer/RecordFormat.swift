@@ -49,9 +49,9 @@ struct RecordFormatter {
         switch format {
         case .table:
             // Labels come from the model file: escaped so that control characters cannot reach the terminal.
-            var line = pad(String(index), 8) + "  " + pad(String(predicted), 5) + "  " + pad(DisplayText.escaped(label), 12) + "  " + fixed(probability, 4)
+            var line = pad(String(index), 8) + "  " + pad(String(predicted), 5) + "  " + pad(TerminalText.escaped(label), 12) + "  " + fixed(probability, 4)
             if topK > 0 {
-                line += "     " + top.map { "\(DisplayText.escaped($0.label)) \(fixed($0.probability, 4))" }.joined(separator: ", ")
+                line += "     " + top.map { "\(TerminalText.escaped($0.label)) \(fixed($0.probability, 4))" }.joined(separator: ", ")
             }
             return line + "\n"
         case .csv:

@@ -89,16 +89,3 @@ import Testing
     }
 }
 
-/// Strings from model files printed for people: control characters become visible escapes.
-@Suite struct DisplayTextTests {
-    @Test func controlCharactersAndBackslashesAreEscapedEverythingElseKept() {
-        #expect(DisplayText.escaped("seven") == "seven")
-        #expect(DisplayText.escaped("café ☕ 7") == "café ☕ 7")
-        #expect(DisplayText.escaped("\u{1B}[2Jred\nline\t\r") == "\\u{1B}[2Jred\\nline\\t\\r")
-        #expect(DisplayText.escaped("a\\n") == "a\\\\n")    // a literal backslash-n stays distinguishable
-        #expect(DisplayText.escaped("\u{0}\u{7F}\u{9B}\u{A0}") == "\\u{0}\\u{7F}\\u{9B}\u{A0}")
-        // The result never contains a control character, whatever the input.
-        let all = String(String.UnicodeScalarView((0...0x2FF).compactMap(Unicode.Scalar.init)))
-        #expect(!DisplayText.escaped(all).unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) })
-    }
-}

@@ -165,7 +165,7 @@ struct CLIHardeningTests {
             #expect(result.status == 0, "\(result.stderr)")
             let output = result.stdout + result.stderr
             #expect(!output.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\u{9B}" || $0 == "\t" }, "\(arguments)")
-            #expect(output.contains("\\u{1B}[2J\\u{9B}31m"), "\(arguments): \(output.prefix(2000))")
+            #expect(output.contains("\\u001b[2J\\u009b31m"), "\(arguments): \(output.prefix(2000))")
         }
     }
 }
