@@ -15,8 +15,17 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     /// The loss became NaN or infinite; training cannot continue.
     case diverged(step: Int)
 
-    /// One line naming what was expected and what was found.
+    /// One line naming what was expected and what was found. Control characters (a newline in a
+    /// path or in a string read from a damaged file) are escaped, so it stays one line.
     public var description: String {
+        var line = ""
+        for scalar in text.unicodeScalars {
+            line += scalar.value < 0x20 || scalar.value == 0x7F ? scalar.escaped(asASCII: true) : String(scalar)
+        }
+        return line
+    }
+
+    private var text: String {
         switch self {
         case .invalidArchitecture(let m), .invalidHyperparameter(let m): m
         case .invalidCheckpoint(let path, let reason): "\(path): not a usable checkpoint: \(reason)"
