@@ -240,7 +240,7 @@ public struct Checkpoint: Sendable, Equatable {
         case .typeMismatch(let type, let context)?: return "\(at(context)) is not a valid \(type)"
         case .valueNotFound(let type, let context)?: return "\(at(context)) is null, expected a \(type)"
         case .dataCorrupted(let context)?:
-            return context.codingPath.isEmpty ? "not valid JSON" : "\(at(context)) has an invalid value"
+            return context.codingPath.isEmpty ? String(context.debugDescription.prefix(120)) : "\(at(context)) has an invalid value"
         default: return "\(error)"
         }
     }
@@ -305,7 +305,8 @@ extension Checkpoint.Header {
                       "\(name).seconds must be in 0...\(trainSeconds) (trainSeconds), got \(r.seconds)")
             try check(r.learningRate.isFinite && r.learningRate >= 0, "\(name).learningRate must be finite and at least 0, got \(r.learningRate)")
         }
-        try check(finishedSteps + stepInEpoch == globalStep,
+        // finishedSteps <= globalStep here, so the subtraction cannot overflow (an addition could).
+        try check(globalStep - finishedSteps == stepInEpoch,
                   "globalStep must be the history's \(finishedSteps) steps plus stepInEpoch \(stepInEpoch), got \(globalStep)")
 
         // The epoch in progress: every batch before the last of an epoch is full, and the trainer
