@@ -1,4 +1,5 @@
 import Foundation
+import RNNDatasets
 import RNNFormat
 import Testing
 @testable import RNNTraining
@@ -169,6 +170,42 @@ import Testing
             try Data(try tampered(Self.midEpoch) { $0 = setting($0, path.split(separator: ".").map(String.init)[...], value) })
                 .write(to: URL(fileURLWithPath: ckpt))
             let result = try runTrain(["--resume", ckpt, "--data", dir.appendingPathComponent("none").path, "--no-download"])
+            #expect(result.status == 66, "\(result.stderr)")
+            #expect(result.errorLines.count == 1 && result.errorLines[0].contains(expected), "\(result.stderr)")
+            #expect(!result.stderr.contains("--validation"))
+        }
+    }
+
+    /// The checks that need the data, through the command on real MNIST: a `validationCount`
+    /// that leaves no training images used to blame `--validation`, which the user never passed;
+    /// a `stepInEpoch` past the epoch's batches used to trap. Both now exit 66 with one line.
+    @Test(.enabled(if: rnnTrainExecutable != nil && FileManager.default.fileExists(atPath: mnistDirectory),
+                   "needs rnn-train built next to the tests and ../shared/datasets/mnist"))
+    func resumingOnDataTheCountersDoNotFitExits66() throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // A checkpoint of an MNIST-shaped run (28 x 28, 10 classes), claiming the real files.
+        var c = TrainingConfiguration(architecture: LSTMArchitecture(inputSize: 28, hiddenSize: 2, classCount: 10))
+        c.batchSize = 30_000
+        c.validationCount = 0
+        let state = TrainingState(configuration: c)
+        let mnist = Dictionary(uniqueKeysWithValues: ImageDataset.mnist.files.map { ($0.name, $0.sha256) })
+        let base = try Checkpoint(configuration: c, state: state, datasetName: "MNIST", datasetSHA256: mnist,
+                                  classNames: ImageDataset.mnist.classNames, timeSteps: 28).encoded()
+        let cases: [([String: Any], String)] = [
+            (["configuration.validationCount": 60_000],
+             "configuration.validationCount must be below the 60000 training images of MNIST, got 60000"),
+            // Two batches of 30,000 per epoch: step 5 is past them.
+            (["stepInEpoch": 5, "globalStep": 5, "adamStep": 5, "epochSeen": 150_000, "epochLossSum": 1, "epochSeconds": 1, "trainSeconds": 1],
+             "stepInEpoch must be below the 2 steps per epoch, got 5"),
+        ]
+        for (edits, expected) in cases {
+            let ckpt = dir.appendingPathComponent("t.ckpt").path
+            try Data(try tampered(base) { header in
+                for (path, value) in edits { header = setting(header, path.split(separator: ".").map(String.init)[...], value) }
+            }).write(to: URL(fileURLWithPath: ckpt))
+            let result = try runTrain(["--resume", ckpt, "--data", mnistDirectory, "--no-download",
+                                       "--output", dir.appendingPathComponent("m.rnnm").path])
             #expect(result.status == 66, "\(result.stderr)")
             #expect(result.errorLines.count == 1 && result.errorLines[0].contains(expected), "\(result.stderr)")
             #expect(!result.stderr.contains("--validation"))
