@@ -171,6 +171,7 @@ public struct Checkpoint: Sendable, Equatable {
         state.epochSeconds = header.epochSeconds
         state.trainSeconds = header.trainSeconds
         state.history = header.history
+        do { try state.validate(configuration: c) } catch { throw fail(error.reason) }
         self.init(configuration: c, state: state, datasetName: header.datasetName,
                   datasetSHA256: header.datasetSHA256, classNames: header.classNames, timeSteps: header.timeSteps)
         // Last, the export the run ends with: the format's own rules (label bytes, image height,
@@ -205,7 +206,7 @@ public struct Checkpoint: Sendable, Equatable {
         func check(_ ok: Bool, _ reason: @autoclosure () -> String) throws(TrainingError) {
             if !ok { throw .invalidCheckpoint(path: path, reason: reason()) }
         }
-        let c = configuration, s = state, train = data.train
+        let c = configuration, train = data.train
         try check(train.count > 0, "configuration.validationCount \(c.validationCount) leaves no training images")
         try check(c.architecture.inputSize == train.width,
                   "configuration.architecture.inputSize must be the data's image width \(train.width), got \(c.architecture.inputSize)")
@@ -215,14 +216,8 @@ public struct Checkpoint: Sendable, Equatable {
         }
         try check(classNames.count == data.classNames.count,
                   "classNames must hold the data set's \(data.classNames.count) class names, got \(classNames.count)")
-        let perEpoch = (train.count + c.batchSize - 1) / c.batchSize
-        let total = Trainer.totalSteps(c, trainCount: train.count)
-        try check(s.stepInEpoch < perEpoch, "stepInEpoch must be below the \(perEpoch) steps per epoch, got \(s.stepInEpoch)")
-        try check(s.globalStep <= total, "globalStep must be at most the run's \(total) steps, got \(s.globalStep)")
-        for (i, r) in s.history.enumerated() where r.steps != perEpoch {
-            // Only the last epoch may be short, when the step limit ended the run there.
-            let endedByLimit = i == s.history.count - 1 && r.steps < perEpoch && s.stepInEpoch == 0 && s.globalStep == total
-            try check(endedByLimit, "history[\(i)].steps must be the \(perEpoch) steps per epoch, got \(r.steps)")
+        do { try state.validate(configuration: c, trainCount: train.count) } catch {
+            throw .invalidCheckpoint(path: path, reason: error.reason)
         }
     }
 
@@ -257,10 +252,8 @@ public struct Checkpoint: Sendable, Equatable {
 }
 
 extension Checkpoint.Header {
-    /// Every header field against its range and against the other fields (spec/CHECKPOINT.md
-    /// §4.2 - §4.3): what a checkpoint written by ``Trainer/run(_:events:shouldStop:checkpoint:)``
-    /// always satisfies, so that a tampered value is refused here rather than crashing, diverging
-    /// or misreporting later.
+    /// The settings, the parameter count and the data identity (spec/CHECKPOINT.md §4.2.1,
+    /// §4.3.1); the counters are the state's own checks (``TrainingState/validate(configuration:)``).
     func validate(parameterCount: Int, path: String) throws(TrainingError) {
         func check(_ ok: Bool, _ reason: @autoclosure () -> String) throws(TrainingError) {
             if !ok { throw .invalidCheckpoint(path: path, reason: reason()) }
@@ -272,53 +265,6 @@ extension Checkpoint.Header {
         let c = configuration
         let needed = c.architecture.layout.count
         try check(parameterCount == needed, "\(parameterCount) parameters stored, the architecture needs \(needed)")
-
-        // Counters: one optimizer update per step; finished epochs plus the one in progress make the run.
-        try check((0...c.epochs).contains(epoch), "epoch must be in 0...\(c.epochs) (configuration.epochs), got \(epoch)")
-        try check(stepInEpoch >= 0, "stepInEpoch must be at least 0, got \(stepInEpoch)")
-        try check(globalStep >= 0, "globalStep must be at least 0, got \(globalStep)")
-        if let m = c.maximumSteps {
-            try check(globalStep <= m, "globalStep must be at most configuration.maximumSteps \(m), got \(globalStep)")
-        }
-        try check(adamStep == globalStep, "adamStep must equal globalStep \(globalStep) (one update per step), got \(adamStep)")
-        try check(history.count == epoch, "history must hold one record per finished epoch (epoch \(epoch)), got \(history.count)")
-        try check(trainSeconds.isFinite && trainSeconds >= 0, "trainSeconds must be finite and at least 0, got \(trainSeconds)")
-        var finishedSteps = 0
-        for (i, r) in history.enumerated() {
-            let name = "history[\(i)]"
-            try check(r.epoch == i + 1, "\(name).epoch must be \(i + 1), got \(r.epoch)")
-            let left = globalStep - finishedSteps
-            try check(r.steps >= 1 && r.steps <= left, "\(name).steps must be in 1...\(left) (what globalStep leaves), got \(r.steps)")
-            finishedSteps += r.steps
-            try check(r.trainLoss.isFinite && r.trainLoss >= 0, "\(name).trainLoss must be finite and at least 0, got \(r.trainLoss)")
-            try check((0...1).contains(r.trainAccuracy), "\(name).trainAccuracy must be in 0...1, got \(r.trainAccuracy)")
-            if c.validationCount == 0 {
-                // No validation images: nothing was measured, and the trainer records NaN.
-                try check(r.validationLoss.isNaN && r.validationAccuracy.isNaN,
-                          "\(name).validationLoss and validationAccuracy must be NaN without validation images, got \(r.validationLoss) and \(r.validationAccuracy)")
-            } else {
-                try check(r.validationLoss.isFinite && r.validationLoss >= 0,
-                          "\(name).validationLoss must be finite and at least 0, got \(r.validationLoss)")
-                try check((0...1).contains(r.validationAccuracy), "\(name).validationAccuracy must be in 0...1, got \(r.validationAccuracy)")
-            }
-            try check(r.seconds.isFinite && r.seconds >= 0 && r.seconds <= trainSeconds,
-                      "\(name).seconds must be in 0...\(trainSeconds) (trainSeconds), got \(r.seconds)")
-            try check(r.learningRate.isFinite && r.learningRate >= 0, "\(name).learningRate must be finite and at least 0, got \(r.learningRate)")
-        }
-        // finishedSteps <= globalStep here, so the subtraction cannot overflow (an addition could).
-        try check(globalStep - finishedSteps == stepInEpoch,
-                  "globalStep must be the history's \(finishedSteps) steps plus stepInEpoch \(stepInEpoch), got \(globalStep)")
-
-        // The epoch in progress: every batch before the last of an epoch is full, and the trainer
-        // never stops after an epoch's last batch without finishing the epoch.
-        let (seen, overflow) = stepInEpoch.multipliedReportingOverflow(by: c.batchSize)
-        try check(!overflow && epochSeen == seen,
-                  "epochSeen must be stepInEpoch × configuration.batchSize = \(overflow ? "(overflow)" : "\(seen)"), got \(epochSeen)")
-        try check((0...max(0, epochSeen)).contains(epochCorrect), "epochCorrect must be in 0...\(epochSeen) (epochSeen), got \(epochCorrect)")
-        try check(epochLossSum.isFinite && epochLossSum >= 0 && (epochSeen > 0 || epochLossSum == 0),
-                  "epochLossSum must be finite, at least 0, and 0 when epochSeen is 0, got \(epochLossSum)")
-        try check(epochSeconds.isFinite && epochSeconds >= 0 && epochSeconds <= trainSeconds && (stepInEpoch > 0 || epochSeconds == 0),
-                  "epochSeconds must be in 0...\(trainSeconds) (trainSeconds), and 0 when stepInEpoch is 0, got \(epochSeconds)")
 
         // What the exported model is made of.
         try check(!datasetName.isEmpty, "datasetName must not be empty")

@@ -139,6 +139,26 @@ import Testing
         #expect(try refusal(["configuration.epochs": 1, "epoch": 1])?.contains("globalStep must be at most the run's 6 steps, got 8") == true)
     }
 
+    /// The trainer checks any state it is given, not only the reader: step 7 of a 6-step epoch
+    /// used to slice past the shuffled order and trap.
+    @Test func theTrainerRefusesAStateNoRunReaches() throws {
+        let trainer = try Trainer(configuration: tinyConfiguration(), data: syntheticTrainingData())
+        var past = TrainingState(configuration: trainer.configuration)
+        past.stepInEpoch = 7
+        past.globalStep = 7
+        past.optimizer.step = 7
+        past.epochSeen = 112
+        #expect(throws: TrainingError.invalidState("stepInEpoch must be below the 6 steps per epoch, got 7")) {
+            try trainer.run(&past)
+        }
+        var negative = TrainingState(configuration: trainer.configuration)
+        negative.stepInEpoch = -3
+        #expect(throws: TrainingError.invalidState("stepInEpoch must be at least 0, got -3")) { try trainer.run(&negative) }
+        var wrongSize = TrainingState(configuration: trainer.configuration)
+        wrongSize.optimizer.firstMoment.removeLast()
+        #expect(throws: TrainingError.self) { try trainer.run(&wrongSize) }
+    }
+
     /// A run without validation images records NaN validation figures; JSON has no NaN, so the
     /// checkpoint used to fail to encode after the first epoch (exit 74).
     @Test func aRunWithoutValidationImagesCheckpointsAndReadsBack() throws {
