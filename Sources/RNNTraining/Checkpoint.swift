@@ -4,7 +4,8 @@ import RNNFormat
 
 /// A training checkpoint: everything needed to continue a run bit for bit.
 ///
-/// File layout (`.ckpt`, all integers little-endian):
+/// File layout (`.ckpt`, all integers little-endian; spec/CHECKPOINT.md has every field and what a
+/// reader refuses):
 ///
 ///     offset  size  field
 ///          0     8  magic "RNNCKPT\n"
