@@ -24,10 +24,18 @@ public struct LSTMArchitecture: Sendable, Equatable, Codable {
 
     /// Throws ``TrainingError/invalidArchitecture(_:)`` unless every size is in range.
     public func validate() throws(TrainingError) {
-        try checkRange("input size", inputSize, 1...4096)
-        try checkRange("--hidden-size", hiddenSize, 1...4096)
-        try checkRange("--layers", layerCount, 1...16)
-        try checkRange("class count", classCount, 2...65536)
+        try validate(naming: .option)
+    }
+
+    /// The rules of ``validate()``, naming each size as `naming` says.
+    func validate(naming: SettingNaming) throws(TrainingError) {
+        func check(_ option: String, _ field: String, _ value: Int, _ range: ClosedRange<Int>) throws(TrainingError) {
+            try checkRange(naming.name(option: option, field: "architecture." + field), value, range)
+        }
+        try check("input size", "inputSize", inputSize, 1...4096)
+        try check("--hidden-size", "hiddenSize", hiddenSize, 1...4096)
+        try check("--layers", "layerCount", layerCount, 1...16)
+        try check("class count", "classCount", classCount, 2...65536)
     }
 
     /// The name of LSTM layer `index` in exported files: `lstm` for a single layer,

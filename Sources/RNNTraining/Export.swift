@@ -101,8 +101,9 @@ public func forward64(parameters: LSTMParameters<Double>, sequences: [Double], c
 extension Checkpoint {
     /// The model of this checkpoint's weights with full provenance (spec §6.3): data set name and
     /// SHA-256s, hyperparameters, seed, producer; `metrics` adds e.g. `test_accuracy`. The last
-    /// epoch's validation accuracy, the epochs and the training seconds are filled in from the history.
-    public func modelFile(metrics extra: [String: Double] = [:]) -> ModelFile {
+    /// epoch's validation accuracy, the epochs and the training seconds are filled in from the history;
+    /// `time` decides `created_at` and whether the training seconds stay (see ``ProvenanceTime``).
+    public func modelFile(metrics extra: [String: Double] = [:], time: ProvenanceTime = .unstated) -> ModelFile {
         var metrics: [String: Double] = [
             "epochs": Double(state.history.count), "steps": Double(state.globalStep),
             "train_seconds": (state.trainSeconds * 10).rounded() / 10,
@@ -118,9 +119,85 @@ extension Checkpoint {
         hyper["schedule"] = .string(configuration.schedule.rawValue)
         hyper["initialization"] = .string(configuration.initialization.rawValue)
         hyper["optimizer"] = .string("adam")
-        let provenance = Provenance(producer: "rnn-train", producerVersion: trainerVersion, datasetName: datasetName,
+        var provenance = Provenance(producer: "rnn-train", producerVersion: trainerVersion, datasetName: datasetName,
                                     datasetSHA256: datasetSHA256, hyperparameters: hyper, seed: configuration.seed,
                                     metrics: metrics)
+        time.stamp(&provenance)
         return state.parameters.modelFile(height: timeSteps, labels: classNames, provenance: provenance)
     }
+}
+
+/// When a model was made, as its provenance says (spec §6.3 `created_at`), and whether it records
+/// how long the training took.
+///
+/// Follows the reproducible-builds convention (<https://reproducible-builds.org/specs/source-date-epoch/>):
+/// a wall-clock time or duration in the file would make two identical runs (same data, settings,
+/// seed, machine, threads and kernel variant) write different bytes, so ``reproducible(sourceDateEpoch:)``
+/// writes a fixed creation time and leaves the durations to the run log. The library never reads
+/// the clock or the environment: the command line decides (`SOURCE_DATE_EPOCH`, `--reproducible`).
+public enum ProvenanceTime: Sendable, Equatable {
+    /// No `created_at`; durations recorded. Byte-identical to files written before
+    /// `created_at` was filled in (the golden fixtures).
+    case unstated
+    /// `created_at` is this moment, seconds since 1970-01-01T00:00:00Z (the clock at export);
+    /// durations recorded.
+    case wallClock(secondsSince1970: Int64)
+    /// `created_at` is `sourceDateEpoch` (0 when `--reproducible` is given without
+    /// `SOURCE_DATE_EPOCH`: 1970-01-01T00:00:00Z); no durations, so identical runs give identical bytes.
+    case reproducible(sourceDateEpoch: Int64)
+
+    /// The latest time RFC 3339 can write, 9999-12-31T23:59:59Z.
+    public static let latest: Int64 = 253_402_300_799
+
+    /// Metrics that measure wall-clock time, left out of reproducible files.
+    public static let durationMetrics: Set<String> = ["train_seconds"]
+
+    /// The time `SOURCE_DATE_EPOCH` (its text) names: a decimal integer of seconds since
+    /// 1970-01-01T00:00:00Z in `0...latest`, digits only. Anything else is an
+    /// ``TrainingError/invalidHyperparameter(_:)`` (a usage error) quoting the value.
+    public static func sourceDateEpoch(_ text: String) throws(TrainingError) -> ProvenanceTime {
+        let digits = text.utf8
+        guard !digits.isEmpty, digits.count <= 12, digits.allSatisfy({ (0x30...0x39).contains($0) }),
+              let seconds = Int64(text), seconds <= latest else {
+            throw .invalidHyperparameter("SOURCE_DATE_EPOCH must be a whole number of seconds since 1970 in 0...\(latest), got \(quoted(text))")
+        }
+        return .reproducible(sourceDateEpoch: seconds)
+    }
+
+    /// `created_at` as RFC 3339 in UTC (`1970-01-01T00:00:00Z`), nil for ``unstated``.
+    public var createdAt: String? {
+        switch self {
+        case .unstated: nil
+        case .wallClock(let t), .reproducible(let t): rfc3339(secondsSince1970: min(max(t, 0), Self.latest))
+        }
+    }
+
+    /// Sets `provenance.createdAt` and, when reproducible, removes the ``durationMetrics``.
+    public func stamp(_ provenance: inout Provenance) {
+        provenance.createdAt = createdAt
+        if case .reproducible = self {
+            for key in Self.durationMetrics { provenance.metrics[key] = nil }
+        }
+    }
+}
+
+/// `YYYY-MM-DDThh:mm:ssZ` for a time in 0...``ProvenanceTime/latest``.
+///
+/// Days to a civil date by Howard Hinnant's `civil_from_days` (proleptic Gregorian calendar,
+/// 400-year eras), so that no locale, time zone or Foundation formatter is involved.
+func rfc3339(secondsSince1970 t: Int64) -> String {
+    let days = t / 86_400, seconds = t % 86_400
+    let z = days + 719_468
+    let era = z / 146_097
+    let dayOfEra = z - era * 146_097
+    let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+    let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+    let mp = (5 * dayOfYear + 2) / 153
+    let day = dayOfYear - (153 * mp + 2) / 5 + 1
+    let month = mp < 10 ? mp + 3 : mp - 9
+    let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+    func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
+    let y = String(year)
+    return String(repeating: "0", count: 4 - y.count) + y + "-\(two(month))-\(two(day))T"
+        + "\(two(seconds / 3600)):\(two(seconds / 60 % 60)):\(two(seconds % 60))Z"
 }

@@ -12,10 +12,25 @@ public func writeFileAtomically(_ bytes: [UInt8], to path: String) throws(Traini
     do { try AtomicFile.write(bytes, to: path) } catch { throw .io(path: path, reason: error.message) }
 }
 
-/// Checks that a file can be created in the directory of `path`, by creating and removing a
-/// probe file. Run before training so that a read-only or missing output directory fails in
-/// seconds, not after the training.
-public func probeWritableDirectory(for path: String) throws(TrainingError) {
+/// Checks that `path` can be written, before the work that produces it: `path` is not a
+/// directory (nor, when `replaced` is set, any other non-regular file, which an atomic write
+/// would replace by a regular one: `/dev/null` for instance), and a file can be created in its
+/// directory, which is probed by creating and removing a one-byte file. Run before training so that
+/// a bad output path fails in seconds, not after the training.
+public func probeWritableDirectory(for path: String, replaced: Bool = true) throws(TrainingError) {
+    var info = stat()
+    if stat(path, &info) == 0 {
+        let type = info.st_mode & S_IFMT
+        if type == S_IFDIR { throw .io(path: path, reason: "is a directory; expected the path of a file to write") }
+        if replaced && type != S_IFREG {
+            throw .io(path: path, reason: "exists and is not a regular file; expected a regular file or a new path")
+        }
+    }
+    let directory = splitPath(path).directory
+    if stat(directory, &info) != 0 {
+        throw .io(path: path, reason: "the directory \(directory) does not exist (\(errnoText()))")
+    }
+    if info.st_mode & S_IFMT != S_IFDIR { throw .io(path: path, reason: "\(directory) is not a directory") }
     let probe = "\(path).probe-\(getpid())"
     let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
     guard fd >= 0 else { throw .io(path: path, reason: "cannot write to the output directory: \(errnoText())") }
@@ -26,6 +41,22 @@ public func probeWritableDirectory(for path: String) throws(TrainingError) {
     close(fd)
     unlink(probe)
     guard ok else { throw .io(path: path, reason: "cannot write to the output directory: \(reason)") }
+}
+
+/// Whether `a` and `b` name the same file: equal strings, or the same name in the same directory
+/// reached by different spellings (`out/m.rnnm` and `./out/m.rnnm`).
+public func sameFile(_ a: String, _ b: String) -> Bool {
+    if a == b { return true }
+    let (da, na) = splitPath(a), (db, nb) = splitPath(b)
+    guard na == nb else { return false }
+    var sa = stat(), sb = stat()
+    return stat(da, &sa) == 0 && stat(db, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino
+}
+
+/// The directory part of `path` ("." when there is none) and its last component.
+func splitPath(_ path: String) -> (directory: String, name: Substring) {
+    guard let slash = path.lastIndex(of: "/") else { return (".", Substring(path)) }
+    return (slash == path.startIndex ? "/" : String(path[..<slash]), path[path.index(after: slash)...])
 }
 
 /// The whole file at `path`, refusing files larger than `limit` bytes before reading them.

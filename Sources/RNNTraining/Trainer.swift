@@ -150,7 +150,8 @@ public final class Trainer {
     }
 
     /// Trains from `state` until the run is finished or `shouldStop()` returns true (checked after
-    /// every step). `checkpoint` is called after every epoch with the state at that point.
+    /// every step). A `state` no run of this configuration on this data reaches is refused with
+    /// ``TrainingError/invalidState(_:)`` before any step. `checkpoint` is called after every epoch with the state at that point.
     public func run(
         _ state: inout TrainingState,
         events: (TrainingEvent) -> Void = { _ in },
@@ -158,6 +159,12 @@ public final class Trainer {
         checkpoint: (TrainingState) throws(TrainingError) -> Void = { _ in }
     ) throws(TrainingError) -> TrainingOutcome {
         let c = configuration, perEpoch = stepsPerEpoch, total = totalSteps
+        // A state from elsewhere (a checkpoint, a caller) must be one a run of this configuration
+        // on this data can reach: a stepInEpoch past the epoch would slice past the order below.
+        do {
+            try state.validate(configuration: c)
+            try state.validate(configuration: c, trainCount: data.train.count)
+        } catch { throw .invalidState(error.reason) }
         var gradient = [Float](repeating: 0, count: state.parameters.values.count)
         let sessionStart = now()
         var sessionSteps = 0

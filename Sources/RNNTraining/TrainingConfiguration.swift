@@ -40,21 +40,27 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
 
     /// Throws ``TrainingError`` naming the first option that is out of range.
     public func validate() throws(TrainingError) {
-        try architecture.validate()
-        func check(_ ok: Bool, _ message: @autoclosure () -> String) throws(TrainingError) {
-            if !ok { throw .invalidHyperparameter(message()) }
+        try validate(naming: .option)
+    }
+
+    /// The one set of range rules, for options typed on the command line and for settings read
+    /// back from a checkpoint; `naming` decides which name the message gives the setting.
+    func validate(naming: SettingNaming) throws(TrainingError) {
+        try architecture.validate(naming: naming)
+        func check(_ ok: Bool, _ option: String, _ field: String, _ expected: String, _ found: Any) throws(TrainingError) {
+            if !ok { throw .invalidHyperparameter("\(naming.name(option: option, field: field)) must be \(expected), got \(found)") }
         }
-        try check((1...65536).contains(batchSize), "--batch-size must be in 1...65536, got \(batchSize)")
-        try check((1...10000).contains(epochs), "--epochs must be in 1...10000, got \(epochs)")
-        if let m = maximumSteps { try check(m >= 1, "--steps must be at least 1, got \(m)") }
-        try check(learningRate.isFinite && learningRate > 0 && learningRate <= 10, "--lr must be in (0, 10], got \(learningRate)")
-        try check(warmupSteps >= 0, "--warmup must be at least 0, got \(warmupSteps)")
-        try check(beta1 >= 0 && beta1 < 1, "--beta1 must be in [0, 1), got \(beta1)")
-        try check(beta2 >= 0 && beta2 < 1, "--beta2 must be in [0, 1), got \(beta2)")
-        try check(epsilon.isFinite && epsilon > 0, "--epsilon must be positive, got \(epsilon)")
-        try check(clipNorm.isFinite && clipNorm >= 0, "--clip must be 0 (off) or positive, got \(clipNorm)")
-        try check((1...256).contains(threads), "--threads must be in 1...256, got \(threads)")
-        try check(validationCount >= 0, "--validation must be at least 0, got \(validationCount)")
+        try check((1...65536).contains(batchSize), "--batch-size", "batchSize", "in 1...65536", batchSize)
+        try check((1...10000).contains(epochs), "--epochs", "epochs", "in 1...10000", epochs)
+        if let m = maximumSteps { try check(m >= 1, "--steps", "maximumSteps", "at least 1", m) }
+        try check(learningRate.isFinite && learningRate > 0 && learningRate <= 10, "--lr", "learningRate", "in (0, 10]", learningRate)
+        try check(warmupSteps >= 0, "--warmup", "warmupSteps", "at least 0", warmupSteps)
+        try check(beta1 >= 0 && beta1 < 1, "--beta1", "beta1", "in [0, 1)", beta1)
+        try check(beta2 >= 0 && beta2 < 1, "--beta2", "beta2", "in [0, 1)", beta2)
+        try check(epsilon.isFinite && epsilon > 0, "--epsilon", "epsilon", "positive", epsilon)
+        try check(clipNorm.isFinite && clipNorm >= 0, "--clip", "clipNorm", "0 (off) or positive", clipNorm)
+        try check((1...256).contains(threads), "--threads", "threads", "in 1...256", threads)
+        try check(validationCount >= 0, "--validation", "validationCount", "at least 0", validationCount)
     }
 
     /// Hyperparameters as written into the model's provenance (spec §6.3).
@@ -69,6 +75,23 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         ]
         if let m = maximumSteps { h["max_steps"] = Double(m) }
         return h
+    }
+}
+
+/// How a validation message names a setting: by the command-line option that sets it, or by its
+/// field in a checkpoint header. A value read from a file must not blame an option the user never
+/// passed (`--validation must be ...` after `rnn-train --resume` alone sends them looking for it).
+enum SettingNaming {
+    /// `--batch-size`.
+    case option
+    /// `configuration.batchSize`, the JSON path in the checkpoint header (spec/CHECKPOINT.md).
+    case checkpointField
+
+    func name(option: String, field: String) -> String {
+        switch self {
+        case .option: option
+        case .checkpointField: "configuration.\(field)"
+        }
     }
 }
 

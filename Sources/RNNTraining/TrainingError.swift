@@ -6,6 +6,9 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case invalidHyperparameter(String)
     /// A checkpoint file is not one, is damaged, or does not fit this trainer.
     case invalidCheckpoint(path: String, reason: String)
+    /// A training state handed to ``Trainer/run(_:events:shouldStop:checkpoint:)`` that no run of
+    /// its configuration on its data reaches (spec/CHECKPOINT.md §4.2, §4.4); the message names the field.
+    case invalidState(String)
     /// A model file does not have the dense_in / lstm... / dense_out shape this trainer produces.
     case unsupportedModel(String)
     /// The data set does not fit the model (wrong image size, too few images, label out of range).
@@ -15,11 +18,21 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     /// The loss became NaN or infinite; training cannot continue.
     case diverged(step: Int)
 
-    /// One line naming what was expected and what was found.
+    /// One line naming what was expected and what was found. Control characters (a newline in a
+    /// path or in a string read from a damaged file) are escaped, so it stays one line.
     public var description: String {
+        var line = ""
+        for scalar in text.unicodeScalars {
+            line += scalar.value < 0x20 || scalar.value == 0x7F ? scalar.escaped(asASCII: true) : String(scalar)
+        }
+        return line
+    }
+
+    private var text: String {
         switch self {
         case .invalidArchitecture(let m), .invalidHyperparameter(let m): m
         case .invalidCheckpoint(let path, let reason): "\(path): not a usable checkpoint: \(reason)"
+        case .invalidState(let m): "training state does not fit the run: \(m)"
         case .unsupportedModel(let m): "unsupported model: \(m)"
         case .dataMismatch(let m): "data does not fit the model: \(m)"
         case .io(let path, let reason): "\(path): \(reason)"

@@ -3,6 +3,8 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import ArgumentParser
+import RNNTraining
 
 /// Seconds of a monotonic clock.
 func monotonicSeconds() -> Double {
@@ -10,3 +12,21 @@ func monotonicSeconds() -> Double {
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
+
+/// The `created_at` and durations policy of the models this run writes: `SOURCE_DATE_EPOCH` when
+/// it is set (a malformed value is a usage error, exit 64), else 1970-01-01T00:00:00Z with
+/// `--reproducible`, else the wall clock.
+func provenanceTime(reproducible: Bool) throws -> ProvenanceTime {
+    if let value = getenv("SOURCE_DATE_EPOCH") {
+        do { return try ProvenanceTime.sourceDateEpoch(String(cString: value)) } catch {
+            throw fail(error.description, ExitStatus.usage)
+        }
+    }
+    return reproducible ? .reproducible(sourceDateEpoch: 0) : .wallClock(secondsSince1970: Int64(time(nil)))
+}
+
+let reproducibleHelp: ArgumentHelp = """
+    Write a reproducible model: created_at is $SOURCE_DATE_EPOCH, or 1970-01-01T00:00:00Z when it is \
+    unset, and no wall-clock durations (the run log keeps them), so identical runs (same data, options, \
+    machine, threads and kernel) write identical bytes. Setting SOURCE_DATE_EPOCH alone does the same.
+    """

@@ -25,7 +25,7 @@ func fail(_ message: String, _ code: Int32) -> ExitCode {
 func statusCode(for error: TrainingError) -> Int32 {
     switch error {
     case .invalidArchitecture, .invalidHyperparameter: ExitStatus.usage
-    case .invalidCheckpoint, .unsupportedModel: ExitStatus.input
+    case .invalidCheckpoint, .invalidState, .unsupportedModel: ExitStatus.input
     case .dataMismatch: ExitStatus.data
     case .io: ExitStatus.io
     case .diverged: ExitStatus.diverged

@@ -8,8 +8,8 @@ import RNNTraining
 /// spec §4.1) weights, and the trained model's figures are kept as `test_accuracy_f32` and
 /// `test_loss_f32`, so the cost of the smaller file is written in the file itself.
 func exportedModel(_ checkpoint: Checkpoint, trainer: Trainer, test: LabeledPixels,
-                   f32Result: EvaluationResult, weights: WeightsDType) throws -> ModelFile {
-    let trained = checkpoint.modelFile(metrics: ["test_accuracy": f32Result.accuracy, "test_loss": f32Result.loss])
+                   f32Result: EvaluationResult, weights: WeightsDType, time: ProvenanceTime) throws -> ModelFile {
+    let trained = checkpoint.modelFile(metrics: ["test_accuracy": f32Result.accuracy, "test_loss": f32Result.loss], time: time)
     guard weights != .f32 else { return trained }
     var model = try storing(trained, as: weights)
     let parameters: LSTMParameters<Float>

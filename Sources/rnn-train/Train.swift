@@ -80,6 +80,7 @@ struct Train: ParsableCommand {
     @Option(help: "Worker threads (same seed + same threads = identical weights).") var threads: Int?
     @Option(help: "Training images held out for validation (the last N).") var validation: Int?
     @Option(help: WeightsDType.help) var weights: WeightsDType = .f32
+    @Flag(help: reproducibleHelp) var reproducible = false
 
     func makeConfiguration() -> TrainingConfiguration {
         var c = preset.configuration(classCount: dataset.classNames.count)
@@ -110,15 +111,23 @@ struct Train: ParsableCommand {
         }
         let configuration = resumed?.configuration ?? makeConfiguration()
         do { try configuration.validate() } catch { throw fail(error.description, ExitStatus.usage) }
+        let time = try provenanceTime(reproducible: reproducible)
 
-        // 2. Output paths; probe writability now so that a read-only directory fails in seconds.
+        // 2. Output paths; check them now so that a directory or a read-only one fails in seconds.
         let outputPath = output ?? "models/\(dataset.rawValue)-lstm.rnnm"
         let stem = outputPath.hasSuffix(".rnnm") ? String(outputPath.dropLast(5)) : outputPath
         let logPath = log ?? stem + ".log.jsonl"
         let checkpointPath = checkpoint ?? resume ?? stem + ".ckpt"
         if output == nil { mkdir("models", 0o755) }
-        for path in Set([outputPath, logPath, checkpointPath]) {
-            do { try probeWritableDirectory(for: path) } catch { throw fail(error.description, ExitStatus.cannotCreate) }
+        let outputs = [("--output", outputPath), ("--log", logPath), ("--checkpoint", checkpointPath)]
+        for (i, a) in outputs.enumerated() {
+            for b in outputs[(i + 1)...] where sameFile(a.1, b.1) {
+                throw fail("\(a.0) and \(b.0) name the same file \(a.1); the run writes three different files", ExitStatus.usage)
+            }
+            // The log is appended to in place (it may be /dev/null); model and checkpoint are replaced atomically.
+            do { try probeWritableDirectory(for: a.1, replaced: a.0 != "--log") } catch {
+                throw fail(error.description, ExitStatus.cannotCreate)
+            }
         }
 
         // 3. Data.
@@ -129,12 +138,13 @@ struct Train: ParsableCommand {
         let trainingData: TrainingData
         let trainer: Trainer
         do {
-            trainingData = try TrainingData(splits, validationCount: configuration.validationCount)
+            if let resumed, let resume {
+                trainingData = try resumed.trainingData(from: splits, path: resume)
+            } else {
+                trainingData = try TrainingData(splits, validationCount: configuration.validationCount)
+            }
             trainer = try Trainer(configuration: configuration, data: trainingData)
         } catch { throw fail(error.description, statusCode(for: error)) }
-        if let resumed, resumed.datasetSHA256 != trainingData.sha256 {
-            throw fail("the checkpoint was trained on \(resumed.datasetName) with different files (SHA-256 differs); pass the same --dataset/--data", ExitStatus.data)
-        }
 
         // 4. Train.
         let a = configuration.architecture
@@ -187,7 +197,8 @@ struct Train: ParsableCommand {
         let test = trainer.evaluate(state.parameters, on: trainingData.test)
         printError("rnn-train: test accuracy \(percent(test.accuracy)) (loss \(fixed(test.loss, 4))) on \(test.count) images; "
             + "\(fixed(state.trainSeconds, 1)) s training")
-        let model = try exportedModel(checkpointOf(state), trainer: trainer, test: trainingData.test, f32Result: test, weights: weights)
+        let model = try exportedModel(checkpointOf(state), trainer: trainer, test: trainingData.test, f32Result: test,
+                                  weights: weights, time: time)
         do { try ModelWriter.write(model, to: outputPath) } catch { throw fail("\(outputPath): \(error)", ExitStatus.io) }
         do {
             try runLog.write([("event", .string("test")), ("test_loss", .number(test.loss)), ("test_acc", .number(test.accuracy)),

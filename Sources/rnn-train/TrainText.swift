@@ -56,6 +56,7 @@ extension Train {
         if let v = text.hiddenDropout { c.hiddenDropout = v }
         do { try c.validate() } catch { throw fail(error.description, ExitStatus.usage) }
         if let n = text.subset, n < 1 { throw fail("--subset must be >= 1, got \(n)", ExitStatus.usage) }
+        let time = try provenanceTime(reproducible: reproducible)
 
         let outputPath = output ?? "models/imdb-lstm.rnnm"
         if output == nil { mkdir("models", 0o755) }
@@ -123,6 +124,7 @@ extension Train {
             "test_accuracy": testAccuracy, "test_loss": testLoss, "validation_accuracy": validationAccuracy,
             "validation_loss": validationLoss, "train_seconds": (trainSeconds * 10).rounded() / 10,
         ]
+        time.stamp(&provenance)
         let model = trainer.modelFile(tokens: prepared.tokens, labels: prepared.classNames, provenance: provenance)
         do { try ModelWriter.write(model, to: outputPath) } catch {
             throw fail("writing \(outputPath): \(error.description)", ExitStatus.io)

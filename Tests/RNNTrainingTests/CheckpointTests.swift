@@ -67,7 +67,7 @@ func checkpoint(_ trainer: Trainer, _ state: TrainingState) -> Checkpoint {
     #expect(decoded.metadata.input == InputContract(kind: .imageRows, height: 6, width: 5, scale: 1 / 255, offset: 0))
     let p = decoded.metadata.provenance
     #expect(p.producer == "rnn-train" && p.producerVersion == trainerVersion)
-    #expect(p.seed == 42 && p.datasetName == "synthetic" && p.datasetSHA256 == ["x": "00"])
+    #expect(p.seed == 42 && p.datasetName == "synthetic" && p.datasetSHA256 == ["x": syntheticSHA256])
     #expect(p.metrics["test_accuracy"] == 0.5 && p.metrics["epochs"] == 3)
     #expect(p.metrics["validation_accuracy"] == state.history.last!.validationAccuracy)
     #expect(p.hyperparameters["hidden_size"] == .number(12) && p.hyperparameters["schedule"] == .string("cosine"))

@@ -50,13 +50,13 @@ import Testing
         var sizes: [DType: Int] = [:]
         for dtype in DType.allCases {
             let out = dir.appendingPathComponent("m-\(dtype).rnnm").path
-            #expect(try runTrain(["export", ckpt, "--output", out, "--weights", dtype.description]) == 0)
+            #expect(try runTrain(["export", ckpt, "--output", out, "--weights", dtype.description, "--reproducible"]).status == 0)
             let file = try ModelReader.read(contentsOf: out)
-            #expect(file == (try checkpoint(trainer, state).modelFile().converted(to: dtype)))
+            #expect(file == (try checkpoint(trainer, state).modelFile(time: .reproducible(sourceDateEpoch: 0)).converted(to: dtype)))
             sizes[dtype] = try FileManager.default.attributesOfItem(atPath: out)[.size] as? Int
         }
         #expect(sizes[.int8]! < sizes[.f16]! && sizes[.f16]! < sizes[.f32]!)
-        #expect(try runTrain(["export", ckpt, "--output", dir.appendingPathComponent("x.rnnm").path, "--weights", "int4"]) == 64)
+        #expect(try runTrain(["export", ckpt, "--output", dir.appendingPathComponent("x.rnnm").path, "--weights", "int4"]).status == 64)
     }
 }
 
@@ -68,15 +68,3 @@ let rnnTrainExecutable: URL? = {
     return candidates.map { $0.appendingPathComponent("rnn-train") }
         .first { FileManager.default.isExecutableFile(atPath: $0.path) }
 }()
-
-/// Runs `rnn-train` with `arguments`, output discarded; returns the exit status.
-private func runTrain(_ arguments: [String]) throws -> Int32 {
-    let process = Process()
-    process.executableURL = rnnTrainExecutable!
-    process.arguments = arguments
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    process.waitUntilExit()
-    return process.terminationStatus
-}

@@ -1,0 +1,140 @@
+// libFuzzer entry point for the checkpoint reader (see fuzz/README.md, spec/CHECKPOINT.md).
+//
+// Compiled in one module together with Sources/RNNTraining/*.swift (so it can use internal
+// helpers), against RNNFormat and RNNDatasets built as static libraries and the C kernels as an
+// object (fuzz/run.sh, build_checkpoint). Each input is tried twice:
+//   1. as is: exercises magic, version, reserved fields, sizes and the checksum;
+//   2. "repaired": the JSON size set so that header, three parameter arrays and trailer fill the
+//      input exactly, and the CRC-32 recomputed, so that mutations reach the header's field checks.
+// A checkpoint the reader accepts must
+//   - re-encode to bytes that decode and re-encode to the same bytes (and, when its JSON header was
+//     already canonical, to the input itself);
+//   - when its data-dependent checks pass against a data set of its shape, train one step
+//     without trapping (the crash `rnn-train --resume` used to have on a negative stepInEpoch).
+//
+// Seeds: with FUZZ_CHECKPOINT_SEEDS=DIR set, LLVMFuzzerInitialize writes checkpoints of real
+// tiny training runs into DIR (fuzz/run.sh does this before fuzzing); nothing binary is committed.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+import RNNFormat
+
+/// Training images of the fuzz data set; the seeds are trained on exactly this many, so that
+/// mutated seeds often pass the data-dependent checks and reach the training step.
+private let fuzzTrainCount = 24
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func checkpointFuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    check(bytes)
+    if bytes.count >= 40 {
+        var repaired = bytes
+        let n = repaired.count
+        let p: UInt64 = readLittleEndian(repaired, 24)
+        let parameters = min(p, UInt64((n - 40) / 12))
+        var patch: [UInt8] = []
+        appendLittleEndian(&patch, UInt64(n - 40) - 12 * parameters)
+        appendLittleEndian(&patch, parameters)
+        repaired.replaceSubrange(16..<32, with: patch)
+        var crc: [UInt8] = []
+        appendLittleEndian(&crc, Checksum.crc32(repaired, count: n - 8))
+        repaired.replaceSubrange((n - 8)..<(n - 4), with: crc)
+        check(repaired)
+    }
+    return 0
+}
+
+@_cdecl("LLVMFuzzerInitialize")
+public func checkpointFuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> CInt {
+    guard let dir = getenv("FUZZ_CHECKPOINT_SEEDS").map({ String(cString: $0) }) else { return 0 }
+    do {
+        for (name, bytes) in try seedCheckpoints() {
+            try writeFileAtomically(bytes, to: "\(dir)/seed-\(name).ckpt")
+        }
+    } catch {
+        fatalError("cannot write the seed checkpoints: \(error)")
+    }
+    return 0
+}
+
+/// The reader never traps; what it accepts round-trips and can be trained on.
+private func check(_ bytes: [UInt8]) {
+    guard let checkpoint = try? Checkpoint(decoding: bytes, path: "fuzz") else { return }
+    let encoded: [UInt8]
+    do { encoded = try checkpoint.encoded() } catch { fatalError("an accepted checkpoint does not encode: \(error)") }
+    let again: Checkpoint
+    do { again = try Checkpoint(decoding: encoded, path: "re-encoded") } catch {
+        fatalError("the reader refused the writer's output: \(error)")
+    }
+    if (try? again.encoded()) != encoded { fatalError("re-encoding is not a fixed point") }
+    let jsonCount = Int(readLittleEndian(bytes, 16) as UInt64)
+    let canonicalCount = Int(readLittleEndian(encoded, 16) as UInt64)
+    if jsonCount == canonicalCount && bytes[32..<(32 + jsonCount)] == encoded[32..<(32 + jsonCount)] && bytes != encoded {
+        fatalError("a canonical checkpoint re-encodes to different bytes")
+    }
+    trainOneStep(checkpoint)
+}
+
+/// Resumes `checkpoint` on random images of its shape, if small enough to be quick, for one step.
+private func trainOneStep(_ checkpoint: Checkpoint) {
+    let c = checkpoint.configuration, a = c.architecture
+    guard a.inputSize * checkpoint.timeSteps <= 64, a.hiddenSize <= 8, a.layerCount <= 2, a.classCount <= 4,
+          c.batchSize <= 64, c.threads <= 2, c.validationCount <= 16 else { return }
+    let data = fuzzData(width: a.inputSize, height: checkpoint.timeSteps, classes: checkpoint.classNames,
+                        validation: c.validationCount)
+    guard (try? checkpoint.validate(against: data, path: "fuzz")) != nil else { return }
+    guard let trainer = try? Trainer(configuration: c, data: data) else {
+        fatalError("a checkpoint that fits its data was refused by the trainer")
+    }
+    var state = checkpoint.state
+    _ = try? trainer.run(&state, shouldStop: { true })
+}
+
+/// Deterministic images: `fuzzTrainCount` for training, `validation` and 4 test images.
+private func fuzzData(width: Int, height: Int, classes: [String], validation: Int) -> TrainingData {
+    var rng = Xoshiro256StarStar(seed: 7)
+    func set(_ count: Int) -> LabeledPixels {
+        LabeledPixels(pixels: (0..<(count * width * height)).map { _ in UInt8(rng.nextInt(below: 256)) },
+                      labels: (0..<count).map { _ in rng.nextInt(below: classes.count) }, height: height, width: width)
+    }
+    return TrainingData(train: set(fuzzTrainCount), validation: set(validation), test: set(4), name: "fuzz",
+                        sha256: ["fuzz": String(repeating: "0", count: 64)], classNames: classes)
+}
+
+/// Checkpoints of tiny real runs: mid-epoch, at an epoch's end, finished by the step limit,
+/// without validation images (NaN records), two layers with the tutorial preset's settings.
+private func seedCheckpoints() throws(TrainingError) -> [(String, [UInt8])] {
+    func configuration(layers: Int = 1) -> TrainingConfiguration {
+        var c = TrainingConfiguration(architecture: LSTMArchitecture(inputSize: 3, hiddenSize: 2, layerCount: layers, classCount: 2))
+        c.batchSize = 4
+        c.epochs = 2
+        c.warmupSteps = 2
+        c.threads = 1
+        c.validationCount = 2
+        return c
+    }
+    var tutorial = configuration(layers: 2)
+    tutorial.initialization = .tutorial
+    tutorial.schedule = .constant
+    tutorial.clipNorm = 0
+    tutorial.maximumSteps = 8
+    var noValidation = configuration()
+    noValidation.validationCount = 0
+    let runs: [(String, TrainingConfiguration, stopAfter: Int?)] = [
+        ("mid-epoch", configuration(), 3), ("epoch-end", configuration(), 6), ("finished", configuration(), nil),
+        ("no-validation", noValidation, 7), ("tutorial-2-layers", tutorial, nil),
+    ]
+    var seeds: [(String, [UInt8])] = []
+    for (name, c, stopAfter) in runs {
+        let data = fuzzData(width: 3, height: 4, classes: ["no", "yes"], validation: c.validationCount)
+        let trainer = try Trainer(configuration: c, data: data)
+        var state = TrainingState(configuration: c)
+        var steps = 0
+        _ = try trainer.run(&state, shouldStop: { steps += 1; return steps == stopAfter })
+        let checkpoint = Checkpoint(configuration: c, state: state, datasetName: data.name, datasetSHA256: data.sha256,
+                                    classNames: data.classNames, timeSteps: 4)
+        seeds.append((name, try checkpoint.encoded()))
+    }
+    return seeds
+}
