@@ -149,6 +149,14 @@ public struct WordScanner: Sendable {
 
     /// Scans `bytes`, calling `emit` for each word that ends inside them.
     public mutating func scan(_ bytes: some Sequence<UInt8>, _ emit: (Word) -> Void) {
+        // The hot loop runs on contiguous bytes, not through the generic Sequence: callers in other
+        // modules would otherwise iterate an unspecialized generic, one witness call per byte.
+        let done: Void? = bytes.withContiguousStorageIfAvailable { scan(buffer: $0, emit) }
+        if done == nil { Array(bytes).withUnsafeBufferPointer { scan(buffer: $0, emit) } }
+    }
+
+    /// The state machine over one contiguous piece of the text.
+    private mutating func scan(buffer bytes: UnsafeBufferPointer<UInt8>, _ emit: (Word) -> Void) {
         for raw in bytes {
             let b = raw >= 0x41 && raw <= 0x5A ? raw | 0x20 : raw          // rule 1
             if heldMarkup > 0 {
