@@ -138,19 +138,22 @@ public enum WordTokenizer {
 public struct TokenEncoder: Sendable {
     /// The pipeline this encoder applies.
     public let input: TokenInput
-    private let ids: [String: Int32]
+    /// Keyed by the words' UTF-8 bytes, not by `String`: Swift compares strings by canonical
+    /// equivalence, so `"café"` (U+00E9) and `"cafe\u{301}"` would share an id, whereas spec
+    /// §6.2.1 looks words up by their bytes (as the Python reference does). Found by fuzz/FuzzTokenizer.
+    private let ids: [[UInt8]: Int32]
 
     public init(_ input: TokenInput) {
         self.input = input
-        var ids: [String: Int32] = [:]
+        var ids: [[UInt8]: Int32] = [:]
         ids.reserveCapacity(input.vocabulary.count)
-        for (k, word) in input.vocabulary.enumerated() { ids[word] = Int32(k + TokenInput.firstWordID) }
+        for (k, word) in input.vocabulary.enumerated() { ids[Array(word.utf8)] = Int32(k + TokenInput.firstWordID) }
         self.ids = ids
     }
 
     /// The token ids of every word of `text`, before truncation.
     public func allTokenIDs(_ text: String) -> [Int32] {
-        WordTokenizer.words(text.utf8).map { ids[String(decoding: $0, as: UTF8.self)] ?? Int32(TokenInput.outOfVocabularyID) }
+        WordTokenizer.words(text.utf8).map { id(ofBytes: Array($0)) }
     }
 
     /// The sequence the network reads: ``allTokenIDs(_:)`` truncated to `maxLength` at the configured end.
@@ -169,5 +172,8 @@ public struct TokenEncoder: Sendable {
     }
 
     /// The id of `word`, or the out-of-vocabulary id.
-    public func id(of word: String) -> Int32 { ids[word] ?? Int32(TokenInput.outOfVocabularyID) }
+    public func id(of word: String) -> Int32 { id(ofBytes: Array(word.utf8)) }
+
+    /// The id of the word with these UTF-8 bytes, or the out-of-vocabulary id.
+    private func id(ofBytes word: [UInt8]) -> Int32 { ids[word] ?? Int32(TokenInput.outOfVocabularyID) }
 }
