@@ -1,22 +1,12 @@
 import Foundation
 import Testing
 @testable import RNNDatasets
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// IDX headers that claim far more data than arrives (issue #13): the readers must report the
 /// truncation having allocated only about what arrived, never what the header or a batch size
 /// claims. Before the fix a 16-byte header on standard input made `rnn-infer` reserve a whole
 /// batch (4.2 GB for 4096x4096 images) before reading a pixel.
 @Suite struct IDXHardeningTests {
-    /// This process's peak resident set so far, in bytes (Linux reports `ru_maxrss` in KiB).
-    static func peakResidentBytes() -> Int {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        return usage.ru_maxrss * 1024
-    }
-
     @Test func readBytesGrowsWithTheDataNotWithTheCount() throws {
         let source = MemoryByteSource(Array(repeating: 7, count: 100))
         let bytes = try source.readBytes(1 << 30)
@@ -32,14 +22,14 @@ import Glibc
         let path = directory + "/claims-2GiB.gz"
         try TestSupport.write(Gzip.compress(TestSupport.idxHeader(dimensions: 3, sizes: [128, 4096, 4096])
             + Array(repeating: 9, count: 1000)), to: path)
-        let before = Self.peakResidentBytes()
+        let before = TestSupport.peakResidentBytes()
         let reader = try IDXImageReader(path: path)
         let error = TestSupport.error { () throws(DatasetError) in try reader.nextBatch(maxImages: 1_000_000) }
         #expect(error == .truncated(path: path, expectedBytes: 16 + (2 << 30), foundBytes: 1016))
         #expect(TestSupport.error { () throws(DatasetError) in try IDX.readImages(at: path) }
             == .truncated(path: path, expectedBytes: 16 + (2 << 30), foundBytes: 1016))
         // The old reader touched the whole 2 GiB batch; other tests running meanwhile stay far below 1 GiB.
-        let grown = Self.peakResidentBytes() - before
+        let grown = TestSupport.peakResidentBytes() - before
         #expect(grown < 1 << 30, "peak resident set grew by \(grown >> 20) MiB reading 1,016 bytes")
     }
 

@@ -86,13 +86,17 @@ import Testing
     }
 
     @Test func largeButCappedSizesEndAsTruncationNotAllocation() {
-        // The largest octal size (8 GiB - 1) on a skipped and on a read member: the archive ends
-        // long before, which is reported; nothing of that size is allocated.
-        let octalMax = Array("77777777777\0".utf8)
-        for name in ["aclImdb/train/unsup/1_0.txt", "aclImdb/train/pos/1_8.txt"] {
-            let archive = IMDbTests.header(name: name, size: 0, sizeField: octalMax) + Array(repeating: 0x41, count: 4096)
+        // The largest octal size (8 GiB - 1) on a skipped member, and 2 GiB on a member that is
+        // read: the archive ends long before, which is reported, and nothing of that size is
+        // allocated (the old reader allocated the whole member before reading it).
+        let before = TestSupport.peakResidentBytes()
+        for (name, size) in [("aclImdb/train/unsup/1_0.txt", "77777777777"), ("aclImdb/train/pos/1_8.txt", "20000000000")] {
+            let field = Array(size.utf8) + [0]
+            let archive = IMDbTests.header(name: name, size: 0, sizeField: field) + Array(repeating: 0x41, count: 4096)
             let detail = Self.tarDetail { () throws(DatasetError) in try Self.readLikeIMDb(archive) }
             #expect(detail?.contains("truncated") == true || detail?.contains("cut short") == true, "\(name): \(detail ?? "")")
         }
+        let grown = TestSupport.peakResidentBytes() - before
+        #expect(grown < 1 << 30, "peak resident set grew by \(grown >> 20) MiB reading 5 KiB")
     }
 }
