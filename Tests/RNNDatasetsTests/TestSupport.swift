@@ -80,3 +80,12 @@ enum TestSupport {
         }
     }
 }
+
+extension IDXImageReader {
+    /// The pixels of every remaining image, read `maxImages` at a time.
+    func allPixels(batch maxImages: Int) throws(DatasetError) -> [UInt8] {
+        var pixels = [UInt8]()
+        while let batch = try nextBatch(maxImages: maxImages) { pixels += batch.pixels }
+        return pixels
+    }
+}
