@@ -49,6 +49,9 @@ esac
 swiftc -sanitize=fuzzer,address -parse-as-library -O -g -module-name "Fuzz_$TARGET" \
   "${SOURCES[@]}" "${FLAGS[@]}" -o "$OUT/fuzz-$TARGET"
 
+# Without the Swift runtime's backtracer, a trap reaches libFuzzer as a plain deadly signal with
+# a symbolized stack ("Swift runtime failure: ..."); with it, ASan reports its memory server instead.
+export SWIFT_BACKTRACE=enable=no
 exec "$OUT/fuzz-$TARGET" "$OUT/corpus" \
   -max_total_time="$SECONDS_TO_RUN" -print_final_stats=1 \
   -max_len="$MAX_LEN" -artifact_prefix="$OUT/" -dict="$DICT" "$@"
