@@ -138,22 +138,20 @@ public enum WordTokenizer {
 public struct TokenEncoder: Sendable {
     /// The pipeline this encoder applies.
     public let input: TokenInput
-    /// Keyed by the words' UTF-8 bytes, not by `String`: Swift compares strings by canonical
-    /// equivalence, so `"café"` (U+00E9) and `"cafe\u{301}"` would share an id, whereas spec
-    /// §6.2.1 looks words up by their bytes (as the Python reference does). Found by fuzz/FuzzTokenizer.
-    private let ids: [[UInt8]: Int32]
+    private let ids: [WordBytes: Int32]
 
     public init(_ input: TokenInput) {
         self.input = input
-        var ids: [[UInt8]: Int32] = [:]
+        var ids: [WordBytes: Int32] = [:]
         ids.reserveCapacity(input.vocabulary.count)
-        for (k, word) in input.vocabulary.enumerated() { ids[Array(word.utf8)] = Int32(k + TokenInput.firstWordID) }
+        for (k, word) in input.vocabulary.enumerated() { ids[WordBytes(word)] = Int32(k + TokenInput.firstWordID) }
         self.ids = ids
     }
 
     /// The token ids of every word of `text`, before truncation.
     public func allTokenIDs(_ text: String) -> [Int32] {
-        WordTokenizer.words(text.utf8).map { id(ofBytes: Array($0)) }
+        // Each word is a run of whole UTF-8 characters of a valid string, so decoding keeps its bytes.
+        WordTokenizer.words(text.utf8).map { id(of: String(decoding: $0, as: UTF8.self)) }
     }
 
     /// The sequence the network reads: ``allTokenIDs(_:)`` truncated to `maxLength` at the configured end.
@@ -172,8 +170,24 @@ public struct TokenEncoder: Sendable {
     }
 
     /// The id of `word`, or the out-of-vocabulary id.
-    public func id(of word: String) -> Int32 { id(ofBytes: Array(word.utf8)) }
+    public func id(of word: String) -> Int32 { ids[WordBytes(word)] ?? Int32(TokenInput.outOfVocabularyID) }
+}
 
-    /// The id of the word with these UTF-8 bytes, or the out-of-vocabulary id.
-    private func id(ofBytes word: [UInt8]) -> Int32 { ids[word] ?? Int32(TokenInput.outOfVocabularyID) }
+/// A word that is equal to another only when their UTF-8 bytes are, as spec §6.2.1 looks words up.
+///
+/// `String` itself compares by canonical equivalence, so as a dictionary key it gave `"cafe\u{301}"`
+/// the id of the vocabulary word `"café"` (U+00E9), unlike the spec and the Python reference (found
+/// by `fuzz/run.sh tokenizer`). Wrapping the `String` rather than copying its bytes into an array
+/// keeps short words inline, without an allocation per word.
+private struct WordBytes: Hashable {
+    let word: String
+
+    init(_ word: String) { self.word = word }
+
+    static func == (a: WordBytes, b: WordBytes) -> Bool { a.word.utf8.elementsEqual(b.word.utf8) }
+
+    func hash(into hasher: inout Hasher) {
+        var word = word
+        word.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+    }
 }
