@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer harness for the .rnnm reader and runs it.
+# Builds one libFuzzer harness and runs it (fuzz/README.md).
 #
-#   fuzz/run.sh [SECONDS] [extra libFuzzer flags...]     (default 600 seconds)
+#   fuzz/run.sh [TARGET] [SECONDS] [extra libFuzzer flags...]
 #
-# Needs a Swift toolchain with libFuzzer (the swift.org Linux toolchains have it), libzstd-dev
-# and zlib1g-dev. Corpus: fuzz-out/corpus (seeded from fixtures/); crashes: fuzz-out/crash-*.
+# TARGET is reader (the .rnnm reader, the default: `fuzz/run.sh 600` still fuzzes it), tar, idx,
+# tokenizer or checkpoint; SECONDS defaults to 600. Each target is one case below: its sources, C includes
+# and libraries, seed corpus, dictionary and input cap. Corpus: fuzz-out/TARGET/corpus (it grows
+# between runs); crashes: fuzz-out/TARGET/crash-*.
 #
-#   fuzz/run.sh checkpoint [SECONDS] [flags...]          the rnn-train checkpoint reader
-#                                                        (fuzz-out/checkpoint/; seeds made by code)
+# Needs a Swift toolchain with libFuzzer (the swift.org Linux toolchains have it), libzstd-dev,
+# zlib1g-dev, libssl-dev and python3 (the generated seeds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,28 +34,53 @@ build_checkpoint() {
     $(pkg-config --libs openblas) -lzstd -lz -lcrypto -lFoundationNetworking -o fuzz-out/checkpoint/fuzz-checkpoint
 }
 
-if [ "${1:-}" = checkpoint ]; then
-  shift
-  SECONDS_TO_RUN="${1:-600}"; shift || true
-  mkdir -p fuzz-out/checkpoint/corpus
-  build_checkpoint
-  FUZZ_CHECKPOINT_SEEDS=fuzz-out/checkpoint/corpus fuzz-out/checkpoint/fuzz-checkpoint -runs=0 fuzz-out/checkpoint/corpus
-  exec fuzz-out/checkpoint/fuzz-checkpoint fuzz-out/checkpoint/corpus \
-    -max_total_time="$SECONDS_TO_RUN" -print_final_stats=1 \
-    -max_len=16384 -artifact_prefix=fuzz-out/checkpoint/ -dict=fuzz/checkpoint.dict "$@"
+TARGET=reader
+case "${1:-}" in
+  [a-z]*) TARGET="$1"; shift ;;
+esac
+SECONDS_TO_RUN="${1:-600}"; shift || true
+OUT="fuzz-out/$TARGET"
+mkdir -p "$OUT/corpus"
+
+case "$TARGET" in
+  reader)
+    SOURCES=(Sources/RNNFormat/*.swift Sources/RNNFormat/Fixtures/*.swift fuzz/FuzzReader.swift)
+    FLAGS=(-I Sources/CZstd -I Sources/CZlib -lzstd -lz)
+    MAX_LEN=65536 DICT=fuzz/rnnm.dict
+    cp -n fixtures/models/*.rnnm fixtures/corrupt/*.rnnm "$OUT/corpus/" 2>/dev/null || true ;;
+  tar)
+    SOURCES=(Sources/RNNDatasets/*.swift fuzz/FuzzTar.swift)
+    FLAGS=(-I Sources/CZlib -I Sources/COpenSSL -lz -lcrypto)
+    MAX_LEN=16384 DICT=fuzz/tar.dict
+    python3 fuzz/seeds.py tar "$OUT/corpus" ;;
+  idx)
+    SOURCES=(Sources/RNNDatasets/*.swift fuzz/FuzzIDX.swift)
+    FLAGS=(-I Sources/CZlib -I Sources/COpenSSL -lz -lcrypto)
+    MAX_LEN=8192 DICT=fuzz/idx.dict
+    python3 fuzz/seeds.py idx "$OUT/corpus" ;;
+  tokenizer)
+    SOURCES=(Sources/RNNFormat/*.swift fuzz/FuzzTokenizer.swift)
+    FLAGS=(-I Sources/CZstd -I Sources/CZlib -lzstd -lz)
+    MAX_LEN=4096 DICT=fuzz/tokenizer.dict
+    python3 fuzz/seeds.py tokenizer "$OUT/corpus" ;;
+  checkpoint)  # built by build_checkpoint (above): RNNTraining needs its dependencies as libraries
+    build_checkpoint
+    MAX_LEN=16384 DICT=fuzz/checkpoint.dict
+    # Seeds: tiny real training runs, written by the harness itself.
+    FUZZ_CHECKPOINT_SEEDS="$OUT/corpus" "$OUT/fuzz-checkpoint" -runs=0 "$OUT/corpus" ;;
+  *)
+    echo "fuzz/run.sh: unknown target '$TARGET'; expected reader, tar, idx, tokenizer or checkpoint" >&2
+    exit 2 ;;
+esac
+
+if [ "$TARGET" != checkpoint ]; then
+  swiftc -sanitize=fuzzer,address -parse-as-library -O -g -module-name "Fuzz_$TARGET" \
+    "${SOURCES[@]}" "${FLAGS[@]}" -o "$OUT/fuzz-$TARGET"
 fi
 
-SECONDS_TO_RUN="${1:-600}"; shift || true
-OUT=fuzz-out
-mkdir -p "$OUT/corpus"
-cp -n fixtures/models/*.rnnm fixtures/corrupt/*.rnnm "$OUT/corpus/" 2>/dev/null || true
-
-swiftc -sanitize=fuzzer,address -parse-as-library -O -g \
-  -module-name RNNFormatFuzz \
-  -I Sources/CZstd -I Sources/CZlib \
-  Sources/RNNFormat/*.swift Sources/RNNFormat/Fixtures/*.swift fuzz/FuzzReader.swift \
-  -lzstd -lz -o "$OUT/fuzz-reader"
-
-exec "$OUT/fuzz-reader" "$OUT/corpus" \
+# Without the Swift runtime's backtracer, a trap reaches libFuzzer as a plain deadly signal with
+# a symbolized stack ("Swift runtime failure: ..."); with it, ASan reports its memory server instead.
+export SWIFT_BACKTRACE=enable=no
+exec "$OUT/fuzz-$TARGET" "$OUT/corpus" \
   -max_total_time="$SECONDS_TO_RUN" -print_final_stats=1 \
-  -max_len=65536 -artifact_prefix="$OUT/" -dict=fuzz/rnnm.dict "$@"
+  -max_len="$MAX_LEN" -artifact_prefix="$OUT/" -dict="$DICT" "$@"

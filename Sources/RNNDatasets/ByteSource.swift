@@ -15,6 +15,9 @@ protocol ByteSource: AnyObject {
     func read(into buffer: UnsafeMutableRawBufferPointer) throws(DatasetError) -> Int
 }
 
+/// The most bytes ``ByteSource/readBytes(_:knownToArrive:)`` allocates ahead of the data: 1 MiB.
+let byteSourceChunkBytes = 1 << 20
+
 extension ByteSource {
     /// Reads until `buffer` is full or the stream ends; returns the number of bytes read.
     func readFully(into buffer: UnsafeMutableRawBufferPointer) throws(DatasetError) -> Int {
@@ -27,14 +30,15 @@ extension ByteSource {
         return filled
     }
 
-    /// Fills `bytes` from the stream until it is full or the stream ends; returns the bytes read.
+    /// Fills `bytes[start...]` from the stream until it is full or the stream ends; returns the
+    /// bytes read.
     ///
     /// (`Array.withUnsafeMutableBytes` only rethrows untyped errors, hence the `Result` detour.)
-    func readFully(into bytes: inout [UInt8]) throws(DatasetError) -> Int {
+    func readFully(into bytes: inout [UInt8], from start: Int) throws(DatasetError) -> Int {
         var result: Result<Int, DatasetError> = .success(0)
         bytes.withUnsafeMutableBytes { raw in
             do throws(DatasetError) {
-                result = .success(try readFully(into: raw))
+                result = .success(try readFully(into: UnsafeMutableRawBufferPointer(rebasing: raw[start...])))
             } catch {
                 result = .failure(error)
             }
@@ -43,10 +47,24 @@ extension ByteSource {
     }
 
     /// Reads exactly `count` bytes into a new array, or fewer only at the end of the stream.
-    func readBytes(_ count: Int) throws(DatasetError) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
-        let n = try readFully(into: &bytes)
-        bytes.removeLast(count - n)
+    ///
+    /// `count` usually comes from a header or an option, so it never drives an allocation by
+    /// itself: the array grows with the bytes that really arrive, at most ``byteSourceChunkBytes``
+    /// ahead of them. Pass `knownToArrive` only when the caller has checked that the input holds
+    /// `count` more bytes (a regular file's size); then the array is allocated once, exactly.
+    func readBytes(_ count: Int, knownToArrive: Bool = false) throws(DatasetError) -> [UInt8] {
+        var bytes = [UInt8]()
+        if knownToArrive { bytes.reserveCapacity(count) }
+        while bytes.count < count {
+            let wanted = min(byteSourceChunkBytes, count - bytes.count)
+            let start = bytes.count
+            bytes.append(contentsOf: repeatElement(0, count: wanted))
+            let n = try readFully(into: &bytes, from: start)
+            if n < wanted {
+                bytes.removeLast(wanted - n)
+                break
+            }
+        }
         return bytes
     }
 
@@ -134,6 +152,29 @@ final class FileByteSource: ByteSource {
             if code == EINTR { continue }
             throw .unreadable(path: path, detail: String(cString: strerror(code)))
         }
+    }
+}
+
+/// Bytes already in memory, served as a stream: no length is known up front, exactly as for a
+/// pipe. For tests and the fuzz harnesses, which feed hostile inputs without touching the disk.
+final class MemoryByteSource: ByteSource {
+    let path: String
+    private let bytes: [UInt8]
+    private var offset = 0
+
+    init(_ bytes: [UInt8], path: String = "<memory>") {
+        self.bytes = bytes
+        self.path = path
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws(DatasetError) -> Int {
+        let n = min(buffer.count, bytes.count - offset)
+        guard n > 0 else { return 0 }
+        bytes.withUnsafeBytes { src in
+            buffer.baseAddress!.copyMemory(from: src.baseAddress! + offset, byteCount: n)
+        }
+        offset += n
+        return n
     }
 }
 

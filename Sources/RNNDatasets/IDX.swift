@@ -65,8 +65,8 @@ public enum IDX {
     /// Reads exactly `header.dataBytes` bytes and checks that nothing follows them.
     ///
     /// For a regular raw file the length is known up front and checked before the one exact
-    /// allocation. For gzip and pipes it is not, so the data is read in 1 MiB chunks and the
-    /// array grows only as real bytes arrive.
+    /// allocation. For gzip and pipes it is not, so the array grows only as real bytes arrive
+    /// (``ByteSource/readBytes(_:knownToArrive:)``): a 16-byte header claiming 4 GiB costs 1 MiB.
     static func readData(of header: IDXHeader, from source: ByteSource, rawSize: Int?) throws(DatasetError) -> [UInt8] {
         if let rawSize {
             if rawSize < header.totalBytes {
@@ -76,18 +76,10 @@ public enum IDX {
                 throw .trailingData(path: source.path, expectedBytes: header.totalBytes, foundBytes: rawSize)
             }
         }
-        var data = [UInt8]()
-        data.reserveCapacity(rawSize == nil ? min(header.dataBytes, 1 << 24) : header.dataBytes)
-        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { chunk.deallocate() }
-        while data.count < header.dataBytes {
-            let wanted = min(chunk.count, header.dataBytes - data.count)
-            let n = try source.readFully(into: UnsafeMutableRawBufferPointer(rebasing: chunk[..<wanted]))
-            data.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[..<n]))
-            if n < wanted {
-                throw .truncated(path: source.path, expectedBytes: header.totalBytes,
-                                 foundBytes: header.headerBytes + data.count)
-            }
+        let data = try source.readBytes(header.dataBytes, knownToArrive: rawSize != nil)
+        if data.count < header.dataBytes {
+            throw .truncated(path: source.path, expectedBytes: header.totalBytes,
+                             foundBytes: header.headerBytes + data.count)
         }
         // Reading on to the end also makes a gzip source verify its CRC-32 and length.
         guard try source.isAtEnd() else {

@@ -1,4 +1,6 @@
-/// Reads an IDX3 unsigned-byte image file batch by batch, in memory bounded by the batch size.
+/// Reads an IDX3 unsigned-byte image file batch by batch, in memory bounded by the batch size
+/// and by the data that really arrives: a batch's pixel array grows as its bytes are read, so
+/// neither the header's image count nor a large `maxImages` reserves memory by itself.
 ///
 /// For inputs too large to hold at once (a million images and more), or arriving on standard
 /// input. The file may be raw or gzip-compressed (detected by its magic); `"-"` reads standard
@@ -20,11 +22,20 @@ public final class IDXImageReader {
 
     private let source: ByteSource
     private let header: IDXHeader
+    /// Whether the source is a regular raw file whose length matched the header, so that every
+    /// batch is known to arrive in full and can be allocated at once.
+    private let lengthVerified: Bool
     private var finished = false
 
     /// Opens `path` (`"-"` for standard input) and reads and validates its header.
-    public init(path: String) throws(DatasetError) {
+    public convenience init(path: String) throws(DatasetError) {
         let (source, _, rawSize) = try openDecompressedSource(path: path)
+        try self.init(source: source, rawSize: rawSize)
+    }
+
+    /// Reads and validates the header from `source`, whose length is `rawSize` when known (a
+    /// regular raw file) and `nil` for a stream.
+    init(source: ByteSource, rawSize: Int?) throws(DatasetError) {
         let header = try IDXHeader.read(from: source, dimensions: 3)
         // A regular raw file's length is known now: refuse a mismatch before reading any batch.
         if let rawSize, rawSize < header.totalBytes {
@@ -35,6 +46,7 @@ public final class IDXImageReader {
         }
         self.source = source
         self.header = header
+        lengthVerified = rawSize != nil
         count = header.count
         height = header.height
         width = header.width
@@ -60,11 +72,10 @@ public final class IDXImageReader {
         }
         let images = min(maxImages, remaining)
         let perImage = height * width
-        var pixels = [UInt8](repeating: 0, count: images * perImage)
-        let n = try source.readFully(into: &pixels)
-        guard n == pixels.count else {
+        let pixels = try source.readBytes(images * perImage, knownToArrive: lengthVerified)
+        guard pixels.count == images * perImage else {
             throw .truncated(path: source.path, expectedBytes: header.totalBytes,
-                             foundBytes: header.headerBytes + imagesRead * perImage + n)
+                             foundBytes: header.headerBytes + imagesRead * perImage + pixels.count)
         }
         imagesRead += images
         return ImageSet(uncheckedCount: images, height: height, width: width, pixels: pixels)

@@ -6,6 +6,10 @@
 /// padded to a multiple of 512, and two zero blocks at the end. Every header's checksum is
 /// verified, sizes are checked before anything is allocated, and an archive that stops early is
 /// an error.
+///
+/// The archive is untrusted input: every size and offset it declares is checked against a cap
+/// or with overflow-reporting arithmetic before it is used, and every slice range is validated
+/// first, so a hostile header is a ``DatasetError/tar(path:detail:)``, never a trap.
 final class TarReader {
     /// One archive member.
     struct Entry {
@@ -21,6 +25,10 @@ final class TarReader {
 
     /// The most bytes a long-name or pax record may have: names are never this long.
     static let maximumMetadataBytes = 1 << 16
+    /// The largest member accepted: 64 GiB, eight times what the 11 octal digits of a plain ustar
+    /// size field can say. Only GNU base-256 sizes go beyond it, and a size near `Int.max` would
+    /// overflow the data-plus-padding arithmetic; such a header is refused instead.
+    static let maximumMemberBytes = 1 << 36
 
     private let source: ByteSource
     private var unreadData = 0
@@ -50,7 +58,12 @@ final class TarReader {
             }
             try verifyChecksum(block)
             let size = try Self.number(block[124 ..< 136], field: "size", path: source.path)
+            guard size <= Self.maximumMemberBytes else {
+                throw .tar(path: source.path, detail: "member size \(size) bytes exceeds the limit of "
+                    + "\(Self.maximumMemberBytes) (corrupt size field?)")
+            }
             let type = block[156]
+            // Both stay below 2^36 + 512: their sum in `skip` cannot overflow.
             unreadData = size
             unreadPadding = (512 - size % 512) % 512
             switch type {
@@ -123,17 +136,18 @@ final class TarReader {
     }
 
     /// A numeric header field: octal digits (space or NUL terminated), or GNU base-256 when the
-    /// first byte has its high bit set.
+    /// first byte has its high bit set. A value that does not fit an `Int` is an error.
     static func number(_ field: ArraySlice<UInt8>, field name: String, path: String) throws(DatasetError) -> Int {
+        /// `value * radix + digit`, or an error when it overflows.
+        func append(_ digit: UInt8, to value: Int, radix: Int) throws(DatasetError) -> Int {
+            let (shifted, o1) = value.multipliedReportingOverflow(by: radix)
+            let (sum, o2) = shifted.addingReportingOverflow(Int(digit))
+            guard !o1, !o2 else { throw .tar(path: path, detail: "\(name) field overflows") }
+            return sum
+        }
         if let first = field.first, first & 0x80 != 0 {
             var value = Int(first & 0x7F)
-            for byte in field.dropFirst() {
-                let (shifted, o1) = value.multipliedReportingOverflow(by: 256)
-                guard !o1, shifted <= Int.max - 255 else {
-                    throw .tar(path: path, detail: "\(name) field overflows")
-                }
-                value = shifted + Int(byte)
-            }
+            for byte in field.dropFirst() { value = try append(byte, to: value, radix: 256) }
             return value
         }
         var value = 0
@@ -141,8 +155,7 @@ final class TarReader {
         for byte in field {
             switch byte {
             case UInt8(ascii: "0") ... UInt8(ascii: "7"):
-                // 12 octal digits at most: 36 bits, no overflow possible.
-                value = value * 8 + Int(byte - UInt8(ascii: "0"))
+                value = try append(byte - UInt8(ascii: "0"), to: value, radix: 8)
                 seenDigit = true
             case UInt8(ascii: " ") where !seenDigit:
                 continue
@@ -156,15 +169,21 @@ final class TarReader {
     }
 
     /// The `path` value of pax extended-header records (`"LEN key=value\n"`), if any.
+    ///
+    /// `LEN` counts the whole record, its own digits, the space and the newline included, so a
+    /// record is at least `"LEN "` plus the newline long and must end inside `data`.
     static func paxPath(_ data: [UInt8], archive: String) throws(DatasetError) -> String? {
         var index = 0
         var path: String?
         while index < data.count {
-            guard let space = data[index...].firstIndex(of: UInt8(ascii: " ")),
+            guard let space = data[index...].firstIndex(of: UInt8(ascii: " ")), space > index,
+                  data[index ..< space].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
                   let length = Int(String(decoding: data[index ..< space], as: UTF8.self)),
-                  length > space - index, index + length <= data.count
+                  length >= space - index + 2, length <= data.count - index,
+                  data[index + length - 1] == UInt8(ascii: "\n")
             else {
-                throw .tar(path: archive, detail: "malformed pax extended header record")
+                throw .tar(path: archive, detail: "malformed pax extended header record at byte \(index) "
+                    + "(expected \"LENGTH key=value\\n\" within the \(data.count) bytes of the header)")
             }
             let record = data[(space + 1) ..< (index + length - 1)]  // without the trailing newline
             if let equals = record.firstIndex(of: UInt8(ascii: "=")),

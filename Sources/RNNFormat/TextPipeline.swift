@@ -214,7 +214,11 @@ public struct WordScanner: Sendable {
 public struct TokenEncoder: Sendable {
     /// The pipeline this encoder applies.
     public let input: TokenInput
-    private let ids: [String: Int32]
+    /// Keyed by the words' UTF-8 bytes (``UTF8Key``), not by `String`: Swift compares strings by
+    /// canonical equivalence, so `"cafe\u{301}"` would get the id of the vocabulary word `"café"`
+    /// (U+00E9), whereas spec §6.2.1 looks words up by their bytes, as the Python reference does
+    /// (found by `fuzz/run.sh tokenizer`).
+    private let ids: [UTF8Key: Int32]
 
     /// The length in bytes of the longest vocabulary word: longer words need not be kept.
     public let longestWordBytes: Int
@@ -222,9 +226,9 @@ public struct TokenEncoder: Sendable {
     public init(_ input: TokenInput) {
         self.input = input
         longestWordBytes = input.vocabulary.map(\.utf8.count).max() ?? 0
-        var ids: [String: Int32] = [:]
+        var ids: [UTF8Key: Int32] = [:]
         ids.reserveCapacity(input.vocabulary.count)
-        for (k, word) in input.vocabulary.enumerated() { ids[word] = Int32(k + TokenInput.firstWordID) }
+        for (k, word) in input.vocabulary.enumerated() { ids[UTF8Key(word)] = Int32(k + TokenInput.firstWordID) }
         self.ids = ids
     }
 
@@ -258,13 +262,13 @@ public struct TokenEncoder: Sendable {
     /// The id of a scanned word: an overlong word is in no vocabulary.
     public func id(of word: WordScanner.Word) -> Int32 {
         switch word {
-        case .word(let bytes): ids[String(decoding: bytes, as: UTF8.self)] ?? Int32(TokenInput.outOfVocabularyID)
+        case .word(let bytes): ids[UTF8Key(bytes: bytes)] ?? Int32(TokenInput.outOfVocabularyID)
         case .overlong: Int32(TokenInput.outOfVocabularyID)
         }
     }
 
     /// The id of `word`, or the out-of-vocabulary id.
-    public func id(of word: String) -> Int32 { ids[word] ?? Int32(TokenInput.outOfVocabularyID) }
+    public func id(of word: String) -> Int32 { ids[UTF8Key(word)] ?? Int32(TokenInput.outOfVocabularyID) }
 }
 
 /// One text's token ids, built as its bytes arrive (spec §6.2.1): memory is bounded by `maxLength`

@@ -3,8 +3,9 @@ import Testing
 @testable import RNNDatasets
 
 @Suite struct IMDbTests {
-    /// A ustar header block for a regular file (`type` "0") or directory ("5").
-    static func header(name: String, size: Int, type: UInt8 = UInt8(ascii: "0")) -> [UInt8] {
+    /// A ustar header block for a regular file (`type` "0") or directory ("5"); `sizeField`, when
+    /// given, replaces the 12 bytes of the octal size (for GNU base-256 sizes).
+    static func header(name: String, size: Int, type: UInt8 = UInt8(ascii: "0"), sizeField: [UInt8]? = nil) -> [UInt8] {
         var block = [UInt8](repeating: 0, count: 512)
         func put(_ text: String, at offset: Int) {
             for (i, byte) in text.utf8.enumerated() { block[offset + i] = byte }
@@ -15,6 +16,7 @@ import Testing
         put("0000000", at: 116)
         put(String(repeating: "0", count: 11 - String(size, radix: 8).count) + String(size, radix: 8), at: 124)
         put("00000000000", at: 136)
+        if let sizeField { block.replaceSubrange(124 ..< 136, with: sizeField) }
         block[156] = type
         put("ustar", at: 257)
         put("00", at: 263)

@@ -46,10 +46,7 @@ import Testing
         let whole = try IDX.readImages(at: path)
         let compressed = try TestSupport.read(path)
         let pixels = try StandardInput.feeding(compressed) { () throws -> [UInt8] in
-            let reader = try IDXImageReader(path: "-")
-            var pixels = [UInt8]()
-            while let batch = try reader.nextBatch(maxImages: 777) { pixels += batch.pixels }
-            return pixels
+            try IDXImageReader(path: "-").allPixels(batch: 777)
         }
         #expect(pixels == whole.pixels)
     }

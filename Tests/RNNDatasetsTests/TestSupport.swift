@@ -60,6 +60,16 @@ enum TestSupport {
         return try ImageSet(count: count, height: height, width: width, pixels: pixels)
     }
 
+    /// This process's peak resident set so far, in bytes (Linux reports `ru_maxrss` in KiB).
+    ///
+    /// Tests that must not allocate what a hostile header claims compare it before and after,
+    /// with a claim of gigabytes and a bound far above what the other tests running meanwhile use.
+    static func peakResidentBytes() -> Int {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return usage.ru_maxrss * 1024
+    }
+
     /// Runs `body` on a thing that throws a ``DatasetError`` and returns the error (or nil).
     static func error<T>(_ body: () throws(DatasetError) -> T) -> DatasetError? {
         do {
@@ -68,5 +78,14 @@ enum TestSupport {
         } catch {
             return error
         }
+    }
+}
+
+extension IDXImageReader {
+    /// The pixels of every remaining image, read `maxImages` at a time.
+    func allPixels(batch maxImages: Int) throws(DatasetError) -> [UInt8] {
+        var pixels = [UInt8]()
+        while let batch = try nextBatch(maxImages: maxImages) { pixels += batch.pixels }
+        return pixels
     }
 }
