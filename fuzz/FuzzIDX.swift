@@ -17,6 +17,7 @@ import Glibc
 /// A regular file on tmpfs (or /tmp), rewritten for each input.
 private let scratchPath: String = {
     let directory = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp"
+    atexit { unlink(scratchPath) }
     return "\(directory)/rnn-fuzz-idx-\(getpid())"
 }()
 
