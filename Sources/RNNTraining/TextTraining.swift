@@ -49,16 +49,18 @@ public struct TextTrainingConfiguration: Sendable, Equatable {
 /// Builds the vocabulary of spec §6.2.1: the most frequent words of the training texts.
 public enum TextVocabulary {
     /// The `size` most frequent words of `texts` (by total count over all texts), ties broken by
-    /// the byte order of the words (ascending), so the result does not depend on hashing.
+    /// the byte order of the words (ascending), so the result does not depend on hashing. Words are
+    /// counted by their bytes (``UTF8Key``), as the encoder looks them up: two spellings of `café`
+    /// (U+00E9, or `e` + U+0301) are two words, not one, though Swift's `String ==` calls them equal.
     public static func build(from texts: [String], size: Int) -> [String] {
-        var counts: [String: Int] = [:]
+        var counts: [UTF8Key: Int] = [:]
         for text in texts {
-            for word in WordTokenizer.words(in: text) { counts[word, default: 0] += 1 }
+            for word in WordTokenizer.words(text.utf8) { counts[UTF8Key(bytes: word), default: 0] += 1 }
         }
         let ranked = counts.sorted { a, b in
-            a.value != b.value ? a.value > b.value : a.key.utf8.lexicographicallyPrecedes(b.key.utf8)
+            a.value != b.value ? a.value > b.value : a.key.bytes.lexicographicallyPrecedes(b.key.bytes)
         }
-        return ranked.prefix(size).map(\.key)
+        return ranked.prefix(size).map { String(decoding: $0.key.bytes, as: UTF8.self) }
     }
 }
 

@@ -72,6 +72,13 @@ private func loss(_ p: [Double]) -> Double {
     #expect(words == ["a", "b", "c", "y"])
 }
 
+@Test func vocabularyCountsWordsByTheirBytesAsTheEncoderLooksThemUp() {
+    // Swift's String == calls the two spellings equal; spec §6.2.1 and the encoder do not.
+    let precomposed = "caf\u{E9}", decomposed = "cafe\u{301}"
+    let words = TextVocabulary.build(from: ["\(precomposed) \(decomposed) \(precomposed)"], size: 5)
+    #expect(words.map { Array($0.utf8) } == [Array(precomposed.utf8), Array(decomposed.utf8)])
+}
+
 @Test func aShortSeededTextRunLearnsASeparableTask() throws {
     // Positive texts contain "good", negative ones "bad", amid random filler words.
     var rng = Xoshiro256StarStar(seed: 1)
