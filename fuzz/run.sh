@@ -22,7 +22,7 @@ build_checkpoint() {
   clang -O2 -c Sources/RNNKernels/lstm_step.c -I Sources/RNNKernels/include -o "$out/kernels.o"
   printf 'module RNNKernels {\n  umbrella "%s"\n  export *\n}\n' "$PWD/Sources/RNNKernels/include" \
     > "$out/kernels/module.modulemap"
-  local flags=(-sanitize=fuzzer,address -parse-as-library -O -g -I "$out" -I "$out/kernels"
+  local flags=(-sanitize=fuzzer,address -parse-as-library -O -g -package-name rnn -I "$out" -I "$out/kernels"
                -I Sources/CZstd -I Sources/CZlib -I Sources/COpenSSL -I Sources/CBLAS
                -Xcc "$(pkg-config --cflags-only-I openblas | tr -d ' ')")
   swiftc "${flags[@]}" -emit-library -static -emit-module -module-name RNNFormat \
@@ -74,7 +74,7 @@ case "$TARGET" in
 esac
 
 if [ "$TARGET" != checkpoint ]; then
-  swiftc -sanitize=fuzzer,address -parse-as-library -O -g -module-name "Fuzz_$TARGET" \
+  swiftc -sanitize=fuzzer,address -parse-as-library -O -g -package-name rnn -module-name "Fuzz_$TARGET" \
     "${SOURCES[@]}" "${FLAGS[@]}" -o "$OUT/fuzz-$TARGET"
 fi
 

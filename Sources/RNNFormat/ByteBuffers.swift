@@ -58,9 +58,37 @@ func hex(_ v: some BinaryInteger) -> String { "0x" + String(v, radix: 16) }
 /// equals "e" + U+0301. The spec compares names, JSON member names and vocabulary words as
 /// sequences of code points (§6), as Python's `str` and every byte-oriented reader do; a `Set` or
 /// `Dictionary` of these keys follows it.
+///
+/// It wraps the `String` rather than copying its bytes into an array: short strings (up to 15 bytes,
+/// most words) stay inline, so building a key to look a word up allocates nothing. (Keyed by
+/// `[UInt8]`, the tokenizer's lookups were about 50 % slower.)
 package struct UTF8Key: Hashable, Sendable {
-    /// The string's UTF-8 bytes.
-    package let bytes: [UInt8]
-    package init(_ text: String) { bytes = Array(text.utf8) }
-    package init(bytes: some Sequence<UInt8>) { self.bytes = Array(bytes) }
+    /// The string; compare its `utf8` view, never the string itself.
+    package let text: String
+
+    package init(_ text: String) { self.text = text }
+
+    /// The key of these bytes, or `nil` if they are not valid UTF-8 (no `String`, so no name or
+    /// vocabulary word, has such bytes).
+    package init?(validating bytes: ArraySlice<UInt8>) {
+        var text = String(decoding: bytes, as: UTF8.self)  // invalid sequences become U+FFFD...
+        let same = text.withUTF8 { decoded in                // ...so a change means invalid
+            bytes.withUnsafeBufferPointer { decoded.elementsEqual($0) }
+        }
+        guard same else { return nil }
+        self.text = text
+    }
+
+    /// The UTF-8 bytes.
+    package var bytes: String.UTF8View { text.utf8 }
+
+    package static func == (a: UTF8Key, b: UTF8Key) -> Bool {
+        var a = a.text, b = b.text
+        return a.withUTF8 { x in b.withUTF8 { y in x.elementsEqual(y) } }
+    }
+
+    package func hash(into hasher: inout Hasher) {
+        var text = text
+        text.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+    }
 }

@@ -262,7 +262,7 @@ public struct TokenEncoder: Sendable {
     /// The id of a scanned word: an overlong word is in no vocabulary.
     public func id(of word: WordScanner.Word) -> Int32 {
         switch word {
-        case .word(let bytes): ids[UTF8Key(bytes: bytes)] ?? Int32(TokenInput.outOfVocabularyID)
+        case .word(let bytes): UTF8Key(validating: bytes).flatMap { ids[$0] } ?? Int32(TokenInput.outOfVocabularyID)
         case .overlong: Int32(TokenInput.outOfVocabularyID)
         }
     }

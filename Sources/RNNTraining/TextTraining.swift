@@ -55,12 +55,12 @@ public enum TextVocabulary {
     public static func build(from texts: [String], size: Int) -> [String] {
         var counts: [UTF8Key: Int] = [:]
         for text in texts {
-            for word in WordTokenizer.words(text.utf8) { counts[UTF8Key(bytes: word), default: 0] += 1 }
+            for word in WordTokenizer.words(in: text) { counts[UTF8Key(word), default: 0] += 1 }
         }
         let ranked = counts.sorted { a, b in
             a.value != b.value ? a.value > b.value : a.key.bytes.lexicographicallyPrecedes(b.key.bytes)
         }
-        return ranked.prefix(size).map { String(decoding: $0.key.bytes, as: UTF8.self) }
+        return ranked.prefix(size).map(\.key.text)
     }
 }
 
