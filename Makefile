@@ -43,10 +43,12 @@ fixtures: deps
 	$(SWIFT) run -c $(CONFIG) rnn-fixtures fixtures
 	$(SWIFT) run -c $(CONFIG) rnn-golden --data $(DATA_DIR) fixtures/golden
 
-# libFuzzer + AddressSanitizer over the model reader (fuzz/README.md); FUZZ_SECONDS=1800 for 30 minutes.
+# libFuzzer + AddressSanitizer (fuzz/README.md): FUZZ_TARGET is reader (the model reader), tar, idx,
+# tokenizer or checkpoint; FUZZ_SECONDS=1800 for 30 minutes.
+FUZZ_TARGET ?= reader
 FUZZ_SECONDS ?= 600
 fuzz: deps
-	nice -n 19 fuzz/run.sh $(FUZZ_SECONDS)
+	nice -n 19 fuzz/run.sh $(FUZZ_TARGET) $(FUZZ_SECONDS)
 
 build: deps
 	$(SWIFT) build -c $(CONFIG) --product rnn-train

@@ -10,7 +10,7 @@ struct RNNTrain: ParsableCommand {
         abstract: "Train an LSTM image classifier (MNIST, Fashion-MNIST) and export it as an .rnnm model.",
         discussion: """
             Exit codes: 0 success, 64 invalid options or hyperparameters, 65 data set missing or invalid, \
-            66 checkpoint unreadable or invalid, 70 training diverged, 73 output not writable, \
+            66 checkpoint unreadable or invalid, 70 training diverged, 73 output path unusable (a directory, a missing or read-only directory), \
             74 I/O error while writing, 130 interrupted (a checkpoint was written; resume with --resume).
             """,
         version: ToolMain.versionText(tool: "rnn-train", version: trainerVersion),
