@@ -91,7 +91,7 @@ public enum AtomicFile {
     static func temporaryPrefix(_ base: String) -> String { "." + base + ".tmp-" }
 
     /// The directory (without a trailing slash; `.` if none) and the last component of `path`.
-    private static func split(_ path: String) -> (directory: String, base: String) {
+    package static func split(_ path: String) -> (directory: String, base: String) {
         guard let slash = path.lastIndex(of: "/") else { return (".", path) }
         return (slash == path.startIndex ? "/" : String(path[..<slash]), String(path[path.index(after: slash)...]))
     }

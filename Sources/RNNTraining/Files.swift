@@ -26,7 +26,7 @@ public func probeWritableDirectory(for path: String, replaced: Bool = true) thro
             throw .io(path: path, reason: "exists and is not a regular file; expected a regular file or a new path")
         }
     }
-    let directory = splitPath(path).directory
+    let directory = AtomicFile.split(path).directory
     if stat(directory, &info) != 0 {
         throw .io(path: path, reason: "the directory \(directory) does not exist (\(errnoText()))")
     }
@@ -47,16 +47,10 @@ public func probeWritableDirectory(for path: String, replaced: Bool = true) thro
 /// reached by different spellings (`out/m.rnnm` and `./out/m.rnnm`).
 public func sameFile(_ a: String, _ b: String) -> Bool {
     if a == b { return true }
-    let (da, na) = splitPath(a), (db, nb) = splitPath(b)
+    let (da, na) = AtomicFile.split(a), (db, nb) = AtomicFile.split(b)
     guard na == nb else { return false }
     var sa = stat(), sb = stat()
     return stat(da, &sa) == 0 && stat(db, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino
-}
-
-/// The directory part of `path` ("." when there is none) and its last component.
-func splitPath(_ path: String) -> (directory: String, name: Substring) {
-    guard let slash = path.lastIndex(of: "/") else { return (".", Substring(path)) }
-    return (slash == path.startIndex ? "/" : String(path[..<slash]), path[path.index(after: slash)...])
 }
 
 /// The whole file at `path`, refusing files larger than `limit` bytes before reading them.

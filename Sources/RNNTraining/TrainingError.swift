@@ -1,3 +1,5 @@
+import RNNFormat
+
 /// Everything that can go wrong in training, checkpointing or export.
 public enum TrainingError: Error, CustomStringConvertible, Equatable {
     /// A size of the network is out of range; the message names the option, the range and the value.
@@ -20,13 +22,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
 
     /// One line naming what was expected and what was found. Control characters (a newline in a
     /// path or in a string read from a damaged file) are escaped, so it stays one line.
-    public var description: String {
-        var line = ""
-        for scalar in text.unicodeScalars {
-            line += scalar.value < 0x20 || scalar.value == 0x7F ? scalar.escaped(asASCII: true) : String(scalar)
-        }
-        return line
-    }
+    public var description: String { TerminalText.escaped(text) }
 
     private var text: String {
         switch self {

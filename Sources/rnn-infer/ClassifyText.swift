@@ -134,22 +134,19 @@ private enum TextReader {
     static func lines(of descriptor: Int32, name: String, encoder: TokenEncoder,
                       _ body: (Int, [Int32]) throws(Failure) -> Void) throws(Failure) {
         var sequence = TokenSequence(encoder)
-        var chunk = [UInt8](repeating: 0, count: chunkSize)
         var line = 0
         var pending = false   // bytes of an unfinished line have been read
-        while true {
-            let n = try read(descriptor, into: &chunk, name: name)
-            if n == 0 { break }
-            var start = 0
-            while let newline = chunk[start..<n].firstIndex(of: 10) {
+        try forEachChunk(of: descriptor, name: name) { (chunk: ArraySlice<UInt8>) throws(Failure) in
+            var start = chunk.startIndex
+            while let newline = chunk[start...].firstIndex(of: 10) {
                 sequence.append(chunk[start..<newline])
                 line += 1
                 try body(line, sequence.finish())
                 pending = false
                 start = newline + 1
             }
-            if start < n {
-                sequence.append(chunk[start..<n])
+            if start < chunk.endIndex {
+                sequence.append(chunk[start...])
                 pending = true
             }
         }
@@ -165,21 +162,20 @@ private enum TextReader {
         guard fd >= 0 else { throw Failure(status: .input, message: "cannot read '\(path)': \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var sequence = TokenSequence(encoder)
-        var chunk = [UInt8](repeating: 0, count: chunkSize)
-        while true {
-            let n = try read(fd, into: &chunk, name: "'\(path)'")
-            if n == 0 { break }
-            sequence.append(chunk[0..<n])
-        }
+        try forEachChunk(of: fd, name: "'\(path)'") { (chunk: ArraySlice<UInt8>) throws(Failure) in sequence.append(chunk) }
         return sequence.finish()
     }
 
-    /// `read(2)` into `chunk`, retried on EINTR; 0 at the end.
-    private static func read(_ fd: Int32, into chunk: inout [UInt8], name: String) throws(Failure) -> Int {
+    /// Calls `body` with each piece `read(2)` returns (retried on EINTR), in one reused buffer, until the end.
+    private static func forEachChunk(of fd: Int32, name: String,
+                                     _ body: (ArraySlice<UInt8>) throws(Failure) -> Void) throws(Failure) {
+        var chunk = [UInt8](repeating: 0, count: chunkSize)
         while true {
             let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
-            if n >= 0 { return n }
-            if errno != EINTR {
+            if n == 0 { return }
+            if n > 0 {
+                try body(chunk[0..<n])
+            } else if errno != EINTR {
                 throw Failure(status: .input, message: "cannot read \(name): \(String(cString: strerror(errno)))")
             }
         }
