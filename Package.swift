@@ -38,27 +38,29 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
-        .target(name: "RNNFormat", dependencies: ["CZstd", "CZlib"]),
+        // Shared by every module below; its API is `package`, and it is in no product of its own.
+        .target(name: "RNNSupport"),
+        .target(name: "RNNFormat", dependencies: ["RNNSupport", "CZstd", "CZlib"]),
         // The fused LSTM step kernels (C, one variant per x86-64 instruction set), internal to RNNRuntime.
         .target(name: "RNNKernels"),
-        .target(name: "RNNRuntime", dependencies: ["RNNFormat", "CBLAS", "RNNKernels"]),
-        .target(name: "RNNDatasets", dependencies: ["CZlib", "COpenSSL"]),
-        .target(name: "RNNTraining", dependencies: ["RNNFormat", "RNNDatasets", "CBLAS", "RNNKernels"]),
+        .target(name: "RNNRuntime", dependencies: ["RNNFormat", "RNNSupport", "CBLAS", "RNNKernels"]),
+        .target(name: "RNNDatasets", dependencies: ["RNNSupport", "CZlib", "COpenSSL"]),
+        .target(name: "RNNTraining", dependencies: ["RNNFormat", "RNNDatasets", "RNNSupport", "CBLAS", "RNNKernels"]),
         .target(name: "RNNReport"),
         // What the three command-line tools share: the one-line error contract, --version, stderr.
         .target(name: "CommandLineSupport", dependencies: [
-            "RNNFormat", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "RNNFormat", "RNNSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "CRNNRuntime"),
-        .target(name: "RNNRuntimeC", dependencies: ["CRNNRuntime", "RNNRuntime", "RNNFormat"]),
+        .target(name: "RNNRuntimeC", dependencies: ["CRNNRuntime", "RNNRuntime", "RNNFormat", "RNNSupport"]),
 
         .executableTarget(name: "rnn-train", dependencies: [
-            "CommandLineSupport",
+            "CommandLineSupport", "RNNSupport",
             "RNNTraining", "RNNFormat", "RNNDatasets",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "rnn-infer", dependencies: [
-            "CommandLineSupport",
+            "CommandLineSupport", "RNNSupport",
             "RNNRuntime", "RNNFormat", "RNNDatasets", "RNNReport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -68,9 +70,9 @@ let package = Package(
             "RNNReport", "RNNRuntime", "RNNFormat", "RNNDatasets",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "rnn-golden", dependencies: ["RNNTraining", "RNNFormat", "RNNDatasets"]),
+        .executableTarget(name: "rnn-golden", dependencies: ["RNNTraining", "RNNFormat", "RNNDatasets", "RNNSupport"]),
         // Regenerates fixtures/ deterministically (`make fixtures`).
-        .executableTarget(name: "rnn-fixtures", dependencies: ["RNNFormat"]),
+        .executableTarget(name: "rnn-fixtures", dependencies: ["RNNFormat", "RNNSupport"]),
 
         .testTarget(name: "RNNFormatTests", dependencies: ["RNNFormat"]),
         .testTarget(name: "RNNKernelsTests", dependencies: ["RNNKernels"]),

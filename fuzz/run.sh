@@ -13,6 +13,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Every library imports RNNSupport (the C library, atomic files, ...): it is built first, as an
+# instrumented static library and module in fuzz-out/support, and every target links it.
+SUPPORT=fuzz-out/support
+build_support() {
+  mkdir -p "$SUPPORT"
+  swiftc -sanitize=fuzzer,address -parse-as-library -O -g -package-name rnn \
+    -emit-library -static -emit-module -module-name RNNSupport Sources/RNNSupport/*.swift -o "$SUPPORT/libRNNSupport.a"
+}
+
 # The checkpoint reader lives in RNNTraining, which imports RNNFormat, RNNDatasets, CBLAS and the C
 # kernels: those are built first (static libraries, an object and a module map), then RNNTraining's
 # sources and the harness are compiled into one instrumented module.
@@ -22,7 +31,7 @@ build_checkpoint() {
   clang -O2 -c Sources/RNNKernels/lstm_step.c -I Sources/RNNKernels/include -o "$out/kernels.o"
   printf 'module RNNKernels {\n  umbrella "%s"\n  export *\n}\n' "$PWD/Sources/RNNKernels/include" \
     > "$out/kernels/module.modulemap"
-  local flags=(-sanitize=fuzzer,address -parse-as-library -O -g -package-name rnn -I "$out" -I "$out/kernels"
+  local flags=(-sanitize=fuzzer,address -parse-as-library -O -g -package-name rnn -I "$SUPPORT" -I "$out" -I "$out/kernels"
                -I Sources/CZstd -I Sources/CZlib -I Sources/COpenSSL -I Sources/CBLAS
                -Xcc "$(pkg-config --cflags-only-I openblas | tr -d ' ')")
   swiftc "${flags[@]}" -emit-library -static -emit-module -module-name RNNFormat \
@@ -30,7 +39,7 @@ build_checkpoint() {
   swiftc "${flags[@]}" -emit-library -static -emit-module -module-name RNNDatasets \
     Sources/RNNDatasets/*.swift -o "$out/libRNNDatasets.a"
   swiftc "${flags[@]}" -module-name RNNTraining Sources/RNNTraining/*.swift fuzz/FuzzCheckpoint.swift \
-    "$out/libRNNFormat.a" "$out/libRNNDatasets.a" "$out/kernels.o" \
+    "$out/libRNNFormat.a" "$out/libRNNDatasets.a" "$SUPPORT/libRNNSupport.a" "$out/kernels.o" \
     $(pkg-config --libs openblas) -lzstd -lz -lcrypto -lFoundationNetworking -o fuzz-out/checkpoint/fuzz-checkpoint
 }
 
@@ -64,6 +73,7 @@ case "$TARGET" in
     MAX_LEN=4096 DICT=fuzz/tokenizer.dict
     python3 fuzz/seeds.py tokenizer "$OUT/corpus" ;;
   checkpoint)  # built by build_checkpoint (above): RNNTraining needs its dependencies as libraries
+    build_support
     build_checkpoint
     MAX_LEN=16384 DICT=fuzz/checkpoint.dict
     # Seeds: tiny real training runs, written by the harness itself.
@@ -74,8 +84,9 @@ case "$TARGET" in
 esac
 
 if [ "$TARGET" != checkpoint ]; then
+  build_support
   swiftc -sanitize=fuzzer,address -parse-as-library -O -g -package-name rnn -module-name "Fuzz_$TARGET" \
-    "${SOURCES[@]}" "${FLAGS[@]}" -o "$OUT/fuzz-$TARGET"
+    "${SOURCES[@]}" "${FLAGS[@]}" -I "$SUPPORT" "$SUPPORT/libRNNSupport.a" -o "$OUT/fuzz-$TARGET"
 fi
 
 # Without the Swift runtime's backtracer, a trap reaches libFuzzer as a plain deadly signal with

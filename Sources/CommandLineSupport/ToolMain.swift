@@ -1,12 +1,6 @@
 import ArgumentParser
 import RNNFormat
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import RNNSupport
 
 /// The entry point every tool shares, so that all of them keep the README's error contract:
 /// every failure is **one line** on standard error, `TOOL: error: MESSAGE`, and a documented exit

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import RNNSupport
 
 /// Writes files so that readers see either the old file or the complete new one, never a part.
 enum AtomicFile {

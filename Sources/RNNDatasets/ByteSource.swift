@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import RNNSupport
 
 /// A forward-only stream of bytes: a file, standard input, or the decompressed content of one.
 ///

@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import RNNSupport
 
 /// Downloads the IMDb archive `aclImdb_v1.tar.gz` (Maas et al., ACL 2011) from its public origin
 /// or a mirror, keeping it only if its SHA-256 is the expected one.

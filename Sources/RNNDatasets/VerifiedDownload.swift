@@ -2,9 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
+import RNNSupport
 
 /// The machinery every data set download shares: fetch a URL into memory with bounded waits,
 /// then keep the bytes only if they pass a check.

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import RNNSupport
 
 /// File-system access with the guarantees the format promises: atomic replacement on write,
 /// and a size check before a whole file is read.

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import RNNSupport
 
 // Why this file exists: Swift's own allocations (`Array`, `UnsafeMutableRawPointer.allocate`)
 // end the process ("Fatal error: failed to allocate", SIGABRT) when `malloc` fails. For a buffer

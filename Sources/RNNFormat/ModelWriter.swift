@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import RNNSupport
 
 /// Writes `.rnnm` files canonically (spec §2 - §6): equal ``ModelFile`` values and equal
 /// ``WriteOptions`` give identical bytes (with the same libzstd version).

@@ -62,10 +62,4 @@ func libmTanh(_ x: Float) -> Float {
     tanhf(x)
 }
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import RNNSupport

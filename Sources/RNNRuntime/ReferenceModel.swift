@@ -117,10 +117,4 @@ public struct ReferenceModel: Sendable {
     private func sigmoid(_ x: Double) -> Double { 1 / (1 + exp(-x)) }
 }
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import RNNSupport

@@ -1,10 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import RNNSupport
 import RNNRuntime
 
 /// The live models, by handle: how the C API turns an `rnn_model *` back into a ``Model``.

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import RNNSupport
 import RNNFormat
 
 /// Writes `bytes` to `path` so that `path` holds either its old content or all of `bytes`, never

@@ -1,9 +1,5 @@
 import RNNKernels
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import RNNSupport
 
 /// The float32 forward pass through the runtime's fused LSTM step kernel (RNNKernels, C).
 ///

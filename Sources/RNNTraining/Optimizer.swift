@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import RNNSupport
 
 /// Adam (Kingma & Ba 2015, Algorithm 1) over a flat parameter vector, in float32.
 ///

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import RNNSupport
 
 /// SplitMix64 (Steele, Lea & Flood 2014): a tiny generator used only to expand one 64-bit seed
 /// into the 256-bit state of ``Xoshiro256StarStar``, as its authors recommend.

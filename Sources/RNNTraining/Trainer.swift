@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import RNNSupport
 
 /// Everything that changes during a run; a checkpoint stores exactly this plus the configuration.
 public struct TrainingState: Sendable, Equatable {

@@ -5,11 +5,7 @@
 // The files and their expected error classes come from `FixtureCorpus` in RNNFormat, so the
 // test suite can regenerate the corpus in memory and check the committed files are current.
 @_spi(Fixtures) import RNNFormat
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import RNNSupport
 
 let root = CommandLine.arguments.count > 1 ? CommandLine.arguments[1] : "fixtures"
 

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import RNNSupport
 
 /// The OpenBLAS kernel family the golden fixtures are generated with (and the trainer's BLAS path).
 ///

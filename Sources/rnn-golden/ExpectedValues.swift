@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import RNNSupport
 
 /// The expected outputs of one model on one input batch, in float64 (spec/GOLDEN.md, "Expected values").
 struct ExpectedValues {

@@ -5,11 +5,7 @@
 //
 // The output is a function of the code alone (seeded training on one thread, pinned BLAS
 // kernels, no timestamps), so `git diff` after regenerating shows exactly what a change did.
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import RNNSupport
 import RNNTraining
 
 pinBLASKernel()

@@ -1,13 +1,7 @@
 import ArgumentParser
 import RNNDatasets
 import RNNRuntime
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import RNNSupport
 
 /// `rnn-infer bench [IDX]`: load time, throughput at several batch sizes, batch-1 latency, peak memory.
 struct Bench: ParsableCommand {

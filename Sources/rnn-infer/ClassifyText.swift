@@ -2,9 +2,7 @@ import ArgumentParser
 import RNNDatasets
 import RNNFormat
 import RNNRuntime
-#if canImport(Glibc)
-import Glibc
-#endif
+import RNNSupport
 
 /// `rnn-infer text`: sentiment (or any tokens-model class) of texts, with a format-1.1 model.
 struct ClassifyText: ParsableCommand {

@@ -1,11 +1,5 @@
 import RNNFormat
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import RNNSupport
 
 /// The one-line summary `rnn-infer convert` prints: what was stored how, the file sizes, and the
 /// largest change of any weight (so a user sees the cost of the smaller file at once).

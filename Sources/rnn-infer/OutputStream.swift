@@ -1,10 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import RNNSupport
 
 /// A buffered writer to a file descriptor that reports write errors (a full disk, a closed pipe)
 /// as ``Failure`` with status ``ExitStatus/output`` instead of losing them.

@@ -1,13 +1,7 @@
 import ArgumentParser
 import CommandLineSupport
 import RNNRuntime
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import RNNSupport
 
 /// `rnn-infer`: classify images with an `.rnnm` model, inspect and verify model files, benchmark.
 @main

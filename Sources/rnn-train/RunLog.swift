@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import RNNSupport
 import RNNTraining
 
 /// The JSON-lines run log: one object per finished epoch, then one for the final test evaluation.

@@ -2,9 +2,7 @@ import ArgumentParser
 import RNNDatasets
 import RNNFormat
 import RNNTraining
-#if canImport(Glibc)
-import Glibc
-#endif
+import RNNSupport
 
 /// The named starting points for the hyperparameters.
 enum Preset: String, ExpressibleByArgument, CaseIterable {

@@ -2,9 +2,7 @@ import ArgumentParser
 import RNNDatasets
 import RNNFormat
 import RNNTraining
-#if canImport(Glibc)
-import Glibc
-#endif
+import RNNSupport
 
 /// The values of `--dataset`: the image data sets of the data module, and `imdb` (text).
 enum TrainingDatasetName: String, ExpressibleByArgument, CaseIterable {
