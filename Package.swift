@@ -74,6 +74,7 @@ let package = Package(
         // Regenerates fixtures/ deterministically (`make fixtures`).
         .executableTarget(name: "rnn-fixtures", dependencies: ["RNNFormat", "RNNSupport"]),
 
+        .testTarget(name: "RNNSupportTests", dependencies: ["RNNSupport"]),
         .testTarget(name: "RNNFormatTests", dependencies: ["RNNFormat"]),
         .testTarget(name: "RNNKernelsTests", dependencies: ["RNNKernels"]),
         .testTarget(name: "RNNRuntimeTests", dependencies: ["RNNRuntime", "RNNFormat"]),

@@ -1,3 +1,5 @@
+import RNNSupport
+
 /// Everything that can go wrong while reading, writing, locating or downloading a data set.
 ///
 /// Each case carries the path or URL concerned and, where there is one, what was expected and
@@ -121,5 +123,13 @@ private func idxTypeName(_ code: UInt8) -> String {
     case 0x0D: "float"
     case 0x0E: "double"
     default: "unknown"
+    }
+}
+
+extension DatasetError {
+    /// A failed atomic write (RNNSupport's `AtomicFile`) as ``writeFailed(path:detail:)``: the file
+    /// concerned and the system's reason.
+    static func writeFailed(_ error: FileWriteError) -> DatasetError {
+        .writeFailed(path: error.path, detail: error.reason)
     }
 }

@@ -1,3 +1,5 @@
+import RNNSupport
+
 /// Reading and writing IDX files of unsigned bytes: MNIST-style images (IDX3) and labels (IDX1).
 ///
 /// Readers accept raw or gzip-compressed files, told apart by the gzip magic `1f 8b`, not by the
@@ -32,7 +34,7 @@ public enum IDX {
             throw .invalidArgument(detail: "dimension \(size) does not fit the IDX u32 size field")
         }
         let header = IDXHeader.encode(dimensions: 3, sizes: [images.count, images.height, images.width])
-        try AtomicFile.write([header, images.pixels], to: path)
+        do { try AtomicFile.write([header, images.pixels], to: path) } catch { throw .writeFailed(error) }
     }
 
     /// Writes `labels` as a raw IDX1 file, atomically (a temporary file renamed into place).
@@ -40,7 +42,9 @@ public enum IDX {
         guard labels.count <= Int(UInt32.max) else {
             throw .invalidArgument(detail: "\(labels.count) labels do not fit the IDX u32 count field")
         }
-        try AtomicFile.write([IDXHeader.encode(dimensions: 1, sizes: [labels.count]), labels], to: path)
+        do { try AtomicFile.write([IDXHeader.encode(dimensions: 1, sizes: [labels.count]), labels], to: path) } catch {
+            throw .writeFailed(error)
+        }
     }
 
     /// Reads an image file and the SHA-256 of its decompressed bytes (header included).

@@ -40,14 +40,14 @@ struct VerifiedDownload: Sendable {
     /// renames it to `destination` only if `verify` returns; otherwise removes it and rethrows.
     static func install(_ body: [UInt8], at destination: String,
                         verify: (_ temporaryPath: String) throws(DatasetError) -> Void) throws(DatasetError) {
-        let temporary = AtomicFile.temporaryPath(for: destination)
-        do throws(DatasetError) {
-            try AtomicFile.writeNew([body], to: temporary)
-            try verify(temporary)
-            try AtomicFile.rename(temporary, to: destination)
+        var rejection: DatasetError?
+        do throws(FileWriteError) {
+            try AtomicFile.write([body], to: destination, accepting: { temporary in
+                do throws(DatasetError) { try verify(temporary) } catch { rejection = error; return false }
+                return true
+            })
         } catch {
-            unlink(temporary)
-            throw error
+            throw rejection ?? .writeFailed(error)
         }
     }
 

@@ -19,7 +19,7 @@ public enum ModelReader {
     /// Reads and decodes the file at `path`; a file larger than `limits.maxFileBytes` is refused
     /// (`limit_exceeded`) before it is read.
     public static func read(contentsOf path: String, limits: ReadLimits = .default) throws(ModelFormatError) -> ModelFile {
-        try decode(try AtomicFile.read(path, maxBytes: limits.effectiveFileBytes), limits: limits)
+        try decode(try FileContents.read(path, maxBytes: limits.effectiveFileBytes), limits: limits)
     }
 
     /// Step 8 of spec §7: the known sections' contents and the checks between them.

@@ -204,6 +204,6 @@ extension ModelReader {
     /// Reads the file at `path` (size-checked first, as ``read(contentsOf:limits:)``) and describes it.
     public static func inspect(contentsOf path: String, limits: ReadLimits = .default,
                                sha256: (([UInt8]) -> String)? = nil) throws(ModelFormatError) -> ModelSummary {
-        try inspect(try AtomicFile.read(path, maxBytes: limits.effectiveFileBytes), limits: limits, sha256: sha256)
+        try inspect(try FileContents.read(path, maxBytes: limits.effectiveFileBytes), limits: limits, sha256: sha256)
     }
 }

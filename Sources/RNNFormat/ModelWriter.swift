@@ -99,6 +99,6 @@ public enum ModelWriter {
     /// read-only directory) the temporary file is removed and `path` is left as it was.
     public static func write(_ model: ModelFile, to path: String, options: WriteOptions = .init()) throws(ModelFormatError) {
         let bytes = try encode(model, options: options)
-        try AtomicFile.write(bytes, to: path)
+        do { try AtomicFile.write(bytes, to: path) } catch { throw .io(error.message) }
     }
 }

@@ -2,7 +2,7 @@ import RNNSupport
 import RNNFormat
 
 /// Writes `bytes` to `path` so that `path` holds either its old content or all of `bytes`, never
-/// a mix (RNNFormat's `AtomicFile`: temporary file in the same directory, fsync, rename, fsync of
+/// a mix (RNNSupport's `AtomicFile`: temporary file in the same directory, fsync, rename, fsync of
 /// the directory; the temporary file is removed on any failure).
 public func writeFileAtomically(_ bytes: [UInt8], to path: String) throws(TrainingError) {
     do { try AtomicFile.write(bytes, to: path) } catch { throw .io(path: path, reason: error.message) }

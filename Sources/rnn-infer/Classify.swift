@@ -3,6 +3,7 @@ import RNNDatasets
 import RNNFormat
 import RNNReport
 import RNNRuntime
+import RNNSupport
 
 /// `rnn-infer classify IMAGES`: one prediction per image of an IDX file, streamed in batches.
 struct Classify: ParsableCommand {
@@ -116,7 +117,7 @@ struct Classify: ParsableCommand {
         if let misclassified {
             // Atomically (temp file + rename): a full disk leaves the old file or none, never half an SVG.
             do { try AtomicFile.write(Array(mistakes.svg(classNames: model.labels).utf8), to: misclassified) }
-            catch { throw Failure(status: .output, message: "cannot write '\(misclassified)': \(error)") }
+            catch { throw Failure(status: .output, message: "cannot write '\(misclassified)': io: \(error.message)") }
             log("rnn-infer: wrote the \(mistakes.kept.count) most confident of \(mistakes.total) misclassified images to \(misclassified)")
         }
     }

@@ -1,33 +1,62 @@
-import RNNSupport
-
-/// File-system access with the guarantees the format promises: atomic replacement on write,
-/// and a size check before a whole file is read.
+/// Why a file could not be written or replaced.
 ///
-/// Public so that the trainer's checkpoints get the same atomic replacement as model files.
-public enum AtomicFile {
-    private static func errnoText() -> String { String(cString: strerror(errno)) }
+/// Each module turns it into its own typed error: RNNFormat's `ModelFormatError.io` carries
+/// ``message``, RNNDatasets' `DatasetError.writeFailed` the ``path`` and ``reason``.
+package struct FileWriteError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The file the failing step concerned: the target, its temporary file or its directory.
+    package var path: String
+    /// What went wrong, without the file: the system's words (`strerror`), or what is wrong with
+    /// the path.
+    package var reason: String
+    /// One sentence naming the step, the file and the reason, e.g.
+    /// `fsync of "models/.m.rnnm.tmp-41-0" failed: No space left on device`.
+    package var message: String
 
-    /// Writes `bytes` to a temporary file next to `path`, fsyncs it, renames it over `path`,
-    /// then fsyncs the directory so the rename itself survives a crash.
-    public static func write(_ bytes: [UInt8], to path: String) throws(ModelFormatError) {
+    package init(path: String, reason: String, message: String) {
+        self.path = path
+        self.reason = reason
+        self.message = message
+    }
+
+    /// ``message``.
+    package var description: String { message }
+}
+
+/// Files replaced atomically: a reader sees the old file or the complete new one, never a part,
+/// even after a crash or a power cut.
+///
+/// The one atomic writer of the package: model files, checkpoints, the `--misclassified` grid,
+/// downloaded data sets and IDX files all go through ``write(_:to:staleTemporaryAge:accepting:)``.
+package enum AtomicFile {
+    /// Writes `bytes` atomically to `path` (see ``write(_:to:staleTemporaryAge:accepting:)``).
+    package static func write(_ bytes: [UInt8], to path: String) throws(FileWriteError) {
         try write([bytes], to: path)
     }
 
-    /// Writes the concatenation of `chunks` atomically to `path` (see ``write(_:to:)-(([UInt8],_))``).
+    /// Writes the concatenation of `chunks` to a temporary file next to `path`, fsyncs it, renames it
+    /// over `path`, then fsyncs the directory so the rename itself survives a crash.
     ///
     /// The temporary file is `.NAME.tmp-PID-N` in the same directory (so that `rename(2)` is atomic).
     /// While it is written, the writer holds an exclusive `flock(2)` on it. A writer killed with
     /// `SIGKILL` (or by a power cut) leaves its temporary file behind; so before creating its own,
     /// every writer removes the stale temporary files of the same `NAME`: those whose lock it can take
     /// (no live process is writing them, in any process: the kernel drops a dead process's locks) and
-    /// that were last modified more than ``staleTemporaryAge`` seconds ago. The age is a second,
+    /// that were last modified more than `staleTemporaryAge` seconds ago. The age is a second,
     /// independent condition: it covers the instant between another writer's `open` and its `flock`,
     /// and file systems where `flock` is not shared between machines. A PID check would not do: PIDs
     /// are reused, and another machine's PID means nothing here.
-    public static func write(_ chunks: [[UInt8]], to path: String,
-                             staleTemporaryAge: Double = defaultStaleTemporaryAge) throws(ModelFormatError) {
+    ///
+    /// - Parameter accepting: called with the complete temporary file's path before it replaces
+    ///   `path` (a download checks its SHA-256 there); when it returns false the temporary file is
+    ///   removed, `path` is left as it was, and the write throws.
+    package static func write(_ chunks: [[UInt8]], to path: String,
+                              staleTemporaryAge: Double = defaultStaleTemporaryAge,
+                              accepting: (_ temporaryPath: String) -> Bool = { _ in true }) throws(FileWriteError) {
         let (directory, base) = split(path)
-        guard !base.isEmpty else { throw .io("cannot write \"\(path)\": the path names a directory") }
+        guard !base.isEmpty else {
+            throw FileWriteError(path: path, reason: "the path names a directory",
+                                 message: "cannot write \"\(path)\": the path names a directory")
+        }
         removeStaleTemporaries(directory: directory, base: base, olderThan: staleTemporaryAge)
 
         var fd: Int32 = -1
@@ -38,7 +67,7 @@ public enum AtomicFile {
             if fd >= 0 || errno != EEXIST { break }
         }
         guard fd >= 0 else {
-            throw .io("cannot create a temporary file in \"\(directory)\" to write \"\(path)\": \(errnoText())")
+            throw failure(directory, "cannot create a temporary file in \"\(directory)\" to write \"\(path)\"")
         }
         _ = flock(fd, LOCK_EX)  // "a live writer owns this file"; released by close or by death
         var done = false
@@ -51,27 +80,31 @@ public enum AtomicFile {
         var written = 0
         let total = chunks.reduce(0) { $0 + $1.count }
         for chunk in chunks {
-            let failure: String? = chunk.withUnsafeBytes { buf -> String? in
+            let failed: FileWriteError? = chunk.withUnsafeBytes { buf -> FileWriteError? in
                 var offset = 0
                 while offset < buf.count {
                     let n = systemWrite(fd, buf.baseAddress! + offset, buf.count - offset)
                     if n < 0 {
                         if errno == EINTR { continue }
-                        return "writing \"\(temp)\" failed after \(written + offset) of \(total) bytes: \(errnoText())"
+                        return failure(temp, "writing \"\(temp)\" failed after \(written + offset) of \(total) bytes")
                     }
                     offset += n
                 }
                 return nil
             }
-            if let failure { throw .io(failure) }
+            if let failed { throw failed }
             written += chunk.count
         }
-        if fsync(fd) != 0 { throw .io("fsync of \"\(temp)\" failed: \(errnoText())") }
-        if rename(temp, path) != 0 { throw .io("renaming \"\(temp)\" to \"\(path)\" failed: \(errnoText())") }
+        if fsync(fd) != 0 { throw failure(temp, "fsync of \"\(temp)\" failed") }
+        guard accepting(temp) else {
+            throw FileWriteError(path: temp, reason: "its check refused it",
+                                 message: "\"\(temp)\" was not renamed to \"\(path)\": its check refused it")
+        }
+        if rename(temp, path) != 0 { throw failure(path, "renaming \"\(temp)\" to \"\(path)\" failed") }
         done = true
         let closed = close(fd)  // after the rename: the lock covers the file until it has its name
         fd = -1
-        if closed != 0 { throw .io("closing \"\(path)\" failed: \(errnoText())") }
+        if closed != 0 { throw failure(path, "closing \"\(path)\" failed") }
         let dirFD = open(directory, O_RDONLY | O_CLOEXEC)
         if dirFD >= 0 {
             _ = fsync(dirFD)  // best effort: some file systems refuse fsync on directories
@@ -81,7 +114,7 @@ public enum AtomicFile {
 
     /// How old (seconds since the last modification) an unlocked temporary file must be before a
     /// writer removes it: ten minutes, far longer than the gap between `open` and `flock`.
-    public static let defaultStaleTemporaryAge: Double = 600
+    package static let defaultStaleTemporaryAge: Double = 600
 
     /// `.NAME.tmp-`: the start of every temporary file name for the target `NAME`.
     static func temporaryPrefix(_ base: String) -> String { "." + base + ".tmp-" }
@@ -90,6 +123,12 @@ public enum AtomicFile {
     package static func split(_ path: String) -> (directory: String, base: String) {
         guard let slash = path.lastIndex(of: "/") else { return (".", path) }
         return (slash == path.startIndex ? "/" : String(path[..<slash]), String(path[path.index(after: slash)...]))
+    }
+
+    /// The error for a failed system call on `path`: `step`, then `errno`'s words.
+    private static func failure(_ path: String, _ step: String) -> FileWriteError {
+        let reason = systemErrorText()
+        return FileWriteError(path: path, reason: reason, message: step + ": " + reason)
     }
 
     /// Removes the temporary files of target `base` in `directory` that no live writer holds and that
@@ -126,44 +165,4 @@ public enum AtomicFile {
             unlink(candidate)
         }
     }
-
-    /// Reads the whole file at `path`, refusing it before reading if it is larger than `maxBytes`.
-    static func read(_ path: String, maxBytes: Int) throws(ModelFormatError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .io("cannot open \"\(path)\": \(errnoText())") }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw .io("cannot stat \"\(path)\": \(errnoText())") }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw .io("\"\(path)\" is not a regular file") }
-        let size = Int(info.st_size)
-        if size > maxBytes {
-            throw .limitExceeded("\"\(path)\" is \(size) bytes; the reader's file-size limit is \(maxBytes) (ReadLimits.maxFileBytes, spec §9)")
-        }
-        try CheckedAllocation.reserve(size, for: "\"\(path)\"")  // a real file too big for memory: an error, not an abort
-        var failure: String?
-        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buf, count in
-            var got = 0
-            while got < size {
-                let n = systemRead(fd, buf.baseAddress! + got, size - got)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = "reading \"\(path)\" failed: \(errnoText())"
-                    break
-                }
-                if n == 0 { break }  // the file shrank while we read it
-                got += n
-            }
-            count = got
-        }
-        if let failure { throw .io(failure) }
-        return bytes
-    }
 }
-
-#if canImport(Glibc)
-private let systemWrite = Glibc.write
-private let systemRead = Glibc.read
-#elseif canImport(Darwin)
-private let systemWrite = Darwin.write
-private let systemRead = Darwin.read
-#endif

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import RNNFormat
+@testable import RNNSupport
 
 /// Atomic writes clean up what a killed writer left, and only that: a temporary file is removed when
 /// no live writer holds its lock AND it is older than the threshold; anything else stays.
@@ -55,6 +55,44 @@ import Testing
         try AtomicFile.write([[2]], to: dir + "/model.rnnm", staleTemporaryAge: 0)
         #expect(try entries() == ["model.rnnm", ".other.rnnm.tmp-4242-0", ".model.rnnm.tmp-", "model.rnnm.tmp-4242-0"])
     }
+    @Test func aRefusedTemporaryFileLeavesTheTargetAsItWas() throws {
+        let target = dir + "/train-labels-idx1-ubyte.gz"
+        try AtomicFile.write([1], to: target)
+        var checked: [UInt8] = []
+        #expect(throws: FileWriteError.self) {
+            try AtomicFile.write([[2, 3]], to: target, accepting: { temporary in
+                checked = (try? Data(contentsOf: URL(fileURLWithPath: temporary))).map { Array($0) } ?? []
+                return false
+            })
+        }
+        #expect(checked == [2, 3])  // the check saw the complete new bytes
+        #expect(try entries() == ["train-labels-idx1-ubyte.gz"])
+        #expect(try Data(contentsOf: URL(fileURLWithPath: target)) == Data([1]))
+    }
+
+    @Test func aFailureNamesTheStepTheFileAndTheSystemsReason() throws {
+        do {
+            try AtomicFile.write([1], to: dir + "/no/such/directory/model.rnnm")
+            Issue.record("the write succeeded")
+        } catch {
+            #expect(error.path == dir + "/no/such/directory")
+            #expect(error.reason == "No such file or directory")
+            #expect(error.message == "cannot create a temporary file in \"\(dir)/no/such/directory\" to write "
+                + "\"\(dir)/no/such/directory/model.rnnm\": No such file or directory")
+        }
+        #expect(throws: FileWriteError(path: dir + "/", reason: "the path names a directory",
+                                       message: "cannot write \"\(dir)/\": the path names a directory")) {
+            try AtomicFile.write([1], to: dir + "/")
+        }
+    }
+
+    @Test func splitNamesTheDirectoryAndTheLastComponent() {
+        #expect(AtomicFile.split("model.rnnm") == (".", "model.rnnm"))
+        #expect(AtomicFile.split("/model.rnnm") == ("/", "model.rnnm"))
+        #expect(AtomicFile.split("out/a/m.rnnm") == ("out/a", "m.rnnm"))
+        #expect(AtomicFile.split("out/") == ("out", ""))
+    }
+
     // A failed write (full disk) leaving the old file and no temporary is tested in a child process,
     // under a file-size limit, by CLIHardeningTests (a limit in this process would hit parallel tests).
 }
