@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "RNNRuntime", dependencies: ["RNNFormat", "RNNSupport", "CBLAS", "RNNKernels"]),
         .target(name: "RNNDatasets", dependencies: ["RNNSupport", "CZlib", "COpenSSL"]),
         .target(name: "RNNTraining", dependencies: ["RNNFormat", "RNNDatasets", "RNNSupport", "CBLAS", "RNNKernels"]),
-        .target(name: "RNNReport"),
+        .target(name: "RNNReport", dependencies: ["RNNSupport"]),
         // What the three command-line tools share: the one-line error contract, --version, stderr.
         .target(name: "CommandLineSupport", dependencies: [
             "RNNFormat", "RNNSupport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -66,7 +66,7 @@ let package = Package(
         ]),
 
         .executableTarget(name: "rnn-report", dependencies: [
-            "CommandLineSupport",
+            "CommandLineSupport", "RNNSupport",
             "RNNReport", "RNNRuntime", "RNNFormat", "RNNDatasets",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),

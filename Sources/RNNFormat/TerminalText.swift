@@ -1,3 +1,5 @@
+import RNNSupport
+
 /// Text from a file made safe to print on a terminal.
 ///
 /// Labels, layer names and provenance strings are any UTF-8 (spec §6): a model file can carry an
@@ -13,20 +15,7 @@ public enum TerminalText {
     /// letters, is unchanged.
     public static func escaped(_ text: String) -> String {
         guard text.unicodeScalars.contains(where: needsEscape) else { return text }
-        var out = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            case _ where needsEscape(scalar):
-                let digits = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
+        return JSONText.escaped(text, quotes: false, alsoEscaping: needsEscape)
     }
 
     private static func needsEscape(_ s: Unicode.Scalar) -> Bool {

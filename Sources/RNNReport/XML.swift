@@ -1,3 +1,5 @@
+import RNNSupport
+
 /// Escaping for text and attribute values placed in SVG, HTML and XML documents.
 ///
 /// Every figure and page in this module passes caller-supplied strings (class names such as
@@ -7,25 +9,18 @@ public enum XML {
     /// `text` with the five XML special characters replaced by entities, and control characters
     /// other than tab and newline (which XML 1.0 forbids even as references) replaced by U+FFFD.
     public static func escaped(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
+        text.replacingScalars { scalar in
             switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            case "\t", "\n": out.unicodeScalars.append(scalar)
-            default:
-                // XML 1.0 §2.2: C0 controls (except tab, LF, CR) and U+FFFE/U+FFFF are not characters.
-                if scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF {
-                    out += "\u{FFFD}"
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
+            case "&": "&amp;"
+            case "<": "&lt;"
+            case ">": "&gt;"
+            case "\"": "&quot;"
+            case "'": "&#39;"
+            case "\t", "\n": nil
+            // XML 1.0 §2.2: C0 controls (except tab, LF, CR) and U+FFFE/U+FFFF are not characters.
+            case _ where scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF: "\u{FFFD}"
+            default: nil
             }
         }
-        return out
     }
 }

@@ -57,7 +57,7 @@ struct Bench: ParsableCommand {
         var loadTimes: [Double] = []
         var loaded: Model?
         for _ in 0..<5 {
-            let (model, seconds) = try measure { () throws(Failure) -> Model in
+            let (model, seconds) = try measured { () throws(Failure) -> Model in
                 do { return try Model(contentsOf: path) } catch { throw Failure.model(error) }
             }
             loadTimes.append(seconds)
@@ -77,7 +77,7 @@ struct Bench: ParsableCommand {
         try pixels.withUnsafeBufferPointer { all throws(Failure) in
             for i in 0..<single {
                 let image = UnsafeBufferPointer(rebasing: all[(i * model.pixelsPerImage)..<((i + 1) * model.pixelsPerImage)])
-                let (_, seconds) = try measure { () throws(Failure) -> BatchResult in
+                let (_, seconds) = try measured { () throws(Failure) -> BatchResult in
                     do { return try model.classify(pixels: image, options: one) } catch { throw Failure.model(error) }
                 }
                 latencies.append(seconds)
@@ -94,7 +94,7 @@ struct Bench: ParsableCommand {
             let options = ClassifyOptions(threads: threadCount, blockSize: blockSize, kernel: kernel.stepKernel)
             var passes: [Double] = []
             for _ in 0..<repeats {
-                let (_, seconds) = try measure { () throws(Failure) in
+                let (_, seconds) = try measured { () throws(Failure) in
                     try pixels.withUnsafeBufferPointer { all throws(Failure) in
                         var start = 0
                         while start < n {

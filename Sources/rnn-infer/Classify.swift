@@ -141,7 +141,7 @@ struct Classify: ParsableCommand {
 func loadModel(_ option: ModelOption) throws(Failure) -> Model {
     let (path, origin) = option.resolve()
     do {
-        let (model, seconds) = try measure { () throws(RuntimeError) -> Model in try Model(contentsOf: path) }
+        let (model, seconds) = try measured { () throws(RuntimeError) -> Model in try Model(contentsOf: path) }
         log("rnn-infer: model \(path) (\(origin)), \(model.labels.count) classes, loaded in \(fixed(seconds * 1000, 1)) ms")
         return model
     } catch {

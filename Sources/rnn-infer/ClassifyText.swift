@@ -33,12 +33,12 @@ struct ClassifyText: ParsableCommand {
         guard (1...64).contains(threads) else { throw ValidationError("--threads must be in 1...64, got \(threads)") }
         guard foldLimit >= 0 else { throw ValidationError("--fold-limit must be >= 0, got \(foldLimit)") }
         try kernel.validate()
-        let (classifier, seconds) = try measure { () throws(Failure) -> TextClassifier in
+        let (classifier, seconds) = try measured { () throws(Failure) -> TextClassifier in
             do { return try TextClassifier(contentsOf: path, options: TextLoadOptions(foldingLimitBytes: foldLimit << 20, kernel: kernel.stepKernel)) }
             catch { throw Failure.model(error) }
         }
         log("rnn-infer: model \(path) (\(origin)), \(classifier.classCount) classes, vocabulary \(classifier.encoder.input.vocabulary.count) words, "
-            + "embedding \(classifier.isEmbeddingFolded ? "folded into the LSTM input table" : "not folded"), kernel \(kernel.description), loaded in \(String(format: seconds * 1000)) ms")
+            + "embedding \(classifier.isEmbeddingFolded ? "folded into the LSTM input table" : "not folded"), kernel \(kernel.description), loaded in \(fixed(seconds * 1000, 1)) ms")
         let out = OutputStream.standardOutput()
         if let imdb {
             try evaluate(classifier, imdb, out)
@@ -59,7 +59,7 @@ struct ClassifyText: ParsableCommand {
         }
         try batch.flush()
         try out.finish()
-        log("rnn-infer: \(batch.count) texts in \(String(format: batch.seconds * 1000)) ms of classification")
+        log("rnn-infer: \(batch.count) texts in \(fixed(batch.seconds * 1000, 1)) ms of classification")
     }
 
     private func evaluate(_ classifier: TextClassifier, _ path: String, _ out: OutputStream) throws {
@@ -69,18 +69,18 @@ struct ClassifyText: ParsableCommand {
         guard labels.count == splits.classNames.count else {
             throw Failure.labels("the model has \(labels.count) classes but the data set has \(splits.classNames.count)")
         }
-        let (predictions, elapsed) = measure { classifier.classify(texts: splits.test.map(\.text), threads: threads) }
+        let (predictions, elapsed) = measured { classifier.classify(texts: splits.test.map(\.text), threads: threads) }
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: labels.count), count: labels.count)
         for (p, e) in zip(predictions, splits.test) { confusion[Int(e.label)][p.classIndex] += 1 }
         let correct = (0..<labels.count).reduce(0) { $0 + confusion[$1][$1] }
         let n = splits.test.count
-        var report = "accuracy \(String(format: 100 * Double(correct) / Double(max(1, n)))) % (\(correct) of \(n) test reviews)\n"
+        var report = "accuracy \(fixed(100 * Double(correct) / Double(max(1, n)), 1)) % (\(correct) of \(n) test reviews)\n"
         report += "confusion (rows: true, columns: predicted)\n"
         let width = max(10, labels.map(\.count).max() ?? 0)
         func pad(_ s: String) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }
         report += pad("") + labels.map { " " + pad($0) }.joined() + "\n"
         for (i, row) in confusion.enumerated() { report += pad(labels[i]) + row.map { " " + pad(String($0)) }.joined() + "\n" }
-        report += "\(String(format: Double(n) / max(elapsed, 1e-9))) reviews/s (\(threads) threads, tokenizing included)\n"
+        report += "\(fixed(Double(n) / max(elapsed, 1e-9), 1)) reviews/s (\(threads) threads, tokenizing included)\n"
         try out.write(report)
         try out.finish()
     }
@@ -112,7 +112,7 @@ private struct TextBatch {
 
     mutating func flush() throws(Failure) {
         guard !ids.isEmpty else { return }
-        let (predictions, elapsed) = measure { [ids, classifier, threads] in classifier.classify(tokenSequences: ids, threads: threads) }
+        let (predictions, elapsed) = measured { [ids, classifier, threads] in classifier.classify(tokenSequences: ids, threads: threads) }
         seconds += elapsed
         count += ids.count
         for (p, source) in zip(predictions, sources) {
@@ -180,21 +180,13 @@ private enum TextReader {
     }
 }
 
-private extension String {
-    /// One decimal place, without Foundation.
-    init(format value: Double) {
-        let r = (value * 10).rounded() / 10
-        self = "\(r)"
-    }
-}
-
 /// The `runtime` line of `rnn-infer inspect` for a tokens model (spec §6.2.1): load time and folding.
 func textRuntimeLine(_ file: String) throws(Failure) -> String {
-    let (classifier, seconds) = try measure { () throws(Failure) -> TextClassifier in
+    let (classifier, seconds) = try measured { () throws(Failure) -> TextClassifier in
         do { return try TextClassifier(contentsOf: file) } catch { throw Failure.model(error) }
     }
     let v = classifier.encoder.input.vocabularySize
-    return "runtime       loads in \(String(format: seconds * 1000)) ms; embedding "
+    return "runtime       loads in \(fixed(seconds * 1000, 1)) ms; embedding "
         + (classifier.isEmbeddingFolded ? "folded into the first LSTM's input table [\(v), 4H]\n" : "not folded (table over the limit)\n")
 }
 

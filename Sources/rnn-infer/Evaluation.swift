@@ -1,4 +1,5 @@
 import RNNFormat
+import RNNSupport
 
 /// Accuracy, confusion matrix, per-class precision and recall against known labels.
 struct Evaluation {

@@ -34,13 +34,3 @@ struct Failure: Error {
 func log(_ line: String) {
     writeToStandardError(line + "\n")
 }
-
-/// The seconds elapsed while `body` ran.
-func measure<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> (T, Double) {
-    let clock = ContinuousClock()
-    let start = clock.now
-    let value = try body()
-    let elapsed = clock.now - start
-    let (seconds, attoseconds) = elapsed.components
-    return (value, Double(seconds) + Double(attoseconds) * 1e-18)
-}

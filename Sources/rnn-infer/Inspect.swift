@@ -2,6 +2,7 @@ import ArgumentParser
 import RNNDatasets
 import RNNFormat
 import RNNRuntime
+import RNNSupport
 
 /// `rnn-infer inspect FILE`: versions, sections, layers, tensors, labels and provenance.
 struct Inspect: ParsableCommand {
@@ -26,7 +27,7 @@ struct Inspect: ParsableCommand {
             try output.write(try textRuntimeLine(file))
         } else {
             do {
-                let (model, seconds) = try measure { () throws(RuntimeError) -> Model in try Model(contentsOf: file) }
+                let (model, seconds) = try measured { () throws(RuntimeError) -> Model in try Model(contentsOf: file) }
                 try output.write("runtime       loads in \(fixed(seconds * 1000, 1)) ms; \(model.foldedLayerCount) dense layer(s) folded into LSTM input weights\n")
             } catch {
                 throw Failure.model(error)

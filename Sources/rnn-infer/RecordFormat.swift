@@ -1,6 +1,7 @@
 import ArgumentParser
 import RNNFormat
 import RNNRuntime
+import RNNSupport
 
 /// How `classify` prints one line per image.
 enum RecordFormat: String, ExpressibleByArgument, CaseIterable {
@@ -59,10 +60,10 @@ struct RecordFormatter {
             for t in top { fields += [String(t.classIndex), csvField(t.label), shortest(t.probability)] }
             return fields.joined(separator: ",") + "\r\n"
         case .json, .ndjson:
-            var object = "{\"index\":\(index),\"class\":\(predicted),\"label\":\(jsonString(label)),\"probability\":\(shortest(probability))"
+            var object = "{\"index\":\(index),\"class\":\(predicted),\"label\":\(JSONText.quoted(label)),\"probability\":\(shortest(probability))"
             if topK > 0 {
                 object += ",\"top_k\":[" + top.map {
-                    "{\"class\":\($0.classIndex),\"label\":\(jsonString($0.label)),\"probability\":\(shortest($0.probability))}"
+                    "{\"class\":\($0.classIndex),\"label\":\(JSONText.quoted($0.label)),\"probability\":\(shortest($0.probability))}"
                 }.joined(separator: ",") + "]"
             }
             object += "}"
@@ -87,48 +88,9 @@ func padLeft(_ text: String, _ width: Int) -> String {
     text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
 }
 
-/// `value` with exactly `digits` decimals (no Foundation formatting in the output loop).
-func fixed(_ value: Double, _ digits: Int) -> String {
-    guard value.isFinite else { return String(describing: value) }
-    var power = 1.0
-    for _ in 0..<digits { power *= 10 }
-    let scaled = (abs(value) * power).rounded()
-    guard scaled < 1e17 else { return String(describing: value) }
-    let n = Int(scaled)
-    let whole = n / Int(power), fraction = n % Int(power)
-    let digitsText = String(fraction)
-    let sign = value < 0 && n != 0 ? "-" : ""
-    if digits == 0 { return sign + String(whole) }
-    return sign + String(whole) + "." + String(repeating: "0", count: digits - digitsText.count) + digitsText
-}
-
-func fixed(_ value: Float, _ digits: Int) -> String { fixed(Double(value), digits) }
-
 /// The shortest decimal that reads back as the same binary32, valid as a JSON number.
 func shortest(_ value: Float) -> String {
     value.isFinite ? String(describing: value) : "null"
-}
-
-/// A JSON string literal (RFC 8259 escapes).
-func jsonString(_ text: String) -> String {
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if scalar.value < 0x20 {
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-    }
-    return out + "\""
 }
 
 /// A CSV field, quoted when it contains a comma, quote or line break (RFC 4180).

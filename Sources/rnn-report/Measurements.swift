@@ -2,6 +2,7 @@ import RNNDatasets
 import RNNFormat
 import RNNReport
 import RNNRuntime
+import RNNSupport
 
 /// Classifies a labelled test set and collects what the report shows about the predictions.
 func evaluate(_ model: Model, on test: LabeledImages, threads: Int) throws(ReportFailure) -> Evaluation {
@@ -59,7 +60,7 @@ func measureSpeed(_ model: Model, pixels: [UInt8], batchSizes: [Int], threadCoun
                     for run in 0..<runs {
                         let first = (run * batch) % max(1, available - batch + 1)
                         let slice = UnsafeBufferPointer(rebasing: all[(first * perImage)..<((first + batch) * perImage)])
-                        let (_, seconds) = try timed { () throws(RuntimeError) in try model.classify(pixels: slice, options: options) }
+                        let (_, seconds) = try measured { () throws(RuntimeError) in try model.classify(pixels: slice, options: options) }
                         times.append(seconds)
                     }
                 }
@@ -103,4 +104,12 @@ func measureSizes(_ file: ModelFile, test: LabeledImages, threads: Int) throws(R
         }
     }
     return rows
+}
+
+/// The median of `values` (the mean of the two middle ones for an even count); 0 when empty.
+func median(_ values: [Double]) -> Double {
+    guard !values.isEmpty else { return 0 }
+    let sorted = values.sorted()
+    let middle = sorted.count / 2
+    return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
 }

@@ -5,6 +5,7 @@ import RNNDatasets
 import RNNFormat
 import RNNReport
 import RNNRuntime
+import RNNSupport
 
 /// `rnn-report`: measures a trained model and writes the analysis report (HTML, Markdown, SVG).
 @main
@@ -144,7 +145,7 @@ struct ReportCommand: ParsableCommand {
         }
         printError("rnn-report: model \(model), \(summary.parameterCount) parameters; \(imageDataset) test set: \(test.count) images")
 
-        let (evaluation, evaluationSeconds) = try timed { () throws(ReportFailure) in try evaluate(loaded, on: test, threads: threadCount) }
+        let (evaluation, evaluationSeconds) = try measured { () throws(ReportFailure) in try evaluate(loaded, on: test, threads: threadCount) }
         printError("rnn-report: test accuracy \(String(format: "%.2f", evaluation.accuracy * 100))% (\(String(format: "%.1f", evaluationSeconds)) s)")
 
         let figuresOnlyMode = figuresOnly != nil

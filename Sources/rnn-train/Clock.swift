@@ -2,13 +2,6 @@ import RNNSupport
 import ArgumentParser
 import RNNTraining
 
-/// Seconds of a monotonic clock.
-func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-}
-
 /// The `created_at` and durations policy of the models this run writes: `SOURCE_DATE_EPOCH` when
 /// it is set (a malformed value is a usage error, exit 64), else 1970-01-01T00:00:00Z with
 /// `--reproducible`, else the wall clock.

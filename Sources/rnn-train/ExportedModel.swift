@@ -1,4 +1,5 @@
 import RNNFormat
+import RNNSupport
 import RNNTraining
 
 /// The model a finished training run writes: the checkpoint's weights stored as `weights`.

@@ -1,3 +1,4 @@
+import RNNSupport
 import RNNTraining
 
 /// Shows training progress: a live bar redrawn in place on a terminal, plain lines every
@@ -42,21 +43,6 @@ final class ProgressReporter {
 
     var elapsed: Double { monotonicSeconds() - started }
 }
-
-func fixed(_ v: Double, _ digits: Int) -> String {
-    guard v.isFinite else { return "\(v)" }
-    var scale = 1.0
-    for _ in 0..<digits { scale *= 10 }
-    let r = (v * scale).rounded() / scale
-    var s = "\(r)"
-    if let dot = s.firstIndex(of: ".") {
-        let decimals = s.distance(from: dot, to: s.endIndex) - 1
-        if decimals < digits { s += String(repeating: "0", count: digits - decimals) }
-    }
-    return s
-}
-
-func percent(_ v: Double) -> String { fixed(v * 100, 2) + "%" }
 
 func scientific(_ v: Float) -> String {
     guard v > 0 else { return "0" }

@@ -88,7 +88,7 @@ extension Train {
         let archiveHash = fileSHA256(path)
         let prepared = PreparedTextData(splits: splits, configuration: &c)
         printError("rnn-train: IMDb from \(path): \(prepared.train.count) train, \(prepared.validation.count) validation, "
-                   + "\(prepared.test.count) test reviews; vocabulary \(c.vocabularyWords) words; loaded in \(String(format1: monotonicSeconds() - started)) s")
+                   + "\(prepared.test.count) test reviews; vocabulary \(c.vocabularyWords) words; loaded in \(fixed(monotonicSeconds() - started, 1)) s")
         let trainer: TextTrainer
         do { trainer = try TextTrainer(configuration: c, classCount: prepared.classNames.count) } catch {
             throw fail(error.description, statusCode(for: error))
@@ -96,16 +96,16 @@ extension Train {
         let trainStart = monotonicSeconds()
         do {
             try trainer.train(prepared.train, validation: prepared.validation) { r in
-                printError("epoch \(r.epoch): train loss \(String(format1: r.trainLoss, digits: 4)) acc \(String(format1: 100 * r.trainAccuracy)) %, "
-                           + "validation loss \(String(format1: r.validationLoss, digits: 4)) acc \(String(format1: 100 * r.validationAccuracy)) %, "
-                           + "\(r.steps) steps, \(String(format1: r.seconds)) s")
+                printError("epoch \(r.epoch): train loss \(fixed(r.trainLoss, 4)) acc \(fixed(100 * r.trainAccuracy, 1)) %, "
+                           + "validation loss \(fixed(r.validationLoss, 4)) acc \(fixed(100 * r.validationAccuracy, 1)) %, "
+                           + "\(r.steps) steps, \(fixed(r.seconds, 1)) s")
             }
         } catch { throw fail(error.description, statusCode(for: error)) }
         let trainSeconds = monotonicSeconds() - trainStart
         let (testLoss, testAccuracy) = trainer.evaluate(prepared.test)
         let (validationLoss, validationAccuracy) = prepared.validation.count > 0 ? trainer.evaluate(prepared.validation) : (0, 0)
-        printError("rnn-train: test accuracy \(String(format1: 100 * testAccuracy, digits: 2)) % (\(prepared.test.count) reviews), "
-                   + "trained in \(String(format1: trainSeconds / 60, digits: 2)) min")
+        printError("rnn-train: test accuracy \(fixed(100 * testAccuracy, 2)) % (\(prepared.test.count) reviews), "
+                   + "trained in \(fixed(trainSeconds / 60, 2)) min")
         var provenance = Provenance(producer: "rnn-train", producerVersion: trainerVersionString,
                                     datasetName: "imdb", seed: c.seed)
         if let archiveHash { provenance.datasetSHA256[PathName(path: path).lastComponent] = archiveHash }
@@ -128,7 +128,7 @@ extension Train {
             throw fail("writing \(outputPath): \(error.description)", ExitStatus.io)
         }
         printError("rnn-train: wrote \(outputPath)")
-        print(String(format1: 100 * testAccuracy, digits: 2))
+        print(fixed(100 * testAccuracy, 2))
     }
 }
 
@@ -153,16 +153,3 @@ struct PathName {
     var lastComponent: String { path.split(separator: "/").last.map(String.init) ?? path }
 }
 
-extension String {
-    /// `value` with `digits` decimals (no Foundation `String(format:)`).
-    init(format1 value: Double, digits: Int = 1) {
-        let scale = (0..<digits).reduce(1.0) { r, _ in r * 10 }
-        let rounded = (value * scale).rounded() / scale
-        var text = "\(rounded)"
-        if let dot = text.firstIndex(of: ".") {
-            let decimals = text.distance(from: dot, to: text.endIndex) - 1
-            if decimals < digits { text += String(repeating: "0", count: digits - decimals) }
-        } else if digits > 0 { text += "." + String(repeating: "0", count: digits) }
-        self = text
-    }
-}
