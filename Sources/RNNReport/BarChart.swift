@@ -2,16 +2,16 @@ import Foundation
 
 /// A horizontal bar chart: model sizes per dtype, images per second per batch size, and the
 /// RNN-versus-CNN comparisons. Each bar carries its value as text, so the chart doubles as a table.
-public struct BarChart: Sendable {
+package struct BarChart: Sendable {
     /// One bar.
-    public struct Bar: Sendable {
-        public var label: String
-        public var value: Double
+    package struct Bar: Sendable {
+        package var label: String
+        package var value: Double
         /// Printed at the end of the bar; defaults to a compact form of `value`.
-        public var valueText: String?
-        public var colorIndex: Int
+        package var valueText: String?
+        package var colorIndex: Int
 
-        public init(label: String, value: Double, valueText: String? = nil, colorIndex: Int = 0) {
+        package init(label: String, value: Double, valueText: String? = nil, colorIndex: Int = 0) {
             self.label = label
             self.value = value
             self.valueText = valueText
@@ -19,15 +19,15 @@ public struct BarChart: Sendable {
         }
     }
 
-    public var title: String
+    package var title: String
     /// Axis caption, e.g. "images per second (higher is better)".
-    public var unit: String
-    public var bars: [Bar]
+    package var unit: String
+    package var bars: [Bar]
     /// A logarithmic axis, for values that span orders of magnitude (throughput at batch 1 vs 10,000).
-    public var logarithmic: Bool
-    public var width: Double
+    package var logarithmic: Bool
+    package var width: Double
 
-    public init(title: String, unit: String, bars: [Bar], logarithmic: Bool = false, width: Double = 520) {
+    package init(title: String, unit: String, bars: [Bar], logarithmic: Bool = false, width: Double = 520) {
         self.title = title
         self.unit = unit
         self.bars = bars
@@ -36,7 +36,7 @@ public struct BarChart: Sendable {
     }
 
     /// The standalone SVG document.
-    public func svg() -> String { canvas().document() }
+    package func svg() -> String { canvas().document() }
 
     func canvas() -> SVGCanvas {
         let barHeight = 20.0, gap = 8.0

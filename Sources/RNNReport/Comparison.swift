@@ -2,21 +2,21 @@ import Foundation
 
 /// The results of bench/compare_cnn.py (schema `rnn-compare/1`): PyTorch-trained CNN and LSTM
 /// variants measured on the same data with the same optimizer settings.
-public struct Comparison: Sendable, Equatable {
+package struct Comparison: Sendable, Equatable {
     /// The run settings, e.g. `torch 2.13.0+cpu`, `epochs 3`, `Adam lr 0.001, batch 128`.
-    public var settings: [String: String]
-    public var runs: [ComparisonRun]
+    package var settings: [String: String]
+    package var runs: [ComparisonRun]
     /// True when produced with `--quick` (1 epoch on a subset): numbers are for smoke tests only.
-    public var quick: Bool
+    package var quick: Bool
 
-    public init(settings: [String: String] = [:], runs: [ComparisonRun], quick: Bool = false) {
+    package init(settings: [String: String] = [:], runs: [ComparisonRun], quick: Bool = false) {
         self.settings = settings
         self.runs = runs
         self.quick = quick
     }
 
     /// The run of `key` (e.g. "cnn", "lstm-128") on `dataset` ("mnist", "fashion-mnist").
-    public func run(_ key: String, dataset: String = "mnist") -> ComparisonRun? {
+    package func run(_ key: String, dataset: String = "mnist") -> ComparisonRun? {
         runs.first { $0.key == key && $0.dataset == dataset }
     }
 
@@ -25,7 +25,7 @@ public struct Comparison: Sendable, Equatable {
     ///
     /// - Throws: ``ReportError/invalidComparison(detail:)`` when the text is not JSON, the schema
     ///   is not `rnn-compare/1`, or a run lacks its `key`, `name` or `dataset`.
-    public static func decode(json data: Data) throws(ReportError) -> Comparison {
+    package static func decode(json data: Data) throws(ReportError) -> Comparison {
         guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw .invalidComparison(detail: "expected a JSON object at the top level")
         }
@@ -72,57 +72,57 @@ public struct Comparison: Sendable, Equatable {
 }
 
 /// One model trained and measured by bench/compare_cnn.py.
-public struct ComparisonRun: Sendable, Equatable {
+package struct ComparisonRun: Sendable, Equatable {
     /// Test accuracy after one epoch.
-    public struct Epoch: Sendable, Equatable {
-        public var epoch: Int
-        public var testAccuracy: Double?
-        public var trainLoss: Double?
-        public var seconds: Double?
+    package struct Epoch: Sendable, Equatable {
+        package var epoch: Int
+        package var testAccuracy: Double?
+        package var trainLoss: Double?
+        package var seconds: Double?
     }
 
     /// Inference throughput at one batch size and thread count.
-    public struct Inference: Sendable, Equatable {
-        public var threads: Int
-        public var batch: Int
-        public var imagesPerSecond: Double
+    package struct Inference: Sendable, Equatable {
+        package var threads: Int
+        package var batch: Int
+        package var imagesPerSecond: Double
     }
 
     /// Stable identifier: "cnn", "lstm-128" (the course model), "lstm-64", "lstm-256", "lstm-2x128", "lstm-128-columns".
-    public var key: String
+    package var key: String
     /// Display name.
-    public var name: String
-    public var dataset: String
+    package var name: String
+    package var dataset: String
     /// "cnn" or "rnn".
-    public var family: String = "rnn"
-    public var architecture: String?
-    public var parameters: Int?
-    public var float32Bytes: Int?
-    public var zstdBytes: Int?
+    package var family: String = "rnn"
+    package var architecture: String?
+    package var parameters: Int?
+    package var float32Bytes: Int?
+    package var zstdBytes: Int?
     /// Final test accuracy, fraction in 0...1.
-    public var testAccuracy: Double?
-    public var trainSecondsPerEpoch: Double?
+    package var testAccuracy: Double?
+    package var trainSecondsPerEpoch: Double?
     /// Epochs trained (the variants may train fewer than the CNN and the course LSTM).
-    public var trainedEpochs: Int?
-    public var epochs: [Epoch] = []
-    public var inference: [Inference] = []
+    package var trainedEpochs: Int?
+    package var epochs: [Epoch] = []
+    package var inference: [Inference] = []
 
-    public init(key: String, name: String, dataset: String) {
+    package init(key: String, name: String, dataset: String) {
         self.key = key
         self.name = name
         self.dataset = dataset
     }
 
     /// Test accuracy after `epoch`, if recorded.
-    public func accuracy(afterEpoch epoch: Int) -> Double? {
+    package func accuracy(afterEpoch epoch: Int) -> Double? {
         epochs.first { $0.epoch == epoch }?.testAccuracy
     }
 
     /// The number of epochs behind ``testAccuracy``.
-    public var epochCount: Int? { trainedEpochs ?? epochs.map(\.epoch).max() }
+    package var epochCount: Int? { trainedEpochs ?? epochs.map(\.epoch).max() }
 
     /// Images per second at `batch` on `threads` threads, if measured.
-    public func imagesPerSecond(batch: Int, threads: Int) -> Double? {
+    package func imagesPerSecond(batch: Int, threads: Int) -> Double? {
         inference.first { $0.batch == batch && $0.threads == threads }?.imagesPerSecond
     }
 }

@@ -1,16 +1,16 @@
 /// Counts of (true class, predicted class) pairs, with the per-class measures derived from them.
 ///
 /// Row = true class, column = predicted class, as in scikit-learn's `confusion_matrix`.
-public struct ConfusionMatrix: Sendable, Equatable {
-    public let classCount: Int
+package struct ConfusionMatrix: Sendable, Equatable {
+    package let classCount: Int
     /// `classCount x classCount` counts, row-major.
-    public let counts: [Int]
+    package let counts: [Int]
 
     /// Tallies parallel arrays of true and predicted class indices.
     ///
     /// - Throws: ``ReportError/lengthMismatch(what:expected:found:)`` when the arrays differ in length,
     ///   ``ReportError/classOutOfRange(what:index:value:classCount:)`` for an index outside the classes.
-    public init(truth: [Int], predicted: [Int], classCount: Int) throws(ReportError) {
+    package init(truth: [Int], predicted: [Int], classCount: Int) throws(ReportError) {
         guard (1...65_536).contains(classCount) else { throw .invalidClassCount(classCount) }
         guard truth.count == predicted.count else {
             throw .lengthMismatch(what: "predictions", expected: truth.count, found: predicted.count)
@@ -27,41 +27,41 @@ public struct ConfusionMatrix: Sendable, Equatable {
     }
 
     /// How often class `truth` was predicted as `predicted`.
-    public subscript(truth: Int, predicted: Int) -> Int {
+    package subscript(truth: Int, predicted: Int) -> Int {
         counts[truth * classCount + predicted]
     }
 
     /// Number of examples.
-    public var total: Int { counts.reduce(0, +) }
+    package var total: Int { counts.reduce(0, +) }
     /// Number of correct predictions (the diagonal).
-    public var correct: Int { (0..<classCount).reduce(0) { $0 + self[$1, $1] } }
+    package var correct: Int { (0..<classCount).reduce(0) { $0 + self[$1, $1] } }
     /// `correct / total`; 0 for an empty matrix.
-    public var accuracy: Double { total == 0 ? 0 : Double(correct) / Double(total) }
+    package var accuracy: Double { total == 0 ? 0 : Double(correct) / Double(total) }
 
     /// Examples whose true class is `truth` (row sum).
-    public func support(of truth: Int) -> Int {
+    package func support(of truth: Int) -> Int {
         (0..<classCount).reduce(0) { $0 + self[truth, $1] }
     }
 
     /// Examples predicted as `predicted` (column sum).
-    public func predictedCount(of predicted: Int) -> Int {
+    package func predictedCount(of predicted: Int) -> Int {
         (0..<classCount).reduce(0) { $0 + self[$1, predicted] }
     }
 
     /// Of the examples predicted as `c`, the fraction that truly are `c`; `nil` if none was predicted as `c`.
-    public func precision(of c: Int) -> Double? {
+    package func precision(of c: Int) -> Double? {
         let predicted = predictedCount(of: c)
         return predicted == 0 ? nil : Double(self[c, c]) / Double(predicted)
     }
 
     /// Of the examples of class `c`, the fraction predicted as `c`; `nil` if the class has no examples.
-    public func recall(of c: Int) -> Double? {
+    package func recall(of c: Int) -> Double? {
         let support = support(of: c)
         return support == 0 ? nil : Double(self[c, c]) / Double(support)
     }
 
     /// Precision, recall, F1 and support of every class, in class order.
-    public func classMetrics() -> [ClassMetrics] {
+    package func classMetrics() -> [ClassMetrics] {
         (0..<classCount).map { c in
             let p = precision(of: c), r = recall(of: c)
             var f1: Double?
@@ -72,7 +72,7 @@ public struct ConfusionMatrix: Sendable, Equatable {
 
     /// The off-diagonal cells with the most examples, largest first (ties: lower true class, then
     /// lower predicted class), omitting empty cells.
-    public func mostConfusedPairs(limit: Int = 5) -> [ConfusedPair] {
+    package func mostConfusedPairs(limit: Int = 5) -> [ConfusedPair] {
         var pairs: [ConfusedPair] = []
         for t in 0..<classCount {
             for p in 0..<classCount where p != t && self[t, p] > 0 {
@@ -88,25 +88,25 @@ public struct ConfusionMatrix: Sendable, Equatable {
 }
 
 /// The per-class measures of a ``ConfusionMatrix``.
-public struct ClassMetrics: Sendable, Equatable {
-    public var classIndex: Int
+package struct ClassMetrics: Sendable, Equatable {
+    package var classIndex: Int
     /// `nil` when the class was never predicted.
-    public var precision: Double?
+    package var precision: Double?
     /// `nil` when the class has no examples.
-    public var recall: Double?
+    package var recall: Double?
     /// Harmonic mean of precision and recall; `nil` when either is undefined.
-    public var f1: Double?
+    package var f1: Double?
     /// Number of examples of the class.
-    public var support: Int
+    package var support: Int
 }
 
 /// A (true class, predicted class) pair and how often it occurred.
-public struct ConfusedPair: Sendable, Equatable {
-    public var truth: Int
-    public var predicted: Int
-    public var count: Int
+package struct ConfusedPair: Sendable, Equatable {
+    package var truth: Int
+    package var predicted: Int
+    package var count: Int
 
-    public init(truth: Int, predicted: Int, count: Int) {
+    package init(truth: Int, predicted: Int, count: Int) {
         self.truth = truth
         self.predicted = predicted
         self.count = count

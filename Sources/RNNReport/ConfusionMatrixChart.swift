@@ -3,12 +3,12 @@
 /// The diagonal (correct predictions) is shaded blue by recall; off-diagonal cells are shaded red
 /// by their share of the row, on a scale that saturates at the largest error cell, so that the
 /// few frequent mistakes stand out even when every error is rare.
-public struct ConfusionMatrixChart: Sendable {
-    public var title: String
-    public var matrix: ConfusionMatrix
-    public var classNames: [String]
+package struct ConfusionMatrixChart: Sendable {
+    package var title: String
+    package var matrix: ConfusionMatrix
+    package var classNames: [String]
 
-    public init(title: String = "Confusion matrix (rows: true class, columns: predicted)", matrix: ConfusionMatrix,
+    package init(title: String = "Confusion matrix (rows: true class, columns: predicted)", matrix: ConfusionMatrix,
                 classNames: [String]) {
         self.title = title
         self.matrix = matrix
@@ -16,7 +16,7 @@ public struct ConfusionMatrixChart: Sendable {
     }
 
     /// The standalone SVG document.
-    public func svg() -> String { canvas().document() }
+    package func svg() -> String { canvas().document() }
 
     func canvas() -> SVGCanvas {
         let k = matrix.classCount

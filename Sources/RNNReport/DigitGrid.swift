@@ -1,13 +1,13 @@
 /// A grayscale image stored as `height x width` `u8` pixels, row-major, 0 = background.
 ///
 /// This is exactly how IDX files (and so MNIST and Fashion-MNIST) store an image.
-public struct DigitImage: Sendable, Equatable {
-    public let width: Int
-    public let height: Int
-    public let pixels: [UInt8]
+package struct DigitImage: Sendable, Equatable {
+    package let width: Int
+    package let height: Int
+    package let pixels: [UInt8]
 
     /// Creates an image; returns `nil` unless `pixels.count == width * height` and both are positive.
-    public init?(width: Int, height: Int, pixels: [UInt8]) {
+    package init?(width: Int, height: Int, pixels: [UInt8]) {
         guard width > 0, height > 0, width <= 4096, height <= 4096, pixels.count == width * height else { return nil }
         self.width = width
         self.height = height
@@ -21,18 +21,18 @@ public struct DigitImage: Sendable, Equatable {
 /// Pixels are drawn as vector squares, one `<path>` per gray level, with no embedded raster
 /// image, so the document is plain XML with no codec and no external asset. Gray levels are
 /// quantized to ``grayLevels`` steps, which keeps a grid of a hundred digits to a few hundred KiB.
-public struct DigitGrid: Sendable {
+package struct DigitGrid: Sendable {
     /// One image with its title and an optional tooltip.
-    public struct Cell: Sendable {
-        public var image: DigitImage
+    package struct Cell: Sendable {
+        package var image: DigitImage
         /// Shown above the image, e.g. "7" or "t:5 p:3 (0.91)".
-        public var title: String
+        package var title: String
         /// Shown on hover (SVG `<title>`), e.g. "test image 1234".
-        public var tooltip: String?
+        package var tooltip: String?
         /// Draws the title in the error colour (used for misclassified images).
-        public var highlighted: Bool
+        package var highlighted: Bool
 
-        public init(image: DigitImage, title: String, tooltip: String? = nil, highlighted: Bool = false) {
+        package init(image: DigitImage, title: String, tooltip: String? = nil, highlighted: Bool = false) {
             self.image = image
             self.title = title
             self.tooltip = tooltip
@@ -40,16 +40,16 @@ public struct DigitGrid: Sendable {
         }
     }
 
-    public var title: String
-    public var cells: [Cell]
+    package var title: String
+    package var cells: [Cell]
     /// Images per row.
-    public var columns: Int
+    package var columns: Int
     /// Screen pixels per image pixel.
-    public var scale: Double
+    package var scale: Double
     /// Number of gray levels kept (2...256).
-    public var grayLevels: Int
+    package var grayLevels: Int
 
-    public init(title: String, cells: [Cell], columns: Int = 10, scale: Double = 3, grayLevels: Int = 16) {
+    package init(title: String, cells: [Cell], columns: Int = 10, scale: Double = 3, grayLevels: Int = 16) {
         self.title = title
         self.cells = cells
         self.columns = max(1, columns)
@@ -58,7 +58,7 @@ public struct DigitGrid: Sendable {
     }
 
     /// The standalone SVG document.
-    public func svg() -> String { canvas().document() }
+    package func svg() -> String { canvas().document() }
 
     func canvas() -> SVGCanvas {
         let maxWidth = cells.map(\.image.width).max() ?? 28
@@ -128,16 +128,16 @@ public struct DigitGrid: Sendable {
 }
 
 /// One test image the model got wrong.
-public struct Misclassification: Sendable {
+package struct Misclassification: Sendable {
     /// Index of the image in the test set.
-    public var index: Int
-    public var truth: Int
-    public var predicted: Int
+    package var index: Int
+    package var truth: Int
+    package var predicted: Int
     /// The model's probability for `predicted`.
-    public var probability: Double
-    public var image: DigitImage
+    package var probability: Double
+    package var image: DigitImage
 
-    public init(index: Int, truth: Int, predicted: Int, probability: Double, image: DigitImage) {
+    package init(index: Int, truth: Int, predicted: Int, probability: Double, image: DigitImage) {
         self.index = index
         self.truth = truth
         self.predicted = predicted
@@ -148,7 +148,7 @@ public struct Misclassification: Sendable {
 
 extension DigitGrid {
     /// Sample images titled with their class names.
-    public static func samples(_ images: [(image: DigitImage, label: Int)], classNames: [String],
+    package static func samples(_ images: [(image: DigitImage, label: Int)], classNames: [String],
                                title: String = "Sample test images", columns: Int = 10) -> DigitGrid {
         let cells = images.enumerated().map { index, sample in
             Cell(image: sample.image, title: className(sample.label, classNames), tooltip: "sample \(index + 1)")
@@ -158,7 +158,7 @@ extension DigitGrid {
 
     /// Misclassified images titled "t:<true> p:<predicted> (<probability>)", most confident
     /// mistakes first (ties: lower test index first), at most `limit` of them.
-    public static func misclassified(_ mistakes: [Misclassification], classNames: [String], limit: Int = 50,
+    package static func misclassified(_ mistakes: [Misclassification], classNames: [String], limit: Int = 50,
                                      title: String? = nil, columns: Int = 10) -> DigitGrid {
         let sorted = mistakes.sorted { $0.probability != $1.probability ? $0.probability > $1.probability : $0.index < $1.index }
         let shown = sorted.prefix(max(0, limit))

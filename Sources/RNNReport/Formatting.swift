@@ -1,11 +1,15 @@
 import Foundation
 
-/// Number formatting shared by the figures and pages: fixed decimals, thousands separators,
-/// byte sizes and percentages, independent of the process locale (reports must read the same
-/// everywhere).
-enum Format {
+/// Number formatting shared by the figures and pages (and rnn-report's messages): fixed decimals,
+/// thousands separators, byte sizes and percentages, independent of the process locale (reports
+/// must read the same everywhere).
+///
+/// Decimals round like `printf` (the binary value, ties to even: 0.125 is "0.12"), unlike the
+/// command-line tools' `fixed` in RNNSupport (half away from zero on the scaled value: "0.13");
+/// the pages keep this rounding so that their text does not change.
+package enum Format {
     /// `value` with exactly `digits` decimals ("0.98", "12.0"); "n/a" when not finite.
-    static func fixed(_ value: Double, _ digits: Int) -> String {
+    package static func fixed(_ value: Double, _ digits: Int) -> String {
         guard value.isFinite else { return "n/a" }
         return String(format: "%.\(max(0, digits))f", locale: nil, value)
     }

@@ -3,9 +3,9 @@
 ///
 /// The page leads with the answer (headline numbers and the verdict table) and puts the detail
 /// (per-class tables, layer table, epoch log) below it, much of it in `<details>` blocks.
-public enum HTMLPage {
+package enum HTMLPage {
     /// Renders `input` with `figures` (normally ``ReportFigures/make(_:)`` of the same input).
-    public static func render(_ input: ReportInput, figures: [Figure]) -> String {
+    package static func render(_ input: ReportInput, figures: [Figure]) -> String {
         var page = HTMLBuilder()
         let byName = Dictionary(figures.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var shown = Set<String>()

@@ -1,8 +1,8 @@
 /// A point of a ``LineChart`` series.
-public struct ChartPoint: Sendable, Equatable {
-    public var x: Double
-    public var y: Double
-    public init(x: Double, y: Double) {
+package struct ChartPoint: Sendable, Equatable {
+    package var x: Double
+    package var y: Double
+    package init(x: Double, y: Double) {
         self.x = x
         self.y = y
     }
@@ -10,16 +10,16 @@ public struct ChartPoint: Sendable, Equatable {
 
 /// A line chart with axes, ticks, grid lines and a legend: learning curves (loss or accuracy per
 /// epoch, training against validation) and accuracy-per-epoch comparisons.
-public struct LineChart: Sendable {
+package struct LineChart: Sendable {
     /// One line.
-    public struct Series: Sendable {
-        public var name: String
-        public var points: [ChartPoint]
+    package struct Series: Sendable {
+        package var name: String
+        package var points: [ChartPoint]
         /// Index into the figure palette; series with the same colour and different dash read as a pair.
-        public var colorIndex: Int
-        public var dashed: Bool
+        package var colorIndex: Int
+        package var dashed: Bool
 
-        public init(name: String, points: [ChartPoint], colorIndex: Int, dashed: Bool = false) {
+        package init(name: String, points: [ChartPoint], colorIndex: Int, dashed: Bool = false) {
             self.name = name
             self.points = points
             self.colorIndex = colorIndex
@@ -27,20 +27,20 @@ public struct LineChart: Sendable {
         }
     }
 
-    public var title: String
-    public var xLabel: String
-    public var yLabel: String
-    public var series: [Series]
+    package var title: String
+    package var xLabel: String
+    package var yLabel: String
+    package var series: [Series]
     /// A fixed y range; `nil` fits the data with round ends.
-    public var yRange: ClosedRange<Double>?
+    package var yRange: ClosedRange<Double>?
     /// Formats y tick labels as percentages (values are fractions in 0...1).
-    public var percentAxis: Bool
+    package var percentAxis: Bool
     /// Forces whole-number x ticks (epochs).
-    public var integerX: Bool
-    public var width: Double
-    public var height: Double
+    package var integerX: Bool
+    package var width: Double
+    package var height: Double
 
-    public init(title: String, xLabel: String, yLabel: String, series: [Series], yRange: ClosedRange<Double>? = nil,
+    package init(title: String, xLabel: String, yLabel: String, series: [Series], yRange: ClosedRange<Double>? = nil,
                 percentAxis: Bool = false, integerX: Bool = true, width: Double = 520, height: Double = 320) {
         self.title = title
         self.xLabel = xLabel
@@ -54,7 +54,7 @@ public struct LineChart: Sendable {
     }
 
     /// The standalone SVG document.
-    public func svg() -> String { canvas().document() }
+    package func svg() -> String { canvas().document() }
 
     func canvas() -> SVGCanvas {
         var canvas = SVGCanvas(width: width, height: height, title: title)

@@ -2,9 +2,9 @@ import Foundation
 
 /// The report as Markdown (REPORT.md): the same headline numbers, verdict, findings and tables as
 /// the HTML page, with the figures referenced as the `.svg` files written next to it.
-public enum MarkdownSummary {
+package enum MarkdownSummary {
     /// Renders `input`; `figures` are linked as `NAME.svg` relative to the Markdown file.
-    public static func render(_ input: ReportInput, figures: [Figure]) -> String {
+    package static func render(_ input: ReportInput, figures: [Figure]) -> String {
         var out = "# \(inline(input.title))\n\n"
         if let question = input.question { out += "*\(inline(question))*\n\n" }
         if let evaluation = input.evaluation {

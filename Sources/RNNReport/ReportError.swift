@@ -1,7 +1,7 @@
 /// Why a report input could not be used.
 ///
 /// Every message names what was expected and what was found.
-public enum ReportError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum ReportError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Two arrays that must be parallel have different lengths.
     case lengthMismatch(what: String, expected: Int, found: Int)
     /// A class index outside `0..<classCount`.
@@ -15,7 +15,7 @@ public enum ReportError: Error, Sendable, Equatable, CustomStringConvertible {
     /// An IMDb comparison file that does not match the `rnn-imdb-compare/1` schema (``TextComparison``).
     case invalidTextComparison(detail: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .lengthMismatch(let what, let expected, let found):
             return "\(what): expected \(expected) entries, found \(found)"

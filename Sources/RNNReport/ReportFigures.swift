@@ -2,9 +2,9 @@
 ///
 /// A figure whose data is absent (no run log, no comparison) is simply left out, so a report can
 /// be made from a model alone and grows as more measurements are supplied.
-public enum ReportFigures {
+package enum ReportFigures {
     /// The figures, in the order the report shows them.
-    public static func make(_ input: ReportInput) -> [Figure] {
+    package static func make(_ input: ReportInput) -> [Figure] {
         var figures: [Figure] = []
         if !input.samples.isEmpty {
             let grid = DigitGrid.samples(input.samples.map { ($0.image, $0.label) }, classNames: input.classNames,

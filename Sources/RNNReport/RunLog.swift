@@ -3,19 +3,19 @@ import Foundation
 /// One epoch of a training run, as logged by rnn-train (`models/*.log.jsonl`).
 ///
 /// Every measure is optional: the report draws what the log has.
-public struct EpochEntry: Sendable, Equatable {
-    public var epoch: Int
-    public var trainLoss: Double?
+package struct EpochEntry: Sendable, Equatable {
+    package var epoch: Int
+    package var trainLoss: Double?
     /// Fraction in 0...1.
-    public var trainAccuracy: Double?
-    public var validationLoss: Double?
+    package var trainAccuracy: Double?
+    package var validationLoss: Double?
     /// Fraction in 0...1.
-    public var validationAccuracy: Double?
+    package var validationAccuracy: Double?
     /// Wall-clock seconds the epoch took.
-    public var seconds: Double?
-    public var learningRate: Double?
+    package var seconds: Double?
+    package var learningRate: Double?
 
-    public init(epoch: Int, trainLoss: Double? = nil, trainAccuracy: Double? = nil, validationLoss: Double? = nil,
+    package init(epoch: Int, trainLoss: Double? = nil, trainAccuracy: Double? = nil, validationLoss: Double? = nil,
                 validationAccuracy: Double? = nil, seconds: Double? = nil, learningRate: Double? = nil) {
         self.epoch = epoch
         self.trainLoss = trainLoss
@@ -28,15 +28,15 @@ public struct EpochEntry: Sendable, Equatable {
 }
 
 /// A training run's log: the epochs in order and, when the run finished, its test evaluation.
-public struct RunLog: Sendable, Equatable {
-    public var epochs: [EpochEntry]
+package struct RunLog: Sendable, Equatable {
+    package var epochs: [EpochEntry]
     /// Fraction in 0...1, from the final `{"event":"test",...}` line.
-    public var testAccuracy: Double?
-    public var testLoss: Double?
+    package var testAccuracy: Double?
+    package var testLoss: Double?
     /// Total training seconds reported by the trainer.
-    public var trainSeconds: Double?
+    package var trainSeconds: Double?
 
-    public init(epochs: [EpochEntry], testAccuracy: Double? = nil, testLoss: Double? = nil, trainSeconds: Double? = nil) {
+    package init(epochs: [EpochEntry], testAccuracy: Double? = nil, testLoss: Double? = nil, trainSeconds: Double? = nil) {
         self.epochs = epochs
         self.testAccuracy = testAccuracy
         self.testLoss = testLoss
@@ -52,7 +52,7 @@ public struct RunLog: Sendable, Equatable {
     ///   *last* line, which is what an interrupted write leaves behind.
     ///
     /// - Throws: ``ReportError/invalidRunLog(line:detail:)`` for an unparsable line before the last.
-    public static func parse(jsonLines text: String) throws(ReportError) -> RunLog {
+    package static func parse(jsonLines text: String) throws(ReportError) -> RunLog {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let lastContentLine = lines.lastIndex { !$0.trimmingCharacters(in: .whitespaces).isEmpty } ?? -1
         var byEpoch: [Int: EpochEntry] = [:]

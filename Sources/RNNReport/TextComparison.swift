@@ -16,22 +16,22 @@ import Foundation
 /// `training_minutes` and `note`, all optional but the object itself; bench/imdb_bow.py's own
 /// member names (`model`, `float32_weight_bytes`, `test_reviews_per_second_including_featurization`,
 /// `final_fit_seconds`) are accepted in their place, so its output can be pasted in unchanged.
-public struct TextComparison: Sendable, Equatable {
+package struct TextComparison: Sendable, Equatable {
     /// One model's measurements; `nil` where not measured.
-    public struct Model: Sendable, Equatable {
-        public var name: String
+    package struct Model: Sendable, Equatable {
+        package var name: String
         /// Fraction of test reviews classified correctly.
-        public var testAccuracy: Double?
+        package var testAccuracy: Double?
         /// Bytes of the model as shipped (the .rnnm file; the f32 weights for the baseline).
-        public var fileBytes: Int?
+        package var fileBytes: Int?
         /// Test reviews classified per second, tokenizing included.
-        public var reviewsPerSecond: Double?
+        package var reviewsPerSecond: Double?
         /// Wall-clock training time in minutes.
-        public var trainingMinutes: Double?
+        package var trainingMinutes: Double?
         /// A short remark shown under the table (settings, machine).
-        public var note: String?
+        package var note: String?
 
-        public init(name: String, testAccuracy: Double? = nil, fileBytes: Int? = nil, reviewsPerSecond: Double? = nil,
+        package init(name: String, testAccuracy: Double? = nil, fileBytes: Int? = nil, reviewsPerSecond: Double? = nil,
                     trainingMinutes: Double? = nil, note: String? = nil) {
             self.name = name
             self.testAccuracy = testAccuracy
@@ -43,27 +43,27 @@ public struct TextComparison: Sendable, Equatable {
     }
 
     /// The recurrent model (this project's LSTM).
-    public var lstm: Model
+    package var lstm: Model
     /// The bag-of-words baseline.
-    public var bagOfWords: Model
+    package var bagOfWords: Model
     /// How many test reviews the accuracies are over (25,000 for the full test set).
-    public var testReviews: Int?
+    package var testReviews: Int?
 
-    public init(lstm: Model, bagOfWords: Model, testReviews: Int? = nil) {
+    package init(lstm: Model, bagOfWords: Model, testReviews: Int? = nil) {
         self.lstm = lstm
         self.bagOfWords = bagOfWords
         self.testReviews = testReviews
     }
 
     /// The schema name the JSON must carry.
-    public static let schema = "rnn-imdb-compare/1"
+    package static let schema = "rnn-imdb-compare/1"
 
     /// Decodes the JSON described above. Unknown members are ignored.
     ///
     /// - Throws: ``ReportError/invalidTextComparison(detail:)`` when the text is not a JSON object,
     ///   the schema is not `rnn-imdb-compare/1`, a model object is missing, or an accuracy is
     ///   outside 0...1 (a percentage passed by mistake).
-    public static func decode(json data: Data) throws(ReportError) -> TextComparison {
+    package static func decode(json data: Data) throws(ReportError) -> TextComparison {
         guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw .invalidTextComparison(detail: "expected a JSON object at the top level")
         }
@@ -106,7 +106,7 @@ public struct TextComparison: Sendable, Equatable {
 
     /// One sentence comparing the two on each measured aspect, e.g. "The LSTM is 0.61 points less
     /// accurate, 65x larger, 17x slower and 4.6x slower to train than the bag-of-words baseline."
-    public var summary: String? {
+    package var summary: String? {
         var parts: [String] = []
         if let a = lstm.testAccuracy, let b = bagOfWords.testAccuracy {
             let points = (a - b) * 100

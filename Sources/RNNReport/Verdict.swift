@@ -1,25 +1,25 @@
 /// The answer to the course question, one line per aspect: can an RNN solve the task, and does
 /// it beat a CNN on accuracy, size and speed?
-public struct VerdictItem: Sendable, Equatable {
+package struct VerdictItem: Sendable, Equatable {
     /// "Solves the task?", "Accuracy", "Model size", "Inference speed", "Training time".
-    public var aspect: String
+    package var aspect: String
     /// The RNN's figure, e.g. "98.72%".
-    public var rnn: String
+    package var rnn: String
     /// The CNN's figure, or "" when there is no comparison.
-    public var cnn: String
+    package var cnn: String
     /// The one-line answer, e.g. "CNN better by 0.4 points".
-    public var answer: String
+    package var answer: String
     /// True when the RNN wins (or ties), false when the CNN wins, nil when not compared.
-    public var rnnWins: Bool?
+    package var rnnWins: Bool?
 }
 
-public enum Verdict {
+package enum Verdict {
     /// The verdict items that the measurements in `input` support.
     ///
     /// The RNN side is the course LSTM ("lstm-128") of the comparison where there is one (same
     /// framework, same epochs as the CNN: a fair race), and the Swift model's own test accuracy
     /// otherwise. Speed compares the frameworks' best single-thread throughput at batch 10,000.
-    public static func derive(_ input: ReportInput) -> [VerdictItem] {
+    package static func derive(_ input: ReportInput) -> [VerdictItem] {
         var items: [VerdictItem] = []
         let key = input.datasetKey
         let cnn = input.comparison?.run("cnn", dataset: key)
@@ -75,8 +75,8 @@ public enum Verdict {
 }
 
 /// Sentences derived from the measurements, shown before the caller's own findings.
-public enum Findings {
-    public static func derive(_ input: ReportInput) -> [String] {
+package enum Findings {
+    package static func derive(_ input: ReportInput) -> [String] {
         var out: [String] = []
         let names = input.classNames
         if let evaluation = input.evaluation {

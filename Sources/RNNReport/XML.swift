@@ -5,10 +5,10 @@ import RNNSupport
 /// Every figure and page in this module passes caller-supplied strings (class names such as
 /// "T-shirt/top", model names, findings) through ``escaped(_:)``, so that no label can break the
 /// document or inject markup.
-public enum XML {
+package enum XML {
     /// `text` with the five XML special characters replaced by entities, and control characters
     /// other than tab and newline (which XML 1.0 forbids even as references) replaced by U+FFFD.
-    public static func escaped(_ text: String) -> String {
+    package static func escaped(_ text: String) -> String {
         text.replacingScalars { scalar in
             switch scalar {
             case "&": "&amp;"

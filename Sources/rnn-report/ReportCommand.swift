@@ -146,7 +146,7 @@ struct ReportCommand: ParsableCommand {
         printError("rnn-report: model \(model), \(summary.parameterCount) parameters; \(imageDataset) test set: \(test.count) images")
 
         let (evaluation, evaluationSeconds) = try measured { () throws(ReportFailure) in try evaluate(loaded, on: test, threads: threadCount) }
-        printError("rnn-report: test accuracy \(String(format: "%.2f", evaluation.accuracy * 100))% (\(String(format: "%.1f", evaluationSeconds)) s)")
+        printError("rnn-report: test accuracy \(Format.fixed(evaluation.accuracy * 100, 2))% (\(Format.fixed(evaluationSeconds, 1)) s)")
 
         let figuresOnlyMode = figuresOnly != nil
         var sizes: [SizeRow] = []
