@@ -199,8 +199,8 @@ struct Train: ParsableCommand {
                                   weights: weights, time: time)
         do { try ModelWriter.write(model, to: outputPath) } catch { throw fail("\(outputPath): \(error)", ExitStatus.io) }
         do {
-            try runLog.write([("event", .string("test")), ("test_loss", .number(test.loss)), ("test_acc", .number(test.accuracy)),
-                              ("train_seconds", .number(state.trainSeconds)), ("output", .string(outputPath))])
+            try runLog.write(.test(.init(loss: test.loss, accuracy: test.accuracy, trainSeconds: state.trainSeconds,
+                                         output: outputPath)))
         } catch { throw fail(error.description, ExitStatus.io) }
         print("test accuracy: \(percent(test.accuracy))")
         printError("rnn-train: wrote \(outputPath) (log \(logPath), checkpoint \(checkpointPath))")
