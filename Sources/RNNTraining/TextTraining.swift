@@ -1,6 +1,7 @@
 import Dispatch
 import RNNFormat
 import RNNDatasets
+import RNNSupport
 
 /// Hyperparameters of the text classifier `embedding -> lstm -> dense` (IMDb sentiment). The defaults
 /// are the measured recipe: 87.92 % on the 25,000 IMDb test reviews in about a minute on 2 cores.
@@ -150,7 +151,7 @@ public final class TextTrainer {
         var step = 0
         var best: (accuracy: Double, parameters: [Float])? = nil
         epochs: for epoch in 1...c.epochs {
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = monotonicSeconds()
             rng.shuffle(&order)
             var lossSum = 0.0, correct = 0, seen = 0
             for first in stride(from: 0, to: order.count, by: c.batchSize) {
@@ -168,7 +169,7 @@ public final class TextTrainer {
             report(TextEpochReport(epoch: epoch, steps: step, trainLoss: lossSum / Double(max(1, seen)),
                                    trainAccuracy: Double(correct) / Double(max(1, seen)), validationLoss: vLoss,
                                    validationAccuracy: vAccuracy,
-                                   seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
+                                   seconds: monotonicSeconds() - start))
             if validation.count > 0, best.map({ vAccuracy > $0.accuracy }) ?? true { best = (vAccuracy, parameters) }
             if step >= totalSteps { break epochs }
         }

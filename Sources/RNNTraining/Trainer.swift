@@ -82,13 +82,6 @@ public enum TrainingOutcome: Sendable, Equatable {
     case interrupted
 }
 
-/// Monotonic seconds.
-func now() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-}
-
 /// Mini-batch training: shuffle, forward, BPTT, clip, Adam, per-epoch validation.
 public final class Trainer {
     /// The validated settings.
@@ -162,18 +155,18 @@ public final class Trainer {
             try state.validate(configuration: c, trainCount: data.train.count)
         } catch { throw .invalidState(error.reason) }
         var gradient = [Float](repeating: 0, count: state.parameters.values.count)
-        let sessionStart = now()
+        let sessionStart = monotonicSeconds()
         var sessionSteps = 0
         while state.globalStep < total && state.epoch < c.epochs {
             let order = self.order(epoch: state.epoch)
-            var stepStart = now()
+            var stepStart = monotonicSeconds()
             while state.stepInEpoch < perEpoch && state.globalStep < total {
                 let start = state.stepInEpoch * c.batchSize
                 let indices = order[start..<min(order.count, start + c.batchSize)]
                 let rate = plan.rate(at: state.globalStep)
                 let (loss, correct) = step(&state, indices: indices, learningRate: rate, gradient: &gradient)
                 guard loss.isFinite else { throw .diverged(step: state.globalStep) }
-                let finished = now()
+                let finished = monotonicSeconds()
                 state.epochSeconds += finished - stepStart
                 state.trainSeconds += finished - stepStart
                 stepStart = finished
