@@ -38,6 +38,8 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
+        // MARK: Libraries
+
         // Shared by every module below; its API is `package`, and it is in no product of its own.
         .target(name: "RNNSupport"),
         .target(name: "RNNFormat", dependencies: ["RNNSupport", "CZstd", "CZlib"]),
@@ -53,6 +55,16 @@ let package = Package(
         ]),
         .target(name: "CRNNRuntime"),
         .target(name: "RNNRuntimeC", dependencies: ["CRNNRuntime", "RNNRuntime", "RNNFormat", "RNNSupport"]),
+
+        // MARK: Test support (in no product)
+
+        // The format's fixture corpus, built in memory: rnn-fixtures writes it to fixtures/, the
+        // tests regenerate it to check the committed files are current.
+        .target(name: "RNNFixtureCorpus", dependencies: ["RNNFormat"]),
+        // ReferenceModel: spec §6 written literally, the oracle the runtime's tests compare with.
+        .target(name: "RNNTestSupport", dependencies: ["RNNFormat", "RNNRuntime", "RNNSupport"]),
+
+        // MARK: Command-line tools
 
         .executableTarget(name: "rnn-train", dependencies: [
             "CommandLineSupport", "RNNSupport",
@@ -72,12 +84,14 @@ let package = Package(
         ]),
         .executableTarget(name: "rnn-golden", dependencies: ["RNNTraining", "RNNFormat", "RNNDatasets", "RNNSupport"]),
         // Regenerates fixtures/ deterministically (`make fixtures`).
-        .executableTarget(name: "rnn-fixtures", dependencies: ["RNNFormat", "RNNSupport"]),
+        .executableTarget(name: "rnn-fixtures", dependencies: ["RNNFixtureCorpus", "RNNSupport"]),
+
+        // MARK: Tests
 
         .testTarget(name: "RNNSupportTests", dependencies: ["RNNSupport"]),
-        .testTarget(name: "RNNFormatTests", dependencies: ["RNNFormat"]),
+        .testTarget(name: "RNNFormatTests", dependencies: ["RNNFormat", "RNNFixtureCorpus"]),
         .testTarget(name: "RNNKernelsTests", dependencies: ["RNNKernels"]),
-        .testTarget(name: "RNNRuntimeTests", dependencies: ["RNNRuntime", "RNNFormat"]),
+        .testTarget(name: "RNNRuntimeTests", dependencies: ["RNNRuntime", "RNNFormat", "RNNTestSupport"]),
         .testTarget(name: "RNNDatasetsTests", dependencies: ["RNNDatasets"]),
         .testTarget(name: "GoldenTests", dependencies: ["RNNRuntime", "RNNTraining", "RNNFormat", "RNNDatasets"]),
         .testTarget(name: "RNNReportTests", dependencies: ["RNNReport"], exclude: ["browser"]),

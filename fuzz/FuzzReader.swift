@@ -14,9 +14,11 @@ public func rnnmFuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> C
     if bytes.count >= Format.minimumFileSize {
         var repaired = bytes
         let n = repaired.count
-        Patch.u64(&repaired, 24, UInt64(n))
+        for i in 0..<8 { repaired[24 + i] = UInt8(truncatingIfNeeded: UInt64(n) >> (8 * i)) }  // file_size
         for (i, b) in Format.endMagic.enumerated() { repaired[n - 8 + i] = b }
-        Patch.fixCRC(&repaired)
+        let trailer = n - Format.trailerSize
+        let crc = Checksum.crc32(repaired, count: trailer)
+        for i in 0..<4 { repaired[trailer + i] = UInt8(truncatingIfNeeded: crc >> (8 * i)) }
         check(repaired)
     }
     return 0

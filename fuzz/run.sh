@@ -35,7 +35,7 @@ build_checkpoint() {
                -I Sources/CZstd -I Sources/CZlib -I Sources/COpenSSL -I Sources/CBLAS
                -Xcc "$(pkg-config --cflags-only-I openblas | tr -d ' ')")
   swiftc "${flags[@]}" -emit-library -static -emit-module -module-name RNNFormat \
-    Sources/RNNFormat/*.swift Sources/RNNFormat/Fixtures/*.swift -o "$out/libRNNFormat.a"
+    Sources/RNNFormat/*.swift -o "$out/libRNNFormat.a"
   swiftc "${flags[@]}" -emit-library -static -emit-module -module-name RNNDatasets \
     Sources/RNNDatasets/*.swift -o "$out/libRNNDatasets.a"
   swiftc "${flags[@]}" -module-name RNNTraining Sources/RNNTraining/*.swift fuzz/FuzzCheckpoint.swift \
@@ -53,7 +53,7 @@ mkdir -p "$OUT/corpus"
 
 case "$TARGET" in
   reader)
-    SOURCES=(Sources/RNNFormat/*.swift Sources/RNNFormat/Fixtures/*.swift fuzz/FuzzReader.swift)
+    SOURCES=(Sources/RNNFormat/*.swift fuzz/FuzzReader.swift)
     FLAGS=(-I Sources/CZstd -I Sources/CZlib -lzstd -lz)
     MAX_LEN=65536 DICT=fuzz/rnnm.dict
     cp -n fixtures/models/*.rnnm fixtures/corrupt/*.rnnm "$OUT/corpus/" 2>/dev/null || true ;;

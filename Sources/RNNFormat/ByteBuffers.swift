@@ -30,9 +30,9 @@ extension Array where Element == UInt8 {
         }
         return v
     }
-    func u16(at o: Int) -> UInt16 { le(UInt16.self, at: o) }
-    func u32(at o: Int) -> UInt32 { le(UInt32.self, at: o) }
-    func u64(at o: Int) -> UInt64 { le(UInt64.self, at: o) }
+    package func u16(at o: Int) -> UInt16 { le(UInt16.self, at: o) }
+    package func u32(at o: Int) -> UInt32 { le(UInt32.self, at: o) }
+    package func u64(at o: Int) -> UInt64 { le(UInt64.self, at: o) }
 
     /// The offset of the first byte equal to `value` in `range`, if any.
     func firstIndex(of value: UInt8, in range: Range<Int>) -> Int? {

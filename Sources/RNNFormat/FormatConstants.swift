@@ -43,43 +43,43 @@ public enum FormatFeature: Int, Sendable, CaseIterable, CustomStringConvertible 
 }
 
 /// Fixed sizes, magic numbers and the hard limits of spec §9.
-enum Format {
-    static let magic: [UInt8] = [0x89, 0x52, 0x4E, 0x4E, 0x4D, 0x0D, 0x0A, 0x1A]
-    static let endMagic: [UInt8] = Array("RNNMEND\n".utf8)
-    static let headerSize = 64
-    static let directoryEntrySize = 64
-    static let trailerSize = 16
-    static let alignment = 64
-    static let tensorEntrySize = 128
-    static let tensorTableHeaderSize = 8
+package enum Format {
+    package static let magic: [UInt8] = [0x89, 0x52, 0x4E, 0x4E, 0x4D, 0x0D, 0x0A, 0x1A]
+    package static let endMagic: [UInt8] = Array("RNNMEND\n".utf8)
+    package static let headerSize = 64
+    package static let directoryEntrySize = 64
+    package static let trailerSize = 16
+    package static let alignment = 64
+    package static let tensorEntrySize = 128
+    package static let tensorTableHeaderSize = 8
     /// Header + one directory entry + trailer: the smallest conceivable file.
-    static let minimumFileSize = 64 + 64 + 16
+    package static let minimumFileSize = 64 + 64 + 16
 
-    static let maxSections = 16
-    static let maxTensors = 1024
-    static let maxRank = 4
-    static let maxDimension = 16_777_216
-    static let maxElements = Int(Int32.max)
-    static let maxTensorNameBytes = 63
-    static let maxMetadataBytes = 4 << 20
-    static let maxTensorTableBytes = 8 + 128 * 1024
-    static let maxTensorDataBytes = 2 << 30
-    static let maxFileBytes = 1 << 40
-    static let maxLayers = 64
-    static let maxLabels = 65_536
-    static let maxLabelBytes = 256
-    static let maxJSONDepth = 32
-    static let maxImageSide = 4096
+    package static let maxSections = 16
+    package static let maxTensors = 1024
+    package static let maxRank = 4
+    package static let maxDimension = 16_777_216
+    package static let maxElements = Int(Int32.max)
+    package static let maxTensorNameBytes = 63
+    package static let maxMetadataBytes = 4 << 20
+    package static let maxTensorTableBytes = 8 + 128 * 1024
+    package static let maxTensorDataBytes = 2 << 30
+    package static let maxFileBytes = 1 << 40
+    package static let maxLayers = 64
+    package static let maxLabels = 65_536
+    package static let maxLabelBytes = 256
+    package static let maxJSONDepth = 32
+    package static let maxImageSide = 4096
 
     /// `align64(n)` of spec §1, or nil on overflow.
-    static func align64(_ n: Int) -> Int? {
+    package static func align64(_ n: Int) -> Int? {
         let (sum, overflow) = n.addingReportingOverflow(alignment - 1)
         return overflow ? nil : sum & ~(alignment - 1)
     }
 }
 
 /// Section kinds of spec §2.2.
-enum SectionKind: UInt32 {
+package enum SectionKind: UInt32 {
     case metadata = 1
     case tensorTable = 2
     case tensorData = 3

@@ -2,7 +2,7 @@
 ///
 /// Numbers keep their source text so that integers beyond 2^53 (a 64-bit seed) survive
 /// exactly and so that "is this an integer?" is a question about the text, not about a Double.
-enum JSONValue: Equatable {
+package enum JSONValue: Equatable {
     case null
     case bool(Bool)
     case number(String)
@@ -11,7 +11,7 @@ enum JSONValue: Equatable {
     /// Members in source order; keys are unique (the parser refuses duplicates).
     case object([(String, JSONValue)])
 
-    static func == (a: JSONValue, b: JSONValue) -> Bool {
+    package static func == (a: JSONValue, b: JSONValue) -> Bool {
         switch (a, b) {
         case (.null, .null): true
         case (.bool(let x), .bool(let y)): x == y
@@ -36,7 +36,7 @@ enum JSONValue: Equatable {
     }
 
     /// The member called `key` of an object.
-    subscript(key: String) -> JSONValue? {
+    package subscript(key: String) -> JSONValue? {
         guard case .object(let members) = self else { return nil }
         return members.first { $0.0 == key }?.1
     }
@@ -46,8 +46,8 @@ enum JSONValue: Equatable {
 
 /// Serialises a ``JSONValue`` canonically: members sorted by the UTF-8 bytes of their keys, no
 /// white space, strings and numbers as ECMAScript's `JSON.stringify` writes them.
-enum CanonicalJSON {
-    static func encode(_ value: JSONValue) -> [UInt8] {
+package enum CanonicalJSON {
+    package static func encode(_ value: JSONValue) -> [UInt8] {
         var out: [UInt8] = []
         write(value, into: &out)
         return out

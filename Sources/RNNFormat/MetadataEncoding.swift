@@ -1,7 +1,7 @@
 /// ``ModelMetadata`` to its canonical JSON (spec §6, §6.4).
-enum MetadataEncoding {
+package enum MetadataEncoding {
     /// The metadata as a JSON value; non-finite numbers are refused (JSON cannot hold them).
-    static func json(_ m: ModelMetadata) throws(ModelFormatError) -> JSONValue {
+    package static func json(_ m: ModelMetadata) throws(ModelFormatError) -> JSONValue {
         let layers = m.layers.map(layerJSON)
         let input: JSONValue = if let t = m.input.tokens, m.input.kind == .tokens { tokensJSON(t) } else { .object([
             ("kind", .string(m.input.kind.rawValue)),
@@ -21,7 +21,7 @@ enum MetadataEncoding {
     }
 
     /// The canonical bytes of the metadata section.
-    static func bytes(_ m: ModelMetadata) throws(ModelFormatError) -> [UInt8] {
+    package static func bytes(_ m: ModelMetadata) throws(ModelFormatError) -> [UInt8] {
         CanonicalJSON.encode(try json(m))
     }
 

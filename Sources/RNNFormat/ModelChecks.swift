@@ -1,6 +1,6 @@
 /// The checks of spec §4, §4.2 and §6.1 that apply to in-memory values; the reader and the
 /// writer share them, so that the writer never produces a file the reader refuses.
-enum ModelChecks {
+package enum ModelChecks {
     /// Spec §4: a tensor name is 1 ... 63 bytes of `[A-Za-z0-9_.-]`.
     static func checkName(_ name: String, _ what: String) throws(ModelFormatError) {
         let bytes = Array(name.utf8)
@@ -177,7 +177,7 @@ enum ModelChecks {
     }
 
     /// The feature bits a model's content implies (spec §3); `usesZstd` covers the sections.
-    static func requiredFeatures(tensors: [Tensor], usesZstd: Bool) -> UInt64 {
+    package static func requiredFeatures(tensors: [Tensor], usesZstd: Bool) -> UInt64 {
         var bits: UInt64 = usesZstd ? FormatFeature.zstd.bit : 0
         for t in tensors {
             switch t.dtype {

@@ -49,7 +49,7 @@ public enum ModelWriter {
     }
 
     /// Lays out header, directory, payloads and trailer (spec §2). Also used to build test files.
-    static func assemble(sections: [(kind: UInt32, codec: UInt16, flags: UInt16, stored: [UInt8], size: Int)],
+    package static func assemble(sections: [(kind: UInt32, codec: UInt16, flags: UInt16, stored: [UInt8], size: Int)],
                          formatMinor: UInt16, minReaderMinor: UInt16, features: UInt64,
                          formatMajor: UInt16 = UInt16(RNNFormatVersion.current.major),
                          minReaderMajor: UInt16 = UInt16(RNNFormatVersion.current.major)) -> [UInt8] {

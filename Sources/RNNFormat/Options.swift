@@ -9,7 +9,7 @@ public enum Codec: Sendable, Equatable {
     public static let defaultZstd = Codec.zstd(level: 19)
 
     /// The number stored in the directory entry's `codec` field.
-    var code: UInt16 {
+    package var code: UInt16 {
         switch self {
         case .none: 0
         case .zstd: 1

@@ -1,8 +1,8 @@
 /// Encoding of the tensor table (spec §4) and tensor data (spec §5) sections.
-enum TensorSections {
+package enum TensorSections {
     /// The canonical table and data: in table order, each tensor's values at the next multiple
     /// of 64, then (int8) its scales at the next multiple of 64; the data ends padded to 64.
-    static func encode(_ tensors: [Tensor]) throws(ModelFormatError) -> (table: [UInt8], data: [UInt8]) {
+    package static func encode(_ tensors: [Tensor]) throws(ModelFormatError) -> (table: [UInt8], data: [UInt8]) {
         var dataSize = 0
         var layout: [(data: Int, dataSize: Int, scale: Int, scaleSize: Int)] = []
         for t in tensors {

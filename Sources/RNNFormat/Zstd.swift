@@ -1,9 +1,9 @@
 import CZstd
 
 /// One-frame zstd compression and bounded decompression (spec §2.2, codec 1).
-enum Zstd {
+package enum Zstd {
     /// Compresses `input` into one frame whose header declares the content size.
-    static func compress(_ input: [UInt8], level: Int32) throws(ModelFormatError) -> [UInt8] {
+    package static func compress(_ input: [UInt8], level: Int32) throws(ModelFormatError) -> [UInt8] {
         guard level >= ZSTD_minCLevel(), level <= ZSTD_maxCLevel(), level != 0 else {
             throw .malformed("zstd level \(level) is out of range; expected 1 ... \(ZSTD_maxCLevel()) (or a negative fast level down to \(ZSTD_minCLevel()))")
         }

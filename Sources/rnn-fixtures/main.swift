@@ -2,9 +2,10 @@
 //
 //   swift run rnn-fixtures [ROOT]      (ROOT defaults to ./fixtures)
 //
-// The files and their expected error classes come from `FixtureCorpus` in RNNFormat, so the
-// test suite can regenerate the corpus in memory and check the committed files are current.
-@_spi(Fixtures) import RNNFormat
+// The files and their expected error classes come from `FixtureCorpus` (RNNFixtureCorpus, a
+// target in no product), so the test suite can regenerate the corpus in memory and check the
+// committed files are current.
+import RNNFixtureCorpus
 import RNNSupport
 
 let root = CommandLine.arguments.count > 1 ? CommandLine.arguments[1] : "fixtures"

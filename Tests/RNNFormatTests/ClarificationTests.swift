@@ -1,5 +1,6 @@
 import Testing
-@_spi(Fixtures) @testable import RNNFormat
+@testable import RNNFixtureCorpus
+@testable import RNNFormat
 
 /// The points an independent reader had to guess (issue #13), now stated in spec/FORMAT.md
 /// ("Clarifications in 1.1"): each pinned here where no corrupt fixture pins it.

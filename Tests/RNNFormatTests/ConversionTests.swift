@@ -1,4 +1,5 @@
 import Testing
+@testable import RNNFixtureCorpus
 @testable import RNNFormat
 
 /// `ModelFile.converted(to:)`: the rule (matrices in the dtype, biases f32), exactness where the

@@ -1,5 +1,6 @@
 import Testing
-@_spi(Fixtures) @testable import RNNFormat
+@testable import RNNFixtureCorpus
+@testable import RNNFormat
 #if canImport(Glibc)
 import Glibc
 #endif

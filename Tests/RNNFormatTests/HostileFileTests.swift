@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@_spi(Fixtures) @testable import RNNFormat
+@testable import RNNFixtureCorpus
+@testable import RNNFormat
 
 /// Files built to make a reader allocate what a header merely claims (issue #13): they must be
 /// refused before the allocation, or, when the file really needs more memory than the process

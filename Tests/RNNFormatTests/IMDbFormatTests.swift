@@ -1,4 +1,5 @@
 import Testing
+@testable import RNNFixtureCorpus
 @testable import RNNFormat
 
 /// Format 1.1: the `embedding` layer, the `tokens` input and the version rules of spec §3.

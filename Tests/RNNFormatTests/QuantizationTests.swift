@@ -1,4 +1,5 @@
 import Testing
+@testable import RNNFixtureCorpus
 @testable import RNNFormat
 
 @Suite struct QuantizationTests {

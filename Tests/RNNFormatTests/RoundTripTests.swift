@@ -1,4 +1,5 @@
 import Testing
+@testable import RNNFixtureCorpus
 @testable import RNNFormat
 
 @Suite struct RoundTripTests {
@@ -125,7 +126,6 @@ import Testing
     }
 }
 
-@_spi(Fixtures) import RNNFormat
 enum FixtureCorpusAccess {
     static func good() -> [String: [UInt8]] {
         Dictionary(uniqueKeysWithValues: FixtureCorpus.goodModels().map { ($0.file, $0.bytes) })

@@ -1,5 +1,6 @@
 import Testing
-@_spi(Fixtures) @testable import RNNFormat
+@testable import RNNFixtureCorpus
+@testable import RNNFormat
 
 /// The annotated hex dump of spec/FORMAT.md §10 shows the real bytes of tiny-uncompressed.rnnm.
 @Test func specHexDumpMatchesTheFixtureItDescribes() throws {

@@ -1,3 +1,4 @@
+@testable import RNNFixtureCorpus
 @testable import RNNFormat
 
 /// Small models built in code for the tests.

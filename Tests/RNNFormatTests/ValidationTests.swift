@@ -1,4 +1,5 @@
 import Testing
+@testable import RNNFixtureCorpus
 @testable import RNNFormat
 
 /// The writer applies the reader's rules; errors name what is wrong.

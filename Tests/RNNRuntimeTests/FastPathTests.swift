@@ -2,6 +2,7 @@ import Foundation
 import RNNFormat
 import Testing
 @testable import RNNRuntime
+import RNNTestSupport
 
 /// The fast path (folding, padding, interleaved gates, BLAS, fast activations) against the literal
 /// reference path on random models.

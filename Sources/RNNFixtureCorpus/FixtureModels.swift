@@ -1,3 +1,5 @@
+import RNNFormat
+
 /// The good models of `fixtures/models/` and the bases the corrupt files are made from.
 enum FixtureModels {
     /// Builds an image-rows classifier: optional dense layers per time step, a stack of LSTMs

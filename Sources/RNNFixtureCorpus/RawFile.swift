@@ -1,3 +1,5 @@
+import RNNFormat
+
 /// A model file taken apart into header fields and section contents, so that the fixture
 /// generator can build files that break exactly one rule (and still carry a valid checksum).
 struct RawFile {

@@ -1,3 +1,5 @@
+import RNNFormat
+
 /// The format-1.1 fixtures: a tiny `tokens` + `embedding` model and files that break its rules.
 extension FixtureModels {
     /// Tokens (vocabulary of 6 words, max length 8, truncated at the start) -> embedding(8 x 3)

@@ -1,3 +1,5 @@
+import RNNFormat
+
 /// Edits of a metadata JSON value along a path, for building metadata that breaks one rule.
 enum JSONPath {
     case key(String)

@@ -1,16 +1,18 @@
 import RNNFormat
+import RNNRuntime
+import RNNSupport  // libm: exp, tanh
 
 /// A slow, literal implementation of spec §6 used as an oracle for the fast path.
 ///
 /// Straight loops, Double accumulation, no folding, no padding, no BLAS, libm's `exp` and `tanh`:
 /// every equation of spec §6.1 and §6.2 appears once, in the order the spec writes it. It is meant
 /// for tests (a few images at a time), not for production.
-public struct ReferenceModel: Sendable {
+package struct ReferenceModel: Sendable {
     /// The model file being evaluated.
-    public let file: ModelFile
+    package let file: ModelFile
 
     /// Wraps `file`; nothing is checked until ``logits(pixels:)`` runs.
-    public init(_ file: ModelFile) {
+    package init(_ file: ModelFile) {
         self.file = file
     }
 
@@ -18,7 +20,7 @@ public struct ReferenceModel: Sendable {
     ///
     /// - Throws: ``RuntimeError`` when the buffer is not a whole number of images or the model
     ///   references a missing tensor.
-    public func logits(pixels: [UInt8]) throws(RuntimeError) -> [[Double]] {
+    package func logits(pixels: [UInt8]) throws(RuntimeError) -> [[Double]] {
         let input = file.metadata.input
         let scale = input.scale, offset = input.offset
         // x[t][j] = f32(src[t * W + j]) * scale + offset, in binary32 (spec §6.2).
@@ -26,7 +28,7 @@ public struct ReferenceModel: Sendable {
     }
 
     /// The logits of each already-normalized sequence (`count x T x W` values).
-    public func logits(features: [Float]) throws(RuntimeError) -> [[Double]] {
+    package func logits(features: [Float]) throws(RuntimeError) -> [[Double]] {
         let input = file.metadata.input
         let t = input.height, w = input.width
         guard t * w > 0, features.count % (t * w) == 0 else {
@@ -116,5 +118,3 @@ public struct ReferenceModel: Sendable {
 
     private func sigmoid(_ x: Double) -> Double { 1 / (1 + exp(-x)) }
 }
-
-import RNNSupport

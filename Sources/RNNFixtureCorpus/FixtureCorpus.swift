@@ -1,21 +1,23 @@
+import RNNFormat
+
 /// The fixture corpus of `fixtures/`: small valid models and one file per failure class of the
 /// spec, each with the error class it must produce. `rnn-fixtures` writes it; a test regenerates
 /// it in memory and compares it with the committed files byte for byte.
-@_spi(Fixtures) public enum FixtureCorpus {
+package enum FixtureCorpus {
     /// One file of the corpus.
-    public struct Item: Sendable {
+    package struct Item: Sendable {
         /// File name inside `fixtures/models/` or `fixtures/corrupt/`.
-        public var file: String
+        package var file: String
         /// The error class the reader must report (spec §8), or nil for a good model.
-        public var error: String?
+        package var error: String?
         /// Why the file is good or bad, in one sentence.
-        public var why: String
+        package var why: String
         /// The file's bytes.
-        public var bytes: [UInt8]
+        package var bytes: [UInt8]
     }
 
     /// The good models of `fixtures/models/`.
-    public static func goodModels() -> [Item] {
+    package static func goodModels() -> [Item] {
         var items: [Item] = []
         func add(_ file: String, _ why: String, _ bytes: [UInt8]) { items.append(Item(file: file, error: nil, why: why, bytes: bytes)) }
         func encode(_ m: ModelFile, _ o: WriteOptions = .init()) -> [UInt8] { try! ModelWriter.encode(m, options: o) }
@@ -51,7 +53,7 @@
     }
 
     /// The bad files of `fixtures/corrupt/`, each breaking one rule.
-    public static func corruptFiles() -> [Item] {
+    package static func corruptFiles() -> [Item] {
         var items: [Item] = []
         func bad(_ file: String, _ error: ModelFormatError.Kind, _ why: String, _ bytes: [UInt8]) {
             items.append(Item(file: file + ".rnnm", error: error.rawValue, why: why, bytes: bytes))
@@ -424,7 +426,7 @@
     }
 
     /// A JSON manifest: `[{"file": ..., "error": ..., "why": ...}, ...]`, one entry per line.
-    public static func manifest(_ items: [Item]) -> [UInt8] {
+    package static func manifest(_ items: [Item]) -> [UInt8] {
         var out = Array("[\n".utf8)
         for (i, item) in items.enumerated() {
             var members: [(String, JSONValue)] = [("file", .string(item.file)), ("why", .string(item.why))]
