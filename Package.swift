@@ -1,6 +1,6 @@
 // swift-tools-version: 6.1
 //
-// The layout of this package is the architecture:
+// The layout of this package is the architecture (docs/ARCHITECTURE.md):
 //
 //   RNNFormat    the .rnnm model-file format (spec/FORMAT.md): reader, writer, validation
 //   RNNRuntime   inference: loads a model file, classifies batches (format + BLAS only)
@@ -12,8 +12,15 @@
 //   RNNReport    the analysis report: SVG figures, HTML and Markdown pages
 //   rnn-report   CLI that measures a trained model and writes the report
 //   CommandLineSupport  what the three CLIs share: one-line errors, --version, stderr
+//   RNNSupport   what every module shares: the C library import, atomic file writes, the monotonic
+//                clock, decimal and JSON text, the run-log record (package API, not a product)
 //   RNNRuntimeC  the stable C API (header in Sources/CRNNRuntime/include), as a shared library
 //   rnn-golden   regenerates fixtures/golden (trainer-side expected outputs)
+//   rnn-fixtures regenerates fixtures/models and fixtures/corrupt from RNNFixtureCorpus
+//
+// Test-only code ships in no product: RNNFixtureCorpus (the format's fixture files, built in
+// memory; the tests and rnn-fixtures) and RNNTestSupport (ReferenceModel, the slow spec-literal
+// oracle; the tests).
 //
 // System C libraries come in through system-library targets resolved with pkg-config.
 import PackageDescription
