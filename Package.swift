@@ -41,9 +41,12 @@ let package = Package(
         .target(name: "RNNFormat", dependencies: ["CZstd", "CZlib"]),
         // The fused LSTM step kernels (C, one variant per x86-64 instruction set), internal to RNNRuntime.
         .target(name: "RNNKernels"),
-        .target(name: "RNNRuntime", dependencies: ["RNNFormat", "CBLAS", "RNNKernels"]),
+        // The numeric core shared by runtime and trainer: activations, gate layout, the kernel call,
+        // packed variable-length batches, the random generator. Not a product.
+        .target(name: "RNNCore", dependencies: ["RNNKernels", "CBLAS"]),
+        .target(name: "RNNRuntime", dependencies: ["RNNFormat", "RNNCore"]),
         .target(name: "RNNDatasets", dependencies: ["CZlib", "COpenSSL"]),
-        .target(name: "RNNTraining", dependencies: ["RNNFormat", "RNNDatasets", "CBLAS", "RNNKernels"]),
+        .target(name: "RNNTraining", dependencies: ["RNNFormat", "RNNDatasets", "RNNCore", "CBLAS", "RNNKernels"]),
         .target(name: "RNNReport"),
         // What the three command-line tools share: the one-line error contract, --version, stderr.
         .target(name: "CommandLineSupport", dependencies: [
@@ -68,17 +71,18 @@ let package = Package(
             "RNNReport", "RNNRuntime", "RNNFormat", "RNNDatasets",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "rnn-golden", dependencies: ["RNNTraining", "RNNFormat", "RNNDatasets"]),
+        .executableTarget(name: "rnn-golden", dependencies: ["RNNTraining", "RNNCore", "RNNFormat", "RNNDatasets"]),
         // Regenerates fixtures/ deterministically (`make fixtures`).
         .executableTarget(name: "rnn-fixtures", dependencies: ["RNNFormat"]),
 
         .testTarget(name: "RNNFormatTests", dependencies: ["RNNFormat"]),
         .testTarget(name: "RNNKernelsTests", dependencies: ["RNNKernels"]),
+        .testTarget(name: "RNNCoreTests", dependencies: ["RNNCore"]),
         .testTarget(name: "RNNRuntimeTests", dependencies: ["RNNRuntime", "RNNFormat"]),
         .testTarget(name: "RNNDatasetsTests", dependencies: ["RNNDatasets"]),
         .testTarget(name: "GoldenTests", dependencies: ["RNNRuntime", "RNNTraining", "RNNFormat", "RNNDatasets"]),
         .testTarget(name: "RNNReportTests", dependencies: ["RNNReport"], exclude: ["browser"]),
-        .testTarget(name: "RNNTrainingTests", dependencies: ["RNNTraining", "RNNRuntime", "RNNFormat", "RNNDatasets", "RNNKernels"]),
+        .testTarget(name: "RNNTrainingTests", dependencies: ["RNNTraining", "RNNRuntime", "RNNFormat", "RNNDatasets", "RNNKernels", "RNNCore"]),
         .testTarget(name: "RNNRuntimeCTests", dependencies: ["RNNRuntimeC", "CRNNRuntime", "RNNRuntime"]),
     ]
 )

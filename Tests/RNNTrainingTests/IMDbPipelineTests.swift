@@ -1,3 +1,4 @@
+import RNNCore
 import Foundation
 import RNNDatasets
 import RNNFormat
