@@ -44,7 +44,7 @@ let package = Package(
         // The numeric core shared by runtime and trainer: activations, gate layout, the kernel call,
         // packed variable-length batches, the random generator. Not a product.
         .target(name: "RNNCore", dependencies: ["RNNKernels", "CBLAS"]),
-        .target(name: "RNNRuntime", dependencies: ["RNNFormat", "RNNCore"]),
+        .target(name: "RNNRuntime", dependencies: ["RNNFormat", "RNNCore", "CBLAS"]),
         .target(name: "RNNDatasets", dependencies: ["CZlib", "COpenSSL"]),
         .target(name: "RNNTraining", dependencies: ["RNNFormat", "RNNDatasets", "RNNCore", "CBLAS", "RNNKernels"]),
         .target(name: "RNNReport"),
@@ -78,7 +78,7 @@ let package = Package(
         .testTarget(name: "RNNFormatTests", dependencies: ["RNNFormat"]),
         .testTarget(name: "RNNKernelsTests", dependencies: ["RNNKernels"]),
         .testTarget(name: "RNNCoreTests", dependencies: ["RNNCore"]),
-        .testTarget(name: "RNNRuntimeTests", dependencies: ["RNNRuntime", "RNNFormat"]),
+        .testTarget(name: "RNNRuntimeTests", dependencies: ["RNNRuntime", "RNNFormat", "RNNCore"]),
         .testTarget(name: "RNNDatasetsTests", dependencies: ["RNNDatasets"]),
         .testTarget(name: "GoldenTests", dependencies: ["RNNRuntime", "RNNTraining", "RNNFormat", "RNNDatasets"]),
         .testTarget(name: "RNNReportTests", dependencies: ["RNNReport"], exclude: ["browser"]),

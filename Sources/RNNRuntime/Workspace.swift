@@ -1,19 +1,21 @@
-/// Scratch memory for one worker thread, sized once for blocks of up to `capacity` images.
+/// Scratch memory for one worker thread, sized once for blocks of up to `capacity` sequences of up
+/// to the input stage's `maxLength` steps.
 ///
 /// Nothing is allocated while a block runs (step (e) of the kernel design): every buffer the
 /// stages need is carved out here before the first block and reused for every block after it.
 final class Workspace {
     let capacity: Int
-    /// Two time-major sequence buffers `[T * capacity, sequenceStride]`, used alternately.
+    /// Two packed time-major sequence buffers `[T * capacity, sequenceStride]`, used alternately.
     let sequences: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
     /// Pre-activations of one LSTM for a whole block: `[T * capacity, 4 * paddedHidden]` (one
     /// element when the fused kernel runs the LSTMs: it keeps the pre-activations in registers).
     let projection: UnsafeMutablePointer<Float>
     /// The LSTM cell state `[capacity, paddedHidden]`.
     let cell: UnsafeMutablePointer<Float>
-    /// Two hidden-state buffers `[capacity, paddedHidden]` for an LSTM that returns its last state.
+    /// Two hidden-state buffers `[capacity, paddedHidden]` for an LSTM that returns its last state
+    /// (``Engine``'s `HiddenRows`).
     let hidden: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
-    /// Two per-image vector buffers `[capacity, vectorStride]` for the dense layers after the LSTMs.
+    /// Two per-sequence vector buffers `[capacity, vectorStride]` for the dense layers after the LSTMs.
     let vectors: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
 
     private let sizes: [Int]
@@ -21,12 +23,12 @@ final class Workspace {
     /// Scratch bytes one image of a block needs (sequence buffers, projection, states, vectors).
     static func bytesPerImage(_ network: CompiledNetwork) -> Int {
         let (sequence, vector, gates, padded) = strides(network)
-        return (network.timeSteps * (2 * sequence + gates) + 3 * padded + 2 * vector) * MemoryLayout<Float>.size
+        return (network.input.maxLength * (2 * sequence + gates) + 3 * padded + 2 * vector) * MemoryLayout<Float>.size
     }
 
     /// Widest sequence row, widest vector row, widest gate row (`4 * paddedHidden`), widest state.
     private static func strides(_ network: CompiledNetwork) -> (Int, Int, Int, Int) {
-        var sequenceStride = network.featureWidth
+        var sequenceStride = network.input.width
         var vectorStride = 1
         var gates = 1
         var padded = 1
@@ -45,7 +47,7 @@ final class Workspace {
     }
 
     init(network: CompiledNetwork, capacity: Int, fused: Bool) {
-        let t = network.timeSteps
+        let t = network.input.maxLength
         let (sequenceStride, vectorStride, gates, padded) = Self.strides(network)
         self.capacity = capacity
         let sequenceCount = t * capacity * sequenceStride

@@ -29,6 +29,8 @@ struct RNNInfer: ParsableCommand {
     /// Runs the command; a ``Failure`` becomes one line on standard error and its exit status, and
     /// so does a usage error (64).
     static func main() {
+        // This tool splits batches across its own threads: OpenBLAS's pool stays at one thread.
+        Model.setBLASThreads(1)
         ToolMain.run(Self.self, tool: "rnn-infer") { error in
             (error as? Failure).map { (Int32($0.status.rawValue), $0.message) }
         }

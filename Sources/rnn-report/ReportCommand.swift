@@ -105,6 +105,8 @@ struct ReportCommand: ParsableCommand {
     }
 
     static func main() {
+        // The runtime's threads split batches themselves: OpenBLAS's pool stays at one thread.
+        Model.setBLASThreads(1)
         ToolMain.run(Self.self, tool: "rnn-report") { error in
             (error as? ReportFailure).map { ($0.status, "\($0)") }
         }

@@ -1,6 +1,7 @@
 import Foundation
 import RNNFormat
 import Testing
+@testable import RNNCore
 @testable import RNNRuntime
 
 /// The fast path (folding, padding, interleaved gates, BLAS, fast activations) against the literal
