@@ -50,8 +50,9 @@ struct Engine {
         precondition(count <= ws.capacity)
         let batch = PackedBatch(lengths: lengths)
         let callers = batch.order.map { indices[indices.startIndex + $0] }
+        ws.reserve(rows: batch.total)
         var current = UnsafePointer(ws.sequences.0)
-        loadInput(source, callers: callers, valuesPerImage: valuesPerImage, batch: batch, into: ws.sequences.0)
+        loadInput(source, callers: callers, valuesPerImage: valuesPerImage, batch: batch, workspace: ws)
 
         var stride = network.input.width
         var sequenceFlip = true    // next sequence output goes to sequences.1
@@ -88,13 +89,17 @@ struct Engine {
         }
     }
 
-    /// The input stage: writes packed row `(t, b)` of the first stage's input at `offsets[t] + b`.
+    /// The input stage: writes packed row `(t, b)` of the first stage's input at `offsets[t] + b` of
+    /// `sequences.0`.
     ///
     /// Images: `x[t][j] = f32(src[t * W + j]) * scale + offset` (spec §6.2); tokens: the embedding
-    /// row of the id, or the folded table row (ids outside the vocabulary read as out-of-vocabulary).
+    /// row of the id (ids outside the vocabulary read as out-of-vocabulary). A folded table is not
+    /// copied here: the packed ids go to `tokenRows`, and the first LSTM reads the table rows of one
+    /// step at a time (``tableRows(_:from:count:into:)``), so they stay in cache.
     private func loadInput(_ source: BatchSource, callers: [Int], valuesPerImage: Int, batch: PackedBatch,
-                           into x: UnsafeMutablePointer<Float>) {
+                           workspace ws: Workspace) {
         let width = network.input.width
+        let x = ws.sequences.0
         switch (network.input, source) {
         case (.imageRows(_, _, let scale, let offset), .pixels(let pixels)):
             for (b, caller) in callers.enumerated() {
@@ -111,8 +116,15 @@ struct Engine {
                     (x + (batch.offsets[step] + b) * width).update(from: features + caller * valuesPerImage + step * width, count: width)
                 }
             }
-        case (.embedding(let table, let vocabulary, _, _), .tokens(let sequences)),
-             (.foldedEmbedding(let table, let vocabulary, _, _), .tokens(let sequences)):
+        case (.foldedEmbedding(_, let vocabulary, _, _), .tokens(let sequences)):
+            for (b, caller) in callers.enumerated() {
+                let ids = sequences[caller]
+                for step in 0..<batch.lengths[b] {
+                    let id = ids[step]
+                    ws.tokenRows[batch.offsets[step] + b] = id >= 0 && Int(id) < vocabulary ? id : Int32(TokenInput.outOfVocabularyID)
+                }
+            }
+        case (.embedding(let table, let vocabulary, _, _), .tokens(let sequences)):
             table.withUnsafeBufferPointer { table in
                 for (b, caller) in callers.enumerated() {
                     let ids = sequences[caller]
@@ -125,6 +137,18 @@ struct Engine {
             }
         default:
             preconditionFailure("input of the wrong kind for this model (checked by Model)")
+        }
+    }
+
+    /// Copies the folded table's rows of the packed ids `ids[from ..< from + count]` into `z`.
+    private func tableRows(_ ids: UnsafeMutablePointer<Int32>, from: Int, count: Int, into z: UnsafeMutablePointer<Float>) {
+        guard case .foldedEmbedding(let table, _, let columns, _) = network.input else {
+            preconditionFailure("an LSTM reads a projection only after a folded embedding")
+        }
+        table.withUnsafeBufferPointer { table in
+            for r in 0..<count {
+                (z + r * columns).update(from: table.baseAddress! + Int(ids[from + r]) * columns, count: columns)
+            }
         }
     }
 
@@ -183,11 +207,10 @@ struct Engine {
                               output: UnsafeMutablePointer<Float>, workspace ws: Workspace) {
         let hp = l.paddedHidden
         let gates = 4 * hp
-        let z: UnsafeMutablePointer<Float>
+        let z = ws.projection
         if l.inputIsProjection {
-            z = UnsafeMutablePointer(mutating: input)   // the input stage's table rows; consumed in place
+            tableRows(ws.tokenRows, from: 0, count: batch.total, into: z)
         } else {
-            z = ws.projection
             l.bias.withUnsafeBufferPointer { bias in
                 for r in 0..<batch.total { (z + r * gates).update(from: bias.baseAddress!, count: gates) }
             }
@@ -239,7 +262,8 @@ struct Engine {
                             cPrevious: t > 0 ? UnsafePointer(ws.cell) : nil, cOut: ws.cell, cStride: hp,
                             hOut: rows.step(t), hOutStride: hp)
                         if l.inputIsProjection {
-                            step.zIn = input + first * 4 * hp
+                            tableRows(ws.tokenRows, from: first, count: batch.active[t], into: ws.projection)
+                            step.zIn = UnsafePointer(ws.projection)
                             step.zInStride = 4 * hp
                         }
                         step.run(kernel)
