@@ -48,7 +48,7 @@ struct Bench: ParsableCommand {
     func validate() throws {
         try kernel.validate()
         guard (1...10_000_000).contains(count) else { throw ValidationError("--count must be 1...10000000, found \(count)") }
-        guard (1...256).contains(threads ?? 1) else { throw ValidationError("--threads must be 1...256") }
+        guard ClassifyOptions.threadLimit.contains(threads ?? 1) else { throw ValidationError("--threads must be \(ClassifyOptions.threadLimit)") }
         guard (1...4096).contains(blockSize) else { throw ValidationError("--block-size must be 1...4096") }
         guard singleImages >= 1 else { throw ValidationError("--single-images must be at least 1") }
         guard (1...1000).contains(repeats) else { throw ValidationError("--repeats must be 1...1000, found \(repeats)") }
@@ -75,47 +75,27 @@ struct Bench: ParsableCommand {
         let threadCount = threads ?? defaultThreadCount()
         let loadMilliseconds = loadTimes.min()! * 1000
 
-        // Batch 1, one thread: latency of each call.
+        // One method for every tool (RNNRuntime's Benchmark): batch-1 latency per call, then the
+        // median of `repeats` passes over the whole input at each batch size.
         let single = min(singleImages, n)
-        var latencies: [Double] = []
-        latencies.reserveCapacity(single)
-        let one = ClassifyOptions(threads: 1, blockSize: blockSize, kernel: kernel.stepKernel)
-        try pixels.withUnsafeBufferPointer { all throws(Failure) in
-            for i in 0..<single {
-                let image = UnsafeBufferPointer(rebasing: all[(i * model.pixelsPerImage)..<((i + 1) * model.pixelsPerImage)])
-                let (_, seconds) = try measure { () throws(Failure) -> BatchResult in
-                    do { return try model.classify(pixels: image, options: one) } catch { throw Failure.model(error) }
-                }
-                latencies.append(seconds)
-            }
-        }
-        latencies.sort()
-        func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
-        let singleRate = Double(single) / latencies.reduce(0, +)
-
-        // Throughput: `repeats` passes over the input in chunks of `batch`; the median pass counts.
+        let latency: Benchmark.Latency
         var throughput: [(requested: Int, batch: Int, imagesPerSecond: Double)] = []
-        for requested in batchSizes {
-            let batch = requested == 0 ? n : min(requested, n)
+        do {
             let options = ClassifyOptions(threads: threadCount, blockSize: blockSize, kernel: kernel.stepKernel)
-            var passes: [Double] = []
-            for _ in 0..<repeats {
-                let (_, seconds) = try measure { () throws(Failure) in
-                    try pixels.withUnsafeBufferPointer { all throws(Failure) in
-                        var start = 0
-                        while start < n {
-                            let end = min(n, start + batch)
-                            let slice = UnsafeBufferPointer(rebasing: all[(start * model.pixelsPerImage)..<(end * model.pixelsPerImage)])
-                            do { _ = try model.classify(pixels: slice, options: options) } catch { throw Failure.model(error) }
-                            start = end
-                        }
-                    }
-                }
-                passes.append(seconds)
+            latency = try pixels.withUnsafeBufferPointer { all throws(RuntimeError) in
+                try Benchmark.latency(model, pixels: all, count: single, options: options)
             }
-            passes.sort()
-            throughput.append((requested, batch, Double(n) / passes[passes.count / 2]))
+            for requested in batchSizes {
+                let row = try pixels.withUnsafeBufferPointer { all throws(RuntimeError) in
+                    try Benchmark.throughput(model, pixels: all, batchSize: requested == 0 ? n : requested, repeats: repeats, options: options)
+                }
+                throughput.append((requested, row.batchSize, row.imagesPerSecond))
+            }
+        } catch {
+            throw Failure.model(error)
         }
+        func percentile(_ p: Double) -> Double { latency.percentile(p) }
+        let singleRate = latency.imagesPerSecond
         var usage = rusage()
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
         let peakMiB = Double(usage.ru_maxrss) / 1024  // Linux reports ru_maxrss in KiB.
@@ -132,7 +112,7 @@ struct Bench: ParsableCommand {
             try output.write("images           \(n) (\(images ?? "random")), \(model.input.height)x\(model.input.width)\n")
             try output.write("kernel           \(kernel.description)\n")
             try output.write("model load       \(fixed(loadMilliseconds, 2)) ms (best of 5)\n")
-            try output.write("batch 1          \(fixed(singleRate, 0)) images/s (1 thread, \(single) images)\n")
+            try output.write("batch 1          \(fixed(singleRate, 0)) images/s (1 thread, 1 / median latency of \(single) calls)\n")
             try output.write("latency batch 1  p50 \(fixed(percentile(0.5) * 1e6, 1)) us, p90 \(fixed(percentile(0.9) * 1e6, 1)) us, p99 \(fixed(percentile(0.99) * 1e6, 1)) us\n")
             for row in throughput {
                 let name = row.requested == 0 ? "batch \(n) (all)" : "batch \(row.requested)"

@@ -69,7 +69,7 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .customLong("single-images"), help: "Single-image calls timed for the batch-1 median.")
     var singleImages = 500
 
-    @Option(help: "Timed calls per larger batch size (the median is reported).")
+    @Option(help: "Timed passes over the test images per larger batch size (the median is reported).")
     var repeats = 7
 
     @Option(help: "Sample test images shown in the data figure.")
