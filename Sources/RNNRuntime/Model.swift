@@ -136,9 +136,7 @@ public final class Model: Sendable {
     ///   not a whole number of images; ``RuntimeError/invalidOption(name:expected:found:)``;
     ///   ``RuntimeError/inputKindMismatch(model:given:)`` for a token model.
     public func classify(pixels: UnsafeBufferPointer<UInt8>, options: ClassifyOptions = ClassifyOptions()) throws(RuntimeError) -> BatchResult {
-        let count = try imageCount(pixels.count, what: "pixels")
-        guard count > 0, let base = pixels.baseAddress else { return emptyResult }
-        return try run(.pixels(base), lengths: imageLengths(count), sortByLength: false, options: options.validated())
+        try classifyImages(pixels.count, what: "pixels", pixels.baseAddress.map(BatchSource.pixels), options: options)
     }
 
     /// Classifies images given as raw `u8` pixels, `count x height x width`, row-major.
@@ -149,9 +147,7 @@ public final class Model: Sendable {
     /// Classifies image sequences that are already normalized: `count x T x W` values `x[t][j]`
     /// (spec §6.2), bypassing the input contract's scale and offset.
     public func classify(features: UnsafeBufferPointer<Float>, options: ClassifyOptions = ClassifyOptions()) throws(RuntimeError) -> BatchResult {
-        let count = try imageCount(features.count, what: "features")
-        guard count > 0, let base = features.baseAddress else { return emptyResult }
-        return try run(.features(base), lengths: imageLengths(count), sortByLength: false, options: options.validated())
+        try classifyImages(features.count, what: "features", features.baseAddress.map(BatchSource.features), options: options)
     }
 
     /// Classifies normalized image sequences, `count x T x W` values.
@@ -206,17 +202,16 @@ public final class Model: Sendable {
         BatchResult(count: 0, classCount: classCount, labels: labels, logits: [], probabilities: [], predictions: [], lengths: [])
     }
 
-    private func imageCount(_ values: Int, what: String) throws(RuntimeError) -> Int {
+    /// Checks a flat buffer of `values` image values and runs the whole images it holds.
+    private func classifyImages(_ values: Int, what: String, _ source: BatchSource?, options: ClassifyOptions) throws(RuntimeError) -> BatchResult {
         guard case .imageRows = network.input else { throw .inputKindMismatch(model: inputKind, given: .imageRows) }
         let per = pixelsPerImage
         guard values % per == 0 else {
             throw .inputLengthMismatch(valuesPerImage: per, found: values, what: what)
         }
-        return values / per
-    }
-
-    private func imageLengths(_ count: Int) -> [Int] {
-        [Int](repeating: network.input.maxLength, count: count)
+        let options = try options.validated()
+        guard values > 0, let source else { return emptyResult }
+        return run(source, lengths: [Int](repeating: network.input.maxLength, count: values / per), sortByLength: false, options: options)
     }
 
     /// Splits the inputs into blocks and runs them on `options.threads` workers.

@@ -23,11 +23,8 @@ struct Bench: ParsableCommand {
     @Option(help: "Random images to generate when no IDX file is given.")
     var count: Int = 10_000
 
-    @Option(help: "Worker threads for the batched runs (batch 1 always runs on one thread).")
-    var threads: Int?
-
-    @Option(name: .customLong("block-size"), help: "Images per GEMM block.")
-    var blockSize: Int = 64
+    /// `--threads` (for the batched runs; batch 1 always runs on one thread), `--block-size`, `--kernel`.
+    @OptionGroup var runtime: RunOptions
 
     @Option(name: .customLong("single-images"), help: "Images classified one at a time for the batch-1 figures.")
     var singleImages: Int = 2000
@@ -39,17 +36,11 @@ struct Bench: ParsableCommand {
             help: "Batch sizes for the throughput runs (0 = the whole input in one call).")
     var batchSizes: [Int] = [128, 0]
 
-    @Option(help: KernelOption.help)
-    var kernel: KernelOption = .automatic
-
     @Flag(help: "Print one JSON object instead of the human summary (for bench/run-infer.sh).")
     var json = false
 
     func validate() throws {
-        try kernel.validate()
         guard (1...10_000_000).contains(count) else { throw ValidationError("--count must be 1...10000000, found \(count)") }
-        guard ClassifyOptions.threadLimit.contains(threads ?? 1) else { throw ValidationError("--threads must be \(ClassifyOptions.threadLimit)") }
-        guard (1...4096).contains(blockSize) else { throw ValidationError("--block-size must be 1...4096") }
         guard singleImages >= 1 else { throw ValidationError("--single-images must be at least 1") }
         guard (1...1000).contains(repeats) else { throw ValidationError("--repeats must be 1...1000, found \(repeats)") }
         guard !batchSizes.isEmpty, batchSizes.allSatisfy({ $0 >= 0 }) else {
@@ -72,7 +63,9 @@ struct Bench: ParsableCommand {
         guard let model = loaded else { return }
         let pixels = try loadPixels(model)
         let n = pixels.count / model.pixelsPerImage
-        let threadCount = threads ?? defaultThreadCount()
+        let threadCount = runtime.threadCount
+        let blockSize = runtime.blockSize
+        let kernel = runtime.kernel
         let loadMilliseconds = loadTimes.min()! * 1000
 
         // One method for every tool (RNNRuntime's Benchmark): batch-1 latency per call, then the
@@ -81,7 +74,7 @@ struct Bench: ParsableCommand {
         let latency: Benchmark.Latency
         var throughput: [(requested: Int, batch: Int, imagesPerSecond: Double)] = []
         do {
-            let options = ClassifyOptions(threads: threadCount, blockSize: blockSize, kernel: kernel.stepKernel)
+            let options = runtime.classifyOptions
             latency = try pixels.withUnsafeBufferPointer { all throws(RuntimeError) in
                 try Benchmark.latency(model, pixels: all, count: single, options: options)
             }

@@ -22,9 +22,8 @@ struct ClassifyText: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The .rnnm model file.", valueName: "file")) var model: String?
     @Option(name: .long, help: "A text to classify (repeatable).") var text: [String] = []
     @Option(name: .long, help: ArgumentHelp("Evaluate on the test split of aclImdb (directory or .tar.gz).", valueName: "path")) var imdb: String?
-    @Option(name: .long, help: "Worker threads.") var threads: Int = defaultThreadCount()
     @Option(name: .long, help: "Largest folded input table [V, 4H] in MiB (0: never fold).") var foldLimit: Int = 64
-    @Option(help: KernelOption.help) var kernel: KernelOption = .automatic
+    @OptionGroup var runtime: RunOptions
     @Argument(help: "Files, one text each; '-' reads standard input, one text per line.") var files: [String] = []
 
     func run() throws {
@@ -32,11 +31,7 @@ struct ClassifyText: ParsableCommand {
         if let model { (path, origin) = (model, "--model") }
         else if let v = getenv("RNN_MODEL"), !String(cString: v).isEmpty { (path, origin) = (String(cString: v), "$RNN_MODEL") }
         else { (path, origin) = ("models/imdb-lstm.rnnm", "default") }
-        guard ClassifyOptions.threadLimit.contains(threads) else {
-            throw ValidationError("--threads must be in \(ClassifyOptions.threadLimit), got \(threads)")
-        }
         guard (0...(1 << 20)).contains(foldLimit) else { throw ValidationError("--fold-limit must be in 0...1048576 (MiB), got \(foldLimit)") }
-        try kernel.validate()
         let (classifier, seconds) = try measure { () throws(Failure) -> Model in
             do { return try Model(contentsOf: path, options: LoadOptions(embeddingFoldingLimitBytes: foldLimit << 20)) }
             catch { throw Failure.model(error) }
@@ -44,9 +39,9 @@ struct ClassifyText: ParsableCommand {
         guard let encoder = classifier.encoder else {
             throw Failure.model(RuntimeError.inputKindMismatch(model: classifier.inputKind, given: .tokens))
         }
-        let options = ClassifyOptions(threads: threads, kernel: kernel.stepKernel)
+        let options = runtime.classifyOptions
         log("rnn-infer: model \(path) (\(origin)), \(classifier.classCount) classes, vocabulary \(encoder.input.vocabulary.count) words, "
-            + "embedding \(classifier.isEmbeddingFolded ? "folded into the LSTM input table" : "not folded"), kernel \(kernel.description), loaded in \(String(format: seconds * 1000)) ms")
+            + "embedding \(classifier.isEmbeddingFolded ? "folded into the LSTM input table" : "not folded"), kernel \(runtime.kernel.description), loaded in \(String(format: seconds * 1000)) ms")
         let out = OutputStream.standardOutput()
         if let imdb {
             try evaluate(classifier, options: options, imdb, out)
@@ -90,7 +85,7 @@ struct ClassifyText: ParsableCommand {
         func pad(_ s: String) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }
         report += pad("") + labels.map { " " + pad($0) }.joined() + "\n"
         for (i, row) in confusion.enumerated() { report += pad(labels[i]) + row.map { " " + pad(String($0)) }.joined() + "\n" }
-        report += "\(String(format: Double(n) / max(elapsed, 1e-9))) reviews/s (\(threads) threads, tokenizing included)\n"
+        report += "\(String(format: Double(n) / max(elapsed, 1e-9))) reviews/s (\(options.threads) threads, tokenizing included)\n"
         try out.write(report)
         try out.finish()
     }

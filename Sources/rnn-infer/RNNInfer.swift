@@ -86,6 +86,33 @@ enum KernelOption: String, ExpressibleByArgument, CaseIterable {
     }
 }
 
+/// `--threads`, `--block-size`, `--kernel`: how the runtime runs a batch (every command that classifies).
+struct RunOptions: ParsableArguments {
+    @Option(help: "Worker threads (default: one per core).")
+    var threads: Int?
+
+    @Option(name: .customLong("block-size"), help: ArgumentHelp("Inputs per GEMM block inside a batch.", visibility: .hidden))
+    var blockSize: Int = 64
+
+    @Option(help: KernelOption.help)
+    var kernel: KernelOption = .automatic
+
+    func validate() throws {
+        try kernel.validate()
+        let limit = ClassifyOptions.threadLimit
+        guard limit.contains(threads ?? 1) else { throw ValidationError("--threads must be \(limit), found \(threads ?? 1)") }
+        guard (1...4096).contains(blockSize) else { throw ValidationError("--block-size must be 1...4096, found \(blockSize)") }
+    }
+
+    /// The worker count: `--threads`, else one per core.
+    var threadCount: Int { threads ?? defaultThreadCount() }
+
+    /// The runtime's options for these choices.
+    var classifyOptions: ClassifyOptions {
+        ClassifyOptions(threads: threadCount, blockSize: blockSize, kernel: kernel.stepKernel)
+    }
+}
+
 /// The number of cores, as the default thread count.
 func defaultThreadCount() -> Int {
     max(1, min(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 64))
