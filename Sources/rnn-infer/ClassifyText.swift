@@ -75,16 +75,11 @@ struct ClassifyText: ParsableCommand {
         let (result, elapsed) = try measure { () throws(Failure) -> BatchResult in
             do { return try classifier.classify(texts: splits.test.map(\.text), options: options) } catch { throw Failure.model(error) }
         }
-        var confusion = [[Int]](repeating: [Int](repeating: 0, count: labels.count), count: labels.count)
-        for (p, e) in zip(result.predictions, splits.test) { confusion[Int(e.label)][p] += 1 }
-        let correct = (0..<labels.count).reduce(0) { $0 + confusion[$1][$1] }
+        var evaluation = Evaluation(labels: classifier.labels)
+        for (p, e) in zip(result.predictions, splits.test) { evaluation.add(truth: Int(e.label), predicted: p) }
         let n = splits.test.count
-        var report = "accuracy \(String(format: 100 * Double(correct) / Double(max(1, n)))) % (\(correct) of \(n) test reviews)\n"
-        report += "confusion (rows: true, columns: predicted)\n"
-        let width = max(10, labels.map(\.count).max() ?? 0)
-        func pad(_ s: String) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }
-        report += pad("") + labels.map { " " + pad($0) }.joined() + "\n"
-        for (i, row) in confusion.enumerated() { report += pad(labels[i]) + row.map { " " + pad(String($0)) }.joined() + "\n" }
+        var report = "accuracy \(String(format: 100 * evaluation.accuracy)) % (\(evaluation.correct) of \(n) test reviews)\n"
+        report += evaluation.report(summary: false, noun: "reviews")
         report += "\(String(format: Double(n) / max(elapsed, 1e-9))) reviews/s (\(options.threads) threads, tokenizing included)\n"
         try out.write(report)
         try out.finish()
