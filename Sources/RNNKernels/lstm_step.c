@@ -326,7 +326,8 @@ static unsigned long long xcr0(void) {
     return ((unsigned long long)edx << 32) | eax;
 }
 
-rnnk_isa rnnk_detect_isa(void) {
+// What cpuid and xgetbv say, asked every time; rnnk_detect_isa caches it.
+static rnnk_isa detect_uncached(void) {
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return RNNK_ISA_NONE;
     const int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, fma = (c >> 12) & 1;
@@ -346,13 +347,17 @@ rnnk_isa rnnk_detect_isa(void) {
 // race here all store the same value.
 static int detected = -1;
 
-int rnnk_lstm_step(rnnk_isa isa, const rnnk_lstm_step_args *args) {
+rnnk_isa rnnk_detect_isa(void) {
     int best = __atomic_load_n(&detected, __ATOMIC_RELAXED);
     if (best < 0) {
-        best = (int)rnnk_detect_isa();
+        best = (int)detect_uncached();
         __atomic_store_n(&detected, best, __ATOMIC_RELAXED);
     }
-    if ((int)isa > best) return -1;
+    return (rnnk_isa)best;
+}
+
+int rnnk_lstm_step(rnnk_isa isa, const rnnk_lstm_step_args *args) {
+    if ((int)isa > (int)rnnk_detect_isa()) return -1;
     switch (isa) {
     case RNNK_ISA_AVX512: step512(args); return 0;
     case RNNK_ISA_AVX2: step256(args); return 0;
@@ -365,12 +370,7 @@ int rnnk_sgemm(rnnk_isa isa, int m, int n, int k,
                const float *b, ptrdiff_t ldb,
                float *c, ptrdiff_t ldc, int accumulate) {
     if (isa != RNNK_ISA_AVX512 || n % 16 != 0 || m < 0 || n < 0 || k < 0) return -1;
-    int best = __atomic_load_n(&detected, __ATOMIC_RELAXED);
-    if (best < 0) {
-        best = (int)rnnk_detect_isa();
-        __atomic_store_n(&detected, best, __ATOMIC_RELAXED);
-    }
-    if (best < RNNK_ISA_AVX512) return -1;
+    if (rnnk_detect_isa() < RNNK_ISA_AVX512) return -1;
     if (k == 0 && !accumulate) {
         for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) c[i * ldc + j] = 0;
         return 0;

@@ -22,7 +22,8 @@ typedef enum rnnk_isa {
     RNNK_ISA_AVX512 = 2,
 } rnnk_isa;
 
-/// The best variant this CPU and operating system support (checked with cpuid/xgetbv).
+/// The best variant this CPU and operating system support (checked with cpuid/xgetbv once per
+/// process; later calls return the cached answer).
 rnnk_isa rnnk_detect_isa(void);
 
 /// One time step of an LSTM layer for `rows` sequences, fused: matrix products, gates, cell update.
