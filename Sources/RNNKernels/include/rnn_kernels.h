@@ -31,7 +31,8 @@ extern "C" {
 /// An output overlaps another output or an input (byte ranges actually touched).
 #define RNNK_OVERLAP (-5)
 
-/// A short English description of a status above ("ok", "variant unavailable", ...), for messages.
+/// A short English description of a status above ("ok", "invalid size", ...; "unknown status" for any
+/// other value), for messages.
 const char *rnnk_status_message(int status);
 
 /// Instruction-set variants of the fused kernels, best last.
