@@ -83,6 +83,6 @@ package struct LSTMStep {
             gates_out: gatesOut, gates_stride: gatesStride, gates_hidden: Int32(gatesHidden),
             cell_tanh_out: cellTanhOut, z_in: zIn, z_in_stride: zInStride)
         let status = rnnk_lstm_step(isa.c, &args)
-        precondition(status == 0, "rnnk_lstm_step(\(isa)) returned \(status)")
+        precondition(status == RNNK_OK, "rnnk_lstm_step(\(isa)): \(String(cString: rnnk_status_message(status)))")
     }
 }
