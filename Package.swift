@@ -1,4 +1,4 @@
-// swift-tools-version: 6.1
+// swift-tools-version: 6.3
 //
 // The layout of this package is the architecture (docs/ARCHITECTURE.md):
 //
@@ -52,9 +52,12 @@ let package = Package(
         .target(name: "RNNFormat", dependencies: ["RNNSupport", "CZstd", "CZlib"]),
         // The fused LSTM step kernels (C, one variant per x86-64 instruction set), internal to RNNRuntime.
         .target(name: "RNNKernels"),
-        .target(name: "RNNRuntime", dependencies: ["RNNFormat", "RNNSupport", "CBLAS", "RNNKernels"]),
+        // The numeric core shared by runtime and trainer: activations, gate layout, the kernel call,
+        // packed variable-length batches, the random generator. Not a product.
+        .target(name: "RNNCore", dependencies: ["RNNSupport", "RNNKernels", "CBLAS"]),
+        .target(name: "RNNRuntime", dependencies: ["RNNFormat", "RNNCore", "CBLAS"]),
         .target(name: "RNNDatasets", dependencies: ["RNNSupport", "CZlib", "COpenSSL"]),
-        .target(name: "RNNTraining", dependencies: ["RNNFormat", "RNNDatasets", "RNNSupport", "CBLAS", "RNNKernels"]),
+        .target(name: "RNNTraining", dependencies: ["RNNFormat", "RNNDatasets", "RNNCore", "RNNSupport", "CBLAS", "RNNKernels"]),
         .target(name: "RNNReport", dependencies: ["RNNSupport"]),
         // What the three command-line tools share: the one-line error contract, --version, stderr.
         .target(name: "CommandLineSupport", dependencies: [
@@ -89,7 +92,7 @@ let package = Package(
             "RNNReport", "RNNRuntime", "RNNFormat", "RNNDatasets",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "rnn-golden", dependencies: ["RNNTraining", "RNNFormat", "RNNDatasets", "RNNSupport"]),
+        .executableTarget(name: "rnn-golden", dependencies: ["RNNTraining", "RNNCore", "RNNFormat", "RNNDatasets", "RNNSupport"]),
         // Regenerates fixtures/ deterministically (`make fixtures`).
         .executableTarget(name: "rnn-fixtures", dependencies: ["RNNFixtureCorpus", "RNNSupport"]),
 
@@ -98,11 +101,12 @@ let package = Package(
         .testTarget(name: "RNNSupportTests", dependencies: ["RNNSupport"]),
         .testTarget(name: "RNNFormatTests", dependencies: ["RNNFormat", "RNNFixtureCorpus"]),
         .testTarget(name: "RNNKernelsTests", dependencies: ["RNNKernels"]),
-        .testTarget(name: "RNNRuntimeTests", dependencies: ["RNNRuntime", "RNNFormat", "RNNTestSupport"]),
+        .testTarget(name: "RNNCoreTests", dependencies: ["RNNCore"]),
+        .testTarget(name: "RNNRuntimeTests", dependencies: ["RNNRuntime", "RNNFormat", "RNNCore", "RNNTestSupport"]),
         .testTarget(name: "RNNDatasetsTests", dependencies: ["RNNDatasets"]),
         .testTarget(name: "GoldenTests", dependencies: ["RNNRuntime", "RNNTraining", "RNNFormat", "RNNDatasets"]),
         .testTarget(name: "RNNReportTests", dependencies: ["RNNReport"], exclude: ["browser"]),
-        .testTarget(name: "RNNTrainingTests", dependencies: ["RNNTraining", "RNNRuntime", "RNNFormat", "RNNDatasets", "RNNKernels"]),
+        .testTarget(name: "RNNTrainingTests", dependencies: ["RNNTraining", "RNNRuntime", "RNNFormat", "RNNDatasets", "RNNKernels", "RNNCore"]),
         .testTarget(name: "RNNRuntimeCTests", dependencies: ["RNNRuntimeC", "CRNNRuntime", "RNNRuntime"]),
     ]
 )

@@ -32,6 +32,7 @@ Output: JSON (schema "rnn-compare/1", read by `rnn-report --comparison`) and a M
 Usage (from the repository root):
   bench/.venv/bin/python bench/compare_cnn.py --quick          # smoke test: 1 epoch on a subset, ~1-2 min
   bench/.venv/bin/python bench/compare_cnn.py                  # full run: 3 epochs, writes bench/out/compare.json
+                                                               # and bench/results/compare-cnn.json (committed)
 The virtual environment, if missing:
   python3 -m venv bench/.venv && bench/.venv/bin/pip install "torch==2.13.0+cpu" onnxruntime onnx tensorflow-cpu numpy zstandard
 """
@@ -361,6 +362,10 @@ def main(argv=None):
         json.dump(result, f, indent=1)
         f.write("\n")
     os.replace(temporary, args.output)
+    if not args.quick:  # the README table's numbers (bench/results.py); bench/out/ stays scratch
+        sys.path.insert(0, os.path.join(REPO, "bench"))
+        import results as results_file
+        results_file.write("compare-cnn", result["settings"]["command"], result)
     print(markdown(result))
     log(f"compare_cnn.py: wrote {args.output} in {time.perf_counter() - started:.0f} s")
 

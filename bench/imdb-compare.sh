@@ -6,7 +6,8 @@
 #
 # Trains models/imdb-lstm.rnnm unless it exists (about 1 minute on 2 cores), classifies the test
 # set with rnn-infer, fits the baseline, and writes bench/out/imdb-compare.json (schema
-# "rnn-imdb-compare/1", read by `rnn-report --imdb-comparison`, which `make run` passes on).
+# "rnn-imdb-compare/1", read by `rnn-report --imdb-comparison`, which `make run` passes on) and the
+# same numbers to bench/results/imdb-compare.json (committed; bench/results.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARCHIVE=${1:-../shared/datasets/aclImdb_v1_labeled.tar.gz}
@@ -21,9 +22,11 @@ if [ ! -f "$MODEL" ]; then
 fi
 .build/release/rnn-infer text --model "$MODEL" --imdb "$ARCHIVE" 2>&1 | tee bench/out/imdb-lstm.txt >&2
 python3 bench/imdb_bow.py "$ARCHIVE" --json bench/out/imdb-bow.json >&2
-python3 - "$MODEL" <<'PY'
+python3 - "$MODEL" "bench/imdb-compare.sh${1:+ $1}" <<'PY'
 import json, os, re, sys
 sys.path.insert(0, "spec/reference")
+sys.path.insert(0, "bench")
+import results
 import rnnm
 model = rnnm.load(sys.argv[1])
 metrics = model.metadata["provenance"].get("metrics", {})
@@ -36,12 +39,13 @@ if os.path.exists("bench/out/imdb-train-seconds"):
     train_seconds = train_seconds or float(open("bench/out/imdb-train-seconds").read())
 layers = {l["type"]: l for l in model.layers}
 name = f"LSTM (embedding {layers['embedding']['dim']}, H {layers['lstm']['hidden_size']}, max {model.input['max_length']})"
-json.dump({"schema": "rnn-imdb-compare/1", "test_reviews": 25000,
-           "lstm": {"name": name, "test_accuracy": accuracy, "file_bytes": os.path.getsize(sys.argv[1]),
-                    "reviews_per_second": rate,
-                    "training_minutes": None if train_seconds is None else train_seconds / 60,
-                    "note": "rnn-train --dataset imdb; rnn-infer text, 2 threads, tokenizing included"},
-           "bag_of_words": json.load(open("bench/out/imdb-bow.json"))},
-          open("bench/out/imdb-compare.json", "w"), indent=1)
+comparison = {"schema": "rnn-imdb-compare/1", "test_reviews": 25000,
+              "lstm": {"name": name, "test_accuracy": accuracy, "file_bytes": os.path.getsize(sys.argv[1]),
+                       "reviews_per_second": rate,
+                       "training_minutes": None if train_seconds is None else train_seconds / 60,
+                       "note": "rnn-train --dataset imdb; rnn-infer text, 2 threads, tokenizing included"},
+              "bag_of_words": json.load(open("bench/out/imdb-bow.json"))}
+json.dump(comparison, open("bench/out/imdb-compare.json", "w"), indent=1)
+results.write("imdb-compare", sys.argv[2], comparison)
 print(f"LSTM {100 * accuracy:.2f} %, {rate:.0f} reviews/s; written bench/out/imdb-compare.json")
 PY

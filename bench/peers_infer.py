@@ -5,17 +5,21 @@ Loads the model with the independent reference reader (spec/reference/rnnm.py), 
 same network in one peer framework, checks that the peer's predictions agree with the float64
 reference, and times it on the MNIST test images at several batch sizes.
 
+Peers: torch (PyTorch), onnxruntime (ONNX Runtime), tensorflow (TensorFlow/Keras), tflite and
+tflite-int8 (TensorFlow Lite f32, and with dynamic-range int8 weights; see make_tflite).
+
 One peer and one thread count per process: thread pools (TensorFlow's in particular) are fixed
 once created, so bench/run-infer.sh starts a fresh process for every (peer, threads) pair.
 
 Output: one JSON object on stdout:
   {"peer": ..., "version": ..., "threads": N, "agreement": fraction of argmax equal to reference,
-   "max_abs_logit_diff": ..., "results": [{"batch": B, "images": n, "median_s": s,
-   "images_per_s": r, "runs": k}, ...]}
+   "agreement_images": images compared, "max_abs_logit_diff": ...,
+   "results": [{"batch": B, "images": n, "median_s": s, "images_per_s": r, "runs": k}, ...]}
 Peers receive already-normalized float32 input (the preprocessing is not timed for them), which
 favours them slightly: our runtime is timed from raw u8 pixels.
 """
 import argparse
+import contextlib
 import gzip
 import json
 import os
@@ -128,14 +132,11 @@ def make_onnxruntime(p, threads):
     return (lambda x: sess.run(["logits"], {"x": x})[0]), ort.__version__
 
 
-def make_tensorflow(p, threads):
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import tensorflow as tf
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
+def keras_model(tf, p, batch=None, steps=None):
+    """The course network in Keras with our weights; `batch` and `steps` fix the input shape (TFLite)."""
     h, feat = p["hidden"], p["w_in"].shape[1]
     model = tf.keras.Sequential([
-        tf.keras.Input((None, feat)),
+        tf.keras.Input((steps, feat), batch_size=batch),
         tf.keras.layers.Dense(p["w_in"].shape[0]),
         tf.keras.layers.LSTM(h),              # Keras gate order i, f, c, o = ours; one bias
         tf.keras.layers.Dense(p["w_out"].shape[0]),
@@ -143,17 +144,76 @@ def make_tensorflow(p, threads):
     model.layers[0].set_weights([p["w_in"].T, p["b_in"]])
     model.layers[1].set_weights([p["w_ih"].T, p["w_hh"].T, p["b_ih"] + p["b_hh"]])
     model.layers[2].set_weights([p["w_out"].T, p["b_out"]])
+    return model
+
+
+def make_tensorflow(p, threads):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import tensorflow as tf
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    model = keras_model(tf, p)
     fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
     return (lambda x: fn(tf.constant(x)).numpy()), tf.__version__
 
 
-PEERS = {"torch": make_torch, "onnxruntime": make_onnxruntime, "tensorflow": make_tensorflow}
+def make_tflite(p, threads, int8):
+    """TensorFlow Lite through tf.lite.Interpreter with the BUILTIN op resolver, which applies the
+    default XNNPack delegate ("Created TensorFlow Lite XNNPACK delegate for CPU" on stderr), f32 or
+    with dynamic-range quantization (`optimizations=[tf.lite.Optimize.DEFAULT]`, no calibration data:
+    weights stored int8, activations quantized on the fly).
+
+    The same Keras model as the TensorFlow peer. Its LSTM converts to TFLite only with a fixed batch
+    size (with a free one the converter fails on TensorListReserve: "requires element_shape to be
+    static"), into a WHILE loop over the steps. So there is one .tflite model per batch size,
+    converted (not timed) the first time a batch of that size arrives: each timed size, the smaller
+    last chunk of a pass, the agreement check's 500. The files are kept in bench/out/tflite/, and
+    each one's size and top-level ops go to stderr."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import tensorflow as tf
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    folder = os.path.join(HERE, "out", "tflite")
+    os.makedirs(folder, exist_ok=True)
+    interpreters = {}
+
+    def interpreter(batch, steps):
+        if batch not in interpreters:
+            converter = tf.lite.TFLiteConverter.from_keras_model(keras_model(tf, p, batch, steps))
+            if int8:
+                converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            with contextlib.redirect_stdout(sys.stderr):  # the converter prints "Saved artifact at ..."
+                flat = converter.convert()
+            with open(os.path.join(folder, f"{'int8' if int8 else 'f32'}-batch{batch}.tflite"), "wb") as f:
+                f.write(flat)
+            it = tf.lite.Interpreter(model_content=flat, num_threads=threads,
+                                     experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN)
+            it.allocate_tensors()
+            ops = {op["op_name"] for op in it._get_ops_details()}
+            print(f"tflite {'int8' if int8 else 'f32'} batch {batch}: {len(flat):,} bytes, ops {sorted(ops)}",
+                  file=sys.stderr)
+            interpreters[batch] = (it, it.get_input_details()[0]["index"], it.get_output_details()[0]["index"])
+        return interpreters[batch]
+
+    def run(x):
+        it, inp, out = interpreter(x.shape[0], x.shape[1])
+        it.set_tensor(inp, np.ascontiguousarray(x))
+        it.invoke()
+        return it.get_tensor(out)
+    return run, tf.__version__
+
+
+PEERS = {"torch": make_torch, "onnxruntime": make_onnxruntime, "tensorflow": make_tensorflow,
+         "tflite": lambda p, threads: make_tflite(p, threads, int8=False),
+         "tflite-int8": lambda p, threads: make_tflite(p, threads, int8=True)}
 
 
 def time_batches(run, x, batch, budget_s, max_runs):
     """Median seconds for one pass over `x` in chunks of `batch` (fewer images for tiny batches)."""
     n = x.shape[0] if batch > 1 else min(x.shape[0], 2000)
     run(x[:batch])  # warm-up: graph building, allocation
+    if n % batch:
+        run(x[:n % batch])  # the last, smaller chunk's shape too (a retrace, or TFLite's conversion)
     times = []
     start = time.perf_counter()
     while len(times) < max_runs and (len(times) < 3 or time.perf_counter() - start < budget_s):
@@ -173,17 +233,20 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--batches", default="1,128,10000")
     ap.add_argument("--budget", type=float, default=5.0, help="seconds of repeats per batch size")
+    ap.add_argument("--agreement-images", type=int, default=1000,
+                    help="images compared with the float64 reference (in chunks of 500)")
     args = ap.parse_args()
 
     model = rnnm.load(args.model)
     images = read_idx_images(args.images)
     x = rnnm.input_sequence(model, images.reshape(images.shape[0], -1)).astype(np.float32)
-    reference = rnnm.forward(model, images.reshape(images.shape[0], -1)[:1000])
+    count = min(args.agreement_images, x.shape[0])
+    reference = rnnm.forward(model, images.reshape(images.shape[0], -1)[:count])
     run, version = PEERS[args.peer](course_layers(model), args.threads)
-    peer_logits = np.concatenate([run(x[i:i + 500]) for i in range(0, 1000, 500)])
+    peer_logits = np.concatenate([run(x[i:min(i + 500, count)]) for i in range(0, count, 500)])
     out = {
         "peer": args.peer, "version": version, "threads": args.threads,
-        "agreement": float(np.mean(peer_logits.argmax(1) == reference.argmax(1))),
+        "agreement": float(np.mean(peer_logits.argmax(1) == reference.argmax(1))), "agreement_images": count,
         "max_abs_logit_diff": float(np.abs(peer_logits - reference).max()),
         "results": [time_batches(run, x, int(b), args.budget, 20) for b in args.batches.split(",")],
     }

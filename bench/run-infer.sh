@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Inference benchmark: our runtime next to PyTorch, ONNX Runtime and TensorFlow, on the same
-# weights and the 10,000 MNIST test images, with 1 and 2 threads, in one run on one machine.
+# Inference benchmark: our runtime next to the peer set of every table (PyTorch, ONNX Runtime,
+# TensorFlow, TensorFlow Lite f32 and TensorFlow Lite int8 with dynamic-range quantization and the
+# XNNPack delegate), on the same weights and the 10,000 MNIST test images, with 1 and 2 threads,
+# in one run on one machine.
 #
 #   bench/run-infer.sh [MODEL]     (default models/mnist-lstm.rnnm, made by `make run`)
+#   QUICK=1 bench/run-infer.sh     a smoke test of the whole chain: batch 1 and 128 only, a fraction
+#                                  of a second per peer; numbers meaningless, bench/results/ untouched
 #
-# Writes bench/out/infer.json (every raw result) and prints a Markdown table of images/s
-# (medians) with the ratio of our runtime to the fastest peer in each column.
+# Writes bench/out/infer.jsonl (every raw result), bench/results/infer.json (the table's numbers,
+# committed; bench/results.py) and prints a Markdown table of images/s (medians) with the ratio
+# of our runtime to the fastest peer in each column.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODEL=${1:-models/mnist-lstm.rnnm}
@@ -13,6 +18,12 @@ DATA=${DATA_DIR:-$( [ -d ../shared/datasets/mnist ] && echo ../shared/datasets/m
 IMAGES=$DATA/t10k-images-idx3-ubyte.gz
 [ -f "$MODEL" ] || { echo "run-infer.sh: no model at $MODEL; train one with 'make run'" >&2; exit 1; }
 [ -f "$IMAGES" ] || { echo "run-infer.sh: no MNIST test images at $IMAGES" >&2; exit 1; }
+
+if [ "${QUICK:-0}" = 1 ]; then
+  OURS=(--batch-sizes 128 --repeats 1 --single-images 200); PEERS=(--batches 1,128 --budget 0.2); RESULTS=()
+else
+  OURS=(--batch-sizes 1 128 0 --repeats 7); PEERS=(--batches 1,128,10000); RESULTS=(--results "bench/run-infer.sh${1:+ $1}")
+fi
 
 swift build -c release --product rnn-infer >&2
 bench/venv.sh
@@ -29,17 +40,17 @@ for threads in 1 2; do
   for v in "${variants[@]}"; do
     echo "${v%%|*}, $threads thread(s)" >&2
     .build/release/rnn-infer bench --model "$MODEL" "$IMAGES" --threads "$threads" --kernel "${v#*|}" \
-        --batch-sizes 1 128 0 --repeats 7 --json 2>/dev/null \
+        "${OURS[@]}" --json 2>/dev/null \
       | python3 -c "import json,sys; r=json.load(sys.stdin); r['peer']=sys.argv[1]; print(json.dumps(r))" "${v%%|*}" >> "$OUT"
   done
-  for peer in torch onnxruntime tensorflow; do
+  for peer in torch onnxruntime tensorflow tflite tflite-int8; do
     echo "$peer, $threads thread(s)" >&2
     if ! bench/.venv/bin/python bench/peers_infer.py --peer "$peer" --model "$MODEL" --images "$IMAGES" \
-         --threads "$threads" --batches 1,128,10000 >> "$OUT" 2> bench/out/$peer-$threads.err; then
+         --threads "$threads" "${PEERS[@]}" >> "$OUT" 2> bench/out/$peer-$threads.err; then
       echo "  $peer unavailable or failed (see bench/out/$peer-$threads.err); skipped" >&2
     fi
   done
 done
 # The yardstick for "per-step products at >= 60 % of the machine's SGEMM rate".
 python3 bench/sgemm_rate.py > bench/out/sgemm.json || echo '{}' > bench/out/sgemm.json
-python3 bench/summarize_infer.py "$OUT" bench/out/sgemm.json | tee bench/out/infer.md
+python3 bench/summarize_infer.py "$OUT" bench/out/sgemm.json "${RESULTS[@]}" | tee bench/out/infer.md

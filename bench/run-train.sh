@@ -4,9 +4,10 @@
 #
 #   bench/run-train.sh [EPOCHS]      (default 3; the cosine schedule spans the EPOCHS given)
 #
-# Writes bench/out/train.jsonl and prints a Markdown table: seconds per epoch (median over the
-# epochs), validation accuracy after each epoch, test accuracy after the last, and the ratio of
-# our epoch time to the fastest peer's.
+# Writes bench/out/train.jsonl (raw), bench/results/train.json (the table's numbers, committed;
+# bench/results.py) and prints a Markdown table: seconds per epoch (median over the epochs),
+# validation accuracy after each epoch, test accuracy after the last, and the ratio of our epoch
+# time to the fastest peer's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EPOCHS=${1:-3}
@@ -35,17 +36,28 @@ for peer in torch tensorflow; do
     echo "  $peer unavailable or failed (see bench/out/train-$peer.err); skipped" >&2
   fi
 done
-python3 - "$OUT" <<'PY' | tee bench/out/train.md
+python3 - "$OUT" "bench/run-train.sh${1:+ $1}" <<'PY' | tee bench/out/train.md
 import json, statistics, sys
+sys.path.insert(0, "bench")
+import results
 runs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+names = {"rnn-train": "rnn-train", "torch": "PyTorch", "tensorflow": "TensorFlow"}
 n = max(len(r["epochs"]) for r in runs)
 print("| framework | s/epoch (median) | " + " | ".join(f"val acc ep {i+1}" for i in range(n)) + " | test acc |")
 print("|---|---:|" + "---:|" * (n + 1))
 median = {r["peer"]: statistics.median(e["seconds"] for e in r["epochs"]) for r in runs}
 for r in runs:
     vals = " | ".join(f"{100 * e['validation_accuracy']:.2f}%" for e in r["epochs"])
-    print(f"| {r['peer']} {r['version']} | {median[r['peer']]:.1f} | {vals} | {100 * r['epochs'][-1]['test_accuracy']:.2f}% |")
+    print(f"| {names.get(r['peer'], r['peer'])} {r['version']} | {median[r['peer']]:.1f} | {vals} | {100 * r['epochs'][-1]['test_accuracy']:.2f}% |")
 peers = [v for k, v in median.items() if k != "rnn-train"]
-if "rnn-train" in median and peers:
-    print(f"\nrnn-train epoch time / fastest peer's: {median['rnn-train'] / min(peers):.2f}x (target <= 0.6x)")
+ratio = median["rnn-train"] / min(peers) if "rnn-train" in median and peers else None
+if ratio is not None:
+    print(f"\nrnn-train epoch time / fastest peer's: {ratio:.2f}x (target <= 0.6x)")
+results.write("train", sys.argv[2], {
+    "threads": 2, "epochs": n,
+    "rows": [{"name": r["peer"], "label": names.get(r["peer"], r["peer"]), "version": r["version"],
+              "seconds_per_epoch_median": median[r["peer"]],
+              "validation_accuracy": [e["validation_accuracy"] for e in r["epochs"]],
+              "test_accuracy": r["epochs"][-1]["test_accuracy"]} for r in runs],
+    "rnn_train_to_fastest_peer": ratio})
 PY

@@ -3,9 +3,28 @@
 
 Rows: implementation; columns: (threads, batch) images/s; last rows: our runtime divided by the
 fastest peer in each column (above 1 means we are faster).
+
+  python3 bench/summarize_infer.py [INFER.jsonl [SGEMM.json]] [--results COMMAND]
+
+With --results, the table's numbers also go to bench/results/infer.json (bench/results.py), naming
+COMMAND as what produced them.
 """
 import json
+import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import results as results_file  # noqa: E402
+
+# The peer set of every inference table (bench/run-infer.sh runs each at 1 and 2 threads).
+PEERS = {
+    "torch": "PyTorch",
+    "onnxruntime": "ONNX Runtime",
+    "tensorflow": "TensorFlow",
+    "tflite": "TensorFlow Lite f32",
+    "tflite-int8": "TensorFlow Lite int8 (dynamic range)",
+}
+COLUMNS = [(t, b) for t in (1, 2) for b in (1, 128, 10000)]
 
 
 def rates(record):
@@ -18,48 +37,81 @@ def rates(record):
     return {r["batch"]: r["images_per_s"] for r in record["results"]}
 
 
-def main(path, sgemm_path=None):
-    records = [json.loads(line) for line in open(path) if line.strip()]
-    columns = [(t, b) for t in (1, 2) for b in (1, 128, 10000)]
-    table, versions, notes = {}, {}, []
+def summarize(records, sgemm):
+    """The table as data: rows of images/s per column, ratios to the fastest peer, agreement notes."""
+    table, versions, agreement = {}, {}, []
     for r in records:
         name = r["peer"]
         versions[name] = r.get("version", "")
         for batch, rate in rates(r).items():
             table.setdefault(name, {})[(r["threads"], batch)] = rate
         if "agreement" in r:
-            notes.append(f"{name} ({r['threads']} thr): argmax agreement with the float64 reference "
-                         f"{100 * r['agreement']:.2f}%, max |logit diff| {r['max_abs_logit_diff']:.2e}")
-    head = "| images/s (median) | " + " | ".join(f"{t} thr, batch {b}" for t, b in columns) + " |"
-    print(head)
-    print("|---|" + "---:|" * len(columns))
-    for name, row in table.items():
-        label = name + (f" {versions[name]}" if versions[name] else "")
-        print(f"| {label} | " + " | ".join(f"{row[c]:,.0f}" if c in row else "n/a" for c in columns) + " |")
+            agreement.append({"peer": name, "threads": r["threads"], "agreement": r["agreement"],
+                              "images": r.get("agreement_images", 1000), "max_abs_logit_diff": r["max_abs_logit_diff"]})
     peers = {n: row for n, row in table.items() if not n.startswith("rnn-runtime")}
+    rows = [{"name": name, "label": PEERS.get(name, name), "version": versions[name],
+             "images_per_s": {f"{t} thr, batch {b}": row.get((t, b)) for t, b in COLUMNS}} for name, row in table.items()]
+    ratios = []
     for name, ours in table.items():
         if not name.startswith("rnn-runtime") or not peers:
             continue
-        cells = []
-        for c in columns:
-            best = max((row[c] for row in peers.values() if c in row), default=None)
-            cells.append(f"{ours[c] / best:.2f}x" if best and c in ours else "n/a")
-        print(f"| **{name} / fastest peer** | " + " | ".join(cells) + " |")
-    missing = {"torch", "onnxruntime", "tensorflow"} - set(peers)
-    if missing:
-        print(f"\nPeers not measured (not installable or failed): {', '.join(sorted(missing))}")
-    for n in notes:
-        print(f"\n- {n}", end="")
-    print()
-    sgemm = json.load(open(sgemm_path)) if sgemm_path else {}
+        cells = {}
+        for c in COLUMNS:
+            best = max(((row[c], n) for n, row in peers.items() if c in row), default=None)
+            cells[f"{c[0]} thr, batch {c[1]}"] = (
+                {"ratio": ours[c] / best[0], "fastest_peer": best[1]} if best and c in ours else None)
+        ratios.append({"name": name, "to_fastest_peer": cells})
+    summary = {"columns": [f"{t} thr, batch {b}" for t, b in COLUMNS], "rows": rows, "ratios": ratios,
+               "agreement": agreement, "peers_missing": sorted(set(PEERS) - set(peers))}
     ours = [r for r in records if r["peer"] == "rnn-runtime" and r["threads"] == 1 and "flops_per_image" in r]
-    if sgemm.get("sgemm_gflops") and ours:
-        rate = rates(ours[0])[10000] * ours[0]["flops_per_image"] / 1e9
-        print(f"\nOpenBLAS SGEMM 1024^3, 1 thread ({sgemm['coretype']} kernels): {sgemm['sgemm_gflops']:.1f} GFLOP/s. "
-              f"rnn-runtime, batch 10,000, 1 thread: {rate:.1f} GFLOP/s for the whole forward pass "
-              f"({ours[0]['flops_per_image']:,} FLOP per image x images/s) = {100 * rate / sgemm['sgemm_gflops']:.0f} % "
-              f"of SGEMM; the step products alone run faster still (gates, input and output are inside that time).")
+    if sgemm.get("sgemm_gflops") and ours and 10000 in rates(ours[0]):
+        summary["sgemm"] = {"sgemm_gflops": sgemm["sgemm_gflops"], "coretype": sgemm.get("coretype"),
+                            "flops_per_image": ours[0]["flops_per_image"],
+                            "runtime_gflops_batch_10000_1_thread": rates(ours[0])[10000] * ours[0]["flops_per_image"] / 1e9}
+    return summary
+
+
+def markdown(summary):
+    lines = ["| images/s (median) | " + " | ".join(summary["columns"]) + " |",
+             "|---|" + "---:|" * len(summary["columns"])]
+    for row in summary["rows"]:
+        label = row["label"] + (f" {row['version']}" if row["version"] else "")
+        lines.append(f"| {label} | " + " | ".join(
+            f"{row['images_per_s'][c]:,.0f}" if row["images_per_s"][c] is not None else "n/a" for c in summary["columns"]) + " |")
+    for ratio in summary["ratios"]:
+        lines.append(f"| **{ratio['name']} / fastest peer** | " + " | ".join(
+            f"{cell['ratio']:.2f}x" if cell else "n/a" for cell in ratio["to_fastest_peer"].values()) + " |")
+    if summary["peers_missing"]:
+        lines.append(f"\nPeers not measured (not installable or failed): {', '.join(summary['peers_missing'])}")
+    lines.append("")
+    for a in summary["agreement"]:
+        lines.append(f"- {PEERS.get(a['peer'], a['peer'])} ({a['threads']} thr): argmax agreement with the float64 "
+                     f"reference on {a['images']:,} images {100 * a['agreement']:.2f}%, max |logit diff| "
+                     f"{a['max_abs_logit_diff']:.2e}")
+    if "sgemm" in summary:
+        s = summary["sgemm"]
+        rate = s["runtime_gflops_batch_10000_1_thread"]
+        lines.append(f"\nOpenBLAS SGEMM 1024^3, 1 thread ({s['coretype']} kernels): {s['sgemm_gflops']:.1f} GFLOP/s. "
+                     f"rnn-runtime, batch 10,000, 1 thread: {rate:.1f} GFLOP/s for the whole forward pass "
+                     f"({s['flops_per_image']:,} FLOP per image x images/s) = {100 * rate / s['sgemm_gflops']:.0f} % "
+                     f"of SGEMM; the step products alone run faster still (gates, input and output are inside that time).")
+    return "\n".join(lines)
+
+
+def main(argv):
+    command = None
+    if "--results" in argv:
+        i = argv.index("--results")
+        command = argv[i + 1]
+        argv = argv[:i] + argv[i + 2:]
+    path = argv[0] if argv else "bench/out/infer.jsonl"
+    records = [json.loads(line) for line in open(path) if line.strip()]
+    sgemm = json.load(open(argv[1])) if len(argv) > 1 else {}
+    summary = summarize(records, sgemm)
+    print(markdown(summary))
+    if command:
+        results_file.write("infer", command, summary)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "bench/out/infer.jsonl", sys.argv[2] if len(sys.argv) > 2 else None)
+    main(sys.argv[1:])

@@ -11,6 +11,113 @@
 // gates: z never leaves the registers. The arithmetic is spec/FORMAT.md §6.1 (`lstm`).
 #include "rnn_kernels.h"
 
+#include <limits.h>
+#include <stdint.h>
+
+const char *rnnk_status_message(int status) {
+    switch (status) {
+    case RNNK_OK: return "ok";
+    case RNNK_UNAVAILABLE: return "kernel variant unavailable on this CPU or build";
+    case RNNK_INVALID_SIZE: return "invalid size";
+    case RNNK_NULL_POINTER: return "a required pointer is NULL";
+    case RNNK_BAD_LAYOUT: return "a stride or width does not fit the layout";
+    case RNNK_OVERLAP: return "an output overlaps another output or an input";
+    default: return "unknown status";
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Argument checks (rnn_kernels.h lists them), the same on every build. The kernels run them once per
+// call, before touching any memory the caller gave: a few dozen integer operations against a
+// step's thousands of FMAs.
+
+// The bytes a kernel touches in one array, [lo, hi). An empty region is {UINTPTR_MAX, 0}, which
+// `overlap` never reports.
+typedef struct region {
+    uintptr_t lo, hi;
+} region;
+
+static const region empty_region = {UINTPTR_MAX, 0};
+
+// `rows` rows of `width` floats, `stride` floats apart, from `p` (`stride >= 0`): the floats from
+// `p` to `p + (rows - 1) * stride + width`; false when that end does not fit in the address space.
+static int rows_region(const void *p, ptrdiff_t rows, ptrdiff_t stride, ptrdiff_t width, region *out) {
+    *out = empty_region;
+    if (rows <= 0 || width <= 0) return 1;
+    size_t floats, bytes;
+    uintptr_t end;
+    if (__builtin_mul_overflow((size_t)(rows - 1), (size_t)stride, &floats) ||
+        __builtin_add_overflow(floats, (size_t)width, &floats) ||
+        __builtin_mul_overflow(floats, sizeof(float), &bytes) ||
+        __builtin_add_overflow((uintptr_t)p, bytes, &end))
+        return 0;
+    out->lo = (uintptr_t)p;
+    out->hi = end;
+    return 1;
+}
+
+static inline int overlap(region a, region b) { return a.lo < b.hi && b.lo < a.hi; }
+
+int rnnk_lstm_step_check(const rnnk_lstm_step_args *a) {
+    if (!a) return RNNK_NULL_POINTER;
+    if (a->rows < 0 || a->groups < 1 || a->groups > INT_MAX / 32 || a->x_width < 0 || a->h_width < 0)
+        return RNNK_INVALID_SIZE;
+    const ptrdiff_t G = 8 * (ptrdiff_t)a->groups, Z = 4 * G;
+    if (!a->c_out || !a->h_out || (a->x_width > 0 && (!a->x || !a->wx)) ||
+        (a->h_width > 0 && (!a->h || !a->wh)) || (!a->z_in && !a->bias) || (a->cell_tanh_out && !a->gates_out))
+        return RNNK_NULL_POINTER;
+    if ((a->x_width > 0 && a->x_stride < a->x_width) || (a->h_width != 0 && a->h_width != G) ||
+        (a->h_width > 0 && a->h_stride < G) || a->c_stride < G || a->h_out_stride < G ||
+        (a->gates_out && (a->gates_hidden != G || a->gates_stride < 4 * G)) ||
+        (a->z_in && a->z_in_stride < Z))
+        return RNNK_BAD_LAYOUT;
+
+    region out[4], in[7];
+    int n_out = 0, n_in = 0, ok = 1;
+    ok &= rows_region(a->c_out, a->rows, a->c_stride, G, &out[n_out++]);
+    ok &= rows_region(a->h_out, a->rows, a->h_out_stride, G, &out[n_out++]);
+    if (a->gates_out) ok &= rows_region(a->gates_out, a->rows, a->gates_stride, 4 * G, &out[n_out++]);
+    if (a->cell_tanh_out) ok &= rows_region(a->cell_tanh_out, a->rows, a->c_stride, G, &out[n_out++]);
+    if (a->x_width > 0) {
+        ok &= rows_region(a->x, a->rows, a->x_stride, a->x_width, &in[n_in++]);
+        ok &= rows_region(a->wx, 1, 0, Z * a->x_width, &in[n_in++]);
+    }
+    if (a->h_width > 0) {
+        ok &= rows_region(a->h, a->rows, a->h_stride, G, &in[n_in++]);
+        ok &= rows_region(a->wh, 1, 0, Z * G, &in[n_in++]);
+    }
+    if (a->z_in) ok &= rows_region(a->z_in, a->rows, a->z_in_stride, Z, &in[n_in++]);
+    else ok &= rows_region(a->bias, 1, 0, Z, &in[n_in++]);
+    if (a->c_prev && a->c_prev != a->c_out) ok &= rows_region(a->c_prev, a->rows, a->c_stride, G, &in[n_in++]);
+    if (!ok) return RNNK_INVALID_SIZE;
+
+    for (int i = 0; i < n_out; i++) {
+        for (int j = i + 1; j < n_out; j++) if (overlap(out[i], out[j])) return RNNK_OVERLAP;
+        for (int j = 0; j < n_in; j++) if (overlap(out[i], in[j])) return RNNK_OVERLAP;
+    }
+    return RNNK_OK;
+}
+
+int rnnk_sgemm_check(int m, int n, int k, const float *a, ptrdiff_t a_row, ptrdiff_t a_col,
+                     const float *b, ptrdiff_t ldb, const float *c, ptrdiff_t ldc) {
+    if (m < 0 || n < 0 || k < 0) return RNNK_INVALID_SIZE;
+    if (m > 0 && n > 0 && (!c || (k > 0 && (!a || !b)))) return RNNK_NULL_POINTER;
+    if (n % 16 != 0 || ldc < n || ldb < n || a_row < 0 || a_col < 0) return RNNK_BAD_LAYOUT;
+    if (m == 0 || n == 0) return RNNK_OK;
+    region rc, ra = empty_region, rb = empty_region;
+    int ok = rows_region(c, m, ldc, n, &rc);
+    if (k > 0) {
+        // A(i, p) at a[i a_row + p a_col]: the last float is (m - 1) a_row + (k - 1) a_col.
+        size_t last;
+        if (__builtin_mul_overflow((size_t)(k - 1), (size_t)a_col, &last) || last >= PTRDIFF_MAX) ok = 0;
+        else ok &= rows_region(a, m, a_row, (ptrdiff_t)last + 1, &ra);
+        ok &= rows_region(b, k, ldb, n, &rb);
+    }
+    if (!ok) return RNNK_INVALID_SIZE;
+    if (overlap(rc, ra) || overlap(rc, rb)) return RNNK_OVERLAP;
+    return RNNK_OK;
+}
+
 #if defined(__has_builtin)
 #define RNNK_HAS_BUILTINS __has_builtin(__builtin_elementwise_fma) && __has_builtin(__builtin_elementwise_max)
 #else
@@ -326,7 +433,8 @@ static unsigned long long xcr0(void) {
     return ((unsigned long long)edx << 32) | eax;
 }
 
-rnnk_isa rnnk_detect_isa(void) {
+// What cpuid and xgetbv say, asked every time; rnnk_detect_isa caches it.
+static rnnk_isa detect_uncached(void) {
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return RNNK_ISA_NONE;
     const int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, fma = (c >> 12) & 1;
@@ -346,38 +454,43 @@ rnnk_isa rnnk_detect_isa(void) {
 // race here all store the same value.
 static int detected = -1;
 
-int rnnk_lstm_step(rnnk_isa isa, const rnnk_lstm_step_args *args) {
+rnnk_isa rnnk_detect_isa(void) {
     int best = __atomic_load_n(&detected, __ATOMIC_RELAXED);
     if (best < 0) {
-        best = (int)rnnk_detect_isa();
+        best = (int)detect_uncached();
         __atomic_store_n(&detected, best, __ATOMIC_RELAXED);
     }
-    if ((int)isa > best) return -1;
-    switch (isa) {
-    case RNNK_ISA_AVX512: step512(args); return 0;
-    case RNNK_ISA_AVX2: step256(args); return 0;
-    default: return -1;
-    }
+    return (rnnk_isa)best;
+}
+
+static int isa_available(rnnk_isa isa) {
+    return (isa == RNNK_ISA_AVX2 || isa == RNNK_ISA_AVX512) && (int)isa <= (int)rnnk_detect_isa();
+}
+
+int rnnk_lstm_step(rnnk_isa isa, const rnnk_lstm_step_args *args) {
+    if (!isa_available(isa)) return RNNK_UNAVAILABLE;
+    const int status = rnnk_lstm_step_check(args);
+    if (status != RNNK_OK) return status;
+    if (isa == RNNK_ISA_AVX512) step512(args);
+    else step256(args);
+    return RNNK_OK;
 }
 
 int rnnk_sgemm(rnnk_isa isa, int m, int n, int k,
                const float *a, ptrdiff_t a_row, ptrdiff_t a_col,
                const float *b, ptrdiff_t ldb,
                float *c, ptrdiff_t ldc, int accumulate) {
-    if (isa != RNNK_ISA_AVX512 || n % 16 != 0 || m < 0 || n < 0 || k < 0) return -1;
-    int best = __atomic_load_n(&detected, __ATOMIC_RELAXED);
-    if (best < 0) {
-        best = (int)rnnk_detect_isa();
-        __atomic_store_n(&detected, best, __ATOMIC_RELAXED);
-    }
-    if (best < RNNK_ISA_AVX512) return -1;
-    if (k == 0 && !accumulate) {
-        for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) c[i * ldc + j] = 0;
-        return 0;
+    if (isa != RNNK_ISA_AVX512 || !isa_available(isa)) return RNNK_UNAVAILABLE;
+    const int status = rnnk_sgemm_check(m, n, k, a, a_row, a_col, b, ldb, c, ldc);
+    if (status != RNNK_OK) return status;
+    if (m == 0 || n == 0) return RNNK_OK;
+    if (k == 0) {
+        if (!accumulate) for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) c[i * ldc + j] = 0;
+        return RNNK_OK;
     }
     const gemm_args g = {a, a_row, a_col, b, ldb, c, ldc};
     gemm512(m, n, k, &g, accumulate);
-    return 0;
+    return RNNK_OK;
 }
 
 #else // not x86-64 with a recent clang: no fused variants; the runtime uses its portable path.
@@ -387,14 +500,14 @@ rnnk_isa rnnk_detect_isa(void) { return RNNK_ISA_NONE; }
 int rnnk_lstm_step(rnnk_isa isa, const rnnk_lstm_step_args *args) {
     (void)isa;
     (void)args;
-    return -1;
+    return RNNK_UNAVAILABLE;
 }
 
 int rnnk_sgemm(rnnk_isa isa, int m, int n, int k, const float *a, ptrdiff_t a_row, ptrdiff_t a_col,
                const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, int accumulate) {
     (void)isa; (void)m; (void)n; (void)k; (void)a; (void)a_row; (void)a_col;
     (void)b; (void)ldb; (void)c; (void)ldc; (void)accumulate;
-    return -1;
+    return RNNK_UNAVAILABLE;
 }
 
 #endif

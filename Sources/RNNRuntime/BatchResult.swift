@@ -8,7 +8,7 @@ public struct RankedClass: Sendable, Equatable {
     public var probability: Float
 }
 
-/// The result for one image.
+/// The result for one input (an image or a text).
 public struct Classification: Sendable, Equatable {
     /// The predicted class: the index of the largest logit (the lowest index on ties).
     public var classIndex: Int
@@ -20,9 +20,11 @@ public struct Classification: Sendable, Equatable {
     public var logits: [Float]
     /// `softmax(logits)`, one per class.
     public var probabilities: [Float]
+    /// Time steps the network ran: the image's height, or the text's tokens after truncation.
+    public var length: Int
 }
 
-/// The results for a batch of `count` images, stored flat (`count x classCount`, row-major).
+/// The results for a batch of `count` inputs (images or texts), stored flat (`count x classCount`, row-major).
 public struct BatchResult: Sendable {
     /// Number of images.
     public let count: Int
@@ -34,8 +36,10 @@ public struct BatchResult: Sendable {
     public let logits: [Float]
     /// Probabilities (`softmax` of each row of ``logits``), `count x classCount`.
     public let probabilities: [Float]
-    /// Predicted class of each image.
+    /// Predicted class of each input.
     public let predictions: [Int]
+    /// Time steps each input ran (``Classification/length``).
+    public let lengths: [Int]
 
     /// The result for image `index` (0-based).
     public subscript(index: Int) -> Classification {
@@ -45,7 +49,8 @@ public struct BatchResult: Sendable {
             classIndex: predicted, label: labels[predicted],
             probability: probabilities[row + predicted],
             logits: Array(logits[row..<(row + classCount)]),
-            probabilities: Array(probabilities[row..<(row + classCount)]))
+            probabilities: Array(probabilities[row..<(row + classCount)]),
+            length: lengths[index])
     }
 
     /// The `k` most probable classes of image `index`, most probable first (ties: lower index first).
@@ -59,23 +64,4 @@ public struct BatchResult: Sendable {
             RankedClass(classIndex: $0, label: labels[$0], probability: probabilities[row + $0])
         }
     }
-}
-
-/// Writes `softmax(logits)` into `probabilities` for one row and returns the arg-max.
-///
-/// Numerically stable: `e^(z - max z)` never overflows and the largest term is exactly 1, so the
-/// sum is at least 1 and never underflows to zero.
-func softmaxRow(_ logits: UnsafePointer<Float>, _ probabilities: UnsafeMutablePointer<Float>, count: Int) -> Int {
-    var best = 0
-    for c in 1..<max(count, 1) where logits[c] > logits[best] { best = c }
-    let top = logits[best]
-    var sum: Float = 0
-    for c in 0..<count {
-        let e = libmExp(logits[c] - top)
-        probabilities[c] = e
-        sum += e
-    }
-    let inverse = 1 / sum
-    for c in 0..<count { probabilities[c] *= inverse }
-    return best
 }

@@ -1,25 +1,42 @@
-import CBLAS
 import Dispatch
+import RNNCore
 import RNNFormat
 
-/// A loaded classifier, ready to run: immutable and safe to use from many threads at once.
+/// A loaded classifier of any kind the format describes, ready to run: immutable and safe to use
+/// from many threads at once.
 ///
-/// A `Model` applies the input contract stored in the file (spec §6.2), so callers pass raw `u8`
-/// pixels exactly as an IDX file stores them, and never re-implement the preprocessing.
+/// A `Model` applies the input contract stored in the file (spec §6.2), so callers pass raw input
+/// exactly as it comes and never re-implement the preprocessing: image models take `u8` pixels as
+/// an IDX file stores them, token models take text (the file's tokenizer runs here).
 ///
 /// ```swift
 /// let model = try Model(contentsOf: "models/mnist-lstm.rnnm")
 /// let result = try model.classify(pixels: images)   // images.count == n * 784
 /// print(result[0].label, result[0].probability)
+///
+/// let reviews = try Model(contentsOf: "models/imdb-lstm.rnnm")
+/// print(try reviews.classify(texts: ["A wonderful film."])[0].label)
 /// ```
 ///
-/// Loading dequantizes every tensor to binary32, folds activation-free dense layers into the first
-/// LSTM's input weights (see ``DenseFolding``) and lays the gate rows out for the fused gate pass.
-/// It also sets OpenBLAS's own thread pool to one thread, process-wide: the runtime parallelizes
-/// over images itself, and two nested pools would oversubscribe the cores.
+/// Loading dequantizes every tensor to binary32 and compiles the network (``NetworkCompiler``):
+/// activation-free dense layers in front of an LSTM fold into its input weights (``DenseFolding``),
+/// a token model's embedding folds into its first LSTM's input projection, and the gate rows are
+/// laid out for the gate pass and the fused kernels. Every kind then runs through the same forward
+/// pass. Loading has no process-wide side effects: in particular it leaves OpenBLAS's thread pool
+/// alone (see ``setBLASThreads(_:)``).
+///
+/// **Folding the embedding.** The first LSTM computes `z = W_ih x + b_ih + W_hh h + b_hh` with
+/// `x = E[k]`, row `k` of the embedding. For a token id, `W_ih E[k] + b_ih + b_hh` depends on `k`
+/// alone, so the table `T = E W_ihᵀ + (b_ih + b_hh)` (`[V, 4H]`, row `k` = the whole input
+/// projection of token `k`) replaces the embedding lookup *and* the input product: a step costs one
+/// row copy per text. It is formed once at load, in Double, then rounded. It costs `V x 4H x 4`
+/// bytes (41 MB for V = 20k, H = 128, against 5 MB for E at D = 64), so it is built only up to
+/// ``LoadOptions/embeddingFoldingLimitBytes``; otherwise the runtime gathers `E` rows and multiplies.
 public final class Model: Sendable {
     /// Architecture, input contract, labels and provenance, as stored in the file.
     public let metadata: ModelMetadata
+    /// Token models: the file's text pipeline (tokenizer, vocabulary, truncation); nil for images.
+    public let encoder: TokenEncoder?
     let network: CompiledNetwork
 
     /// Builds a model from an in-memory ``ModelFile``.
@@ -28,8 +45,10 @@ public final class Model: Sendable {
     ///   form a network this runtime can run (spec §6.1).
     public init(_ file: ModelFile, options: LoadOptions = LoadOptions()) throws(RuntimeError) {
         metadata = file.metadata
-        network = try NetworkCompiler(file: file, folding: options.folding).compile()
-        _ = blasSingleThreaded
+        encoder = file.metadata.input.tokens.map(TokenEncoder.init)
+        var compiler = NetworkCompiler(file: file, folding: options.folding)
+        compiler.embeddingFoldingLimit = max(0, options.embeddingFoldingLimitBytes)
+        network = try compiler.compile()
     }
 
     /// Reads, verifies (spec §7: checksum, versions, structure, values) and loads the model at `path`.
@@ -59,39 +78,65 @@ public final class Model: Sendable {
         try self.init(file, options: options)
     }
 
+    /// Sets how many threads one OpenBLAS call may use, process-wide (OpenBLAS's pool is global).
+    ///
+    /// The portable path calls BLAS from each of a `classify` call's worker threads; a program that
+    /// uses more than one worker should set this to 1 so that two levels of threading do not
+    /// oversubscribe the cores (the command-line tools do). A library that embeds the runtime
+    /// decides for itself: loading a model never changes it.
+    public static func setBLASThreads(_ count: Int) {
+        BLASThreads.set(count)
+    }
+
     /// Class names, in output order.
     public var labels: [String] { metadata.labels }
-    /// The input contract (spec §6.2): image size, scale and offset.
+    /// The input contract (spec §6.2).
     public var input: InputContract { metadata.input }
-    /// Pixels per image: `height x width`.
-    public var pixelsPerImage: Int { network.timeSteps * network.featureWidth }
+    /// What the model reads: image rows or tokens.
+    public var inputKind: InputContract.Kind { metadata.input.kind }
+    /// Image models: pixels per image (`height x width`); 0 for token models.
+    public var pixelsPerImage: Int {
+        if case .imageRows(let height, let width, _, _) = network.input { return height * width }
+        return 0
+    }
     /// Number of classes.
     public var classCount: Int { network.classCount }
     /// How many dense layers were folded into LSTM input weights at load.
     public var foldedLayerCount: Int { network.foldedDenseLayers }
-    /// Multiply-adds of one image's forward pass as the runtime runs it (after folding, padded hidden
-    /// sizes included): `2 x` this is the FLOP count benchmarks divide by the time.
-    public var multiplyAddsPerImage: Int { network.multiplyAddsPerImage }
+    /// Token models: whether the embedding was folded into the first LSTM's input projection.
+    public var isEmbeddingFolded: Bool {
+        if case .foldedEmbedding = network.input { return true }
+        return false
+    }
+    /// Multiply-adds of one full-length sequence's forward pass as the runtime runs it (after
+    /// folding, padded hidden sizes included): `2 x` this is the FLOP count benchmarks divide by the
+    /// time. For image models, one image.
+    public var multiplyAddsPerImage: Int { network.multiplyAddsPerSequence }
 
     /// Checks that images of `height x width` pixels fit this model's input contract.
     ///
     /// - Throws: ``RuntimeError/imageSizeMismatch(expectedHeight:expectedWidth:foundHeight:foundWidth:)``,
-    ///   e.g. "expected 784 pixels per image (28x28), found 1024 (32x32)".
+    ///   e.g. "expected 784 pixels per image (28x28), found 1024 (32x32)"; ``RuntimeError/inputKindMismatch(model:given:)``
+    ///   for a token model.
     public func checkImageSize(height: Int, width: Int) throws(RuntimeError) {
-        guard height == network.timeSteps, width == network.featureWidth else {
-            throw .imageSizeMismatch(expectedHeight: network.timeSteps, expectedWidth: network.featureWidth,
+        guard case .imageRows(let expectedHeight, let expectedWidth, _, _) = network.input else {
+            throw .inputKindMismatch(model: inputKind, given: .imageRows)
+        }
+        guard height == expectedHeight, width == expectedWidth else {
+            throw .imageSizeMismatch(expectedHeight: expectedHeight, expectedWidth: expectedWidth,
                                      foundHeight: height, foundWidth: width)
         }
     }
 
+    // MARK: Images
+
     /// Classifies images given as raw `u8` pixels, `count x height x width`, row-major.
     ///
     /// - Throws: ``RuntimeError/inputLengthMismatch(valuesPerImage:found:what:)`` when the buffer is
-    ///   not a whole number of images; ``RuntimeError/invalidOption(name:expected:found:)``.
+    ///   not a whole number of images; ``RuntimeError/invalidOption(name:expected:found:)``;
+    ///   ``RuntimeError/inputKindMismatch(model:given:)`` for a token model.
     public func classify(pixels: UnsafeBufferPointer<UInt8>, options: ClassifyOptions = ClassifyOptions()) throws(RuntimeError) -> BatchResult {
-        let count = try imageCount(pixels.count, what: "pixels")
-        guard count > 0, let base = pixels.baseAddress else { return emptyResult }
-        return try run(count: count, options: options.validated(), input: InputSource(first: .pixels(base), stride: pixelsPerImage))
+        try classifyImages(pixels.count, what: "pixels", pixels.baseAddress.map(BatchSource.pixels), options: options)
     }
 
     /// Classifies images given as raw `u8` pixels, `count x height x width`, row-major.
@@ -99,42 +144,100 @@ public final class Model: Sendable {
         try pixels.withUnsafeBufferPointer { buffer throws(RuntimeError) in try classify(pixels: buffer, options: options) }
     }
 
-    /// Classifies input sequences that are already normalized: `count x T x W` values `x[t][j]`
+    /// Classifies image sequences that are already normalized: `count x T x W` values `x[t][j]`
     /// (spec §6.2), bypassing the input contract's scale and offset.
     public func classify(features: UnsafeBufferPointer<Float>, options: ClassifyOptions = ClassifyOptions()) throws(RuntimeError) -> BatchResult {
-        let count = try imageCount(features.count, what: "features")
-        guard count > 0, let base = features.baseAddress else { return emptyResult }
-        return try run(count: count, options: options.validated(), input: InputSource(first: .features(base), stride: pixelsPerImage))
+        try classifyImages(features.count, what: "features", features.baseAddress.map(BatchSource.features), options: options)
     }
 
-    /// Classifies normalized input sequences, `count x T x W` values.
+    /// Classifies normalized image sequences, `count x T x W` values.
     public func classify(features: [Float], options: ClassifyOptions = ClassifyOptions()) throws(RuntimeError) -> BatchResult {
         try features.withUnsafeBufferPointer { buffer throws(RuntimeError) in try classify(features: buffer, options: options) }
     }
 
-    private var emptyResult: BatchResult {
-        BatchResult(count: 0, classCount: classCount, labels: labels, logits: [], probabilities: [], predictions: [])
-    }
+    // MARK: Texts
 
-    private func imageCount(_ values: Int, what: String) throws(RuntimeError) -> Int {
-        guard values % pixelsPerImage == 0 else {
-            throw .inputLengthMismatch(valuesPerImage: pixelsPerImage, found: values, what: what)
-        }
-        return values / pixelsPerImage
-    }
-
-    /// Splits `count` images into blocks and runs them on `options.threads` workers.
+    /// Classifies texts with the file's text pipeline (spec §6.2.1): tokenize, truncate, run.
+    /// Tokenizing is split between ``ClassifyOptions/threads`` workers too.
     ///
-    /// Block `k` always holds the same images whatever the thread count, so results are bitwise
+    /// - Throws: ``RuntimeError/inputKindMismatch(model:given:)`` for an image model;
+    ///   ``RuntimeError/invalidOption(name:expected:found:)``.
+    public func classify(texts: [String], options: ClassifyOptions = ClassifyOptions()) throws(RuntimeError) -> BatchResult {
+        let encoder = try tokenEncoder()
+        let options = try options.validated()
+        var ids = [[Int32]](repeating: [], count: texts.count)
+        let workers = max(1, min(options.threads, texts.count))
+        ids.withUnsafeMutableBufferPointer { buffer in
+            let shared = SharedRows(base: buffer.baseAddress!)
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                for i in stride(from: w, to: texts.count, by: workers) { shared.base[i] = encoder.tokenIDs(texts[i]) }
+            }
+        }
+        return try classify(tokenSequences: ids, options: options)
+    }
+
+    /// Classifies token-id sequences made by ``encoder`` (``RNNFormat/TokenEncoder/tokenIDs(_:)`` or,
+    /// for a text read in pieces, ``RNNFormat/TokenSequence``). A sequence longer than the file's
+    /// `max_length` is truncated by the file's rule; ids outside the vocabulary read as
+    /// out-of-vocabulary. ``BatchResult/lengths`` holds the tokens each text ran.
+    public func classify(tokenSequences: [[Int32]], options: ClassifyOptions = ClassifyOptions()) throws(RuntimeError) -> BatchResult {
+        let encoder = try tokenEncoder()
+        let options = try options.validated()
+        let maxLength = network.input.maxLength
+        let sequences = tokenSequences.contains { $0.count > maxLength } ? tokenSequences.map(encoder.truncate) : tokenSequences
+        guard !sequences.isEmpty else { return emptyResult }
+        return sequences.withUnsafeBufferPointer { buffer in
+            run(.tokens(buffer.baseAddress!), lengths: sequences.map(\.count), sortByLength: true, options: options)
+        }
+    }
+
+    private func tokenEncoder() throws(RuntimeError) -> TokenEncoder {
+        guard let encoder else { throw .inputKindMismatch(model: inputKind, given: .tokens) }
+        return encoder
+    }
+
+    // MARK: Running
+
+    private var emptyResult: BatchResult {
+        BatchResult(count: 0, classCount: classCount, labels: labels, logits: [], probabilities: [], predictions: [], lengths: [])
+    }
+
+    /// Checks a flat buffer of `values` image values and runs the whole images it holds.
+    private func classifyImages(_ values: Int, what: String, _ source: BatchSource?, options: ClassifyOptions) throws(RuntimeError) -> BatchResult {
+        guard case .imageRows = network.input else { throw .inputKindMismatch(model: inputKind, given: .imageRows) }
+        let per = pixelsPerImage
+        guard values % per == 0 else {
+            throw .inputLengthMismatch(valuesPerImage: per, found: values, what: what)
+        }
+        let options = try options.validated()
+        guard values > 0, let source else { return emptyResult }
+        return run(source, lengths: [Int](repeating: network.input.maxLength, count: values / per), sortByLength: false, options: options)
+    }
+
+    /// Splits the inputs into blocks and runs them on `options.threads` workers.
+    ///
+    /// Blocks hold consecutive inputs (token sequences: consecutive after a stable sort by length,
+    /// longest first, so that a block's sequences end close together and few steps run with few
+    /// rows). Block `k` holds the same inputs whatever the thread count, so results are bitwise
     /// independent of `threads`; worker `w` takes blocks `w, w + workers, ...`.
-    private func run(count: Int, options: ClassifyOptions, input: InputSource) -> BatchResult {
+    private func run(_ source: BatchSource, lengths: [Int], sortByLength: Bool, options: ClassifyOptions) -> BatchResult {
+        let count = lengths.count
         let classes = classCount
+        let order = sortByLength
+            ? lengths.indices.sorted { lengths[$0] > lengths[$1] || (lengths[$0] == lengths[$1] && $0 < $1) }
+            : Array(lengths.indices)
         // Blocks never need more than `scratchLimit` bytes of scratch per worker, whatever the
         // model's size; the cap depends only on the model, so results stay independent of threads.
         let blockSize = min(options.blockSize, count, max(1, scratchLimit / Workspace.bytesPerImage(network)))
         let blocks = (count + blockSize - 1) / blockSize
         let workers = min(options.threads, blocks)
-        let forward = BlockForward(network: network, math: options.activationMath, kernel: options.kernel)
+        let kernel: KernelISA = switch options.kernel {
+        case .automatic: .detected
+        case .portable: .none
+        case .fused(let variant): variant.isa
+        }
+        let engine = Engine(network: network, math: options.activationMath, kernel: kernel)
+        let valuesPerImage = pixelsPerImage
 
         var logits = [Float](repeating: 0, count: count * classes)
         var probabilities = [Float](repeating: 0, count: count * classes)
@@ -145,13 +248,13 @@ public final class Model: Sendable {
                     let out = SharedOutput(logits: logitsBuffer.baseAddress!, probabilities: probabilityBuffer.baseAddress!,
                                            predictions: predictionBuffer.baseAddress!)
                     let work: @Sendable (Int) -> Void = { worker in
-                        let workspace = Workspace(network: self.network, capacity: blockSize, fused: forward.fused != .none)
+                        let workspace = Workspace(network: self.network, capacity: blockSize, fused: engine.kernel != .none)
                         var block = worker
                         while block < blocks {
-                            let first = block * blockSize
-                            let n = min(blockSize, count - first)
-                            forward.run(input.image(first), count: n, workspace: workspace, logits: out.logits + first * classes)
-                            for i in first..<(first + n) {
+                            let members = order[(block * blockSize)..<min((block + 1) * blockSize, count)]
+                            engine.run(source, indices: members, lengths: members.map { lengths[$0] },
+                                       valuesPerImage: valuesPerImage, workspace: workspace, logits: out.logits)
+                            for i in members {
                                 out.predictions[i] = softmaxRow(out.logits + i * classes, out.probabilities + i * classes, count: classes)
                             }
                             block += workers
@@ -166,21 +269,7 @@ public final class Model: Sendable {
             }
         }
         return BatchResult(count: count, classCount: classes, labels: labels, logits: logits,
-                           probabilities: probabilities, predictions: predictions)
-    }
-}
-
-/// The caller's input buffer, shared read-only by the workers.
-private struct InputSource: @unchecked Sendable {
-    let first: BlockInput
-    /// Values per image.
-    let stride: Int
-
-    func image(_ index: Int) -> BlockInput {
-        switch first {
-        case .pixels(let p): .pixels(p + index * stride)
-        case .features(let p): .features(p + index * stride)
-        }
+                           probabilities: probabilities, predictions: predictions, lengths: lengths)
     }
 }
 
@@ -191,8 +280,10 @@ private struct SharedOutput: @unchecked Sendable {
     let predictions: UnsafeMutablePointer<Int>
 }
 
+/// Rows that worker threads fill, each its own.
+private struct SharedRows<Row>: @unchecked Sendable {
+    let base: UnsafeMutablePointer<Row>
+}
+
 /// Scratch memory per worker thread above which blocks are made smaller (256 MiB).
 let scratchLimit = 256 << 20
-
-/// Set once per process, before the first GEMM (see ``Model``).
-private let blasSingleThreaded: Void = openblas_set_num_threads(1)

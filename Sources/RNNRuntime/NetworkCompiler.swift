@@ -1,3 +1,5 @@
+import CBLAS
+import RNNCore
 import RNNFormat
 
 /// When a dense layer without activation that feeds an LSTM is folded into the LSTM's input weights.
@@ -41,21 +43,39 @@ struct NetworkCompiler {
         var bias: [Float]
     }
 
+    /// Bytes the folded embedding table `[V, 4 * paddedHidden]` may take (``LoadOptions``).
+    var embeddingFoldingLimit: Int = 64 << 20
+    /// Whether to lay weights out for the fused kernels too (there is one on this CPU).
+    var packForKernels: Bool = KernelISA.detected != .none
+
     func compile() throws(RuntimeError) -> CompiledNetwork {
         let metadata = file.metadata
         let input = metadata.input
-        guard input.kind == .imageRows else {
-            throw .unsupportedModel("input kind '\(input.kind.rawValue)' (image models load as Model, token models as TextClassifier)")
-        }
-        guard (1...4096).contains(input.height), (1...4096).contains(input.width) else {
-            throw .unsupportedModel("input size \(input.height)x\(input.width) (each side must be 1...4096)")
+        var layers = metadata.layers[...]
+        var inputStage: InputStage
+        var width: Int
+        switch input.kind {
+        case .imageRows:
+            guard (1...4096).contains(input.height), (1...4096).contains(input.width) else {
+                throw .unsupportedModel("input size \(input.height)x\(input.width) (each side must be 1...4096)")
+            }
+            inputStage = .imageRows(height: input.height, width: input.width, scale: input.scale, offset: input.offset)
+            width = input.width
+        case .tokens:
+            guard let tokens = input.tokens else { throw .unsupportedModel("a tokens input without its text pipeline") }
+            guard case .embedding(let e)? = layers.first else {
+                throw .unsupportedModel("a tokens model starts with an embedding layer (spec §6.1 rule 2a)")
+            }
+            let table = try values(e.weight, shape: [e.vocabularySize, e.dimension])
+            inputStage = .embedding(table: table, vocabulary: e.vocabularySize, dimension: e.dimension, maxLength: tokens.maxLength)
+            width = e.dimension
+            layers = layers.dropFirst()
         }
         var stages: [Stage] = []
         var pending: [PendingDense] = []
         var folded = 0
         var inSequence = true
-        var width = input.width
-        var stride = input.width
+        var stride = width
 
         // Emits the pending activation-free dense layers unfolded.
         func flush() {
@@ -69,7 +89,7 @@ struct NetworkCompiler {
             pending.removeAll()
         }
 
-        for layer in metadata.layers {
+        for layer in layers {
             switch layer {
             case .dense(let d):
                 guard d.inputSize == width, d.inputSize > 0, d.outputSize > 0 else {
@@ -91,7 +111,7 @@ struct NetworkCompiler {
                 stride = d.outputSize
 
             case .embedding(let e):
-                throw .unsupportedModel("embedding layer '\(e.name)' (token models load as TextClassifier)")
+                throw .unsupportedModel("embedding layer '\(e.name)' is not the first layer of a tokens model")
 
             case .lstm(let l):
                 guard inSequence else {
@@ -129,16 +149,27 @@ struct NetworkCompiler {
                         flush()
                     }
                 }
-                let padded = (h + laneCount - 1) / laneCount * laneCount
-                let interleavedInput = interleaveGates(inputWeight, hidden: h, padded: padded, columns: inputColumns, stride: stride)
-                let interleavedRecurrent = interleaveGates(r.map(Double.init), hidden: h, padded: padded, columns: h, stride: padded)
-                let fused = FusedKernel.detected != .none
+                let padded = GateLayout.paddedHidden(h)
+                if stages.isEmpty, case .embedding(let table, let vocabulary, let dimension, let maxLength) = inputStage,
+                   case let (tableFloats, overflow) = vocabulary.multipliedReportingOverflow(by: 4 * padded),
+                   !overflow, tableFloats <= embeddingFoldingLimit / 4 {
+                    // The embedding folds into this LSTM's input projection: T = E W_ihᵀ + b.
+                    inputStage = .foldedEmbedding(
+                        table: foldEmbedding(table, vocabulary: vocabulary, dimension: dimension,
+                                             inputWeight: inputWeight, bias: bias, hidden: h, padded: padded),
+                        vocabulary: vocabulary, columns: 4 * padded, maxLength: maxLength)
+                    stride = 0
+                    inputColumns = 0
+                    inputWeight = []
+                }
+                let interleavedInput = GateLayout.interleave(inputWeight, hidden: h, padded: padded, columns: inputColumns, stride: stride)
+                let interleavedRecurrent = GateLayout.interleave(r.map(Double.init), hidden: h, padded: padded, columns: h, stride: padded)
                 stages.append(.lstm(LSTMStage(
                     hidden: h, paddedHidden: padded, inputStride: stride,
                     inputWeight: interleavedInput, recurrentWeight: interleavedRecurrent,
-                    bias: interleaveGates(bias, hidden: h, padded: padded, columns: 1, stride: 1),
-                    packedInputWeight: fused ? packForKernel(interleavedInput, rows: 4 * padded, columns: stride) : [],
-                    packedRecurrentWeight: fused ? packForKernel(interleavedRecurrent, rows: 4 * padded, columns: padded) : [],
+                    bias: GateLayout.interleave(bias, hidden: h, padded: padded, columns: 1, stride: 1),
+                    packedInputWeight: packForKernels && stride > 0 ? GateLayout.pack(interleavedInput, rows: 4 * padded, columns: stride) : [],
+                    packedRecurrentWeight: packForKernels ? GateLayout.pack(interleavedRecurrent, rows: 4 * padded, columns: padded) : [],
                     returnsSequence: l.returns == .sequence)))
                 width = h
                 stride = padded
@@ -151,9 +182,29 @@ struct NetworkCompiler {
         guard width == metadata.labels.count else {
             throw .unsupportedModel("the last layer gives \(width) outputs but there are \(metadata.labels.count) labels")
         }
-        return CompiledNetwork(
-            timeSteps: input.height, featureWidth: input.width, scale: input.scale, offset: input.offset,
-            stages: stages, classCount: width, foldedDenseLayers: folded)
+        return CompiledNetwork(input: inputStage, stages: stages, classCount: width, foldedDenseLayers: folded)
+    }
+
+    /// The folded embedding table `T[k] = W_ih E[k] + b` (`[V, 4 * padded]`, interleaved gate columns):
+    /// formed in Double with one DGEMM, then rounded once.
+    private func foldEmbedding(_ e: [Float], vocabulary: Int, dimension d: Int, inputWeight: [Double], bias: [Double],
+                               hidden h: Int, padded: Int) -> [Float] {
+        let g = 4 * h
+        var t64 = [Double](repeating: 0, count: vocabulary * g)
+        for k in 0..<vocabulary { for r in 0..<g { t64[k * g + r] = bias[r] } }
+        let e64 = e.map(Double.init)
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, blasint(vocabulary), blasint(g), blasint(d), 1,
+                    e64, blasint(d), inputWeight, blasint(d), 1, &t64, blasint(g))
+        let columns = 4 * padded
+        var table = [Float](repeating: 0, count: vocabulary * columns)
+        for k in 0..<vocabulary {
+            for gate in 0..<4 {
+                for unit in 0..<h {
+                    table[k * columns + GateLayout.row(gate: gate, unit: unit)] = Float(t64[k * g + gate * h + unit])
+                }
+            }
+        }
+        return table
     }
 
     /// The dequantized values of tensor `name`, checked against the shape its layer requires.
@@ -221,20 +272,6 @@ func padColumns(_ m: [Float], rows: Int, columns: Int, stride: Int) -> [Float] {
     var out = [Float](repeating: 0, count: rows * stride)
     for r in 0..<rows {
         for c in 0..<columns { out[r * stride + c] = m[r * columns + c] }
-    }
-    return out
-}
-
-/// Reorders gate-major rows (`[4H, columns]`, gate order i, f, g, o) into the interleaved,
-/// padded layout of ``LSTMStage`` (`[4 * padded, stride]`), rounding to binary32.
-func interleaveGates(_ m: [Double], hidden: Int, padded: Int, columns: Int, stride: Int) -> [Float] {
-    var out = [Float](repeating: 0, count: 4 * padded * stride)
-    for gate in 0..<4 {
-        for unit in 0..<hidden {
-            let source = (gate * hidden + unit) * columns
-            let target = ((unit / laneCount) * 4 * laneCount + gate * laneCount + unit % laneCount) * stride
-            for c in 0..<columns { out[target + c] = Float(m[source + c]) }
-        }
     }
     return out
 }

@@ -2,10 +2,15 @@
 public struct LoadOptions: Sendable, Equatable {
     /// Whether activation-free dense layers in front of an LSTM are folded into its input weights.
     public var folding: DenseFolding
+    /// Token models: the embedding is folded into the first LSTM's input projection (a table
+    /// `[V, 4 * paddedHidden]` of binary32, see ``Model``) only when that table takes at most this
+    /// many bytes; 0 never folds. Default 64 MiB.
+    public var embeddingFoldingLimitBytes: Int
 
-    /// The defaults: fold when it saves work.
-    public init(folding: DenseFolding = .whenCheaper) {
+    /// The defaults: fold dense layers when it saves work, fold embeddings up to 64 MiB.
+    public init(folding: DenseFolding = .whenCheaper, embeddingFoldingLimitBytes: Int = 64 << 20) {
         self.folding = folding
+        self.embeddingFoldingLimitBytes = embeddingFoldingLimitBytes
     }
 }
 
@@ -28,14 +33,15 @@ public enum StepKernel: Sendable, Equatable {
 
 /// Choices for one `classify` call of a ``Model``.
 ///
-/// The results do not depend on ``threads``: images are grouped into blocks of ``blockSize``
-/// (block `k` holds images `k * blockSize ..< (k + 1) * blockSize`) whatever the thread count, and
-/// threads only decide who computes which block. Changing ``blockSize`` may change the last bits
+/// The results do not depend on ``threads``: inputs are grouped into blocks of ``blockSize``
+/// whatever the thread count (images: block `k` holds images `k * blockSize ..< (k + 1) * blockSize`;
+/// token sequences: the same after a stable sort by length, longest first), and threads only decide
+/// who computes which block. Changing ``blockSize`` may change the last bits
 /// of the logits (BLAS may round a `B`-row product differently for different `B`).
 public struct ClassifyOptions: Sendable, Equatable {
-    /// Worker threads, 1 ... 256. The batch is split between them block by block.
+    /// Worker threads, 1 ... ``ClassifyOptions/threadLimit``. The batch is split between them block by block.
     public var threads: Int
-    /// Images per block, 1 ... 4096: the `B` of every GEMM. Larger blocks make larger (faster)
+    /// Sequences per block, 1 ... 4096: the `B` of every GEMM. Larger blocks make larger (faster)
     /// GEMMs; a block's scratch memory is about `T * B * (4H + 2 * width) * 4` bytes, and blocks are
     /// made smaller for very large models so that it stays below 256 MiB per thread.
     public var blockSize: Int
@@ -53,9 +59,12 @@ public struct ClassifyOptions: Sendable, Equatable {
         self.kernel = kernel
     }
 
+    /// The allowed thread counts: one range for every tool and API.
+    public static let threadLimit = 1...256
+
     func validated() throws(RuntimeError) -> ClassifyOptions {
-        guard (1...256).contains(threads) else {
-            throw .invalidOption(name: "thread count", expected: "1...256", found: threads)
+        guard Self.threadLimit.contains(threads) else {
+            throw .invalidOption(name: "thread count", expected: "\(Self.threadLimit)", found: threads)
         }
         guard (1...4096).contains(blockSize) else {
             throw .invalidOption(name: "block size", expected: "1...4096", found: blockSize)

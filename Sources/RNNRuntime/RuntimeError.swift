@@ -14,6 +14,8 @@ public enum RuntimeError: Error, Sendable, Equatable, CustomStringConvertible {
     case unsupportedModel(String)
     /// Images of `found` size were given to a model whose input contract (spec §6.2) wants `expected`.
     case imageSizeMismatch(expectedHeight: Int, expectedWidth: Int, foundHeight: Int, foundWidth: Int)
+    /// Input of one kind (images, tokens) given to a model that reads the other.
+    case inputKindMismatch(model: InputContract.Kind, given: InputContract.Kind)
     /// A flat input buffer whose length is not a whole number of images (or feature sequences).
     case inputLengthMismatch(valuesPerImage: Int, found: Int, what: String)
     /// An option outside its allowed range (threads, block size, top-k).
@@ -31,6 +33,8 @@ public enum RuntimeError: Error, Sendable, Equatable, CustomStringConvertible {
             return "unsupported model: \(reason)"
         case .imageSizeMismatch(let eh, let ew, let fh, let fw):
             return "expected \(eh * ew) pixels per image (\(eh)x\(ew)), found \(fh * fw) (\(fh)x\(fw))"
+        case .inputKindMismatch(let model, let given):
+            return "expected input of kind '\(model.rawValue)' (what this model reads), found '\(given.rawValue)'"
         case .inputLengthMismatch(let per, let found, let what):
             return "expected a multiple of \(per) \(what) per image, found \(found) in total"
         case .invalidOption(let name, let expected, let found):

@@ -1,32 +1,45 @@
-/// Scratch memory for one worker thread, sized once for blocks of up to `capacity` images.
+/// Scratch memory for one worker thread, reused for every block it runs.
 ///
-/// Nothing is allocated while a block runs (step (e) of the kernel design): every buffer the
-/// stages need is carved out here before the first block and reused for every block after it.
+/// Nothing is allocated inside a block's time loop: the per-sequence buffers are sized once for
+/// blocks of up to `capacity` sequences, and the packed sequence buffers grow to the largest block
+/// seen (a block's rows are the sum of its lengths, at most `capacity x maxLength`; token blocks run
+/// longest first, so the first block is usually the largest). Buffers are not cleared: every stage
+/// writes the rows it later reads.
 final class Workspace {
     let capacity: Int
-    /// Two time-major sequence buffers `[T * capacity, sequenceStride]`, used alternately.
-    let sequences: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
-    /// Pre-activations of one LSTM for a whole block: `[T * capacity, 4 * paddedHidden]` (one
-    /// element when the fused kernel runs the LSTMs: it keeps the pre-activations in registers).
-    let projection: UnsafeMutablePointer<Float>
+    private let network: CompiledNetwork
+    private let fused: Bool
+    private let sequenceStride: Int
+    private let gateStride: Int
+    /// Rows the packed buffers hold now.
+    private var rowCapacity = 0
+
+    /// Two packed time-major sequence buffers `[rows, sequenceStride]`, used alternately.
+    private(set) var sequences: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
+    /// Pre-activations of one LSTM: `[rows, 4 * paddedHidden]` on the portable path; `[capacity,
+    /// 4 * paddedHidden]` on the fused path, where it holds one step's rows of a folded embedding table.
+    private(set) var projection: UnsafeMutablePointer<Float>
+    /// Packed token ids of a block (`[rows]`), for a folded embedding table.
+    private(set) var tokenRows: UnsafeMutablePointer<Int32>
     /// The LSTM cell state `[capacity, paddedHidden]`.
     let cell: UnsafeMutablePointer<Float>
-    /// Two hidden-state buffers `[capacity, paddedHidden]` for an LSTM that returns its last state.
+    /// Two hidden-state buffers `[capacity, paddedHidden]` for an LSTM that returns its last state
+    /// (``Engine``'s `HiddenRows`).
     let hidden: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
-    /// Two per-image vector buffers `[capacity, vectorStride]` for the dense layers after the LSTMs.
+    /// Two per-sequence vector buffers `[capacity, vectorStride]` for the dense layers after the LSTMs.
     let vectors: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
 
-    private let sizes: [Int]
-
-    /// Scratch bytes one image of a block needs (sequence buffers, projection, states, vectors).
+    /// Scratch bytes one full-length sequence of a block needs at most (sequence buffers,
+    /// projection, states, vectors).
     static func bytesPerImage(_ network: CompiledNetwork) -> Int {
         let (sequence, vector, gates, padded) = strides(network)
-        return (network.timeSteps * (2 * sequence + gates) + 3 * padded + 2 * vector) * MemoryLayout<Float>.size
+        return (network.input.maxLength * (2 * sequence + gates + 1) + 3 * padded + 2 * vector) * MemoryLayout<Float>.size
     }
 
     /// Widest sequence row, widest vector row, widest gate row (`4 * paddedHidden`), widest state.
     private static func strides(_ network: CompiledNetwork) -> (Int, Int, Int, Int) {
-        var sequenceStride = network.featureWidth
+        var sequenceStride = 1
+        if case .foldedEmbedding = network.input {} else { sequenceStride = network.input.width }
         var vectorStride = 1
         var gates = 1
         var padded = 1
@@ -45,29 +58,39 @@ final class Workspace {
     }
 
     init(network: CompiledNetwork, capacity: Int, fused: Bool) {
-        let t = network.timeSteps
         let (sequenceStride, vectorStride, gates, padded) = Self.strides(network)
         self.capacity = capacity
-        let sequenceCount = t * capacity * sequenceStride
-        let vectorCount = capacity * vectorStride
-        let stateCount = capacity * padded
-        let projectionCount = fused ? 1 : t * capacity * gates
-        sizes = [sequenceCount, sequenceCount, projectionCount, stateCount, stateCount, stateCount, vectorCount, vectorCount]
-        let buffers = sizes.map { count in
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
-            p.initialize(repeating: 0, count: count)
-            return p
+        self.network = network
+        self.fused = fused
+        self.sequenceStride = sequenceStride
+        self.gateStride = gates
+        sequences = (.allocate(capacity: 1), .allocate(capacity: 1))
+        projection = .allocate(capacity: fused ? capacity * gates : 1)
+        tokenRows = .allocate(capacity: 1)
+        cell = .allocate(capacity: capacity * padded)
+        hidden = (.allocate(capacity: capacity * padded), .allocate(capacity: capacity * padded))
+        vectors = (.allocate(capacity: capacity * vectorStride), .allocate(capacity: capacity * vectorStride))
+    }
+
+    /// Makes the packed buffers hold at least `rows` rows (a block's total length).
+    func reserve(rows: Int) {
+        guard rows > rowCapacity else { return }
+        sequences.0.deallocate()
+        sequences.1.deallocate()
+        tokenRows.deallocate()
+        sequences = (.allocate(capacity: rows * sequenceStride), .allocate(capacity: rows * sequenceStride))
+        tokenRows = .allocate(capacity: rows)
+        if !fused {
+            projection.deallocate()
+            projection = .allocate(capacity: rows * gateStride)
         }
-        sequences = (buffers[0], buffers[1])
-        projection = buffers[2]
-        cell = buffers[3]
-        hidden = (buffers[4], buffers[5])
-        vectors = (buffers[6], buffers[7])
+        rowCapacity = rows
     }
 
     deinit {
         for p in [sequences.0, sequences.1, projection, cell, hidden.0, hidden.1, vectors.0, vectors.1] {
             p.deallocate()
         }
+        tokenRows.deallocate()
     }
 }

@@ -53,6 +53,8 @@ extension RuntimeError {
         case .unreadableModel(_, let error): error.kind.status
         case .unsupportedModel: RNN_ERROR_UNSUPPORTED_MODEL
         case .imageSizeMismatch, .inputLengthMismatch: RNN_ERROR_INPUT_SIZE
+        // Token models are refused at load (ModelLifecycle.swift), so images always fit the kind.
+        case .inputKindMismatch: RNN_ERROR_UNSUPPORTED_MODEL
         // The C API never passes options, so an invalid one is the library's own mistake.
         case .invalidOption, .kernelUnavailable: RNN_ERROR_INTERNAL
         }

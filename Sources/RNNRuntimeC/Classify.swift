@@ -99,16 +99,37 @@ func write(_ classes: [Int], to output: UnsafeMutablePointer<Int32>?) {
     for (index, value) in classes.enumerated() { output[index] = Int32(truncatingIfNeeded: value) }
 }
 
+/// What a classify entry point writes, and where.
+private enum ClassifyOutput {
+    case logits(UnsafeMutablePointer<Float>?)
+    case probabilities(UnsafeMutablePointer<Float>?)
+    case classes(UnsafeMutablePointer<Int32>?)
+}
+
+/// The body every `rnn_classify_*` entry point shares: check, classify, copy the requested output.
+private func classifyEntry(_ function: StaticString, _ model: OpaquePointer?, _ input: InputValues, _ inputLength: Int,
+                           _ count: Int, _ output: ClassifyOutput, _ outputLength: Int) -> rnn_status {
+    apiCall(function) { () throws(APIError) in
+        let (pointer, name, rows): (UnsafeMutableRawPointer?, String, Bool) = switch output {
+        case .logits(let p): (UnsafeMutableRawPointer(p), "out_logits", true)
+        case .probabilities(let p): (UnsafeMutableRawPointer(p), "out_probabilities", true)
+        case .classes(let p): (UnsafeMutableRawPointer(p), "out_classes", false)
+        }
+        let result = try classifyChecked(model, input, inputLength: inputLength, count: count, output: pointer,
+                                         outputLength: outputLength, outputName: name, rowsOfClasses: rows)
+        switch output {
+        case .logits(let p): write(result.logits, to: p)
+        case .probabilities(let p): write(result.probabilities, to: p)
+        case .classes(let p): write(result.predictions, to: p)
+        }
+    }
+}
+
 /// Logits of raw `u8` images (header: `rnn_classify_u8`).
 @c @implementation
 public func rnn_classify_u8(_ model: OpaquePointer?, _ pixels: UnsafePointer<UInt8>?, _ pixelsLength: Int, _ count: Int,
                             _ outLogits: UnsafeMutablePointer<Float>?, _ outLength: Int) -> rnn_status {
-    apiCall("rnn_classify_u8") { () throws(APIError) in
-        let result = try classifyChecked(model, .pixels(pixels), inputLength: pixelsLength, count: count,
-                                         output: UnsafeMutableRawPointer(outLogits), outputLength: outLength,
-                                         outputName: "out_logits", rowsOfClasses: true)
-        write(result.logits, to: outLogits)
-    }
+    classifyEntry("rnn_classify_u8", model, .pixels(pixels), pixelsLength, count, .logits(outLogits), outLength)
 }
 
 /// Probabilities of raw `u8` images (header: `rnn_classify_u8_probabilities`).
@@ -116,36 +137,22 @@ public func rnn_classify_u8(_ model: OpaquePointer?, _ pixels: UnsafePointer<UIn
 public func rnn_classify_u8_probabilities(_ model: OpaquePointer?, _ pixels: UnsafePointer<UInt8>?, _ pixelsLength: Int,
                                           _ count: Int, _ outProbabilities: UnsafeMutablePointer<Float>?,
                                           _ outLength: Int) -> rnn_status {
-    apiCall("rnn_classify_u8_probabilities") { () throws(APIError) in
-        let result = try classifyChecked(model, .pixels(pixels), inputLength: pixelsLength, count: count,
-                                         output: UnsafeMutableRawPointer(outProbabilities), outputLength: outLength,
-                                         outputName: "out_probabilities", rowsOfClasses: true)
-        write(result.probabilities, to: outProbabilities)
-    }
+    classifyEntry("rnn_classify_u8_probabilities", model, .pixels(pixels), pixelsLength, count,
+                  .probabilities(outProbabilities), outLength)
 }
 
 /// Predicted classes of raw `u8` images (header: `rnn_classify_u8_classes`).
 @c @implementation
 public func rnn_classify_u8_classes(_ model: OpaquePointer?, _ pixels: UnsafePointer<UInt8>?, _ pixelsLength: Int,
                                     _ count: Int, _ outClasses: UnsafeMutablePointer<Int32>?, _ outLength: Int) -> rnn_status {
-    apiCall("rnn_classify_u8_classes") { () throws(APIError) in
-        let result = try classifyChecked(model, .pixels(pixels), inputLength: pixelsLength, count: count,
-                                         output: UnsafeMutableRawPointer(outClasses), outputLength: outLength,
-                                         outputName: "out_classes", rowsOfClasses: false)
-        write(result.predictions, to: outClasses)
-    }
+    classifyEntry("rnn_classify_u8_classes", model, .pixels(pixels), pixelsLength, count, .classes(outClasses), outLength)
 }
 
 /// Logits of normalized features (header: `rnn_classify_f32`).
 @c @implementation
 public func rnn_classify_f32(_ model: OpaquePointer?, _ features: UnsafePointer<Float>?, _ featuresLength: Int, _ count: Int,
                              _ outLogits: UnsafeMutablePointer<Float>?, _ outLength: Int) -> rnn_status {
-    apiCall("rnn_classify_f32") { () throws(APIError) in
-        let result = try classifyChecked(model, .features(features), inputLength: featuresLength, count: count,
-                                         output: UnsafeMutableRawPointer(outLogits), outputLength: outLength,
-                                         outputName: "out_logits", rowsOfClasses: true)
-        write(result.logits, to: outLogits)
-    }
+    classifyEntry("rnn_classify_f32", model, .features(features), featuresLength, count, .logits(outLogits), outLength)
 }
 
 /// Probabilities of normalized features (header: `rnn_classify_f32_probabilities`).
@@ -153,22 +160,13 @@ public func rnn_classify_f32(_ model: OpaquePointer?, _ features: UnsafePointer<
 public func rnn_classify_f32_probabilities(_ model: OpaquePointer?, _ features: UnsafePointer<Float>?, _ featuresLength: Int,
                                            _ count: Int, _ outProbabilities: UnsafeMutablePointer<Float>?,
                                            _ outLength: Int) -> rnn_status {
-    apiCall("rnn_classify_f32_probabilities") { () throws(APIError) in
-        let result = try classifyChecked(model, .features(features), inputLength: featuresLength, count: count,
-                                         output: UnsafeMutableRawPointer(outProbabilities), outputLength: outLength,
-                                         outputName: "out_probabilities", rowsOfClasses: true)
-        write(result.probabilities, to: outProbabilities)
-    }
+    classifyEntry("rnn_classify_f32_probabilities", model, .features(features), featuresLength, count,
+                  .probabilities(outProbabilities), outLength)
 }
 
 /// Predicted classes of normalized features (header: `rnn_classify_f32_classes`).
 @c @implementation
 public func rnn_classify_f32_classes(_ model: OpaquePointer?, _ features: UnsafePointer<Float>?, _ featuresLength: Int,
                                      _ count: Int, _ outClasses: UnsafeMutablePointer<Int32>?, _ outLength: Int) -> rnn_status {
-    apiCall("rnn_classify_f32_classes") { () throws(APIError) in
-        let result = try classifyChecked(model, .features(features), inputLength: featuresLength, count: count,
-                                         output: UnsafeMutableRawPointer(outClasses), outputLength: outLength,
-                                         outputName: "out_classes", rowsOfClasses: false)
-        write(result.predictions, to: outClasses)
-    }
+    classifyEntry("rnn_classify_f32_classes", model, .features(features), featuresLength, count, .classes(outClasses), outLength)
 }

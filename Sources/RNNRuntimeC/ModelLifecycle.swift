@@ -14,7 +14,7 @@ public func rnn_model_load(_ path: UnsafePointer<CChar>?, _ outModel: UnsafeMuta
         guard let text = String(validatingCString: path) else {
             throw .invalidArgument("path is not valid UTF-8")
         }
-        let model = try runtime { () throws(RuntimeError) in try Model(contentsOf: text) }
+        let model = try runtime { () throws(RuntimeError) in try imageModel(Model(contentsOf: text)) }
         out.pointee = try HandleTable.shared.insert(model)
     }
 }
@@ -46,9 +46,18 @@ public func rnn_model_load_from_memory(_ data: UnsafeRawPointer?, _ size: Int,
                 throw .runtime(.unreadableModel(path: nil, error: error))
             }
         }
-        let model = try runtime { () throws(RuntimeError) in try Model(bytes: bytes) }
+        let model = try runtime { () throws(RuntimeError) in try imageModel(Model(bytes: bytes)) }
         out.pointee = try HandleTable.shared.insert(model)
     }
+}
+
+/// The C API 1.0 classifies images: a token model (format 1.1) is refused at load, as before the
+/// runtime could load every kind through one `Model`.
+private func imageModel(_ model: Model) throws(RuntimeError) -> Model {
+    guard model.inputKind == .imageRows else {
+        throw .unsupportedModel("input kind '\(model.inputKind.rawValue)' (the C API classifies image models)")
+    }
+    return model
 }
 
 /// Releases a handle (header: `rnn_model_free`).

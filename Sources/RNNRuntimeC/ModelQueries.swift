@@ -1,28 +1,28 @@
 import CRNNRuntime
 import RNNRuntime
 
+/// Writes two values of a model to the caller's two out-pointers (the pair queries below).
+private func pairQuery<T>(_ function: StaticString, _ model: OpaquePointer?, _ first: UnsafeMutablePointer<T>?, _ firstName: String,
+                          _ second: UnsafeMutablePointer<T>?, _ secondName: String, _ values: (Model) -> (T, T)) -> rnn_status {
+    apiCall(function) { () throws(APIError) in
+        let model = try HandleTable.shared.model(model)
+        let a = try required(first, firstName), b = try required(second, secondName)
+        (a.pointee, b.pointee) = values(model)
+    }
+}
+
 /// Image height (time steps) and width (features per step) (header: `rnn_model_input_shape`).
 @c @implementation
 public func rnn_model_input_shape(_ model: OpaquePointer?, _ outHeight: UnsafeMutablePointer<Int>?,
                                   _ outWidth: UnsafeMutablePointer<Int>?) -> rnn_status {
-    apiCall("rnn_model_input_shape") { () throws(APIError) in
-        let model = try HandleTable.shared.model(model)
-        let height = try required(outHeight, "out_height"), width = try required(outWidth, "out_width")
-        height.pointee = model.input.height
-        width.pointee = model.input.width
-    }
+    pairQuery("rnn_model_input_shape", model, outHeight, "out_height", outWidth, "out_width") { ($0.input.height, $0.input.width) }
 }
 
 /// The input contract's `scale` and `offset` (spec §6.2) (header: `rnn_model_input_normalization`).
 @c @implementation
 public func rnn_model_input_normalization(_ model: OpaquePointer?, _ outScale: UnsafeMutablePointer<Float>?,
                                           _ outOffset: UnsafeMutablePointer<Float>?) -> rnn_status {
-    apiCall("rnn_model_input_normalization") { () throws(APIError) in
-        let model = try HandleTable.shared.model(model)
-        let scale = try required(outScale, "out_scale"), offset = try required(outOffset, "out_offset")
-        scale.pointee = model.input.scale
-        offset.pointee = model.input.offset
-    }
+    pairQuery("rnn_model_input_normalization", model, outScale, "out_scale", outOffset, "out_offset") { ($0.input.scale, $0.input.offset) }
 }
 
 /// The number of classes (header: `rnn_model_class_count`).

@@ -1,3 +1,5 @@
+import RNNCore
+
 /// SIMD versions of the fused gate passes for `Float`.
 ///
 /// LLVM does not vectorize the generic loops (too many pointers that might alias), and these
@@ -7,7 +9,6 @@
 ///
 /// In debug builds (`-DDEBUG`, as `swift test` builds) the SIMD types are unspecialized generic
 /// code, about 100x slower than the scalar loop, so there the scalar loop does all of `H`.
-typealias Lanes = SIMD8<Float>
 
 #if DEBUG
 let vectorLanes = false
@@ -21,30 +22,9 @@ func load(_ p: UnsafePointer<Float>) -> Lanes { UnsafeRawPointer(p).loadUnaligne
 @inline(__always)
 func store(_ v: Lanes, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: Lanes.self) }
 
-/// ``fastExponential(_:)`` on eight lanes.
-@inline(__always)
-func fastExponential(_ input: Lanes) -> Lanes {
-    // Clamp with masks: `clamped`/`pointwiseMin` are not inlined and cost a call per vector.
-    let low = Lanes(repeating: -87.3), high = Lanes(repeating: 88.3)
-    var x = input
-    x.replace(with: low, where: x .< low)
-    x.replace(with: high, where: x .> high)
-    let shifted = x * 1.442_695_04 + 12_582_912
-    let n = shifted - 12_582_912
-    let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
-    let r = x - n * 0.693_359_375 + n * 2.121_944_40e-4
-    var p = Lanes(repeating: 1.987_569_150_0e-4)
-    p = p * r + 1.398_199_950_7e-3
-    p = p * r + 8.333_451_907_3e-3
-    p = p * r + 4.166_579_589_4e-2
-    p = p * r + 1.666_666_545_9e-1
-    p = p * r + 5.000_000_120_1e-1
-    let y = p * r * r + r + 1
-    return y * unsafeBitCast((integer &+ 127) &<< 23, to: Lanes.self)
-}
-
-@inline(__always) func sigmoid(_ x: Lanes) -> Lanes { 1 / (1 + fastExponential(-x)) }
-@inline(__always) func tanhLanes(_ x: Lanes) -> Lanes { 2 / (1 + fastExponential(-2 * x)) - 1 }
+/// The gate functions: RNNCore's one implementation (``fastSigmoid(_:)``, ``fastTanh(_:)``).
+@inline(__always) func sigmoid(_ x: Lanes) -> Lanes { fastSigmoid(x) }
+@inline(__always) func tanhLanes(_ x: Lanes) -> Lanes { fastTanh(x) }
 
 func gateForwardFloat(
     z: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, previousCell: UnsafePointer<Float>?,

@@ -1,3 +1,4 @@
+import RNNCore
 /// How the initial weights are drawn.
 public enum InitializationScheme: String, Sendable, Codable, CaseIterable {
     /// Glorot-uniform dense and `W_ih`, orthogonal `W_hh` per gate block, forget-gate bias 1,

@@ -1,5 +1,6 @@
 import RNNSupport
 import CBLAS
+import RNNCore
 
 /// A floating-point type the network can be computed in.
 ///
@@ -42,34 +43,10 @@ extension Float: TrainingScalar {
     @inline(__always) public static func exponential(_ x: Float) -> Float { expf(x) }
     @inline(__always) public static func logarithm(_ x: Float) -> Float { logf(x) }
     @inline(__always) public static func hyperbolicTangent(_ x: Float) -> Float { tanhf(x) }
-    /// Branch-free, so that the gate loops vectorize; see ``fastExponential(_:)``.
-    @inline(__always) public static func gateSigmoid(_ x: Float) -> Float { 1 / (1 + fastExponential(-x)) }
-    /// `tanh(x) = 2 σ(2x) - 1`; absolute error below 2e-7 (relative accuracy near 0 is not needed here).
-    @inline(__always) public static func gateTanh(_ x: Float) -> Float { 2 / (1 + fastExponential(-2 * x)) - 1 }
-}
-
-/// `e^x` in binary32 without a libm call: Cephes' `expf` (range reduction by `ln 2` split in two
-/// constants, degree-6 minimax polynomial, exponent assembled from bits), with the input clamped
-/// to `[-87.3, 88.3]` so that the result is always a normal finite number. About 2 ulp.
-///
-/// libm's `expf`/`tanhf` are calls LLVM cannot vectorize; they took about half of all training
-/// time. This version vectorizes, and being plain IEEE arithmetic it is bitwise reproducible.
-@inline(__always)
-func fastExponential(_ input: Float) -> Float {
-    let x = min(max(input, -87.3), 88.3)
-    // Round x·log2(e) to the nearest integer with the 1.5·2^23 trick (exact for |v| < 2^22).
-    let shifted = x * 1.442_695_04 + 12_582_912
-    let n = shifted - 12_582_912
-    let integer = Int32(bitPattern: shifted.bitPattern) &- 0x4B40_0000
-    let r = x - n * 0.693_359_375 + n * 2.121_944_40e-4
-    var p: Float = 1.987_569_150_0e-4
-    p = p * r + 1.398_199_950_7e-3
-    p = p * r + 8.333_451_907_3e-3
-    p = p * r + 4.166_579_589_4e-2
-    p = p * r + 1.666_666_545_9e-1
-    p = p * r + 5.000_000_120_1e-1
-    let y = p * r * r + r + 1
-    return y * Float(bitPattern: UInt32(bitPattern: (integer &+ 127) &<< 23))
+    /// Branch-free, so that the gate loops vectorize: RNNCore's one `exp` (``fastSigmoid(_:)``).
+    @inline(__always) public static func gateSigmoid(_ x: Float) -> Float { fastSigmoid(x) }
+    /// `tanh(x) = 2 σ(2x) - 1`; absolute error below 2e-7 (RNNCore's ``fastTanh(_:)``).
+    @inline(__always) public static func gateTanh(_ x: Float) -> Float { fastTanh(x) }
 }
 
 extension Double: TrainingScalar {

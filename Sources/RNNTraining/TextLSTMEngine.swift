@@ -1,3 +1,4 @@
+import RNNCore
 import RNNKernels
 
 /// Sizes of the text classifier `embedding -> lstm -> dense` and where each tensor lives in the

@@ -1,3 +1,4 @@
+import RNNCore
 import Dispatch
 import RNNFormat
 import RNNDatasets

@@ -1,3 +1,4 @@
+import RNNCore
 import RNNSupport
 
 /// Everything that changes during a run; a checkpoint stores exactly this plus the configuration.

@@ -1,3 +1,4 @@
+import RNNCore
 import RNNTraining
 
 /// One golden input image and what it is meant to exercise.

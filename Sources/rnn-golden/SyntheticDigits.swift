@@ -1,3 +1,4 @@
+import RNNCore
 import RNNTraining
 
 /// Digit-like 28x28 u8 images drawn from hand-made stroke templates: the golden inputs and the

@@ -17,11 +17,8 @@ struct Bench: ParsableCommand {
     @Option(help: "Random images to generate when no IDX file is given.")
     var count: Int = 10_000
 
-    @Option(help: "Worker threads for the batched runs (batch 1 always runs on one thread).")
-    var threads: Int?
-
-    @Option(name: .customLong("block-size"), help: "Images per GEMM block.")
-    var blockSize: Int = 64
+    /// `--threads` (for the batched runs; batch 1 always runs on one thread), `--block-size`, `--kernel`.
+    @OptionGroup var runtime: RunOptions
 
     @Option(name: .customLong("single-images"), help: "Images classified one at a time for the batch-1 figures.")
     var singleImages: Int = 2000
@@ -33,17 +30,11 @@ struct Bench: ParsableCommand {
             help: "Batch sizes for the throughput runs (0 = the whole input in one call).")
     var batchSizes: [Int] = [128, 0]
 
-    @Option(help: KernelOption.help)
-    var kernel: KernelOption = .automatic
-
     @Flag(help: "Print one JSON object instead of the human summary (for bench/run-infer.sh).")
     var json = false
 
     func validate() throws {
-        try kernel.validate()
         guard (1...10_000_000).contains(count) else { throw ValidationError("--count must be 1...10000000, found \(count)") }
-        guard (1...256).contains(threads ?? 1) else { throw ValidationError("--threads must be 1...256") }
-        guard (1...4096).contains(blockSize) else { throw ValidationError("--block-size must be 1...4096") }
         guard singleImages >= 1 else { throw ValidationError("--single-images must be at least 1") }
         guard (1...1000).contains(repeats) else { throw ValidationError("--repeats must be 1...1000, found \(repeats)") }
         guard !batchSizes.isEmpty, batchSizes.allSatisfy({ $0 >= 0 }) else {
@@ -66,50 +57,32 @@ struct Bench: ParsableCommand {
         guard let model = loaded else { return }
         let pixels = try loadPixels(model)
         let n = pixels.count / model.pixelsPerImage
-        let threadCount = threads ?? defaultThreadCount()
+        let threadCount = runtime.threadCount
+        let blockSize = runtime.blockSize
+        let kernel = runtime.kernel
         let loadMilliseconds = loadTimes.min()! * 1000
 
-        // Batch 1, one thread: latency of each call.
+        // One method for every tool (RNNRuntime's Benchmark): batch-1 latency per call, then the
+        // median of `repeats` passes over the whole input at each batch size.
         let single = min(singleImages, n)
-        var latencies: [Double] = []
-        latencies.reserveCapacity(single)
-        let one = ClassifyOptions(threads: 1, blockSize: blockSize, kernel: kernel.stepKernel)
-        try pixels.withUnsafeBufferPointer { all throws(Failure) in
-            for i in 0..<single {
-                let image = UnsafeBufferPointer(rebasing: all[(i * model.pixelsPerImage)..<((i + 1) * model.pixelsPerImage)])
-                let (_, seconds) = try measured { () throws(Failure) -> BatchResult in
-                    do { return try model.classify(pixels: image, options: one) } catch { throw Failure.model(error) }
-                }
-                latencies.append(seconds)
-            }
-        }
-        latencies.sort()
-        func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
-        let singleRate = Double(single) / latencies.reduce(0, +)
-
-        // Throughput: `repeats` passes over the input in chunks of `batch`; the median pass counts.
+        let latency: Benchmark.Latency
         var throughput: [(requested: Int, batch: Int, imagesPerSecond: Double)] = []
-        for requested in batchSizes {
-            let batch = requested == 0 ? n : min(requested, n)
-            let options = ClassifyOptions(threads: threadCount, blockSize: blockSize, kernel: kernel.stepKernel)
-            var passes: [Double] = []
-            for _ in 0..<repeats {
-                let (_, seconds) = try measured { () throws(Failure) in
-                    try pixels.withUnsafeBufferPointer { all throws(Failure) in
-                        var start = 0
-                        while start < n {
-                            let end = min(n, start + batch)
-                            let slice = UnsafeBufferPointer(rebasing: all[(start * model.pixelsPerImage)..<(end * model.pixelsPerImage)])
-                            do { _ = try model.classify(pixels: slice, options: options) } catch { throw Failure.model(error) }
-                            start = end
-                        }
-                    }
-                }
-                passes.append(seconds)
+        do {
+            let options = runtime.classifyOptions
+            latency = try pixels.withUnsafeBufferPointer { all throws(RuntimeError) in
+                try Benchmark.latency(model, pixels: all, count: single, options: options)
             }
-            passes.sort()
-            throughput.append((requested, batch, Double(n) / passes[passes.count / 2]))
+            for requested in batchSizes {
+                let row = try pixels.withUnsafeBufferPointer { all throws(RuntimeError) in
+                    try Benchmark.throughput(model, pixels: all, batchSize: requested == 0 ? n : requested, repeats: repeats, options: options)
+                }
+                throughput.append((requested, row.batchSize, row.imagesPerSecond))
+            }
+        } catch {
+            throw Failure.model(error)
         }
+        func percentile(_ p: Double) -> Double { latency.percentile(p) }
+        let singleRate = latency.imagesPerSecond
         var usage = rusage()
         getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
         let peakMiB = Double(usage.ru_maxrss) / 1024  // Linux reports ru_maxrss in KiB.
@@ -126,7 +99,7 @@ struct Bench: ParsableCommand {
             try output.write("images           \(n) (\(images ?? "random")), \(model.input.height)x\(model.input.width)\n")
             try output.write("kernel           \(kernel.description)\n")
             try output.write("model load       \(fixed(loadMilliseconds, 2)) ms (best of 5)\n")
-            try output.write("batch 1          \(fixed(singleRate, 0)) images/s (1 thread, \(single) images)\n")
+            try output.write("batch 1          \(fixed(singleRate, 0)) images/s (1 thread, 1 / median latency of \(single) calls)\n")
             try output.write("latency batch 1  p50 \(fixed(percentile(0.5) * 1e6, 1)) us, p90 \(fixed(percentile(0.9) * 1e6, 1)) us, p99 \(fixed(percentile(0.99) * 1e6, 1)) us\n")
             for row in throughput {
                 let name = row.requested == 0 ? "batch \(n) (all)" : "batch \(row.requested)"

@@ -39,20 +39,10 @@ struct Classify: ParsableCommand {
     @Option(name: .customLong("batch-size"), help: "Images read and classified at a time.")
     var batchSize: Int = 1024
 
-    @Option(help: "Worker threads (default: one per core).")
-    var threads: Int?
-
-    @Option(name: .customLong("block-size"), help: ArgumentHelp("Images per GEMM block inside a batch.", visibility: .hidden))
-    var blockSize: Int = 64
-
-    @Option(help: KernelOption.help)
-    var kernel: KernelOption = .automatic
+    @OptionGroup var runtime: RunOptions
 
     func validate() throws {
-        try kernel.validate()
         guard (1...1_000_000).contains(batchSize) else { throw ValidationError("--batch-size must be 1...1000000, found \(batchSize)") }
-        guard (1...256).contains(threads ?? 1) else { throw ValidationError("--threads must be 1...256, found \(threads ?? 1)") }
-        guard (1...4096).contains(blockSize) else { throw ValidationError("--block-size must be 1...4096, found \(blockSize)") }
         guard topK >= 0 else { throw ValidationError("--top-k must be at least 0, found \(topK)") }
         guard misclassifiedLimit >= 0 else { throw ValidationError("--misclassified-limit must be at least 0") }
         if misclassified != nil && labels == nil { throw ValidationError("--misclassified needs --labels") }
@@ -71,7 +61,7 @@ struct Classify: ParsableCommand {
 
         let output = OutputStream.standardOutput()
         let formatter = RecordFormatter(format: format, topK: min(topK, model.classCount))
-        let options = ClassifyOptions(threads: threads ?? defaultThreadCount(), blockSize: blockSize, kernel: kernel.stepKernel)
+        let options = runtime.classifyOptions
         var evaluation = Evaluation(labels: model.labels)
         var mistakes = MistakeCollector(limit: misclassified == nil ? 0 : misclassifiedLimit)
 

@@ -20,9 +20,8 @@ struct ClassifyText: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The .rnnm model file.", valueName: "file")) var model: String?
     @Option(name: .long, help: "A text to classify (repeatable).") var text: [String] = []
     @Option(name: .long, help: ArgumentHelp("Evaluate on the test split of aclImdb (directory or .tar.gz).", valueName: "path")) var imdb: String?
-    @Option(name: .long, help: "Worker threads.") var threads: Int = defaultThreadCount()
     @Option(name: .long, help: "Largest folded input table [V, 4H] in MiB (0: never fold).") var foldLimit: Int = 64
-    @Option(help: KernelOption.help) var kernel: KernelOption = .automatic
+    @OptionGroup var runtime: RunOptions
     @Argument(help: "Files, one text each; '-' reads standard input, one text per line.") var files: [String] = []
 
     func run() throws {
@@ -30,31 +29,33 @@ struct ClassifyText: ParsableCommand {
         if let model { (path, origin) = (model, "--model") }
         else if let v = getenv("RNN_MODEL"), !String(cString: v).isEmpty { (path, origin) = (String(cString: v), "$RNN_MODEL") }
         else { (path, origin) = ("models/imdb-lstm.rnnm", "default") }
-        guard (1...64).contains(threads) else { throw ValidationError("--threads must be in 1...64, got \(threads)") }
-        guard foldLimit >= 0 else { throw ValidationError("--fold-limit must be >= 0, got \(foldLimit)") }
-        try kernel.validate()
-        let (classifier, seconds) = try measured { () throws(Failure) -> TextClassifier in
-            do { return try TextClassifier(contentsOf: path, options: TextLoadOptions(foldingLimitBytes: foldLimit << 20, kernel: kernel.stepKernel)) }
+        guard (0...(1 << 20)).contains(foldLimit) else { throw ValidationError("--fold-limit must be in 0...1048576 (MiB), got \(foldLimit)") }
+        let (classifier, seconds) = try measured { () throws(Failure) -> Model in
+            do { return try Model(contentsOf: path, options: LoadOptions(embeddingFoldingLimitBytes: foldLimit << 20)) }
             catch { throw Failure.model(error) }
         }
-        log("rnn-infer: model \(path) (\(origin)), \(classifier.classCount) classes, vocabulary \(classifier.encoder.input.vocabulary.count) words, "
-            + "embedding \(classifier.isEmbeddingFolded ? "folded into the LSTM input table" : "not folded"), kernel \(kernel.description), loaded in \(fixed(seconds * 1000, 1)) ms")
+        guard let encoder = classifier.encoder else {
+            throw Failure.model(RuntimeError.inputKindMismatch(model: classifier.inputKind, given: .tokens))
+        }
+        let options = runtime.classifyOptions
+        log("rnn-infer: model \(path) (\(origin)), \(classifier.classCount) classes, vocabulary \(encoder.input.vocabulary.count) words, "
+            + "embedding \(classifier.isEmbeddingFolded ? "folded into the LSTM input table" : "not folded"), kernel \(runtime.kernel.description), loaded in \(fixed(seconds * 1000, 1)) ms")
         let out = OutputStream.standardOutput()
         if let imdb {
-            try evaluate(classifier, imdb, out)
+            try evaluate(classifier, options: options, imdb, out)
             return
         }
         // Streamed: texts are tokenized as their bytes arrive and classified in batches, so memory
         // stays bounded (model + one batch of token ids) for any number of lines and any line length.
-        var batch = TextBatch(classifier: classifier, threads: threads, output: out)
-        for (k, text) in text.enumerated() { try batch.add(classifier.encoder.tokenIDs(text), source: "--text \(k + 1)") }
+        var batch = TextBatch(classifier: classifier, options: options, output: out)
+        for (k, text) in text.enumerated() { try batch.add(encoder.tokenIDs(text), source: "--text \(k + 1)") }
         for file in files.isEmpty && text.isEmpty ? ["-"] : files {
             if file == "-" {
-                try TextReader.lines(of: 0, name: "standard input", encoder: classifier.encoder) { n, ids throws(Failure) in
+                try TextReader.lines(of: 0, name: "standard input", encoder: encoder) { n, ids throws(Failure) in
                     try batch.add(ids, source: "stdin:\(n)")
                 }
             } else {
-                try batch.add(try TextReader.wholeFile(file, encoder: classifier.encoder), source: file)
+                try batch.add(try TextReader.wholeFile(file, encoder: encoder), source: file)
             }
         }
         try batch.flush()
@@ -62,25 +63,22 @@ struct ClassifyText: ParsableCommand {
         log("rnn-infer: \(batch.count) texts in \(fixed(batch.seconds * 1000, 1)) ms of classification")
     }
 
-    private func evaluate(_ classifier: TextClassifier, _ path: String, _ out: OutputStream) throws {
+    private func evaluate(_ classifier: Model, options: ClassifyOptions, _ path: String, _ out: OutputStream) throws {
         let splits: TextDatasetSplits
         do { splits = try IMDb.load(from: path) } catch { throw Failure.input(error) }
         let labels = classifier.labels.map(TerminalText.escaped)
         guard labels.count == splits.classNames.count else {
             throw Failure.labels("the model has \(labels.count) classes but the data set has \(splits.classNames.count)")
         }
-        let (predictions, elapsed) = measured { classifier.classify(texts: splits.test.map(\.text), threads: threads) }
-        var confusion = [[Int]](repeating: [Int](repeating: 0, count: labels.count), count: labels.count)
-        for (p, e) in zip(predictions, splits.test) { confusion[Int(e.label)][p.classIndex] += 1 }
-        let correct = (0..<labels.count).reduce(0) { $0 + confusion[$1][$1] }
+        let (result, elapsed) = try measured { () throws(Failure) -> BatchResult in
+            do { return try classifier.classify(texts: splits.test.map(\.text), options: options) } catch { throw Failure.model(error) }
+        }
+        var evaluation = Evaluation(labels: classifier.labels)
+        for (p, e) in zip(result.predictions, splits.test) { evaluation.add(truth: Int(e.label), predicted: p) }
         let n = splits.test.count
-        var report = "accuracy \(fixed(100 * Double(correct) / Double(max(1, n)), 1)) % (\(correct) of \(n) test reviews)\n"
-        report += "confusion (rows: true, columns: predicted)\n"
-        let width = max(10, labels.map(\.count).max() ?? 0)
-        func pad(_ s: String) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }
-        report += pad("") + labels.map { " " + pad($0) }.joined() + "\n"
-        for (i, row) in confusion.enumerated() { report += pad(labels[i]) + row.map { " " + pad(String($0)) }.joined() + "\n" }
-        report += "\(fixed(Double(n) / max(elapsed, 1e-9), 1)) reviews/s (\(threads) threads, tokenizing included)\n"
+        var report = "accuracy \(fixed(100 * evaluation.accuracy, 1)) % (\(evaluation.correct) of \(n) test reviews)\n"
+        report += evaluation.report(summary: false, noun: "reviews")
+        report += "\(fixed(Double(n) / max(elapsed, 1e-9), 1)) reviews/s (\(options.threads) threads, tokenizing included)\n"
         try out.write(report)
         try out.finish()
     }
@@ -88,8 +86,8 @@ struct ClassifyText: ParsableCommand {
 
 /// Texts classified a batch at a time, their lines written in input order.
 private struct TextBatch {
-    let classifier: TextClassifier
-    let threads: Int
+    let classifier: Model
+    let options: ClassifyOptions
     let output: OutputStream
     /// Texts per batch: enough to keep every thread busy, small enough to bound memory.
     static let size = 512
@@ -98,9 +96,9 @@ private struct TextBatch {
     private(set) var count = 0
     private(set) var seconds = 0.0
 
-    init(classifier: TextClassifier, threads: Int, output: OutputStream) {
+    init(classifier: Model, options: ClassifyOptions, output: OutputStream) {
         self.classifier = classifier
-        self.threads = threads
+        self.options = options
         self.output = output
     }
 
@@ -112,10 +110,13 @@ private struct TextBatch {
 
     mutating func flush() throws(Failure) {
         guard !ids.isEmpty else { return }
-        let (predictions, elapsed) = measured { [ids, classifier, threads] in classifier.classify(tokenSequences: ids, threads: threads) }
+        let (result, elapsed) = try measured { [ids, classifier, options] () throws(Failure) -> BatchResult in
+            do { return try classifier.classify(tokenSequences: ids, options: options) } catch { throw Failure.model(error) }
+        }
         seconds += elapsed
         count += ids.count
-        for (p, source) in zip(predictions, sources) {
+        for (k, source) in sources.enumerated() {
+            let p = result[k]
             try output.write("\(TerminalText.escaped(p.label))\t\(p.probability)\t\(TerminalText.escaped(source))\n")
         }
         ids.removeAll(keepingCapacity: true)
@@ -182,20 +183,15 @@ private enum TextReader {
 
 /// The `runtime` line of `rnn-infer inspect` for a tokens model (spec §6.2.1): load time and folding.
 func textRuntimeLine(_ file: String) throws(Failure) -> String {
-    let (classifier, seconds) = try measured { () throws(Failure) -> TextClassifier in
-        do { return try TextClassifier(contentsOf: file) } catch { throw Failure.model(error) }
+    let (classifier, seconds) = try measured { () throws(Failure) -> Model in
+        do { return try Model(contentsOf: file) } catch { throw Failure.model(error) }
     }
-    let v = classifier.encoder.input.vocabularySize
+    let v = classifier.encoder?.input.vocabularySize ?? 0
     return "runtime       loads in \(fixed(seconds * 1000, 1)) ms; embedding "
         + (classifier.isEmbeddingFolded ? "folded into the first LSTM's input table [\(v), 4H]\n" : "not folded (table over the limit)\n")
 }
 
-/// Loads `file` with the runtime that fits its input kind (image models: Model; tokens: TextClassifier).
+/// Loads `file` as the runtime would run it (any input kind).
 func loadRunnable(_ file: String) throws {
-    do {
-        let kind = try ModelReader.read(contentsOf: file).metadata.input.kind
-        if kind == .tokens { _ = try TextClassifier(contentsOf: file) } else { _ = try Model(contentsOf: file) }
-    } catch let error as ModelFormatError {
-        throw RuntimeError.unreadableModel(path: file, error: error)
-    }
+    _ = try Model(contentsOf: file)
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineSupport
 import RNNFormat
 
 /// `rnn-infer convert IN OUT --weights DTYPE`: the same model with its weights stored in another dtype.
@@ -26,7 +27,7 @@ struct Convert: ParsableCommand {
     var output: String
 
     @Option(help: "Dtype of the weight matrices: f32, f16, bf16 or int8.")
-    var weights: WeightsChoice
+    var weights: WeightsDType
 
     @Flag(help: "Store every section uncompressed (codec none: memory-mappable), instead of zstd.")
     var uncompressed = false
@@ -63,20 +64,5 @@ struct Convert: ParsableCommand {
         }
         log("rnn-infer: wrote \(output): " + ConversionReport(source: source, converted: converted, inputBytes: inputBytes,
                                                               outputBytes: ConversionReport.fileSize(output)).line)
-    }
-}
-
-/// The `--weights` choice (spec §4.1 dtypes).
-enum WeightsChoice: String, ExpressibleByArgument, CaseIterable {
-    case f32, f16, bf16, int8
-
-    /// The format's dtype.
-    var dtype: DType {
-        switch self {
-        case .f32: .f32
-        case .f16: .f16
-        case .bf16: .bf16
-        case .int8: .int8
-        }
     }
 }

@@ -53,8 +53,12 @@ struct Evaluation {
     }
 
     /// The human-readable report.
-    func report() -> String {
-        var out = "\naccuracy: \(fixed(accuracy * 100, 2))% (\(correct) of \(total) correct)\n"
+    ///
+    /// - Parameters:
+    ///   - summary: whether to start with the accuracy line (`rnn-infer text --imdb` prints its own).
+    ///   - noun: what is counted ("images", "reviews").
+    func report(summary: Bool = true, noun: String = "images") -> String {
+        var out = summary ? "\naccuracy: \(fixed(accuracy * 100, 2))% (\(correct) of \(total) correct)\n" : ""
         // The confusion matrix is printed only while it stays readable.
         if classes <= 30 {
             let width = max(5, String(total).count + 1, labels.map(\.count).max() ?? 1)
@@ -73,7 +77,7 @@ struct Evaluation {
         }
         let confused = mostConfused(10)
         if !confused.isEmpty {
-            out += "\nmost confused (true -> predicted: images)\n"
+            out += "\nmost confused (true -> predicted: \(noun))\n"
             for pair in confused {
                 out += "  \(labels[pair.truth]) -> \(labels[pair.predicted]): \(pair.count)\n"
             }

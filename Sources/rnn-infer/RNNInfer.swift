@@ -23,6 +23,8 @@ struct RNNInfer: ParsableCommand {
     /// Runs the command; a ``Failure`` becomes one line on standard error and its exit status, and
     /// so does a usage error (64).
     static func main() {
+        // This tool splits batches across its own threads: OpenBLAS's pool stays at one thread.
+        Model.setBLASThreads(1)
         ToolMain.run(Self.self, tool: "rnn-infer") { error in
             (error as? Failure).map { (Int32($0.status.rawValue), $0.message) }
         }
@@ -75,6 +77,33 @@ enum KernelOption: String, ExpressibleByArgument, CaseIterable {
     var description: String {
         let variant = self == .automatic ? FusedKernel.detected : (FusedKernel(rawValue: rawValue) ?? .none)
         return variant == .none ? "portable" : "fused-\(variant.rawValue)"
+    }
+}
+
+/// `--threads`, `--block-size`, `--kernel`: how the runtime runs a batch (every command that classifies).
+struct RunOptions: ParsableArguments {
+    @Option(help: "Worker threads (default: one per core).")
+    var threads: Int?
+
+    @Option(name: .customLong("block-size"), help: ArgumentHelp("Inputs per GEMM block inside a batch.", visibility: .hidden))
+    var blockSize: Int = 64
+
+    @Option(help: KernelOption.help)
+    var kernel: KernelOption = .automatic
+
+    func validate() throws {
+        try kernel.validate()
+        let limit = ClassifyOptions.threadLimit
+        guard limit.contains(threads ?? 1) else { throw ValidationError("--threads must be \(limit), found \(threads ?? 1)") }
+        guard (1...4096).contains(blockSize) else { throw ValidationError("--block-size must be 1...4096, found \(blockSize)") }
+    }
+
+    /// The worker count: `--threads`, else one per core.
+    var threadCount: Int { threads ?? defaultThreadCount() }
+
+    /// The runtime's options for these choices.
+    var classifyOptions: ClassifyOptions {
+        ClassifyOptions(threads: threadCount, blockSize: blockSize, kernel: kernel.stepKernel)
     }
 }
 

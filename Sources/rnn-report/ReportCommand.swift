@@ -70,7 +70,7 @@ struct ReportCommand: ParsableCommand {
     @Option(name: .customLong("single-images"), help: "Single-image calls timed for the batch-1 median.")
     var singleImages = 500
 
-    @Option(help: "Timed calls per larger batch size (the median is reported).")
+    @Option(help: "Timed passes over the test images per larger batch size (the median is reported).")
     var repeats = 7
 
     @Option(help: "Sample test images shown in the data figure.")
@@ -106,6 +106,8 @@ struct ReportCommand: ParsableCommand {
     }
 
     static func main() {
+        // The runtime's threads split batches themselves: OpenBLAS's pool stays at one thread.
+        Model.setBLASThreads(1)
         ToolMain.run(Self.self, tool: "rnn-report") { error in
             (error as? ReportFailure).map { ($0.status, "\($0)") }
         }

@@ -1,26 +1,9 @@
 import ArgumentParser
+import CommandLineSupport
 import RNNFormat
 
-/// The `--weights` choice: the dtype the model's weight matrices are stored in (spec §4.1).
-///
-/// Rank-1 tensors (biases) always stay f32; ``RNNFormat/ModelFile/converted(to:)`` states why.
-enum WeightsDType: String, ExpressibleByArgument, CaseIterable {
-    case f32, f16, bf16, int8
-
-    /// The format's dtype.
-    var dtype: DType {
-        switch self {
-        case .f32: .f32
-        case .f16: .f16
-        case .bf16: .bf16
-        case .int8: .int8
-        }
-    }
-
-    static let help: ArgumentHelp = """
-        Store weight matrices as f32, f16, bf16 or int8 (symmetric per row, f32 scales); biases stay f32.
-        """
-}
+/// The `--weights` choice, shared with `rnn-infer convert` (CommandLineSupport).
+typealias WeightsDType = CommandLineSupport.WeightsDType
 
 /// `model` with its weight matrices stored as `weights` (exit 64 if a value does not fit the dtype;
 /// the checkpoint is kept, so `rnn-train export --weights` can retry with another dtype).

@@ -1,6 +1,7 @@
 import Foundation
 import RNNFormat
 import Testing
+@testable import RNNCore
 @testable import RNNRuntime
 import RNNTestSupport
 

@@ -1,6 +1,7 @@
 import CBLAS
 import Foundation
 import Testing
+@testable import RNNCore
 @testable import RNNRuntime
 
 /// Kernel timings for the report; run only with RNN_BENCH=1 in a release build:

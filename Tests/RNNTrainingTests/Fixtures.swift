@@ -1,3 +1,4 @@
+import RNNCore
 import RNNDatasets
 @testable import RNNTraining
 

@@ -1,3 +1,4 @@
+import RNNCore
 import Foundation
 import RNNDatasets
 import RNNFormat
@@ -61,8 +62,8 @@ struct IMDbPipelineTests {
         try Data(texts.prefix(12).joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: sample))
         let json = try JSONSerialization.jsonObject(with: Data(try Self.python(["forward", modelPath, "--texts", sample]).utf8)) as! [String: Any]
         let expected = json["logits"] as! [[Double]]
-        let classifier = try TextClassifier(file)
-        let got = classifier.logits(tokenSequences: texts.prefix(12).map(encoder.tokenIDs))
+        let classifier = try Model(file)
+        let got = try classifier.classify(tokenSequences: texts.prefix(12).map(encoder.tokenIDs)).logits
         for (i, row) in expected.enumerated() {
             for k in 0..<2 { #expect(abs(Double(got[i * 2 + k]) - row[k]) <= 1e-4 * max(1, abs(row[k])), "review \(i) class \(k)") }
         }
@@ -96,34 +97,41 @@ struct IMDbPipelineTests {
         let vocabulary = ["the", "movie", "good", "bad", "plot", "actor", "boring", "fun"]
         let (file, shape, p) = Self.randomModel(vocabulary: vocabulary, maxLength: 6, hiddenSize: hiddenSize)
         let bytes = try ModelWriter.encode(file)
-        let folded = try TextClassifier(try ModelReader.decode(bytes), options: TextLoadOptions(kernel: kernel))
-        let plain = try TextClassifier(try ModelReader.decode(bytes), options: TextLoadOptions(foldingLimitBytes: 0, kernel: kernel))
+        let folded = try Model(try ModelReader.decode(bytes))
+        let plain = try Model(try ModelReader.decode(bytes), options: LoadOptions(embeddingFoldingLimitBytes: 0))
         #expect(folded.isEmbeddingFolded && !plain.isEmbeddingFolded)
-        let expectedKernel: FusedKernel = if case .fused(let v) = kernel { v } else { .none }
-        #expect(folded.kernel == expectedKernel && plain.kernel == expectedKernel)
+        let one = ClassifyOptions(kernel: kernel), two = ClassifyOptions(threads: 2, blockSize: 2, kernel: kernel)
         let texts = ["The movie was GOOD, good fun!", "bad<br />boring plot", "", "zzz unknown words only",
                      "the the the movie movie plot actor fun bad good boring"]  // longer than max_length 6
         let encoder = TokenEncoder(file.metadata.input.tokens!)
         let ids = texts.map(encoder.tokenIDs)
         #expect(ids[4].count == 6 && ids[2].isEmpty && ids[3] == [1, 1, 1, 1])
         let trainer = TextTrainer.logits(parameters: p, shape: shape, sequences: ids, threads: 1)
-        for runtime in [folded.logits(tokenSequences: ids), plain.logits(tokenSequences: ids, threads: 2)] {
+        for runtime in [try folded.classify(tokenSequences: ids, options: one).logits,
+                        try plain.classify(tokenSequences: ids, options: two).logits] {
             for i in trainer.indices { #expect(abs(runtime[i] - trainer[i]) <= 1e-5 * max(1, abs(trainer[i])), "\(kernel)") }
         }
         // Each text alone gives the same logits as in the mixed-length batch: no padded step is run.
         // (Not bit for bit: OpenBLAS blocks a GEMM of 1 row differently from one of 5, which moves
         // the last bit; a padded step, by contrast, would change the state by far more.)
-        let batched = plain.logits(tokenSequences: ids)
+        let batched = try plain.classify(tokenSequences: ids, options: one).logits
         for (i, sequence) in ids.enumerated() {
-            for (k, value) in plain.logits(tokenSequences: [sequence]).enumerated() {
+            for (k, value) in try plain.classify(tokenSequences: [sequence], options: one).logits.enumerated() {
                 #expect(abs(value - batched[2 * i + k]) <= 1e-6 * max(1, abs(value)))
             }
         }
         // One extra step with the padding id 0 would change the result: the check above has teeth.
-        let padded = folded.logits(tokenSequences: [ids[1] + [0]])
+        let padded = try folded.classify(tokenSequences: [ids[1] + [0]], options: one).logits
         #expect(abs(padded[0] - batched[2]) > 1e-4 || abs(padded[1] - batched[3]) > 1e-4)
-        let predictions = folded.classify(texts: texts)
-        #expect(predictions.map(\.tokenCount) == ids.map(\.count))
+        let result = try folded.classify(texts: texts, options: one)
+        #expect(result.lengths == ids.map(\.count))
+        let predictions = (0..<result.count).map { result[$0] }
         #expect(predictions.allSatisfy { abs($0.probabilities.reduce(0, +) - 1) < 1e-5 && $0.probability >= 0.5 })
+        // A text longer than max_length given as ids is truncated by the file's rule, like the encoder does.
+        let long = try folded.classify(tokenSequences: [encoder.allTokenIDs(texts[4])], options: one)
+        let short = try folded.classify(tokenSequences: [ids[4]], options: one)
+        #expect(long.lengths == [6] && long.logits == short.logits)
+        // An image model refuses texts, and a text model images, with one clear error.
+        #expect(throws: RuntimeError.inputKindMismatch(model: .tokens, given: .imageRows)) { try folded.classify(pixels: [0]) }
     }
 }

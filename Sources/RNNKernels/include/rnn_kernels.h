@@ -12,6 +12,29 @@
 extern "C" {
 #endif
 
+/// What `rnnk_lstm_step` and `rnnk_sgemm` return. A kernel checks its arguments before it touches
+/// any memory it was given, so a call that returns anything but `RNNK_OK` has written nothing.
+/// The checks run once per call (not per element); what each kernel checks is listed at it.
+/// Callers that only ask "did the kernel run" compare with 0; `RNNK_UNAVAILABLE` keeps its old
+/// value -1, the one Swift callers fall back on.
+#define RNNK_OK 0
+/// The variant asked for is not a fused variant, or this CPU or build lacks it (use the portable path).
+#define RNNK_UNAVAILABLE (-1)
+/// A count is out of range (negative rows, width, m, n or k; groups < 1 or too large for 32 * groups
+/// to fit an int), or a region the arguments describe does not fit in the address space.
+#define RNNK_INVALID_SIZE (-2)
+/// A pointer the call needs is NULL (the arguments themselves included).
+#define RNNK_NULL_POINTER (-3)
+/// A stride or width does not fit the layout: a row stride shorter than the row it steps over, a
+/// width that is not the one the layout requires, or (`rnnk_sgemm`) `n % 16 != 0`.
+#define RNNK_BAD_LAYOUT (-4)
+/// An output overlaps another output or an input (byte ranges actually touched).
+#define RNNK_OVERLAP (-5)
+
+/// A short English description of a status above ("ok", "invalid size", ...; "unknown status" for any
+/// other value), for messages.
+const char *rnnk_status_message(int status);
+
 /// Instruction-set variants of the fused kernels, best last.
 typedef enum rnnk_isa {
     /// No fused kernel on this CPU: the runtime uses its portable path (BLAS GEMM + Swift gate pass).
@@ -22,7 +45,8 @@ typedef enum rnnk_isa {
     RNNK_ISA_AVX512 = 2,
 } rnnk_isa;
 
-/// The best variant this CPU and operating system support (checked with cpuid/xgetbv).
+/// The best variant this CPU and operating system support (checked with cpuid/xgetbv once per
+/// process; later calls return the cached answer).
 rnnk_isa rnnk_detect_isa(void);
 
 /// One time step of an LSTM layer for `rows` sequences, fused: matrix products, gates, cell update.
@@ -72,7 +96,7 @@ typedef struct rnnk_lstm_step_args {
     float *gates_out;
     ptrdiff_t gates_stride;
     int gates_hidden;
-    /// Optional (NULL to skip): `tanh(c_out)`, laid out like `c_out`.
+    /// Optional (NULL to skip): `tanh(c_out)`, laid out like `c_out`; needs `gates_out`.
     float *cell_tanh_out;
     /// Optional: per-row starting values of `z` instead of `bias` (`[rows][32 * groups]`, same
     /// interleaved columns, row stride `z_in_stride`), for inputs whose projection was computed
@@ -90,21 +114,68 @@ static inline ptrdiff_t rnnk_packed_index(int groups, int width, int k, int col)
     return (ptrdiff_t)32 * pair * width + (ptrdiff_t)k * panel_width + (col - 32 * pair);
 }
 
-/// Runs one step with the variant `isa`. Returns 0, or -1 when this build or CPU lacks `isa`.
+/// Runs one step with the variant `isa`. Returns `RNNK_OK` (0) after computing the step, or, having
+/// written nothing, the first failed check in this order (`G = 8 * groups`, the padded hidden size;
+/// "a region" is the floats the kernel touches: `(rows - 1) * stride + width` from its pointer, or
+/// nothing when `rows` or `width` is 0):
+///
+/// 1. `RNNK_UNAVAILABLE` (-1): `isa` is not `RNNK_ISA_AVX2` or `RNNK_ISA_AVX512`, or this build or
+///    CPU lacks it.
+/// 2. `RNNK_NULL_POINTER`: `args` is NULL.
+/// 3. `RNNK_INVALID_SIZE`: `rows < 0`; `groups < 1` or `groups > INT_MAX / 32`; `x_width < 0`;
+///    `h_width < 0`.
+/// 4. `RNNK_NULL_POINTER`: `c_out` or `h_out` is NULL; `x_width > 0` and `x` or `wx` is NULL;
+///    `h_width > 0` and `h` or `wh` is NULL; `z_in` and `bias` are both NULL; `cell_tanh_out` is
+///    given but `gates_out` is NULL (the kernel writes `tanh(c_out)` with the gates).
+/// 5. `RNNK_BAD_LAYOUT`: `x_width > 0` and `x_stride < x_width`; `h_width` is neither 0 nor `G`;
+///    `h_width > 0` and `h_stride < G`; `c_stride < G` (also `cell_tanh_out`'s stride);
+///    `h_out_stride < G`; `gates_out` given and `gates_hidden != G` or
+///    `gates_stride < 4 * gates_hidden`; `z_in` given and `z_in_stride < 32 * groups`.
+/// 6. `RNNK_INVALID_SIZE`: a region's end (`x`, `h`, `z_in`, `c_prev` and the outputs over `rows`
+///    rows; `wx` `32 * groups * x_width` floats, `wh` `32 * groups * h_width`, `bias` `32 * groups`)
+///    does not fit in the address space (computed with overflow checks).
+/// 7. `RNNK_OVERLAP`: two of the outputs `c_out`, `h_out`, `gates_out`, `cell_tanh_out` overlap, or
+///    one of them overlaps an input that is read (`x`, `wx`, `h`, `wh`, `bias` unless `z_in`
+///    replaces it, `z_in`, `c_prev`); the one exception is `c_prev == c_out` (the update in place).
+///    Regions are compared from their first to their last float, so two row-interleaved arrays
+///    (one in the gaps of the other's stride) count as overlapping.
+///
+/// A NULL `h` with `h_width` 0 means `h = 0`; a non-NULL `h` with `h_width` 0 is not read.
 int rnnk_lstm_step(rnnk_isa isa, const rnnk_lstm_step_args *args);
+
+/// Checks 2-7 of `rnnk_lstm_step` alone (on every CPU and build), without running the step: what
+/// `rnnk_lstm_step` would return with an available variant. Lets a caller check a plan once.
+int rnnk_lstm_step_check(const rnnk_lstm_step_args *args);
 
 /// `C = A B` (or `C += A B` when `accumulate` is nonzero) for the training's backward pass, with
 /// `A(i, k) = a[i * a_row + k * a_col]` (so a transposed A is just other strides), `B` row-major
 /// `[k, n]` with row stride `ldb`, `C` row-major `[m, n]` with row stride `ldc`.
 ///
-/// Requires `n % 16 == 0`. Blocked for cache (64-column panels of B, 256 rows of B at a time) with a
-/// 6 x 64 register tile. Every `C` entry sums its `k` terms in increasing `k` order whatever `m` is.
-/// Returns 0, or -1 when `isa` is not `RNNK_ISA_AVX512` on an AVX-512 CPU or `n % 16 != 0` (the
-/// caller then uses BLAS).
+/// Blocked for cache (64-column panels of B, 256 rows of B at a time) with a 6 x 64 register tile.
+/// Every `C` entry sums its `k` terms in increasing `k` order whatever `m` is.
+/// Returns `RNNK_OK` (0) after computing `C`, or, having written nothing, the first failed check:
+///
+/// 1. `RNNK_UNAVAILABLE` (-1): `isa` is not `RNNK_ISA_AVX512`, or this build or CPU lacks it (the
+///    caller then uses BLAS).
+/// 2. `RNNK_INVALID_SIZE`: `m`, `n` or `k` is negative.
+/// 3. `RNNK_NULL_POINTER`: `m > 0 && n > 0` and `c` is NULL, or also `k > 0` and `a` or `b` is NULL.
+/// 4. `RNNK_BAD_LAYOUT`: `n % 16 != 0`; `ldc < n`; `ldb < n`; `a_row < 0` or `a_col < 0`.
+/// 5. `RNNK_INVALID_SIZE`: the end of `A` (`(m - 1) a_row + (k - 1) a_col + 1` floats), `B`
+///    (`(k - 1) ldb + n`) or `C` (`(m - 1) ldc + n`) does not fit in the address space.
+/// 6. `RNNK_OVERLAP`: `C`'s region overlaps `A`'s or `B`'s (from first to last float touched).
+///
+/// With `m` or `n` 0 nothing is touched; with `k` 0, `C` is zeroed (or left as it is when
+/// `accumulate`).
 int rnnk_sgemm(rnnk_isa isa, int m, int n, int k,
                const float *a, ptrdiff_t a_row, ptrdiff_t a_col,
                const float *b, ptrdiff_t ldb,
                float *c, ptrdiff_t ldc, int accumulate);
+
+/// Checks 2-6 of `rnnk_sgemm` alone (on every CPU and build), without computing anything.
+int rnnk_sgemm_check(int m, int n, int k,
+                     const float *a, ptrdiff_t a_row, ptrdiff_t a_col,
+                     const float *b, ptrdiff_t ldb,
+                     const float *c, ptrdiff_t ldc);
 
 #ifdef __cplusplus
 }

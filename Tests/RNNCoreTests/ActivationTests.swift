@@ -1,10 +1,10 @@
 import Testing
-@testable import RNNRuntime
+@testable import RNNCore
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The fast gate functions against libm over a dense sweep (see Activations.swift).
+/// The fast gate functions against libm over a dense sweep (RNNCore/Activations.swift).
 struct ActivationTests {
     /// Every 1/1024 over [-30, 30] plus the clamped extremes: 61,441 + 4 points.
     static let sweep: [Float] = (-30 * 1024...30 * 1024).map { Float($0) / 1024 } + [-200, -88, 88, 200]

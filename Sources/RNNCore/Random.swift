@@ -2,15 +2,15 @@ import RNNSupport
 
 /// SplitMix64 (Steele, Lea & Flood 2014): a tiny generator used only to expand one 64-bit seed
 /// into the 256-bit state of ``Xoshiro256StarStar``, as its authors recommend.
-public struct SplitMix64: Sendable {
+package struct SplitMix64: Sendable {
     /// The generator's whole state.
-    public var state: UInt64
+    package var state: UInt64
 
     /// A generator that starts from `seed`.
-    public init(seed: UInt64) { state = seed }
+    package init(seed: UInt64) { state = seed }
 
     /// The next 64 random bits.
-    public mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -23,23 +23,23 @@ public struct SplitMix64: Sendable {
 ///
 /// Everything random in training (initial weights, shuffling) comes from generators of this
 /// type seeded from `--seed`, never from the system, so that a run can be repeated bit for bit.
-public struct Xoshiro256StarStar: Sendable, Equatable {
+package struct Xoshiro256StarStar: Sendable, Equatable {
     /// The four state words; never all zero.
-    public var state: (UInt64, UInt64, UInt64, UInt64)
+    package var state: (UInt64, UInt64, UInt64, UInt64)
 
     /// A generator whose state is expanded from `seed` by ``SplitMix64``.
-    public init(seed: UInt64) {
+    package init(seed: UInt64) {
         var mixer = SplitMix64(seed: seed)
         state = (mixer.next(), mixer.next(), mixer.next(), mixer.next())
     }
 
     /// Two generators are equal when their states are: they will produce the same sequence.
-    public static func == (lhs: Xoshiro256StarStar, rhs: Xoshiro256StarStar) -> Bool {
+    package static func == (lhs: Xoshiro256StarStar, rhs: Xoshiro256StarStar) -> Bool {
         lhs.state == rhs.state
     }
 
     /// The next 64 random bits.
-    public mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         let result = rotateLeft(state.1 &* 5, 7) &* 9
         let t = state.1 << 17
         state.2 ^= state.0
@@ -52,18 +52,18 @@ public struct Xoshiro256StarStar: Sendable, Equatable {
     }
 
     /// A uniform double in `[0, 1)` built from the top 53 bits.
-    public mutating func nextUnitDouble() -> Double {
+    package mutating func nextUnitDouble() -> Double {
         Double(next() >> 11) * 0x1.0p-53
     }
 
     /// A uniform double in `[low, high)`.
-    public mutating func nextDouble(in low: Double, _ high: Double) -> Double {
+    package mutating func nextDouble(in low: Double, _ high: Double) -> Double {
         low + (high - low) * nextUnitDouble()
     }
 
     /// A standard normal sample (Box–Muller; the second value of each pair is discarded so
     /// that the generator's position never depends on hidden cached state).
-    public mutating func nextNormal() -> Double {
+    package mutating func nextNormal() -> Double {
         // 1 - u lies in (0, 1], so the logarithm is finite.
         let u1 = 1.0 - nextUnitDouble()
         let u2 = nextUnitDouble()
@@ -71,7 +71,7 @@ public struct Xoshiro256StarStar: Sendable, Equatable {
     }
 
     /// A uniform integer in `0..<bound` (Lemire's multiply-shift with rejection: unbiased).
-    public mutating func nextInt(below bound: Int) -> Int {
+    package mutating func nextInt(below bound: Int) -> Int {
         precondition(bound > 0, "bound must be positive")
         let b = UInt64(bound)
         var product = next().multipliedFullWidth(by: b)
@@ -85,7 +85,7 @@ public struct Xoshiro256StarStar: Sendable, Equatable {
     }
 
     /// Fisher–Yates shuffle of `values` in place.
-    public mutating func shuffle<T>(_ values: inout [T]) {
+    package mutating func shuffle<T>(_ values: inout [T]) {
         guard values.count > 1 else { return }
         for i in stride(from: values.count - 1, to: 0, by: -1) {
             values.swapAt(i, nextInt(below: i + 1))

@@ -1,0 +1,39 @@
+import RNNKernels
+
+/// The instruction-set variants of the C kernels (RNNKernels), detected once per process.
+///
+/// The runtime and the trainer both choose among these; neither reads the environment (a CLI that
+/// wants to force a variant passes it as an option).
+package enum KernelISA: Int, Sendable, CaseIterable, Comparable {
+    /// No fused kernel: BLAS and the Swift gate pass.
+    case none = 0
+    /// 256-bit vectors with FMA.
+    case avx2 = 1
+    /// 512-bit vectors (AVX-512 F, DQ, VL).
+    case avx512 = 2
+
+    /// The best variant this CPU and operating system support (cpuid/xgetbv, asked once).
+    package static let detected: KernelISA = KernelISA(rnnk_detect_isa())
+
+    /// The variants this CPU can run, `none` (the portable path) included, in increasing order.
+    package static var supported: [KernelISA] { allCases.filter { $0 <= detected } }
+
+    package init(_ isa: rnnk_isa) {
+        switch isa {
+        case RNNK_ISA_AVX512: self = .avx512
+        case RNNK_ISA_AVX2: self = .avx2
+        default: self = .none
+        }
+    }
+
+    /// The C enumeration value.
+    package var c: rnnk_isa {
+        switch self {
+        case .none: RNNK_ISA_NONE
+        case .avx2: RNNK_ISA_AVX2
+        case .avx512: RNNK_ISA_AVX512
+        }
+    }
+
+    package static func < (a: KernelISA, b: KernelISA) -> Bool { a.rawValue < b.rawValue }
+}
