@@ -15,10 +15,9 @@
 // Seeds: with FUZZ_CHECKPOINT_SEEDS=DIR set, LLVMFuzzerInitialize writes checkpoints of real
 // tiny training runs into DIR (fuzz/run.sh does this before fuzzing); nothing binary is committed.
 
-#if canImport(Glibc)
-import Glibc
-#endif
+import RNNCore
 import RNNFormat
+import RNNSupport
 
 /// Training images of the fuzz data set; the seeds are trained on exactly this many, so that
 /// mutated seeds often pass the data-dependent checks and reach the training step.

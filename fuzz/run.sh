@@ -22,9 +22,9 @@ build_support() {
     -emit-library -static -emit-module -module-name RNNSupport Sources/RNNSupport/*.swift -o "$SUPPORT/libRNNSupport.a"
 }
 
-# The checkpoint reader lives in RNNTraining, which imports RNNFormat, RNNDatasets, CBLAS and the C
-# kernels: those are built first (static libraries, an object and a module map), then RNNTraining's
-# sources and the harness are compiled into one instrumented module.
+# The checkpoint reader lives in RNNTraining, which imports RNNFormat, RNNDatasets, RNNCore, CBLAS and
+# the C kernels: those are built first (static libraries, an object and a module map), then
+# RNNTraining's sources and the harness are compiled into one instrumented module.
 build_checkpoint() {
   local out=fuzz-out/checkpoint/build
   mkdir -p "$out/kernels"
@@ -38,8 +38,10 @@ build_checkpoint() {
     Sources/RNNFormat/*.swift -o "$out/libRNNFormat.a"
   swiftc "${flags[@]}" -emit-library -static -emit-module -module-name RNNDatasets \
     Sources/RNNDatasets/*.swift -o "$out/libRNNDatasets.a"
+  swiftc "${flags[@]}" -emit-library -static -emit-module -module-name RNNCore \
+    Sources/RNNCore/*.swift -o "$out/libRNNCore.a"
   swiftc "${flags[@]}" -module-name RNNTraining Sources/RNNTraining/*.swift fuzz/FuzzCheckpoint.swift \
-    "$out/libRNNFormat.a" "$out/libRNNDatasets.a" "$SUPPORT/libRNNSupport.a" "$out/kernels.o" \
+    "$out/libRNNFormat.a" "$out/libRNNDatasets.a" "$out/libRNNCore.a" "$SUPPORT/libRNNSupport.a" "$out/kernels.o" \
     $(pkg-config --libs openblas) -lzstd -lz -lcrypto -lFoundationNetworking -o fuzz-out/checkpoint/fuzz-checkpoint
 }
 
