@@ -20,22 +20,22 @@ import RNNFormat
 ///
 /// The shuffling order is not stored: it is a function of the seed and the epoch
 /// (``Trainer/order(epoch:)``), so the counters suffice to continue exactly where the run stopped.
-public struct Checkpoint: Sendable, Equatable {
+package struct Checkpoint: Sendable, Equatable {
     /// The run's settings.
-    public var configuration: TrainingConfiguration
+    package var configuration: TrainingConfiguration
     /// Weights, optimizer moments and counters.
-    public var state: TrainingState
+    package var state: TrainingState
     /// Data set identity, so that a resumed run can refuse different data.
-    public var datasetName: String
+    package var datasetName: String
     /// File name -> SHA-256 of the data the run uses.
-    public var datasetSHA256: [String: String]
+    package var datasetSHA256: [String: String]
     /// Class names, exported as the model's labels.
-    public var classNames: [String]
+    package var classNames: [String]
     /// Time steps (image height) the model was trained on.
-    public var timeSteps: Int
+    package var timeSteps: Int
 
     /// A checkpoint of `state` in the run configured by `configuration`.
-    public init(configuration: TrainingConfiguration, state: TrainingState, datasetName: String,
+    package init(configuration: TrainingConfiguration, state: TrainingState, datasetName: String,
                 datasetSHA256: [String: String], classNames: [String], timeSteps: Int) {
         self.configuration = configuration
         self.state = state
@@ -82,7 +82,7 @@ public struct Checkpoint: Sendable, Equatable {
     }
 
     /// The checkpoint's bytes.
-    public func encoded() throws(TrainingError) -> [UInt8] {
+    package func encoded() throws(TrainingError) -> [UInt8] {
         let s = state
         let header = Header(configuration: configuration, epoch: s.epoch, stepInEpoch: s.stepInEpoch,
                             globalStep: s.globalStep, adamStep: s.optimizer.step, epochLossSum: s.epochLossSum,
@@ -117,7 +117,7 @@ public struct Checkpoint: Sendable, Equatable {
     /// or tampered file is refused with one line naming the field, never trusted because its
     /// CRC matches. What needs the data set (steps per epoch) is checked by
     /// ``trainingData(from:path:)`` when the run resumes.
-    public init(decoding bytes: [UInt8], path: String) throws(TrainingError) {
+    package init(decoding bytes: [UInt8], path: String) throws(TrainingError) {
         func fail(_ reason: String) -> TrainingError { .invalidCheckpoint(path: path, reason: reason) }
         guard bytes.count >= 40 else { throw fail("file is \(bytes.count) bytes, shorter than the 40-byte minimum") }
         guard Array(bytes[0..<8]) == Self.magic else { throw fail("wrong magic (not an rnn-train checkpoint)") }
@@ -189,7 +189,7 @@ public struct Checkpoint: Sendable, Equatable {
     /// a `validationCount` that leaves no training images, a `stepInEpoch` past the epoch's
     /// batches, `globalStep` past the run, epochs of the wrong length, or a shape (`timeSteps`,
     /// `classNames`, `architecture.inputSize`) other than the data's.
-    public func trainingData(from splits: DatasetSplits, path: String) throws(TrainingError) -> TrainingData {
+    package func trainingData(from splits: DatasetSplits, path: String) throws(TrainingError) -> TrainingData {
         guard splits.sha256 == datasetSHA256 else {
             throw .dataMismatch("the checkpoint was trained on \(datasetName) with different files (SHA-256 differs); pass the same --dataset/--data")
         }
@@ -203,7 +203,7 @@ public struct Checkpoint: Sendable, Equatable {
     }
 
     /// The checks of ``trainingData(from:path:)`` that need the split data (spec/CHECKPOINT.md §4.4).
-    public func validate(against data: TrainingData, path: String) throws(TrainingError) {
+    package func validate(against data: TrainingData, path: String) throws(TrainingError) {
         func check(_ ok: Bool, _ reason: @autoclosure () -> String) throws(TrainingError) {
             if !ok { throw .invalidCheckpoint(path: path, reason: reason()) }
         }
@@ -242,12 +242,12 @@ public struct Checkpoint: Sendable, Equatable {
     }
 
     /// Writes the checkpoint atomically (temporary file in the same directory, fsync, rename).
-    public func write(to path: String) throws(TrainingError) {
+    package func write(to path: String) throws(TrainingError) {
         try writeFileAtomically(try encoded(), to: path)
     }
 
     /// Reads a checkpoint file.
-    public static func read(from path: String) throws(TrainingError) -> Checkpoint {
+    package static func read(from path: String) throws(TrainingError) -> Checkpoint {
         try Checkpoint(decoding: try readFile(path, limit: 12 * maximumParameters + maximumHeaderBytes + 40), path: path)
     }
 }

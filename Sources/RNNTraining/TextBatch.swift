@@ -4,27 +4,27 @@
 /// prefix of the batch: `active[t]` rows. Row `(t, b)` of every packed matrix sits at
 /// `offsets[t] + b`. Steps past a sequence's end are never computed, so padding cannot change a
 /// result (spec §6.2.1): this is the masking, done by not running the masked rows at all.
-public struct TextBatch: Sendable {
+package struct TextBatch: Sendable {
     /// Batch position -> index into the caller's sequences (longest first; ties in caller order).
-    public let order: [Int]
+    package let order: [Int]
     /// Length of each sorted sequence.
-    public let lengths: [Int]
+    package let lengths: [Int]
     /// Rows that are still running at step `t`, for `t` in `0 ..< steps`.
-    public let active: [Int]
+    package let active: [Int]
     /// First packed row of step `t`.
-    public let offsets: [Int]
+    package let offsets: [Int]
     /// Packed token ids, `totalTokens` of them.
-    public let tokens: [Int32]
+    package let tokens: [Int32]
 
     /// The longest length: the number of steps.
-    public var steps: Int { active.count }
+    package var steps: Int { active.count }
     /// Sequences in the batch.
-    public var count: Int { order.count }
+    package var count: Int { order.count }
     /// Sum of all lengths: rows of every packed matrix.
-    public var totalTokens: Int { tokens.count }
+    package var totalTokens: Int { tokens.count }
 
     /// Packs `sequences` (each a list of token ids; empty sequences are allowed).
-    public init(_ sequences: [[Int32]]) {
+    package init(_ sequences: [[Int32]]) {
         let order = sequences.indices.sorted { sequences[$0].count > sequences[$1].count || (sequences[$0].count == sequences[$1].count && $0 < $1) }
         let lengths = order.map { sequences[$0].count }
         let steps = lengths.first ?? 0

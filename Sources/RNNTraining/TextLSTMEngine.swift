@@ -3,17 +3,17 @@ import RNNKernels
 
 /// Sizes of the text classifier `embedding -> lstm -> dense` and where each tensor lives in the
 /// flat parameter vector (the order of the exported file's tensors).
-public struct TextModelShape: Sendable, Equatable {
+package struct TextModelShape: Sendable, Equatable {
     /// Embedding rows `V` (vocabulary words + the padding and out-of-vocabulary ids).
-    public var vocabularySize: Int
+    package var vocabularySize: Int
     /// Embedding width `D`.
-    public var embeddingSize: Int
+    package var embeddingSize: Int
     /// LSTM width `H`.
-    public var hiddenSize: Int
+    package var hiddenSize: Int
     /// Output classes `C`.
-    public var classCount: Int
+    package var classCount: Int
 
-    public init(vocabularySize: Int, embeddingSize: Int, hiddenSize: Int, classCount: Int) {
+    package init(vocabularySize: Int, embeddingSize: Int, hiddenSize: Int, classCount: Int) {
         self.vocabularySize = vocabularySize
         self.embeddingSize = embeddingSize
         self.hiddenSize = hiddenSize
@@ -21,19 +21,19 @@ public struct TextModelShape: Sendable, Equatable {
     }
 
     /// `E` `[V, D]` starts here.
-    public var embedding: Int { 0 }
+    package var embedding: Int { 0 }
     /// `W_ih` `[4H, D]`.
-    public var inputWeights: Int { embedding + vocabularySize * embeddingSize }
+    package var inputWeights: Int { embedding + vocabularySize * embeddingSize }
     /// `W_hh` `[4H, H]`.
-    public var recurrentWeights: Int { inputWeights + 4 * hiddenSize * embeddingSize }
+    package var recurrentWeights: Int { inputWeights + 4 * hiddenSize * embeddingSize }
     /// `b` `[4H]` (exported as `b_ih`; the model has a single LSTM bias).
-    public var gateBias: Int { recurrentWeights + 4 * hiddenSize * hiddenSize }
+    package var gateBias: Int { recurrentWeights + 4 * hiddenSize * hiddenSize }
     /// `W_out` `[C, H]`.
-    public var outputWeights: Int { gateBias + 4 * hiddenSize }
+    package var outputWeights: Int { gateBias + 4 * hiddenSize }
     /// `b_out` `[C]`.
-    public var outputBias: Int { outputWeights + classCount * hiddenSize }
+    package var outputBias: Int { outputWeights + classCount * hiddenSize }
     /// Total parameter count.
-    public var parameterCount: Int { outputBias + classCount }
+    package var parameterCount: Int { outputBias + classCount }
 }
 
 /// Forward and backward passes of `embedding -> lstm (masked) -> dense` over a ``TextBatch``.

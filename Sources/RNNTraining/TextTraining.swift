@@ -5,32 +5,32 @@ import RNNDatasets
 
 /// Hyperparameters of the text classifier `embedding -> lstm -> dense` (IMDb sentiment). The defaults
 /// are the measured recipe: 87.92 % on the 25,000 IMDb test reviews in about a minute on 2 cores.
-public struct TextTrainingConfiguration: Sendable, Equatable {
+package struct TextTrainingConfiguration: Sendable, Equatable {
     /// Vocabulary words kept (the embedding has `vocabularyWords + 2` rows: padding and out-of-vocabulary).
-    public var vocabularyWords = 19_998
-    public var embeddingSize = 64
-    public var hiddenSize = 128
+    package var vocabularyWords = 19_998
+    package var embeddingSize = 64
+    package var hiddenSize = 128
     /// Tokens kept per review; longer reviews keep their END (spec §6.2.1 `truncate: "start"`).
-    public var maxLength = 500
-    public var batchSize = 64
-    public var epochs = 4
+    package var maxLength = 500
+    package var batchSize = 64
+    package var epochs = 4
     /// Stop after this many steps (0: run all epochs).
-    public var maxSteps = 0
-    public var learningRate: Float = 0.002
-    public var clip: Float = 5
-    public var seed: UInt64 = 1
-    public var threads = 2
+    package var maxSteps = 0
+    package var learningRate: Float = 0.002
+    package var clip: Float = 5
+    package var seed: UInt64 = 1
+    package var threads = 2
     /// Training reviews held out (a seeded random subset) to choose the best epoch.
-    public var validationCount = 2_500
+    package var validationCount = 2_500
     /// Dropout on the embedding outputs (the LSTM's inputs) during training.
-    public var embeddingDropout = 0.5
+    package var embeddingDropout = 0.5
     /// Dropout on the final LSTM state (the dense head's input) during training.
-    public var hiddenDropout = 0.5
+    package var hiddenDropout = 0.5
 
-    public init() {}
+    package init() {}
 
     /// Checks every value against its range; the message names the option, the range and the value.
-    public func validate() throws(TrainingError) {
+    package func validate() throws(TrainingError) {
         func check(_ ok: Bool, _ message: String) throws(TrainingError) { if !ok { throw .invalidHyperparameter(message) } }
         try check((1...1_000_000).contains(vocabularyWords), "--vocab-size must be in 1...1000000, got \(vocabularyWords)")
         try check((1...1024).contains(embeddingSize), "--embedding-size must be in 1...1024, got \(embeddingSize)")
@@ -48,12 +48,12 @@ public struct TextTrainingConfiguration: Sendable, Equatable {
 }
 
 /// Builds the vocabulary of spec §6.2.1: the most frequent words of the training texts.
-public enum TextVocabulary {
+package enum TextVocabulary {
     /// The `size` most frequent words of `texts` (by total count over all texts), ties broken by
     /// the byte order of the words (ascending), so the result does not depend on hashing. Words are
     /// counted by their bytes (``UTF8Key``), as the encoder looks them up: two spellings of `café`
     /// (U+00E9, or `e` + U+0301) are two words, not one, though Swift's `String ==` calls them equal.
-    public static func build(from texts: [String], size: Int) -> [String] {
+    package static func build(from texts: [String], size: Int) -> [String] {
         var counts: [UTF8Key: Int] = [:]
         for text in texts {
             for word in WordTokenizer.words(in: text) { counts[UTF8Key(word), default: 0] += 1 }
@@ -66,25 +66,25 @@ public enum TextVocabulary {
 }
 
 /// Token sequences with labels, ready for training or evaluation.
-public struct TokenizedTexts: Sendable {
-    public var sequences: [[Int32]]
-    public var labels: [Int]
+package struct TokenizedTexts: Sendable {
+    package var sequences: [[Int32]]
+    package var labels: [Int]
 
-    public init(sequences: [[Int32]], labels: [Int]) {
+    package init(sequences: [[Int32]], labels: [Int]) {
         self.sequences = sequences
         self.labels = labels
     }
 
     /// Tokenizes `texts` with `encoder` (truncated to its max length).
-    public init(texts: [String], labels: [Int], encoder: TokenEncoder) {
+    package init(texts: [String], labels: [Int], encoder: TokenEncoder) {
         sequences = texts.map(encoder.tokenIDs)
         self.labels = labels
     }
 
-    public var count: Int { labels.count }
+    package var count: Int { labels.count }
 
     /// The entries at `indices`.
-    public func subset(_ indices: some Sequence<Int>) -> TokenizedTexts {
+    package func subset(_ indices: some Sequence<Int>) -> TokenizedTexts {
         var s: [[Int32]] = [], l: [Int] = []
         for i in indices { s.append(sequences[i]); l.append(labels[i]) }
         return TokenizedTexts(sequences: s, labels: l)
@@ -92,26 +92,26 @@ public struct TokenizedTexts: Sendable {
 }
 
 /// One epoch's numbers, reported through ``TextTrainer/train(_:validation:report:)``.
-public struct TextEpochReport: Sendable {
-    public var epoch: Int
-    public var steps: Int
-    public var trainLoss: Double
-    public var trainAccuracy: Double
-    public var validationLoss: Double
-    public var validationAccuracy: Double
-    public var seconds: Double
+package struct TextEpochReport: Sendable {
+    package var epoch: Int
+    package var steps: Int
+    package var trainLoss: Double
+    package var trainAccuracy: Double
+    package var validationLoss: Double
+    package var validationAccuracy: Double
+    package var seconds: Double
 }
 
 /// Trains `embedding -> lstm -> dense` with Adam over masked, packed batches (see ``TextBatch``).
-public final class TextTrainer {
-    public let configuration: TextTrainingConfiguration
-    public let shape: TextModelShape
+package final class TextTrainer {
+    package let configuration: TextTrainingConfiguration
+    package let shape: TextModelShape
     /// The flat parameters (layout ``TextModelShape``).
-    public private(set) var parameters: [Float]
+    package private(set) var parameters: [Float]
     private var optimizer: AdamOptimizer
     private let engines: [TextLSTMEngine<Float>]
 
-    public init(configuration: TextTrainingConfiguration, classCount: Int) throws(TrainingError) {
+    package init(configuration: TextTrainingConfiguration, classCount: Int) throws(TrainingError) {
         try configuration.validate()
         self.configuration = configuration
         let shape = TextModelShape(vocabularySize: configuration.vocabularyWords + TokenInput.firstWordID,
@@ -126,7 +126,7 @@ public final class TextTrainer {
 
     /// Initial weights: embedding uniform(±0.1); LSTM and head uniform(±1/sqrt(H)) (PyTorch's
     /// default); gate bias 0 except the forget rows, 1 (helps gradients through long reviews).
-    public static func initialParameters<S: TrainingScalar>(_ s: TextModelShape, seed: UInt64) -> [S] {
+    package static func initialParameters<S: TrainingScalar>(_ s: TextModelShape, seed: UInt64) -> [S] {
         var rng = Xoshiro256StarStar(seed: seed)
         var p = [S](repeating: 0, count: s.parameterCount)
         let k = 1 / Double(s.hiddenSize).squareRoot()
@@ -139,7 +139,7 @@ public final class TextTrainer {
 
     /// Runs the configured epochs over `data`; after each epoch evaluates `validation` and keeps the
     /// parameters of the best validation accuracy (the final ``parameters``).
-    public func train(_ data: TokenizedTexts, validation: TokenizedTexts,
+    package func train(_ data: TokenizedTexts, validation: TokenizedTexts,
                       report: (TextEpochReport) -> Void = { _ in }) throws(TrainingError) {
         let c = configuration
         let stepsPerEpoch = max(1, (data.count + c.batchSize - 1) / c.batchSize)
@@ -216,7 +216,7 @@ public final class TextTrainer {
     }
 
     /// Mean cross-entropy and accuracy of the current parameters on `data`.
-    public func evaluate(_ data: TokenizedTexts) -> (loss: Double, accuracy: Double) {
+    package func evaluate(_ data: TokenizedTexts) -> (loss: Double, accuracy: Double) {
         let predictions = TextTrainer.logits(parameters: parameters, shape: shape, sequences: data.sequences, threads: configuration.threads)
         var loss = 0.0, correct = 0
         let c = shape.classCount
@@ -231,7 +231,7 @@ public final class TextTrainer {
     }
 
     /// Logits `[count, C]` in the order of `sequences`, computed in chunks over `threads` workers.
-    public static func logits(parameters: [Float], shape: TextModelShape, sequences: [[Int32]], threads: Int = 2) -> [Float] {
+    package static func logits(parameters: [Float], shape: TextModelShape, sequences: [[Int32]], threads: Int = 2) -> [Float] {
         let chunk = 256
         let chunks = (sequences.count + chunk - 1) / chunk
         let c = shape.classCount
@@ -254,12 +254,12 @@ public final class TextTrainer {
     }
 
     /// The trained model as an `.rnnm` 1.1 file: tokens input -> embedding -> lstm -> dense.
-    public func modelFile(tokens: TokenInput, labels: [String], provenance: Provenance) -> ModelFile {
+    package func modelFile(tokens: TokenInput, labels: [String], provenance: Provenance) -> ModelFile {
         TextTrainer.modelFile(parameters: parameters, shape: shape, tokens: tokens, labels: labels, provenance: provenance)
     }
 
     /// Builds the model file from flat parameters (layout ``TextModelShape``).
-    public static func modelFile(parameters p: [Float], shape s: TextModelShape, tokens: TokenInput, labels: [String],
+    package static func modelFile(parameters p: [Float], shape s: TextModelShape, tokens: TokenInput, labels: [String],
                                  provenance: Provenance) -> ModelFile {
         let v = s.vocabularySize, d = s.embeddingSize, h = s.hiddenSize, c = s.classCount
         func slice(_ from: Int, _ count: Int) -> [Float] { Array(p[from..<(from + count)]) }
@@ -299,18 +299,18 @@ final class NSLockLike: @unchecked Sendable {
 
 /// A text data set tokenized for training: vocabulary from the training split only, a seeded
 /// validation subset held out of it, and the test split.
-public struct PreparedTextData: Sendable {
-    public var train: TokenizedTexts
-    public var validation: TokenizedTexts
-    public var test: TokenizedTexts
+package struct PreparedTextData: Sendable {
+    package var train: TokenizedTexts
+    package var validation: TokenizedTexts
+    package var test: TokenizedTexts
     /// The pipeline to store in the model (spec §6.2.1).
-    public var tokens: TokenInput
-    public var classNames: [String]
+    package var tokens: TokenInput
+    package var classNames: [String]
 
     /// Builds the vocabulary from all training texts, tokenizes, and holds out `validationCount`
     /// training reviews chosen with `seed`. Sets `configuration.vocabularyWords` to the vocabulary's
     /// actual size (a small corpus may have fewer distinct words than asked for).
-    public init(splits: TextDatasetSplits, configuration: inout TextTrainingConfiguration) {
+    package init(splits: TextDatasetSplits, configuration: inout TextTrainingConfiguration) {
         let vocabulary = TextVocabulary.build(from: splits.train.map(\.text), size: configuration.vocabularyWords)
         configuration.vocabularyWords = vocabulary.count
         tokens = TokenInput(tokenizer: .wordsV1, maxLength: configuration.maxLength, truncation: .start, vocabulary: vocabulary)

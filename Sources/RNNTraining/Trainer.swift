@@ -6,32 +6,32 @@ import Darwin
 #endif
 
 /// Everything that changes during a run; a checkpoint stores exactly this plus the configuration.
-public struct TrainingState: Sendable, Equatable {
+package struct TrainingState: Sendable, Equatable {
     /// The weights, in layout order.
-    public var parameters: LSTMParameters<Float>
+    package var parameters: LSTMParameters<Float>
     /// Adam's moments and step count.
-    public var optimizer: AdamOptimizer
+    package var optimizer: AdamOptimizer
     /// The epoch in progress (0-based).
-    public var epoch: Int = 0
+    package var epoch: Int = 0
     /// The next batch of that epoch.
-    public var stepInEpoch: Int = 0
+    package var stepInEpoch: Int = 0
     /// Steps completed over the whole run.
-    public var globalStep: Int = 0
+    package var globalStep: Int = 0
     /// Sums over the epoch in progress (so that a run resumed mid-epoch reports the same numbers).
-    public var epochLossSum: Double = 0
+    package var epochLossSum: Double = 0
     /// Correct predictions so far in the epoch in progress.
-    public var epochCorrect: Int = 0
+    package var epochCorrect: Int = 0
     /// Images seen so far in the epoch in progress.
-    public var epochSeen: Int = 0
+    package var epochSeen: Int = 0
     /// Seconds spent so far in the epoch in progress.
-    public var epochSeconds: Double = 0
+    package var epochSeconds: Double = 0
     /// Finished epochs.
-    public var history: [EpochRecord] = []
+    package var history: [EpochRecord] = []
     /// Seconds spent training so far, over all sessions.
-    public var trainSeconds: Double = 0
+    package var trainSeconds: Double = 0
 
     /// The state before the first step: freshly initialized weights, zero optimizer moments.
-    public init(configuration: TrainingConfiguration) {
+    package init(configuration: TrainingConfiguration) {
         parameters = LSTMParameters(architecture: configuration.architecture, seed: configuration.seed,
                                     scheme: configuration.initialization)
         optimizer = AdamOptimizer(parameterCount: parameters.values.count, beta1: configuration.beta1,
@@ -39,14 +39,14 @@ public struct TrainingState: Sendable, Equatable {
     }
 
     /// A state at step 0 with the given weights and optimizer.
-    public init(parameters: LSTMParameters<Float>, optimizer: AdamOptimizer) {
+    package init(parameters: LSTMParameters<Float>, optimizer: AdamOptimizer) {
         self.parameters = parameters
         self.optimizer = optimizer
     }
 }
 
 /// What the trainer reports while it runs.
-public enum TrainingEvent: Sendable {
+package enum TrainingEvent: Sendable {
     /// A step finished. Loss and accuracy are running means over the epoch so far.
     case step(StepProgress)
     /// An epoch finished and was evaluated on the validation set.
@@ -54,33 +54,33 @@ public enum TrainingEvent: Sendable {
 }
 
 /// Progress of the epoch in progress.
-public struct StepProgress: Sendable {
+package struct StepProgress: Sendable {
     /// The epoch in progress (0-based).
-    public var epoch: Int
+    package var epoch: Int
     /// Epochs of the run.
-    public var epochs: Int
+    package var epochs: Int
     /// Steps done in this epoch.
-    public var stepInEpoch: Int
+    package var stepInEpoch: Int
     /// Steps per epoch.
-    public var stepsInEpoch: Int
+    package var stepsInEpoch: Int
     /// Steps done in the run.
-    public var globalStep: Int
+    package var globalStep: Int
     /// Steps of the run.
-    public var totalSteps: Int
+    package var totalSteps: Int
     /// Mean training loss over the epoch so far.
-    public var loss: Double
+    package var loss: Double
     /// Training accuracy over the epoch so far.
-    public var accuracy: Double
+    package var accuracy: Double
     /// Training throughput of this session.
-    public var imagesPerSecond: Double
+    package var imagesPerSecond: Double
     /// The learning rate of the last step.
-    public var learningRate: Float
+    package var learningRate: Float
     /// Seconds left for the whole run at the current speed (evaluation not included).
-    public var secondsRemaining: Double
+    package var secondsRemaining: Double
 }
 
 /// How a call to ``Trainer/run(_:events:shouldStop:checkpoint:)`` ended.
-public enum TrainingOutcome: Sendable, Equatable {
+package enum TrainingOutcome: Sendable, Equatable {
     /// All epochs (or ``TrainingConfiguration/maximumSteps``) are done.
     case finished
     /// `shouldStop` returned true; the state is consistent and can be checkpointed and resumed.
@@ -95,17 +95,17 @@ func now() -> Double {
 }
 
 /// Mini-batch training: shuffle, forward, BPTT, clip, Adam, per-epoch validation.
-public final class Trainer {
+package final class Trainer {
     /// The validated settings.
-    public let configuration: TrainingConfiguration
+    package let configuration: TrainingConfiguration
     /// The data set, split.
-    public let data: TrainingData
+    package let data: TrainingData
     let engine: GradientEngine<Float>
     let evaluator: Evaluator
     let plan: LearningRatePlan
 
     /// Checks the configuration against the data and allocates the buffers.
-    public init(configuration: TrainingConfiguration, data: TrainingData) throws(TrainingError) {
+    package init(configuration: TrainingConfiguration, data: TrainingData) throws(TrainingError) {
         try configuration.validate()
         let a = configuration.architecture
         guard data.train.count > 0 else { throw .dataMismatch("no training images") }
@@ -130,7 +130,7 @@ public final class Trainer {
     }
 
     /// Batches per epoch (the last one may be smaller).
-    public var stepsPerEpoch: Int { (data.train.count + configuration.batchSize - 1) / configuration.batchSize }
+    package var stepsPerEpoch: Int { (data.train.count + configuration.batchSize - 1) / configuration.batchSize }
 
     static func totalSteps(_ c: TrainingConfiguration, trainCount: Int) -> Int {
         let perEpoch = (trainCount + c.batchSize - 1) / c.batchSize
@@ -138,12 +138,12 @@ public final class Trainer {
     }
 
     /// Steps of the whole run.
-    public var totalSteps: Int { plan.totalSteps }
+    package var totalSteps: Int { plan.totalSteps }
 
     /// The order of the training images in `epoch`: a permutation drawn from a generator seeded
     /// by the run's seed and the epoch number alone, so that a resumed run (which knows only
     /// those) shuffles exactly as an uninterrupted one.
-    public func order(epoch: Int) -> [Int] {
+    package func order(epoch: Int) -> [Int] {
         var rng = Xoshiro256StarStar(seed: configuration.seed ^ (0xA076_1D64_78BD_642F &* UInt64(epoch + 1)))
         var order = Array(0..<data.train.count)
         rng.shuffle(&order)
@@ -153,7 +153,7 @@ public final class Trainer {
     /// Trains from `state` until the run is finished or `shouldStop()` returns true (checked after
     /// every step). A `state` no run of this configuration on this data reaches is refused with
     /// ``TrainingError/invalidState(_:)`` before any step. `checkpoint` is called after every epoch with the state at that point.
-    public func run(
+    package func run(
         _ state: inout TrainingState,
         events: (TrainingEvent) -> Void = { _ in },
         shouldStop: () -> Bool = { false },
@@ -244,7 +244,7 @@ public final class Trainer {
     }
 
     /// Accuracy and loss of `parameters` on `set`.
-    public func evaluate(_ parameters: LSTMParameters<Float>, on set: LabeledPixels) -> EvaluationResult {
+    package func evaluate(_ parameters: LSTMParameters<Float>, on set: LabeledPixels) -> EvaluationResult {
         evaluator.evaluate(parameters: parameters, on: set)
     }
 }

@@ -1,7 +1,7 @@
 import RNNFormat
 
 /// Everything that can go wrong in training, checkpointing or export.
-public enum TrainingError: Error, CustomStringConvertible, Equatable {
+package enum TrainingError: Error, CustomStringConvertible, Equatable {
     /// A size of the network is out of range; the message names the option, the range and the value.
     case invalidArchitecture(String)
     /// A training hyperparameter is out of range; the message names the option, the range and the value.
@@ -22,7 +22,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
 
     /// One line naming what was expected and what was found. Control characters (a newline in a
     /// path or in a string read from a damaged file) are escaped, so it stays one line.
-    public var description: String { TerminalText.escaped(text) }
+    package var description: String { TerminalText.escaped(text) }
 
     private var text: String {
         switch self {
