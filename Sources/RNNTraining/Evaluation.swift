@@ -1,3 +1,5 @@
+import RNNCore
+
 /// Loss and accuracy of a model on a labeled set.
 package struct EvaluationResult: Sendable, Equatable {
     /// Mean cross-entropy.
@@ -13,10 +15,12 @@ package final class Evaluator: @unchecked Sendable {
     let engine: GradientEngine<Float>
     let batchSize: Int
 
-    /// An evaluator for `architecture` on `timeSteps`-step inputs, splitting each batch over `threads` workers.
-    package init(architecture: LSTMArchitecture, timeSteps: Int, threads: Int, batchSize: Int = 1000) {
+    /// An evaluator for `architecture` on `timeSteps`-step inputs, splitting each batch over `threads`
+    /// workers, with kernel variant `kernel` (``FusedStep``).
+    package init(architecture: LSTMArchitecture, timeSteps: Int, threads: Int, batchSize: Int = 1000, kernel: KernelISA = .detected) {
         self.batchSize = batchSize
-        engine = GradientEngine(architecture: architecture, timeSteps: timeSteps, batchCapacity: batchSize, workerCount: threads)
+        engine = GradientEngine(architecture: architecture, timeSteps: timeSteps, batchCapacity: batchSize, workerCount: threads,
+                                kernel: kernel)
     }
 
     /// Logits `[count, C]` of `data`'s images (pixels scaled by 1/255, spec §6.2).

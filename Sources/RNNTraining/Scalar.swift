@@ -71,11 +71,3 @@ extension Double: TrainingScalar {
     @inline(__always) package static func gateSigmoid(_ x: Double) -> Double { 1 / (1 + exp(-x)) }
     @inline(__always) package static func gateTanh(_ x: Double) -> Double { tanh(x) }
 }
-
-/// Sets how many threads OpenBLAS's own pool may use for one matrix product.
-///
-/// When the trainer splits a batch across its own workers it sets this to 1, so that the two
-/// levels of threading do not oversubscribe the cores.
-package func setBLASThreadCount(_ count: Int) {
-    openblas_set_num_threads(Int32(max(1, count)))
-}

@@ -110,8 +110,10 @@ package final class TextTrainer {
     package private(set) var parameters: [Float]
     private var optimizer: AdamOptimizer
     private let engines: [TextLSTMEngine<Float>]
+    /// The fused kernel variant (``FusedStep``).
+    let kernel: KernelISA
 
-    package init(configuration: TextTrainingConfiguration, classCount: Int) throws(TrainingError) {
+    package init(configuration: TextTrainingConfiguration, classCount: Int, kernel: KernelISA = .detected) throws(TrainingError) {
         try configuration.validate()
         self.configuration = configuration
         let shape = TextModelShape(vocabularySize: configuration.vocabularyWords + TokenInput.firstWordID,
@@ -120,8 +122,8 @@ package final class TextTrainer {
         self.shape = shape
         parameters = TextTrainer.initialParameters(shape, seed: configuration.seed)
         optimizer = AdamOptimizer(parameterCount: shape.parameterCount)
-        engines = (0..<configuration.threads).map { _ in TextLSTMEngine<Float>(shape: shape) }
-        setBLASThreadCount(1)
+        self.kernel = kernel
+        engines = (0..<configuration.threads).map { _ in TextLSTMEngine<Float>(shape: shape, kernel: kernel) }
     }
 
     /// Initial weights: embedding uniform(±0.1); LSTM and head uniform(±1/sqrt(H)) (PyTorch's
@@ -217,7 +219,8 @@ package final class TextTrainer {
 
     /// Mean cross-entropy and accuracy of the current parameters on `data`.
     package func evaluate(_ data: TokenizedTexts) -> (loss: Double, accuracy: Double) {
-        let predictions = TextTrainer.logits(parameters: parameters, shape: shape, sequences: data.sequences, threads: configuration.threads)
+        let predictions = TextTrainer.logits(parameters: parameters, shape: shape, sequences: data.sequences, threads: configuration.threads,
+                                             kernel: kernel)
         var loss = 0.0, correct = 0
         let c = shape.classCount
         for i in 0..<data.count {
@@ -231,14 +234,15 @@ package final class TextTrainer {
     }
 
     /// Logits `[count, C]` in the order of `sequences`, computed in chunks over `threads` workers.
-    package static func logits(parameters: [Float], shape: TextModelShape, sequences: [[Int32]], threads: Int = 2) -> [Float] {
+    package static func logits(parameters: [Float], shape: TextModelShape, sequences: [[Int32]], threads: Int = 2,
+                              kernel: KernelISA = .detected) -> [Float] {
         let chunk = 256
         let chunks = (sequences.count + chunk - 1) / chunk
         let c = shape.classCount
         let out = ResultSlots<[Float]>(count: chunks)
         let workers = max(1, min(threads, chunks))
         DispatchQueue.concurrentPerform(iterations: workers) { w in
-            let engine = TextLSTMEngine<Float>(shape: shape)
+            let engine = TextLSTMEngine<Float>(shape: shape, kernel: kernel)
             parameters.withUnsafeBufferPointer { p in
                 for k in stride(from: w, to: chunks, by: workers) {
                     let range = (k * chunk)..<min((k + 1) * chunk, sequences.count)

@@ -104,8 +104,10 @@ package final class Trainer {
     let evaluator: Evaluator
     let plan: LearningRatePlan
 
-    /// Checks the configuration against the data and allocates the buffers.
-    package init(configuration: TrainingConfiguration, data: TrainingData) throws(TrainingError) {
+    /// Checks the configuration against the data and allocates the buffers. `kernel` is the fused
+    /// kernel variant of the float32 passes (``FusedStep``; `.none` for BLAS only); the same seed,
+    /// threads and kernel give bitwise identical weights.
+    package init(configuration: TrainingConfiguration, data: TrainingData, kernel: KernelISA = .detected) throws(TrainingError) {
         try configuration.validate()
         let a = configuration.architecture
         guard data.train.count > 0 else { throw .dataMismatch("no training images") }
@@ -120,10 +122,9 @@ package final class Trainer {
         }
         self.configuration = configuration
         self.data = data
-        setBLASThreadCount(1)
         engine = GradientEngine(architecture: a, timeSteps: data.train.height,
-                                batchCapacity: configuration.batchSize, workerCount: configuration.threads)
-        evaluator = Evaluator(architecture: a, timeSteps: data.train.height, threads: configuration.threads)
+                                batchCapacity: configuration.batchSize, workerCount: configuration.threads, kernel: kernel)
+        evaluator = Evaluator(architecture: a, timeSteps: data.train.height, threads: configuration.threads, kernel: kernel)
         plan = LearningRatePlan(base: configuration.learningRate, schedule: configuration.schedule,
                                 totalSteps: Self.totalSteps(configuration, trainCount: data.train.count),
                                 warmupSteps: configuration.warmupSteps)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import RNNCore
 import RNNDatasets
 import RNNFormat
 import RNNTraining
@@ -52,6 +53,8 @@ struct Train: ParsableCommand {
               rnn-train --data ../shared/datasets/mnist --output models/mnist-lstm.rnnm
               rnn-train --preset tutorial                # the TF1 course notebook's settings
               rnn-train --resume models/mnist-lstm.ckpt  # continue an interrupted run
+
+            \(trainingKernelHelp)
             """)
 
     @Option(help: "Hyperparameter preset: default or tutorial.") var preset: Preset = .default
@@ -112,6 +115,7 @@ struct Train: ParsableCommand {
         let configuration = resumed?.configuration ?? makeConfiguration()
         do { try configuration.validate() } catch { throw fail(error.description, ExitStatus.usage) }
         let time = try provenanceTime(reproducible: reproducible)
+        let kernel = try trainingKernel()
 
         // 2. Output paths; check them now so that a directory or a read-only one fails in seconds.
         let outputPath = output ?? "models/\(dataset.rawValue)-lstm.rnnm"
@@ -143,10 +147,11 @@ struct Train: ParsableCommand {
             } else {
                 trainingData = try TrainingData(splits, validationCount: configuration.validationCount)
             }
-            trainer = try Trainer(configuration: configuration, data: trainingData)
+            trainer = try Trainer(configuration: configuration, data: trainingData, kernel: kernel)
         } catch { throw fail(error.description, statusCode(for: error)) }
 
-        // 4. Train.
+        // 4. Train. The trainer splits each batch over its own threads: one OpenBLAS thread each.
+        BLASThreads.set(1)
         let a = configuration.architecture
         printError("rnn-train: \(trainingData.name): \(trainingData.train.count) train / \(trainingData.validation.count) validation / "
             + "\(trainingData.test.count) test images; H=\(a.hiddenSize) layers=\(a.layerCount) batch=\(configuration.batchSize) "

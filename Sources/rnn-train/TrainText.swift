@@ -1,4 +1,5 @@
 import ArgumentParser
+import RNNCore
 import RNNDatasets
 import RNNFormat
 import RNNTraining
@@ -57,6 +58,7 @@ extension Train {
         do { try c.validate() } catch { throw fail(error.description, ExitStatus.usage) }
         if let n = text.subset, n < 1 { throw fail("--subset must be >= 1, got \(n)", ExitStatus.usage) }
         let time = try provenanceTime(reproducible: reproducible)
+        let kernel = try trainingKernel()
 
         let outputPath = output ?? "models/imdb-lstm.rnnm"
         if output == nil { mkdir("models", 0o755) }
@@ -92,7 +94,8 @@ extension Train {
         printError("rnn-train: IMDb from \(path): \(prepared.train.count) train, \(prepared.validation.count) validation, "
                    + "\(prepared.test.count) test reviews; vocabulary \(c.vocabularyWords) words; loaded in \(String(format1: monotonicSeconds() - started)) s")
         let trainer: TextTrainer
-        do { trainer = try TextTrainer(configuration: c, classCount: prepared.classNames.count) } catch {
+        BLASThreads.set(1)
+        do { trainer = try TextTrainer(configuration: c, classCount: prepared.classNames.count, kernel: kernel) } catch {
             throw fail(error.description, statusCode(for: error))
         }
         let trainStart = monotonicSeconds()

@@ -2,7 +2,6 @@ import RNNCore
 import Testing
 @testable import RNNTraining
 import RNNFormat
-import RNNKernels
 
 /// Tiny random text model for gradient checks: V = 7, D = 3, H = 4, 2 classes.
 private let shape = TextModelShape(vocabularySize: 7, embeddingSize: 3, hiddenSize: 4, classCount: 2)
@@ -152,7 +151,7 @@ private func loss(_ p: [Double]) -> Double {
     let texts: [[Int32]] = (0..<13).map { k in (0..<(k * 3 % 17)).map { Int32(($0 * 7 + k) % 11) } }
     let textLabels = texts.indices.map { $0 % 2 }
     let batch = TextBatch(texts)
-    func gradient<S: TrainingScalar>(_ p: [S], kernel: rnnk_isa) -> [S] {
+    func gradient<S: TrainingScalar>(_ p: [S], kernel: KernelISA) -> [S] {
         let engine = TextLSTMEngine<S>(shape: wide, kernel: kernel)
         var grad = [S](repeating: 0, count: wide.parameterCount)
         p.withUnsafeBufferPointer { pp in
@@ -162,11 +161,11 @@ private func loss(_ p: [Double]) -> Double {
         }
         return grad
     }
-    let g64 = gradient(p64, kernel: RNNK_ISA_NONE)
+    let g64 = gradient(p64, kernel: .none)
     let slots = [("embedding", wide.embedding..<wide.inputWeights), ("w_ih", wide.inputWeights..<wide.recurrentWeights),
                  ("w_hh", wide.recurrentWeights..<wide.gateBias), ("bias", wide.gateBias..<wide.outputWeights),
                  ("dense", wide.outputWeights..<wide.parameterCount)]
-    for kernel in FusedStep.supported {
+    for kernel in KernelISA.supported {
         #expect(TextLSTMEngine<Float>(shape: wide, kernel: kernel).kernel == kernel)
         let g32 = gradient(p32, kernel: kernel)
         for (name, range) in slots {
