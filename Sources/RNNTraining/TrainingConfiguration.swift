@@ -32,6 +32,9 @@ package struct TrainingConfiguration: Sendable, Codable, Equatable {
     package var threads: Int = 2
     /// How many of the last training images are held out for validation.
     package var validationCount: Int = 5000
+    /// If set, the run trains on this many images only: the first of those the validation images
+    /// leave (and tests on as many), see ``TrainingData/init(_:validationCount:subset:)``.
+    package var subset: Int?
 
     /// The default settings for `architecture`.
     package init(architecture: LSTMArchitecture) {
@@ -61,6 +64,13 @@ package struct TrainingConfiguration: Sendable, Codable, Equatable {
         try check(clipNorm.isFinite && clipNorm >= 0, "--clip", "clipNorm", "0 (off) or positive", clipNorm)
         try check((1...256).contains(threads), "--threads", "threads", "in 1...256", threads)
         try check(validationCount >= 0, "--validation", "validationCount", "at least 0", validationCount)
+        if let n = subset { try check(n >= 1, "--subset", "subset", "at least 1", n) }
+    }
+
+    /// What the shared loop reads (an image run ends with its last epoch's weights).
+    package var loop: LoopSettings {
+        LoopSettings(batchSize: batchSize, epochs: epochs, maximumSteps: maximumSteps, clipNorm: clipNorm,
+                     validationCount: validationCount, keepsBestEpoch: false)
     }
 
     /// Hyperparameters as written into the model's provenance (spec §6.3).
@@ -74,6 +84,7 @@ package struct TrainingConfiguration: Sendable, Codable, Equatable {
             "validation_images": Double(validationCount),
         ]
         if let m = maximumSteps { h["max_steps"] = Double(m) }
+        if let n = subset { h["subset"] = Double(n) }
         return h
     }
 }

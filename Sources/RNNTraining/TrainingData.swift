@@ -38,7 +38,8 @@ package struct LabeledPixels: Sendable, Equatable {
 }
 
 /// The three parts a run uses: train on `train`, pick nothing but report on `validation`
-/// (the last ``TrainingConfiguration/validationCount`` training images), and test once at the end.
+/// (the last ``TrainingConfiguration/validationCount`` training images), and test once at the end
+/// (``init(_:validationCount:subset:)``).
 package struct TrainingData: Sendable {
     /// Images trained on.
     package var train: LabeledPixels
@@ -64,14 +65,24 @@ package struct TrainingData: Sendable {
         self.classNames = classNames
     }
 
-    /// Splits a loaded data set: the last `validationCount` training images become the validation set.
-    package init(_ splits: DatasetSplits, validationCount: Int) throws(TrainingError) {
+    /// Splits a loaded data set (the README's `--subset` rule): the last `validationCount` training
+    /// images are the validation set, which must leave at least one image; the images trained on are
+    /// the first `subset` of those it leaves (all of them without a subset), and a subset larger than
+    /// that is refused, so that validation never eats into the images the option asked for. With a
+    /// subset the test set is the first `subset` test images too. MNIST's and Fashion-MNIST's files
+    /// are in no particular class order, so the first N are a fair sample. The errors name the options.
+    package init(_ splits: DatasetSplits, validationCount: Int, subset: Int? = nil) throws(TrainingError) {
         let all = LabeledPixels(splits.train)
         guard validationCount < all.count else {
             throw .invalidHyperparameter("--validation must be below the \(all.count) training images, got \(validationCount)")
         }
         let cut = all.count - validationCount
-        self.init(train: all.slice(0..<cut), validation: all.slice(cut..<all.count), test: LabeledPixels(splits.test),
+        if let n = subset, n > cut {
+            throw .invalidHyperparameter("--subset must be at most the \(cut) training images --validation \(validationCount) leaves, got \(n)")
+        }
+        let test = LabeledPixels(splits.test)
+        self.init(train: all.slice(0..<(subset ?? cut)), validation: all.slice(cut..<all.count),
+                  test: subset.map { test.slice(0..<min($0, test.count)) } ?? test,
                   name: splits.dataset.description, sha256: splits.sha256, classNames: splits.classNames)
     }
 }

@@ -79,35 +79,6 @@ private func loss(_ p: [Double]) -> Double {
     #expect(words.map { Array($0.utf8) } == [Array(precomposed.utf8), Array(decomposed.utf8)])
 }
 
-@Test func aShortSeededTextRunLearnsASeparableTask() throws {
-    // Positive texts contain "good", negative ones "bad", amid random filler words.
-    var rng = Xoshiro256StarStar(seed: 1)
-    let filler = (0..<30).map { "w\($0)" }
-    func review(_ positive: Bool) -> String {
-        var words = (0..<(3 + rng.nextInt(below: 12))).map { _ in filler[rng.nextInt(below: filler.count)] }
-        words.insert(positive ? "good" : "bad", at: rng.nextInt(below: words.count + 1))
-        return words.joined(separator: " ")
-    }
-    let texts = (0..<400).map { review($0 % 2 == 0) }
-    let labels = (0..<400).map { $0 % 2 == 0 ? 1 : 0 }
-    var c = TextTrainingConfiguration()
-    c.vocabularyWords = 40; c.embeddingSize = 8; c.hiddenSize = 8; c.maxLength = 20; c.batchSize = 32
-    c.epochs = 8; c.learningRate = 0.02; c.threads = 2; c.validationCount = 0; c.embeddingDropout = 0; c.hiddenDropout = 0
-    let vocabulary = TextVocabulary.build(from: texts, size: c.vocabularyWords)
-    c.vocabularyWords = vocabulary.count
-    let tokens = TokenInput(maxLength: c.maxLength, vocabulary: vocabulary)
-    let data = TokenizedTexts(texts: texts, labels: labels, encoder: TokenEncoder(tokens))
-    let trainer = try TextTrainer(configuration: c, classCount: 2)
-    try trainer.train(data.subset(0..<300), validation: data.subset(300..<300))
-    let (_, accuracy) = trainer.evaluate(data.subset(300..<400))
-    #expect(accuracy > 0.9, "held-out accuracy \(accuracy)")
-    // The export is a valid format-1.1 file.
-    let file = trainer.modelFile(tokens: tokens, labels: ["negative", "positive"], provenance: Provenance(producer: "test"))
-    let bytes = try ModelWriter.encode(file)
-    #expect(bytes[14] == 1 && bytes[10] == 1)
-    #expect(try ModelReader.decode(bytes) == file)
-}
-
 @Test func dropoutMasksAreDifferentiatedExactly() {
     // Same masks in every evaluation (same generator seed), so the loss is a smooth function of p.
     func run(_ p: [Double], gradient: Bool) -> (Double, [Double]) {
