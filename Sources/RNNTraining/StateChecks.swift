@@ -71,9 +71,11 @@ extension RunState {
 
         // The best epoch's weights: kept after every epoch of a run that keeps them, never otherwise.
         if s.keepsBestEpoch && epoch > 0 {
-            try require(best?.values.count == count, "bestParameters must hold the \(count) weights of the best epoch so far, got \(best.map { "\($0.values.count)" } ?? "none")")
+            try require(best?.values.count == count,
+                        "the best epoch's weights must be kept (\(count) values) once an epoch has finished, got \(best.map { "\($0.values.count) values" } ?? "none")")
         } else {
-            try require(best == nil, "bestParameters must be all zero: \(s.keepsBestEpoch ? "no epoch has finished" : "the run keeps no best epoch (configuration.validationCount 0, or an image run)")")
+            try require(best == nil, "there must be no best epoch's weights: "
+                + (s.keepsBestEpoch ? "no epoch has finished" : "the run keeps no best epoch (configuration.validationCount 0, or an image run)"))
         }
     }
 
@@ -95,13 +97,9 @@ extension RunState {
 extension RunState where Weights == LSTMParameters<Float> {
     /// The weights are those of `architecture`.
     func checkShape(_ architecture: LSTMArchitecture) throws(StateInconsistency) {
-        try require(parameters.architecture == architecture && parameters.values.count == architecture.layout.count,
-                  "the weights are for \(parameters.architecture), the configuration for \(architecture)")
-    }
-
-    /// Everything ``validate(_:)`` checks, with the weights of `configuration`'s architecture.
-    func validate(configuration c: TrainingConfiguration) throws(StateInconsistency) {
-        try checkShape(c.architecture)
-        try validate(c.loop)
+        for weights in [parameters] + (best.map { [$0] } ?? []) {
+            try require(weights.architecture == architecture && weights.values.count == architecture.layout.count,
+                      "the weights are for \(weights.architecture), the configuration for \(architecture)")
+        }
     }
 }

@@ -149,8 +149,8 @@ extension RunState where Weights == TextParameters {
 
     /// The weights are those of `shape`.
     func checkShape(_ shape: TextModelShape) throws(StateInconsistency) {
-        guard parameters.shape == shape && parameters.values.count == shape.parameterCount else {
-            throw StateInconsistency(reason: "the weights are for \(parameters.shape), the configuration for \(shape)")
+        for weights in [parameters] + (best.map { [$0] } ?? []) where weights.shape != shape || weights.values.count != shape.parameterCount {
+            throw StateInconsistency(reason: "the weights are for \(weights.shape), the configuration for \(shape)")
         }
     }
 }

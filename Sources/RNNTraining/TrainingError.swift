@@ -8,7 +8,7 @@ package enum TrainingError: Error, CustomStringConvertible, Equatable {
     case invalidHyperparameter(String)
     /// A checkpoint file is not one, is damaged, or does not fit this trainer.
     case invalidCheckpoint(path: String, reason: String)
-    /// A training state handed to ``Trainer/run(_:events:shouldStop:checkpoint:)`` that no run of
+    /// A training state handed to ``TrainingLoop/run(_:events:shouldStop:checkpoint:)`` that no run of
     /// its configuration on its data reaches (spec/CHECKPOINT.md §4.2, §4.4); the message names the field.
     case invalidState(String)
     /// A model file does not have the dense_in / lstm... / dense_out shape this trainer produces.

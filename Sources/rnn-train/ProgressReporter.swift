@@ -67,6 +67,8 @@ func scientific(_ v: Float) -> String {
     var exponent = 0, m = Double(v)
     while m < 1 { m *= 10; exponent -= 1 }
     while m >= 10 { m /= 10; exponent += 1 }
+    // 9.999 rounds to 10.00: write 1.00 and the next exponent, not "10.00e-5".
+    if (m * 100).rounded() >= 1000 { m /= 10; exponent += 1 }
     return "\(fixed(m, 2))e\(exponent)"
 }
 
