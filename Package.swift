@@ -57,7 +57,7 @@ let package = Package(
 
         .executableTarget(name: "rnn-train", dependencies: [
             "CommandLineSupport",
-            "RNNTraining", "RNNFormat", "RNNDatasets",
+            "RNNTraining", "RNNCore", "RNNFormat", "RNNDatasets",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "rnn-infer", dependencies: [

@@ -13,9 +13,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The checkpoint reader lives in RNNTraining, which imports RNNFormat, RNNDatasets, CBLAS and the C
-# kernels: those are built first (static libraries, an object and a module map), then RNNTraining's
-# sources and the harness are compiled into one instrumented module.
+# The checkpoint reader lives in RNNTraining, which imports RNNFormat, RNNDatasets, RNNCore, CBLAS and
+# the C kernels: those are built first (static libraries, an object and a module map), then
+# RNNTraining's sources and the harness are compiled into one instrumented module.
 build_checkpoint() {
   local out=fuzz-out/checkpoint/build
   mkdir -p "$out/kernels"
@@ -27,10 +27,13 @@ build_checkpoint() {
                -Xcc "$(pkg-config --cflags-only-I openblas | tr -d ' ')")
   swiftc "${flags[@]}" -emit-library -static -emit-module -module-name RNNFormat \
     Sources/RNNFormat/*.swift Sources/RNNFormat/Fixtures/*.swift -o "$out/libRNNFormat.a"
-  swiftc "${flags[@]}" -emit-library -static -emit-module -module-name RNNDatasets \
+  # -enable-testing: the harness builds small text data sets with RNNDatasets' memberwise initializers.
+  swiftc "${flags[@]}" -enable-testing -emit-library -static -emit-module -module-name RNNDatasets \
     Sources/RNNDatasets/*.swift -o "$out/libRNNDatasets.a"
+  swiftc "${flags[@]}" -emit-library -static -emit-module -module-name RNNCore \
+    Sources/RNNCore/*.swift -o "$out/libRNNCore.a"
   swiftc "${flags[@]}" -module-name RNNTraining Sources/RNNTraining/*.swift fuzz/FuzzCheckpoint.swift \
-    "$out/libRNNFormat.a" "$out/libRNNDatasets.a" "$out/kernels.o" \
+    "$out/libRNNFormat.a" "$out/libRNNDatasets.a" "$out/libRNNCore.a" "$out/kernels.o" \
     $(pkg-config --libs openblas) -lzstd -lz -lcrypto -lFoundationNetworking -o fuzz-out/checkpoint/fuzz-checkpoint
 }
 

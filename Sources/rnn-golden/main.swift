@@ -10,10 +10,11 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import RNNCore
 import RNNTraining
 
 pinBLASKernel()
-setBLASThreadCount(1)
+BLASThreads.set(1)
 
 func run(_ arguments: [String]) throws(GoldenError) {
     var data: String?
