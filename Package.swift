@@ -78,7 +78,7 @@ let package = Package(
 
         .executableTarget(name: "rnn-train", dependencies: [
             "CommandLineSupport", "RNNSupport",
-            "RNNTraining", "RNNFormat", "RNNDatasets",
+            "RNNTraining", "RNNCore", "RNNFormat", "RNNDatasets",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "rnn-infer", dependencies: [

@@ -1,11 +1,13 @@
-// libFuzzer entry point for the checkpoint reader (see fuzz/README.md, spec/CHECKPOINT.md).
+// libFuzzer entry point for the checkpoint reader, image and text checkpoints alike (see
+// fuzz/README.md, spec/CHECKPOINT.md).
 //
 // Compiled in one module together with Sources/RNNTraining/*.swift (so it can use internal
-// helpers), against RNNFormat and RNNDatasets built as static libraries and the C kernels as an
-// object (fuzz/run.sh, build_checkpoint). Each input is tried twice:
+// helpers), against RNNFormat, RNNDatasets and RNNCore built as static libraries and the C kernels
+// as an object (fuzz/run.sh, build_checkpoint). Each input is tried twice:
 //   1. as is: exercises magic, version, reserved fields, sizes and the checksum;
-//   2. "repaired": the JSON size set so that header, three parameter arrays and trailer fill the
-//      input exactly, and the CRC-32 recomputed, so that mutations reach the header's field checks.
+//   2. "repaired": the JSON size set so that header, the version's parameter arrays (three in
+//      version 1, four in version 2) and trailer fill the input exactly, and the CRC-32 recomputed,
+//      so that mutations reach the header's field checks.
 // A checkpoint the reader accepts must
 //   - re-encode to bytes that decode and re-encode to the same bytes (and, when its JSON header was
 //     already canonical, to the input itself);
@@ -15,9 +17,10 @@
 // Seeds: with FUZZ_CHECKPOINT_SEEDS=DIR set, LLVMFuzzerInitialize writes checkpoints of real
 // tiny training runs into DIR (fuzz/run.sh does this before fuzzing); nothing binary is committed.
 
-import RNNCore
-import RNNFormat
 import RNNSupport
+import RNNCore
+@testable import RNNDatasets
+import RNNFormat
 
 /// Training images of the fuzz data set; the seeds are trained on exactly this many, so that
 /// mutated seeds often pass the data-dependent checks and reach the training step.
@@ -31,9 +34,11 @@ public func checkpointFuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int
         var repaired = bytes
         let n = repaired.count
         let p: UInt64 = readLittleEndian(repaired, 24)
-        let parameters = min(p, UInt64((n - 40) / 12))
+        let version: UInt32 = readLittleEndian(repaired, 8)
+        let arrays = UInt64(4 * CheckpointFile.arrayCount(version: version))
+        let parameters = min(p, UInt64(n - 40) / arrays)
         var patch: [UInt8] = []
-        appendLittleEndian(&patch, UInt64(n - 40) - 12 * parameters)
+        appendLittleEndian(&patch, UInt64(n - 40) - arrays * parameters)
         appendLittleEndian(&patch, parameters)
         repaired.replaceSubrange(16..<32, with: patch)
         var crc: [UInt8] = []
@@ -59,11 +64,11 @@ public func checkpointFuzzInitialize(_ argc: UnsafeMutablePointer<CInt>, _ argv:
 
 /// The reader never traps; what it accepts round-trips and can be trained on.
 private func check(_ bytes: [UInt8]) {
-    guard let checkpoint = try? Checkpoint(decoding: bytes, path: "fuzz") else { return }
+    guard let checkpoint = try? AnyCheckpoint(decoding: bytes, path: "fuzz") else { return }
     let encoded: [UInt8]
     do { encoded = try checkpoint.encoded() } catch { fatalError("an accepted checkpoint does not encode: \(error)") }
-    let again: Checkpoint
-    do { again = try Checkpoint(decoding: encoded, path: "re-encoded") } catch {
+    let again: AnyCheckpoint
+    do { again = try AnyCheckpoint(decoding: encoded, path: "re-encoded") } catch {
         fatalError("the reader refused the writer's output: \(error)")
     }
     if (try? again.encoded()) != encoded { fatalError("re-encoding is not a fixed point") }
@@ -72,7 +77,10 @@ private func check(_ bytes: [UInt8]) {
     if jsonCount == canonicalCount && bytes[32..<(32 + jsonCount)] == encoded[32..<(32 + jsonCount)] && bytes != encoded {
         fatalError("a canonical checkpoint re-encodes to different bytes")
     }
-    trainOneStep(checkpoint)
+    switch checkpoint {
+    case .image(let c): trainOneStep(c)
+    case .text(let c): trainOneStep(c)
+    }
 }
 
 /// Resumes `checkpoint` on random images of its shape, if small enough to be quick, for one step.
@@ -88,6 +96,32 @@ private func trainOneStep(_ checkpoint: Checkpoint) {
     }
     var state = checkpoint.state
     _ = try? trainer.run(&state, shouldStop: { true })
+}
+
+/// Resumes a text checkpoint on the fuzz reviews (from which the seeds' vocabularies were built), if
+/// small enough to be quick, for one step.
+private func trainOneStep(_ checkpoint: TextCheckpoint) {
+    let c = checkpoint.configuration
+    guard c.embeddingSize <= 8, c.hiddenSize <= 8, c.batchSize <= 64, c.threads <= 2, c.validationCount <= 16,
+          c.maxLength <= 64 else { return }
+    guard let data = try? checkpoint.trainingData(from: fuzzReviews(), sha256: checkpoint.datasetSHA256, path: "fuzz") else { return }
+    guard let trainer = try? TextTrainer(configuration: c, data: data) else {
+        fatalError("a text checkpoint that fits its data was refused by the trainer")
+    }
+    var state = checkpoint.state
+    _ = try? trainer.run(&state, shouldStop: { true })
+}
+
+/// Deterministic two-class reviews over a ten-word vocabulary: 30 for training, 4 for testing.
+private func fuzzReviews() -> TextDatasetSplits {
+    var rng = Xoshiro256StarStar(seed: 11)
+    func reviews(_ count: Int) -> [TextExample] {
+        (0..<count).map { i in
+            let words = (0..<(1 + rng.nextInt(below: 6))).map { _ in "w\(rng.nextInt(below: 10))" }
+            return TextExample(text: words.joined(separator: " "), label: UInt8(i % 2), rating: i % 2 == 0 ? 2 : 9, id: i)
+        }.sorted { ($0.label, $0.id) < ($1.label, $1.id) }
+    }
+    return TextDatasetSplits(train: reviews(30), test: reviews(4), classNames: ["negative", "positive"])
 }
 
 /// Deterministic images: `fuzzTrainCount` for training, `validation` and 4 test images.
@@ -134,6 +168,29 @@ private func seedCheckpoints() throws(TrainingError) -> [(String, [UInt8])] {
         let checkpoint = Checkpoint(configuration: c, state: state, datasetName: data.name, datasetSHA256: data.sha256,
                                     classNames: data.classNames, timeSteps: 4)
         seeds.append((name, try checkpoint.encoded()))
+    }
+    // Text runs (version 2): mid-epoch with the best epoch kept, finished, and without validation.
+    var text = TextTrainingConfiguration()
+    text.vocabularyWords = 12
+    text.embeddingSize = 3
+    text.hiddenSize = 8
+    text.maxLength = 6
+    text.batchSize = 8
+    text.epochs = 2
+    text.threads = 1
+    text.validationCount = 6
+    var textNoValidation = text
+    textNoValidation.validationCount = 0
+    for (name, configuration, stopAfter) in [("text-mid-epoch", text, 5), ("text-finished", text, nil),
+                                              ("text-no-validation", textNoValidation, 4)] as [(String, TextTrainingConfiguration, Int?)] {
+        var c = configuration
+        let data = try TextTrainingData(splits: fuzzReviews(), configuration: &c, name: "fuzz reviews",
+                                        sha256: ["fuzz": String(repeating: "0", count: 64)])
+        let trainer = try TextTrainer(configuration: c, data: data)
+        var state = TextTrainingState(configuration: c, shape: trainer.shape)
+        var steps = 0
+        _ = try trainer.run(&state, shouldStop: { steps += 1; return steps == stopAfter })
+        seeds.append((name, try TextCheckpoint(configuration: c, state: state, data: data).encoded()))
     }
     return seeds
 }

@@ -10,9 +10,7 @@
 // an ASan report or a disagreement is a finding. The byte-3 dimension count picks images (3)
 // or labels (anything else).
 
-#if canImport(Glibc)
-import Glibc
-#endif
+import RNNSupport
 
 /// A regular file on tmpfs (or /tmp), rewritten for each input.
 private let scratchPath: String = {

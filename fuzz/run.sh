@@ -36,7 +36,8 @@ build_checkpoint() {
                -Xcc "$(pkg-config --cflags-only-I openblas | tr -d ' ')")
   swiftc "${flags[@]}" -emit-library -static -emit-module -module-name RNNFormat \
     Sources/RNNFormat/*.swift -o "$out/libRNNFormat.a"
-  swiftc "${flags[@]}" -emit-library -static -emit-module -module-name RNNDatasets \
+  # -enable-testing: the harness builds small text data sets with RNNDatasets' memberwise initializers.
+  swiftc "${flags[@]}" -enable-testing -emit-library -static -emit-module -module-name RNNDatasets \
     Sources/RNNDatasets/*.swift -o "$out/libRNNDatasets.a"
   swiftc "${flags[@]}" -emit-library -static -emit-module -module-name RNNCore \
     Sources/RNNCore/*.swift -o "$out/libRNNCore.a"

@@ -4,18 +4,18 @@
 /// Every LSTM but the last returns its whole sequence to the next one; the last returns `h[T-1]`
 /// (spec/FORMAT.md §6.1). `dense_in` has no activation, which is what lets the trainer fold it
 /// into the first LSTM's input weights (see ``ForwardPass``).
-public struct LSTMArchitecture: Sendable, Equatable, Codable {
+package struct LSTMArchitecture: Sendable, Equatable, Codable {
     /// Features per time step (28 for MNIST rows).
-    public var inputSize: Int
+    package var inputSize: Int
     /// Width `H` of `dense_in` and of every LSTM.
-    public var hiddenSize: Int
+    package var hiddenSize: Int
     /// Number of stacked LSTM layers.
-    public var layerCount: Int
+    package var layerCount: Int
     /// Number of output classes.
-    public var classCount: Int
+    package var classCount: Int
 
     /// An architecture; call ``validate()`` before use.
-    public init(inputSize: Int, hiddenSize: Int, layerCount: Int = 1, classCount: Int) {
+    package init(inputSize: Int, hiddenSize: Int, layerCount: Int = 1, classCount: Int) {
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
         self.layerCount = layerCount
@@ -23,7 +23,7 @@ public struct LSTMArchitecture: Sendable, Equatable, Codable {
     }
 
     /// Throws ``TrainingError/invalidArchitecture(_:)`` unless every size is in range.
-    public func validate() throws(TrainingError) {
+    package func validate() throws(TrainingError) {
         try validate(naming: .option)
     }
 
@@ -40,12 +40,12 @@ public struct LSTMArchitecture: Sendable, Equatable, Codable {
 
     /// The name of LSTM layer `index` in exported files: `lstm` for a single layer,
     /// `lstm0`, `lstm1`, ... when stacked.
-    public func lstmName(_ index: Int) -> String {
+    package func lstmName(_ index: Int) -> String {
         layerCount == 1 ? "lstm" : "lstm\(index)"
     }
 
     /// Where each tensor lives in the flat parameter vector.
-    public var layout: ParameterLayout { ParameterLayout(self) }
+    package var layout: ParameterLayout { ParameterLayout(self) }
 }
 
 func checkRange(_ name: String, _ value: Int, _ range: ClosedRange<Int>) throws(TrainingError) {
@@ -55,47 +55,47 @@ func checkRange(_ name: String, _ value: Int, _ range: ClosedRange<Int>) throws(
 }
 
 /// One tensor's place in the flat parameter vector.
-public struct ParameterSlot: Sendable, Equatable {
+package struct ParameterSlot: Sendable, Equatable {
     /// Tensor name as exported (`dense_in.weight`, `lstm.w_ih`, ...).
-    public var name: String
+    package var name: String
     /// Row-major shape, as in the model file.
-    public var shape: [Int]
+    package var shape: [Int]
     /// First element's index in the flat vector.
-    public var offset: Int
+    package var offset: Int
     /// Number of elements.
-    public var count: Int { shape.reduce(1, *) }
+    package var count: Int { shape.reduce(1, *) }
     /// The index range in the flat vector.
-    public var range: Range<Int> { offset..<(offset + count) }
+    package var range: Range<Int> { offset..<(offset + count) }
 }
 
 /// The order of all parameters in one flat vector.
 ///
 /// Keeping every parameter in one contiguous array makes Adam, clipping, gradient reduction and
 /// checkpoints single loops over one buffer.
-public struct ParameterLayout: Sendable, Equatable {
+package struct ParameterLayout: Sendable, Equatable {
     /// `dense_in.weight` `[H, I]`.
-    public let denseInWeight: ParameterSlot
+    package let denseInWeight: ParameterSlot
     /// `dense_in.bias` `[H]`.
-    public let denseInBias: ParameterSlot
+    package let denseInBias: ParameterSlot
     /// Per LSTM layer: `w_ih` `[4H, in]`, `w_hh` `[4H, H]`, `b_ih` `[4H]`, `b_hh` `[4H]`.
-    public let lstm: [LSTMSlots]
+    package let lstm: [LSTMSlots]
     /// `dense_out.weight` `[C, H]`.
-    public let denseOutWeight: ParameterSlot
+    package let denseOutWeight: ParameterSlot
     /// `dense_out.bias` `[C]`.
-    public let denseOutBias: ParameterSlot
+    package let denseOutBias: ParameterSlot
     /// Total number of parameters.
-    public let count: Int
+    package let count: Int
 
     /// The four tensors of one LSTM layer.
-    public struct LSTMSlots: Sendable, Equatable {
+    package struct LSTMSlots: Sendable, Equatable {
         /// `w_ih` `[4H, H]`.
-        public let weightIH: ParameterSlot
+        package let weightIH: ParameterSlot
         /// `w_hh` `[4H, H]`.
-        public let weightHH: ParameterSlot
+        package let weightHH: ParameterSlot
         /// `b_ih` `[4H]` (holds the forget-gate bias).
-        public let biasIH: ParameterSlot
+        package let biasIH: ParameterSlot
         /// `b_hh` `[4H]`.
-        public let biasHH: ParameterSlot
+        package let biasHH: ParameterSlot
     }
 
     init(_ a: LSTMArchitecture) {
@@ -124,7 +124,7 @@ public struct ParameterLayout: Sendable, Equatable {
     }
 
     /// Every slot in vector order.
-    public var slots: [ParameterSlot] {
+    package var slots: [ParameterSlot] {
         [denseInWeight, denseInBias]
             + lstm.flatMap { [$0.weightIH, $0.weightHH, $0.biasIH, $0.biasHH] }
             + [denseOutWeight, denseOutBias]

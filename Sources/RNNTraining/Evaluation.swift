@@ -1,26 +1,30 @@
+import RNNCore
+
 /// Loss and accuracy of a model on a labeled set.
-public struct EvaluationResult: Sendable, Equatable {
+package struct EvaluationResult: Sendable, Equatable {
     /// Mean cross-entropy.
-    public var loss: Double
+    package var loss: Double
     /// Fraction of correct arg-max predictions.
-    public var accuracy: Double
+    package var accuracy: Double
     /// Number of images evaluated.
-    public var count: Int
+    package var count: Int
 }
 
 /// A float32 forward-only evaluator that reuses its buffers across calls.
-public final class Evaluator: @unchecked Sendable {
+package final class Evaluator: @unchecked Sendable {
     let engine: GradientEngine<Float>
     let batchSize: Int
 
-    /// An evaluator for `architecture` on `timeSteps`-step inputs, splitting each batch over `threads` workers.
-    public init(architecture: LSTMArchitecture, timeSteps: Int, threads: Int, batchSize: Int = 1000) {
+    /// An evaluator for `architecture` on `timeSteps`-step inputs, splitting each batch over `threads`
+    /// workers, with kernel variant `kernel` (``FusedStep``).
+    package init(architecture: LSTMArchitecture, timeSteps: Int, threads: Int, batchSize: Int = 1000, kernel: KernelISA = .detected) {
         self.batchSize = batchSize
-        engine = GradientEngine(architecture: architecture, timeSteps: timeSteps, batchCapacity: batchSize, workerCount: threads)
+        engine = GradientEngine(architecture: architecture, timeSteps: timeSteps, batchCapacity: batchSize, workerCount: threads,
+                                kernel: kernel)
     }
 
     /// Logits `[count, C]` of `data`'s images (pixels scaled by 1/255, spec §6.2).
-    public func logits(parameters: LSTMParameters<Float>, images: [UInt8], count: Int) -> [Float] {
+    package func logits(parameters: LSTMParameters<Float>, images: [UInt8], count: Int) -> [Float] {
         var out: [Float] = []
         out.reserveCapacity(count * parameters.architecture.classCount)
         parameters.values.withUnsafeBufferPointer { p in
@@ -35,7 +39,7 @@ public final class Evaluator: @unchecked Sendable {
     }
 
     /// Mean loss and accuracy on `data`.
-    public func evaluate(parameters: LSTMParameters<Float>, on data: LabeledPixels) -> EvaluationResult {
+    package func evaluate(parameters: LSTMParameters<Float>, on data: LabeledPixels) -> EvaluationResult {
         let c = parameters.architecture.classCount
         let logits = logits(parameters: parameters, images: data.pixels, count: data.count)
         var loss = 0.0, correct = 0
@@ -54,4 +58,4 @@ public final class Evaluator: @unchecked Sendable {
 }
 
 /// `1/255` rounded to binary32: the input contract's scale (spec §6.2).
-public let pixelScale: Float = 1 / 255
+package let pixelScale: Float = 1 / 255

@@ -1,13 +1,13 @@
 import RNNFormat
 
 /// The version written into `provenance.producer_version`.
-public let trainerVersion = "1.0.0"
+package let trainerVersion = "1.0.0"
 
 extension LSTMParameters where Scalar == Float {
     /// The `.rnnm` model of these weights: `dense_in` (no activation), the LSTM layer(s) (gate
     /// order i, f, g, o; all but the last return their sequence), `dense_out`; input contract
     /// `image_rows` `height x width`, scale 1/255, offset 0 (spec §6).
-    public func modelFile(height: Int, labels: [String], provenance: Provenance) -> ModelFile {
+    package func modelFile(height: Int, labels: [String], provenance: Provenance) -> ModelFile {
         let a = architecture, h = a.hiddenSize
         var layers: [Layer] = [.dense(DenseLayer(name: "dense_in", inputSize: a.inputSize, outputSize: h,
                                                  weight: layout.denseInWeight.name, bias: layout.denseInBias.name,
@@ -34,7 +34,7 @@ extension LSTMParameters {
     /// The weights of a model with this trainer's shape: `dense` (no activation) `I -> H`, one or
     /// more `lstm` of width `H`, `dense` `H -> C`. Tensors of any dtype are dequantized to binary32
     /// first (spec §4.1); a missing bias counts as zero.
-    public init(model: ModelFile) throws(TrainingError) {
+    package init(model: ModelFile) throws(TrainingError) {
         let layers = model.metadata.layers
         guard layers.count >= 3, case .dense(let first) = layers.first!, case .dense(let last) = layers.last! else {
             throw .unsupportedModel("expected dense, lstm..., dense layers")
@@ -79,7 +79,7 @@ extension LSTMParameters {
 /// The input is formed exactly as spec §6.2 says (`f32(pixel) * scale + offset` in binary32),
 /// then every later operation runs in float64 with the trainer's own forward code. Returns
 /// `[count, C]` row-major.
-public func forward64(model: ModelFile, images: [UInt8], count: Int) throws(TrainingError) -> [Double] {
+package func forward64(model: ModelFile, images: [UInt8], count: Int) throws(TrainingError) -> [Double] {
     let parameters = try LSTMParameters<Double>(model: model)
     let input = model.metadata.input
     guard input.width == parameters.architecture.inputSize, input.height >= 1 else {
@@ -93,7 +93,7 @@ public func forward64(model: ModelFile, images: [UInt8], count: Int) throws(Trai
 }
 
 /// Float64 logits `[count, C]` of `count` sequences given batch-major as `[count, T, I]`.
-public func forward64(parameters: LSTMParameters<Double>, sequences: [Double], count: Int, timeSteps: Int) -> [Double] {
+package func forward64(parameters: LSTMParameters<Double>, sequences: [Double], count: Int, timeSteps: Int) -> [Double] {
     guard count > 0 else { return [] }
     return batchLogits(parameters: parameters, sequences: sequences, count: count, timeSteps: timeSteps)
 }
@@ -103,7 +103,7 @@ extension Checkpoint {
     /// SHA-256s, hyperparameters, seed, producer; `metrics` adds e.g. `test_accuracy`. The last
     /// epoch's validation accuracy, the epochs and the training seconds are filled in from the history;
     /// `time` decides `created_at` and whether the training seconds stay (see ``ProvenanceTime``).
-    public func modelFile(metrics extra: [String: Double] = [:], time: ProvenanceTime = .unstated) -> ModelFile {
+    package func modelFile(metrics extra: [String: Double] = [:], time: ProvenanceTime = .unstated) -> ModelFile {
         var metrics: [String: Double] = [
             "epochs": Double(state.history.count), "steps": Double(state.globalStep),
             "train_seconds": (state.trainSeconds * 10).rounded() / 10,
@@ -135,7 +135,7 @@ extension Checkpoint {
 /// seed, machine, threads and kernel variant) write different bytes, so ``reproducible(sourceDateEpoch:)``
 /// writes a fixed creation time and leaves the durations to the run log. The library never reads
 /// the clock or the environment: the command line decides (`SOURCE_DATE_EPOCH`, `--reproducible`).
-public enum ProvenanceTime: Sendable, Equatable {
+package enum ProvenanceTime: Sendable, Equatable {
     /// No `created_at`; durations recorded. Byte-identical to files written before
     /// `created_at` was filled in (the golden fixtures).
     case unstated
@@ -147,15 +147,15 @@ public enum ProvenanceTime: Sendable, Equatable {
     case reproducible(sourceDateEpoch: Int64)
 
     /// The latest time RFC 3339 can write, 9999-12-31T23:59:59Z.
-    public static let latest: Int64 = 253_402_300_799
+    package static let latest: Int64 = 253_402_300_799
 
     /// Metrics that measure wall-clock time, left out of reproducible files.
-    public static let durationMetrics: Set<String> = ["train_seconds"]
+    package static let durationMetrics: Set<String> = ["train_seconds"]
 
     /// The time `SOURCE_DATE_EPOCH` (its text) names: a decimal integer of seconds since
     /// 1970-01-01T00:00:00Z in `0...latest`, digits only. Anything else is an
     /// ``TrainingError/invalidHyperparameter(_:)`` (a usage error) quoting the value.
-    public static func sourceDateEpoch(_ text: String) throws(TrainingError) -> ProvenanceTime {
+    package static func sourceDateEpoch(_ text: String) throws(TrainingError) -> ProvenanceTime {
         let digits = text.utf8
         guard !digits.isEmpty, digits.count <= 12, digits.allSatisfy({ (0x30...0x39).contains($0) }),
               let seconds = Int64(text), seconds <= latest else {
@@ -165,7 +165,7 @@ public enum ProvenanceTime: Sendable, Equatable {
     }
 
     /// `created_at` as RFC 3339 in UTC (`1970-01-01T00:00:00Z`), nil for ``unstated``.
-    public var createdAt: String? {
+    package var createdAt: String? {
         switch self {
         case .unstated: nil
         case .wallClock(let t), .reproducible(let t): rfc3339(secondsSince1970: min(max(t, 0), Self.latest))
@@ -173,7 +173,7 @@ public enum ProvenanceTime: Sendable, Equatable {
     }
 
     /// Sets `provenance.createdAt` and, when reproducible, removes the ``durationMetrics``.
-    public func stamp(_ provenance: inout Provenance) {
+    package func stamp(_ provenance: inout Provenance) {
         provenance.createdAt = createdAt
         if case .reproducible = self {
             for key in Self.durationMetrics { provenance.metrics[key] = nil }

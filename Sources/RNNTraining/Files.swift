@@ -4,7 +4,7 @@ import RNNFormat
 /// Writes `bytes` to `path` so that `path` holds either its old content or all of `bytes`, never
 /// a mix (RNNSupport's `AtomicFile`: temporary file in the same directory, fsync, rename, fsync of
 /// the directory; the temporary file is removed on any failure).
-public func writeFileAtomically(_ bytes: [UInt8], to path: String) throws(TrainingError) {
+package func writeFileAtomically(_ bytes: [UInt8], to path: String) throws(TrainingError) {
     do { try AtomicFile.write(bytes, to: path) } catch { throw .io(path: path, reason: error.message) }
 }
 
@@ -13,7 +13,7 @@ public func writeFileAtomically(_ bytes: [UInt8], to path: String) throws(Traini
 /// would replace by a regular one: `/dev/null` for instance), and a file can be created in its
 /// directory, which is probed by creating and removing a one-byte file. Run before training so that
 /// a bad output path fails in seconds, not after the training.
-public func probeWritableDirectory(for path: String, replaced: Bool = true) throws(TrainingError) {
+package func probeWritableDirectory(for path: String, replaced: Bool = true) throws(TrainingError) {
     var info = stat()
     if stat(path, &info) == 0 {
         let type = info.st_mode & S_IFMT
@@ -41,7 +41,7 @@ public func probeWritableDirectory(for path: String, replaced: Bool = true) thro
 
 /// Whether `a` and `b` name the same file: equal strings, or the same name in the same directory
 /// reached by different spellings (`out/m.rnnm` and `./out/m.rnnm`).
-public func sameFile(_ a: String, _ b: String) -> Bool {
+package func sameFile(_ a: String, _ b: String) -> Bool {
     if a == b { return true }
     let (da, na) = AtomicFile.split(a), (db, nb) = AtomicFile.split(b)
     guard na == nb else { return false }

@@ -1,5 +1,5 @@
 import Dispatch
-import RNNKernels
+import RNNCore
 
 /// Unchecked wrapper that lets raw pointers cross into `concurrentPerform`'s closure. Safe here
 /// because every worker touches only its own workspace and reads shared data that nobody writes
@@ -26,11 +26,11 @@ final class GradientEngine<Scalar: TrainingScalar> {
     let architecture: LSTMArchitecture
     let timeSteps: Int
     let workers: [Workspace<Scalar>]
-    /// The fused-kernel variant the float32 passes use (``FusedStep``); `RNNK_ISA_NONE` for BLAS only.
-    let kernel: rnnk_isa
+    /// The fused-kernel variant the float32 passes use (``FusedStep``); `.none` for BLAS only.
+    let kernel: KernelISA
 
     init(architecture: LSTMArchitecture, timeSteps: Int, batchCapacity: Int, workerCount: Int,
-         kernel: rnnk_isa = FusedStep.defaultISA) {
+         kernel: KernelISA = .detected) {
         self.architecture = architecture
         self.timeSteps = timeSteps
         self.kernel = kernel

@@ -6,22 +6,22 @@ import RNNSupport
 ///     θ = θ - lr · m̂ / (sqrt(v̂) + ε),   m̂ = m / (1-β1^t),  v̂ = v / (1-β2^t)
 ///
 /// This is the paper's form (ε added to `sqrt(v̂)`), which is also PyTorch's `torch.optim.Adam`.
-public struct AdamOptimizer: Sendable, Equatable {
+package struct AdamOptimizer: Sendable, Equatable {
     /// Decay of the first-moment estimate.
-    public var beta1: Float
+    package var beta1: Float
     /// Decay of the second-moment estimate.
-    public var beta2: Float
+    package var beta2: Float
     /// Added to `sqrt(v̂)` to avoid division by zero.
-    public var epsilon: Float
+    package var epsilon: Float
     /// First-moment estimates, one per parameter.
-    public var firstMoment: [Float]
+    package var firstMoment: [Float]
     /// Second-moment estimates, one per parameter.
-    public var secondMoment: [Float]
+    package var secondMoment: [Float]
     /// Number of updates applied so far (`t` of the paper after the next update is `step + 1`).
-    public var step: Int
+    package var step: Int
 
     /// An optimizer with zero moments for `parameterCount` parameters.
-    public init(parameterCount: Int, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8) {
+    package init(parameterCount: Int, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8) {
         self.beta1 = beta1
         self.beta2 = beta2
         self.epsilon = epsilon
@@ -31,7 +31,7 @@ public struct AdamOptimizer: Sendable, Equatable {
     }
 
     /// Applies one update with learning rate `learningRate` to `parameters` given `gradient`.
-    public mutating func update(parameters: inout [Float], gradient: [Float], learningRate: Float) {
+    package mutating func update(parameters: inout [Float], gradient: [Float], learningRate: Float) {
         precondition(parameters.count == gradient.count && gradient.count == firstMoment.count, "size mismatch")
         step += 1
         // Bias corrections in double: beta^t underflows gracefully and keeps float32 rounding out of them.
@@ -61,7 +61,7 @@ public struct AdamOptimizer: Sendable, Equatable {
 /// Scales `gradient` down so that its L2 norm is at most `maximum` (Pascanu et al. 2013);
 /// returns the norm before clipping. A `maximum` of 0 or less disables clipping.
 @discardableResult
-public func clipGradientNorm(_ gradient: inout [Float], maximum: Float) -> Float {
+package func clipGradientNorm(_ gradient: inout [Float], maximum: Float) -> Float {
     var sum = 0.0
     gradient.withUnsafeBufferPointer { g in for x in g { sum += Double(x) * Double(x) } }
     let norm = Float(sum.squareRoot())
@@ -73,7 +73,7 @@ public func clipGradientNorm(_ gradient: inout [Float], maximum: Float) -> Float
 }
 
 /// How the learning rate changes over training.
-public enum LearningRateSchedule: String, Sendable, Codable, CaseIterable {
+package enum LearningRateSchedule: String, Sendable, Codable, CaseIterable {
     /// The base rate throughout (the tutorial preset).
     case constant
     /// Linear warm-up over the first ``LearningRatePlan/warmupSteps`` steps, then cosine decay
@@ -84,20 +84,20 @@ public enum LearningRateSchedule: String, Sendable, Codable, CaseIterable {
 }
 
 /// The learning rate at every step of a run.
-public struct LearningRatePlan: Sendable, Equatable {
+package struct LearningRatePlan: Sendable, Equatable {
     /// The peak (or constant) learning rate.
-    public var base: Float
+    package var base: Float
     /// How the rate changes.
-    public var schedule: LearningRateSchedule
+    package var schedule: LearningRateSchedule
     /// Steps of the whole run.
-    public var totalSteps: Int
+    package var totalSteps: Int
     /// Linear warm-up steps (cosine schedule only).
-    public var warmupSteps: Int
+    package var warmupSteps: Int
     /// The cosine schedule ends at `base * minimumFactor`.
-    public var minimumFactor: Float = 0.01
+    package var minimumFactor: Float = 0.01
 
     /// A plan for a run of `totalSteps` steps.
-    public init(base: Float, schedule: LearningRateSchedule, totalSteps: Int, warmupSteps: Int) {
+    package init(base: Float, schedule: LearningRateSchedule, totalSteps: Int, warmupSteps: Int) {
         self.base = base
         self.schedule = schedule
         self.totalSteps = max(1, totalSteps)
@@ -105,7 +105,7 @@ public struct LearningRatePlan: Sendable, Equatable {
     }
 
     /// The rate for 0-based step `step`.
-    public func rate(at step: Int) -> Float {
+    package func rate(at step: Int) -> Float {
         switch schedule {
         case .constant:
             return base

@@ -1,6 +1,6 @@
 import RNNCore
 /// How the initial weights are drawn.
-public enum InitializationScheme: String, Sendable, Codable, CaseIterable {
+package enum InitializationScheme: String, Sendable, Codable, CaseIterable {
     /// Glorot-uniform dense and `W_ih`, orthogonal `W_hh` per gate block, forget-gate bias 1,
     /// other biases 0. The trainer's default.
     case standard
@@ -12,23 +12,23 @@ public enum InitializationScheme: String, Sendable, Codable, CaseIterable {
 }
 
 /// All weights of one classifier in one flat vector (see ``ParameterLayout``).
-public struct LSTMParameters<Scalar: TrainingScalar>: Sendable, Equatable {
+package struct LSTMParameters<Scalar: TrainingScalar>: Sendable, Equatable {
     /// The network's shape.
-    public let architecture: LSTMArchitecture
+    package let architecture: LSTMArchitecture
     /// Where each tensor lives in ``values``.
-    public let layout: ParameterLayout
+    package let layout: ParameterLayout
     /// Every parameter, in layout order.
-    public var values: [Scalar]
+    package var values: [Scalar]
 
     /// All-zero parameters.
-    public init(architecture: LSTMArchitecture) {
+    package init(architecture: LSTMArchitecture) {
         self.architecture = architecture
         layout = architecture.layout
         values = [Scalar](repeating: 0, count: layout.count)
     }
 
     /// Parameters with the given values, which must have `layout.count` elements.
-    public init(architecture: LSTMArchitecture, values: [Scalar]) {
+    package init(architecture: LSTMArchitecture, values: [Scalar]) {
         self.architecture = architecture
         layout = architecture.layout
         precondition(values.count == layout.count, "parameter count mismatch")
@@ -36,7 +36,7 @@ public struct LSTMParameters<Scalar: TrainingScalar>: Sendable, Equatable {
     }
 
     /// Freshly initialized parameters drawn from `seed` (see ``InitializationScheme``).
-    public init(architecture: LSTMArchitecture, seed: UInt64, scheme: InitializationScheme = .standard) {
+    package init(architecture: LSTMArchitecture, seed: UInt64, scheme: InitializationScheme = .standard) {
         self.init(architecture: architecture)
         var rng = Xoshiro256StarStar(seed: seed)
         let h = architecture.hiddenSize
@@ -89,12 +89,12 @@ public struct LSTMParameters<Scalar: TrainingScalar>: Sendable, Equatable {
     }
 
     /// The same parameters in another scalar type.
-    public func converted<Other: TrainingScalar>(to: Other.Type = Other.self) -> LSTMParameters<Other> {
+    package func converted<Other: TrainingScalar>(to: Other.Type = Other.self) -> LSTMParameters<Other> {
         LSTMParameters<Other>(architecture: architecture, values: values.map { Other($0) })
     }
 
     /// A copy of one tensor's values.
-    public func tensor(_ slot: ParameterSlot) -> [Scalar] { Array(values[slot.range]) }
+    package func tensor(_ slot: ParameterSlot) -> [Scalar] { Array(values[slot.range]) }
 }
 
 /// A `rows x columns` matrix with orthonormal rows (if rows <= columns) or orthonormal columns

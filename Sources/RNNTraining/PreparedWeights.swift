@@ -1,4 +1,4 @@
-import RNNKernels
+import RNNCore
 
 /// Per-step quantities derived from the parameters and shared by every worker.
 ///
@@ -20,9 +20,9 @@ struct PreparedWeights<Scalar: TrainingScalar> {
     /// The same weights laid out for the fused kernel (``FusedStep``); empty when it does not apply.
     var fused: [FusedLayerWeights] = []
     /// The kernel variant `fused` is for.
-    var kernel: rnnk_isa
+    var kernel: KernelISA
 
-    init(parameters p: UnsafeBufferPointer<Scalar>, layout: ParameterLayout, architecture a: LSTMArchitecture, kernel: rnnk_isa) {
+    init(parameters p: UnsafeBufferPointer<Scalar>, layout: ParameterLayout, architecture a: LSTMArchitecture, kernel: KernelISA) {
         let h = a.hiddenSize, fourH = 4 * h, inputs = a.inputSize
         let base = p.baseAddress!
         let first = layout.lstm[0]
@@ -50,8 +50,8 @@ struct PreparedWeights<Scalar: TrainingScalar> {
             biases.append(b)
         }
         combinedBias = biases
-        self.kernel = Scalar.self == Float.self && FusedStep.applies(kernel, hiddenSize: h) ? kernel : RNNK_ISA_NONE
-        if self.kernel != RNNK_ISA_NONE {
+        self.kernel = Scalar.self == Float.self && FusedStep.applies(kernel, hiddenSize: h) ? kernel : .none
+        if self.kernel != .none {
             fused = packForKernel(parameters: p, layout: layout, architecture: a)
         }
     }
@@ -67,11 +67,11 @@ struct PreparedWeights<Scalar: TrainingScalar> {
         return layout.lstm.enumerated().map { l, slots in
             let width = l == 0 ? a.inputSize : h
             let input = l == 0
-                ? combinedInputWeight.withUnsafeBufferPointer { FusedLayerWeights.pack(floats($0.baseAddress!), hidden: h, columns: width) }
-                : FusedLayerWeights.pack(base + slots.weightIH.offset, hidden: h, columns: width)
-            let bias = combinedBias[l].withUnsafeBufferPointer { FusedLayerWeights.pack(floats($0.baseAddress!), hidden: h, columns: 1) }
+                ? combinedInputWeight.withUnsafeBufferPointer { GateLayout.packGateMajor(floats($0.baseAddress!), hidden: h, columns: width) }
+                : GateLayout.packGateMajor(base + slots.weightIH.offset, hidden: h, columns: width)
+            let bias = combinedBias[l].withUnsafeBufferPointer { GateLayout.packGateMajor(floats($0.baseAddress!), hidden: h, columns: 1) }
             return FusedLayerWeights(input: input, inputWidth: width,
-                                     recurrent: FusedLayerWeights.pack(base + slots.weightHH.offset, hidden: h, columns: h),
+                                     recurrent: GateLayout.packGateMajor(base + slots.weightHH.offset, hidden: h, columns: h),
                                      bias: bias)
         }
     }

@@ -1,4 +1,4 @@
-import RNNKernels
+import RNNCore
 
 /// The loss and gradient of a batch of sequences, computed on one thread.
 ///
@@ -6,7 +6,7 @@ import RNNKernels
 /// training, only instantiated for `Double`.
 func batchLossAndGradient<Scalar: TrainingScalar>(
     parameters: LSTMParameters<Scalar>, sequences: [Scalar], labels: [Int], timeSteps: Int,
-    kernel: rnnk_isa = FusedStep.defaultISA
+    kernel: KernelISA = .detected
 ) -> (loss: Double, gradient: [Scalar]) {
     let count = labels.count
     let engine = GradientEngine<Scalar>(architecture: parameters.architecture, timeSteps: timeSteps,

@@ -7,7 +7,7 @@ import RNNCore
 /// Training runs in `Float`; gradient checks and the reference forward pass run the very same
 /// code in `Double`. The two conformances differ only in which BLAS routine multiplies matrices
 /// and which libm functions they call, so the float64 path checks the float32 one.
-public protocol TrainingScalar: BinaryFloatingPoint, Sendable where Self.RawSignificand: FixedWidthInteger {
+package protocol TrainingScalar: BinaryFloatingPoint, Sendable where Self.RawSignificand: FixedWidthInteger {
     /// `C = alpha * op(A) * op(B) + beta * C`, row-major (`cblas_sgemm` / `cblas_dgemm`).
     static func gemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
@@ -31,7 +31,7 @@ private func transposeFlag(_ t: Bool) -> CBLAS_TRANSPOSE { t ? CblasTrans : Cbla
 
 extension Float: TrainingScalar {
     @inline(__always)
-    public static func gemm(
+    package static func gemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
         alpha: Float, a: UnsafePointer<Float>, lda: Int,
         b: UnsafePointer<Float>, ldb: Int,
@@ -40,18 +40,18 @@ extension Float: TrainingScalar {
         cblas_sgemm(CblasRowMajor, transposeFlag(transposeA), transposeFlag(transposeB),
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
-    @inline(__always) public static func exponential(_ x: Float) -> Float { expf(x) }
-    @inline(__always) public static func logarithm(_ x: Float) -> Float { logf(x) }
-    @inline(__always) public static func hyperbolicTangent(_ x: Float) -> Float { tanhf(x) }
+    @inline(__always) package static func exponential(_ x: Float) -> Float { expf(x) }
+    @inline(__always) package static func logarithm(_ x: Float) -> Float { logf(x) }
+    @inline(__always) package static func hyperbolicTangent(_ x: Float) -> Float { tanhf(x) }
     /// Branch-free, so that the gate loops vectorize: RNNCore's one `exp` (``fastSigmoid(_:)``).
-    @inline(__always) public static func gateSigmoid(_ x: Float) -> Float { fastSigmoid(x) }
+    @inline(__always) package static func gateSigmoid(_ x: Float) -> Float { fastSigmoid(x) }
     /// `tanh(x) = 2 σ(2x) - 1`; absolute error below 2e-7 (RNNCore's ``fastTanh(_:)``).
-    @inline(__always) public static func gateTanh(_ x: Float) -> Float { fastTanh(x) }
+    @inline(__always) package static func gateTanh(_ x: Float) -> Float { fastTanh(x) }
 }
 
 extension Double: TrainingScalar {
     @inline(__always)
-    public static func gemm(
+    package static func gemm(
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
         alpha: Double, a: UnsafePointer<Double>, lda: Int,
         b: UnsafePointer<Double>, ldb: Int,
@@ -60,18 +60,10 @@ extension Double: TrainingScalar {
         cblas_dgemm(CblasRowMajor, transposeFlag(transposeA), transposeFlag(transposeB),
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
-    @inline(__always) public static func exponential(_ x: Double) -> Double { exp(x) }
-    @inline(__always) public static func logarithm(_ x: Double) -> Double { log(x) }
-    @inline(__always) public static func hyperbolicTangent(_ x: Double) -> Double { tanh(x) }
+    @inline(__always) package static func exponential(_ x: Double) -> Double { exp(x) }
+    @inline(__always) package static func logarithm(_ x: Double) -> Double { log(x) }
+    @inline(__always) package static func hyperbolicTangent(_ x: Double) -> Double { tanh(x) }
     /// Exact libm functions: the float64 path is the reference.
-    @inline(__always) public static func gateSigmoid(_ x: Double) -> Double { 1 / (1 + exp(-x)) }
-    @inline(__always) public static func gateTanh(_ x: Double) -> Double { tanh(x) }
-}
-
-/// Sets how many threads OpenBLAS's own pool may use for one matrix product.
-///
-/// When the trainer splits a batch across its own workers it sets this to 1, so that the two
-/// levels of threading do not oversubscribe the cores.
-public func setBLASThreadCount(_ count: Int) {
-    openblas_set_num_threads(Int32(max(1, count)))
+    @inline(__always) package static func gateSigmoid(_ x: Double) -> Double { 1 / (1 + exp(-x)) }
+    @inline(__always) package static func gateTanh(_ x: Double) -> Double { tanh(x) }
 }

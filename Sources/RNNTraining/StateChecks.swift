@@ -1,33 +1,32 @@
-/// A training state that no run of ``Trainer`` produces; `reason` names the field as the
+/// A training state that no run of ``TrainingLoop`` produces; `reason` names the field as the
 /// checkpoint header does (spec/CHECKPOINT.md §4.2, §4.4).
-struct StateInconsistency: Error {
-    var reason: String
+package struct StateInconsistency: Error {
+    package var reason: String
 }
 
 private func require(_ ok: Bool, _ reason: @autoclosure () -> String) throws(StateInconsistency) {
     if !ok { throw StateInconsistency(reason: reason()) }
 }
 
-extension TrainingState {
-    /// What every state ``Trainer/run(_:events:shouldStop:checkpoint:)`` leaves behind satisfies,
-    /// whatever the data (spec/CHECKPOINT.md §4.2): sizes that fit the architecture, counters that
-    /// are non-negative and agree with each other and the history, finite non-negative durations.
+extension RunState {
+    /// What every state ``TrainingLoop/run(_:events:shouldStop:checkpoint:)`` leaves behind satisfies,
+    /// whatever the data (spec/CHECKPOINT.md §4.2): optimizer moments and best weights the size of
+    /// the weights, counters that are non-negative and agree with each other and the history, finite
+    /// non-negative durations. The weights' own shape is the model's check (``TrainingTask/checkShape(of:)``).
     ///
-    /// The checkpoint reader runs it on every file, and the trainer on every state it is given,
-    /// so that a tampered counter is refused instead of indexing past the epoch's order (a trap),
-    /// making Adam's bias correction NaN ("training diverged") or reporting impossible accuracies.
-    func validate(configuration c: TrainingConfiguration) throws(StateInconsistency) {
-        let count = c.architecture.layout.count
-        try require(parameters.architecture == c.architecture && parameters.values.count == count,
-                  "the weights are for \(parameters.architecture), the configuration for \(c.architecture)")
+    /// The checkpoint reader runs it on every file, and the loop on every state it is given, so that a
+    /// tampered counter is refused instead of indexing past the epoch's order (a trap), making Adam's
+    /// bias correction NaN ("training diverged") or reporting impossible accuracies.
+    func validate(_ s: LoopSettings) throws(StateInconsistency) {
+        let count = parameters.values.count
         try require(optimizer.firstMoment.count == count && optimizer.secondMoment.count == count,
                   "Adam holds \(optimizer.firstMoment.count) and \(optimizer.secondMoment.count) moments, expected \(count) each")
 
         // Counters: one optimizer update per step; finished epochs plus the one in progress make the run.
-        try require((0...c.epochs).contains(epoch), "epoch must be in 0...\(c.epochs) (configuration.epochs), got \(epoch)")
+        try require((0...s.epochs).contains(epoch), "epoch must be in 0...\(s.epochs) (configuration.epochs), got \(epoch)")
         try require(stepInEpoch >= 0, "stepInEpoch must be at least 0, got \(stepInEpoch)")
         try require(globalStep >= 0, "globalStep must be at least 0, got \(globalStep)")
-        if let m = c.maximumSteps {
+        if let m = s.maximumSteps {
             try require(globalStep <= m, "globalStep must be at most configuration.maximumSteps \(m), got \(globalStep)")
         }
         try require(optimizer.step == globalStep, "adamStep must equal globalStep \(globalStep) (one update per step), got \(optimizer.step)")
@@ -42,7 +41,7 @@ extension TrainingState {
             finishedSteps += r.steps
             try require(r.trainLoss.isFinite && r.trainLoss >= 0, "\(name).trainLoss must be finite and at least 0, got \(r.trainLoss)")
             try require((0...1).contains(r.trainAccuracy), "\(name).trainAccuracy must be in 0...1, got \(r.trainAccuracy)")
-            if c.validationCount == 0 {
+            if s.validationCount == 0 {
                 // No validation images: nothing was measured, and the trainer records NaN.
                 try require(r.validationLoss.isNaN && r.validationAccuracy.isNaN,
                           "\(name).validationLoss and validationAccuracy must be NaN without validation images, got \(r.validationLoss) and \(r.validationAccuracy)")
@@ -61,7 +60,7 @@ extension TrainingState {
 
         // The epoch in progress: every batch before the last of an epoch is full, and the trainer
         // never stops after an epoch's last batch without finishing the epoch.
-        let (seen, overflow) = stepInEpoch.multipliedReportingOverflow(by: c.batchSize)
+        let (seen, overflow) = stepInEpoch.multipliedReportingOverflow(by: s.batchSize)
         try require(!overflow && epochSeen == seen,
                   "epochSeen must be stepInEpoch × configuration.batchSize = \(overflow ? "(overflow)" : "\(seen)"), got \(epochSeen)")
         try require((0...max(0, epochSeen)).contains(epochCorrect), "epochCorrect must be in 0...\(epochSeen) (epochSeen), got \(epochCorrect)")
@@ -70,19 +69,37 @@ extension TrainingState {
         try require(epochSeconds.isFinite && epochSeconds >= 0 && epochSeconds <= trainSeconds && (stepInEpoch > 0 || epochSeconds == 0),
                   "epochSeconds must be in 0...\(trainSeconds) (trainSeconds), and 0 when stepInEpoch is 0, got \(epochSeconds)")
 
+        // The best epoch's weights: kept after every epoch of a run that keeps them, never otherwise.
+        if s.keepsBestEpoch && epoch > 0 {
+            try require(best?.values.count == count,
+                        "the best epoch's weights must be kept (\(count) values) once an epoch has finished, got \(best.map { "\($0.values.count) values" } ?? "none")")
+        } else {
+            try require(best == nil, "there must be no best epoch's weights: "
+                + (s.keepsBestEpoch ? "no epoch has finished" : "the run keeps no best epoch (configuration.validationCount 0, or an image run)"))
+        }
     }
 
-    /// What it satisfies with `trainCount` training images (spec/CHECKPOINT.md §4.4.4): the step
+    /// What it satisfies with `trainCount` training examples (spec/CHECKPOINT.md §4.4.4): the step
     /// in the epoch indexes that epoch's shuffled order, and the epochs have the data's length.
-    func validate(configuration c: TrainingConfiguration, trainCount: Int) throws(StateInconsistency) {
-        let perEpoch = (trainCount + c.batchSize - 1) / c.batchSize
-        let total = Trainer.totalSteps(c, trainCount: trainCount)
+    func validate(_ s: LoopSettings, trainCount: Int) throws(StateInconsistency) {
+        let perEpoch = s.stepsPerEpoch(trainCount: trainCount)
+        let total = s.totalSteps(trainCount: trainCount)
         try require(stepInEpoch < perEpoch, "stepInEpoch must be below the \(perEpoch) steps per epoch, got \(stepInEpoch)")
         try require(globalStep <= total, "globalStep must be at most the run's \(total) steps, got \(globalStep)")
         for (i, r) in history.enumerated() where r.steps != perEpoch {
             // Only the last epoch may be short, when the step limit ended the run there.
             let endedByLimit = i == history.count - 1 && r.steps < perEpoch && stepInEpoch == 0 && globalStep == total
             try require(endedByLimit, "history[\(i)].steps must be the \(perEpoch) steps per epoch, got \(r.steps)")
+        }
+    }
+}
+
+extension RunState where Weights == LSTMParameters<Float> {
+    /// The weights are those of `architecture`.
+    func checkShape(_ architecture: LSTMArchitecture) throws(StateInconsistency) {
+        for weights in [parameters] + (best.map { [$0] } ?? []) {
+            try require(weights.architecture == architecture && weights.values.count == architecture.layout.count,
+                      "the weights are for \(weights.architecture), the configuration for \(architecture)")
         }
     }
 }

@@ -1,51 +1,38 @@
-/// A batch of token sequences of different lengths, packed time-major for the masked LSTM.
-///
-/// The sequences are sorted by length, longest first, so the ones still running at step `t` are a
-/// prefix of the batch: `active[t]` rows. Row `(t, b)` of every packed matrix sits at
-/// `offsets[t] + b`. Steps past a sequence's end are never computed, so padding cannot change a
-/// result (spec §6.2.1): this is the masking, done by not running the masked rows at all.
-public struct TextBatch: Sendable {
-    /// Batch position -> index into the caller's sequences (longest first; ties in caller order).
-    public let order: [Int]
-    /// Length of each sorted sequence.
-    public let lengths: [Int]
-    /// Rows that are still running at step `t`, for `t` in `0 ..< steps`.
-    public let active: [Int]
-    /// First packed row of step `t`.
-    public let offsets: [Int]
-    /// Packed token ids, `totalTokens` of them.
-    public let tokens: [Int32]
+import RNNCore
 
+/// A batch of token sequences of different lengths, packed time-major for the masked LSTM: RNNCore's
+/// ``PackedBatch`` (sorted longest first, so the sequences still running at step `t` are a prefix of
+/// the batch; steps past a sequence's end are never computed, so padding cannot change a result,
+/// spec §6.2.1) plus the token ids in that packed order.
+package struct TextBatch: Sendable {
+    /// Where each sequence's rows sit.
+    package let packing: PackedBatch
+    /// Packed token ids, `totalTokens` of them: row `(t, b)` at `offsets[t] + b`.
+    package let tokens: [Int32]
+
+    /// Batch position -> index into the caller's sequences (longest first; ties in caller order).
+    package var order: [Int] { packing.order }
+    /// Length of each sorted sequence.
+    package var lengths: [Int] { packing.lengths }
+    /// Rows that are still running at step `t`, for `t` in `0 ..< steps`.
+    package var active: [Int] { packing.active }
+    /// First packed row of step `t`.
+    package var offsets: [Int] { packing.offsets }
     /// The longest length: the number of steps.
-    public var steps: Int { active.count }
+    package var steps: Int { packing.steps }
     /// Sequences in the batch.
-    public var count: Int { order.count }
+    package var count: Int { packing.count }
     /// Sum of all lengths: rows of every packed matrix.
-    public var totalTokens: Int { tokens.count }
+    package var totalTokens: Int { packing.total }
 
     /// Packs `sequences` (each a list of token ids; empty sequences are allowed).
-    public init(_ sequences: [[Int32]]) {
-        let order = sequences.indices.sorted { sequences[$0].count > sequences[$1].count || (sequences[$0].count == sequences[$1].count && $0 < $1) }
-        let lengths = order.map { sequences[$0].count }
-        let steps = lengths.first ?? 0
-        var active = [Int](repeating: 0, count: steps)
-        var offsets = [Int](repeating: 0, count: steps)
-        var running = lengths.count
-        var offset = 0
-        for t in 0..<steps {
-            while running > 0 && lengths[running - 1] <= t { running -= 1 }
-            active[t] = running
-            offsets[t] = offset
-            offset += running
+    package init(_ sequences: [[Int32]]) {
+        let packing = PackedBatch(lengths: sequences.map(\.count))
+        var tokens = [Int32](repeating: 0, count: packing.total)
+        for t in 0..<packing.steps {
+            for b in 0..<packing.active[t] { tokens[packing.offsets[t] + b] = sequences[packing.order[b]][t] }
         }
-        var tokens = [Int32](repeating: 0, count: offset)
-        for t in 0..<steps {
-            for b in 0..<active[t] { tokens[offsets[t] + b] = sequences[order[b]][t] }
-        }
-        self.order = order
-        self.lengths = lengths
-        self.active = active
-        self.offsets = offsets
+        self.packing = packing
         self.tokens = tokens
     }
 }

@@ -1,19 +1,18 @@
 import RNNCore
-import RNNKernels
 
 /// Sizes of the text classifier `embedding -> lstm -> dense` and where each tensor lives in the
 /// flat parameter vector (the order of the exported file's tensors).
-public struct TextModelShape: Sendable, Equatable {
+package struct TextModelShape: Sendable, Equatable {
     /// Embedding rows `V` (vocabulary words + the padding and out-of-vocabulary ids).
-    public var vocabularySize: Int
+    package var vocabularySize: Int
     /// Embedding width `D`.
-    public var embeddingSize: Int
+    package var embeddingSize: Int
     /// LSTM width `H`.
-    public var hiddenSize: Int
+    package var hiddenSize: Int
     /// Output classes `C`.
-    public var classCount: Int
+    package var classCount: Int
 
-    public init(vocabularySize: Int, embeddingSize: Int, hiddenSize: Int, classCount: Int) {
+    package init(vocabularySize: Int, embeddingSize: Int, hiddenSize: Int, classCount: Int) {
         self.vocabularySize = vocabularySize
         self.embeddingSize = embeddingSize
         self.hiddenSize = hiddenSize
@@ -21,19 +20,19 @@ public struct TextModelShape: Sendable, Equatable {
     }
 
     /// `E` `[V, D]` starts here.
-    public var embedding: Int { 0 }
+    package var embedding: Int { 0 }
     /// `W_ih` `[4H, D]`.
-    public var inputWeights: Int { embedding + vocabularySize * embeddingSize }
+    package var inputWeights: Int { embedding + vocabularySize * embeddingSize }
     /// `W_hh` `[4H, H]`.
-    public var recurrentWeights: Int { inputWeights + 4 * hiddenSize * embeddingSize }
+    package var recurrentWeights: Int { inputWeights + 4 * hiddenSize * embeddingSize }
     /// `b` `[4H]` (exported as `b_ih`; the model has a single LSTM bias).
-    public var gateBias: Int { recurrentWeights + 4 * hiddenSize * hiddenSize }
+    package var gateBias: Int { recurrentWeights + 4 * hiddenSize * hiddenSize }
     /// `W_out` `[C, H]`.
-    public var outputWeights: Int { gateBias + 4 * hiddenSize }
+    package var outputWeights: Int { gateBias + 4 * hiddenSize }
     /// `b_out` `[C]`.
-    public var outputBias: Int { outputWeights + classCount * hiddenSize }
+    package var outputBias: Int { outputWeights + classCount * hiddenSize }
     /// Total parameter count.
-    public var parameterCount: Int { outputBias + classCount }
+    package var parameterCount: Int { outputBias + classCount }
 }
 
 /// Forward and backward passes of `embedding -> lstm (masked) -> dense` over a ``TextBatch``.
@@ -74,12 +73,12 @@ final class TextLSTMEngine<S: TrainingScalar>: @unchecked Sendable {
     /// embedding output element and a final-state element, and the generator that draws the masks.
     var dropout: (embedding: Double, hidden: Double, generator: Xoshiro256StarStar)? = nil
 
-    /// The fused step kernel for the float32 forward pass (``FusedStep``), or `RNNK_ISA_NONE`.
-    let kernel: rnnk_isa
+    /// The fused step kernel for the float32 forward pass (``FusedStep``), or `.none`.
+    let kernel: KernelISA
 
-    init(shape: TextModelShape, kernel: rnnk_isa = FusedStep.defaultISA) {
+    init(shape: TextModelShape, kernel: KernelISA = .detected) {
         self.shape = shape
-        self.kernel = S.self == Float.self && FusedStep.applies(kernel, hiddenSize: shape.hiddenSize) ? kernel : RNNK_ISA_NONE
+        self.kernel = S.self == Float.self && FusedStep.applies(kernel, hiddenSize: shape.hiddenSize) ? kernel : .none
     }
 
     private func grow(_ a: inout [S], _ n: Int) {
@@ -104,7 +103,7 @@ final class TextLSTMEngine<S: TrainingScalar>: @unchecked Sendable {
             dropout = drop
             for i in 0..<(n * d) { x[i] *= inputMask[i] }
         }
-        if kernel != RNNK_ISA_NONE {
+        if kernel != .none {
             fusedSteps(UnsafeRawPointer(p).assumingMemoryBound(to: Float.self), batch)
         } else {
             blasSteps(p, batch)
@@ -116,7 +115,7 @@ final class TextLSTMEngine<S: TrainingScalar>: @unchecked Sendable {
                     if len == 0 {
                         (fin.baseAddress! + b * h).update(repeating: 0, count: h)
                     } else {
-                        (fin.baseAddress! + b * h).update(from: hs.baseAddress! + (batch.offsets[len - 1] + b) * h, count: h)
+                        (fin.baseAddress! + b * h).update(from: hs.baseAddress! + batch.packing.lastRow(b) * h, count: h)
                     }
                 }
             }
@@ -144,9 +143,9 @@ final class TextLSTMEngine<S: TrainingScalar>: @unchecked Sendable {
     /// loop, which took about 75 % of an epoch (perf, IMDb subset).
     private func fusedSteps(_ p: UnsafePointer<Float>, _ batch: TextBatch) {
         let s = shape, d = s.embeddingSize, h = s.hiddenSize, g = 4 * h
-        let wx = FusedLayerWeights.pack(p + s.inputWeights, hidden: h, columns: d)
-        let wh = FusedLayerWeights.pack(p + s.recurrentWeights, hidden: h, columns: h)
-        let bias = FusedLayerWeights.pack(p + s.gateBias, hidden: h, columns: 1)
+        let wx = GateLayout.packGateMajor(p + s.inputWeights, hidden: h, columns: d)
+        let wh = GateLayout.packGateMajor(p + s.recurrentWeights, hidden: h, columns: h)
+        let bias = GateLayout.packGateMajor(p + s.gateBias, hidden: h, columns: 1)
         func floats(_ q: UnsafeMutablePointer<S>) -> UnsafeMutablePointer<Float> {
             UnsafeMutableRawPointer(q).assumingMemoryBound(to: Float.self)
         }
@@ -156,21 +155,20 @@ final class TextLSTMEngine<S: TrainingScalar>: @unchecked Sendable {
                 cells.withUnsafeMutableBufferPointer { c in
                     hidden.withUnsafeMutableBufferPointer { hs in
                         let x = floats(x.baseAddress!), z = floats(z.baseAddress!), c = floats(c.baseAddress!), hs = floats(hs.baseAddress!)
-                        let wx = wx.baseAddress, wh = wh.baseAddress, bias = bias.baseAddress
                         for t in 0..<batch.steps {
-                            let rows = batch.active[t], o = batch.offsets[t]
+                            let o = batch.offsets[t]
                             let previous = t > 0 ? batch.offsets[t - 1] : 0
-                            var args = rnnk_lstm_step_args(
-                                rows: Int32(rows), groups: Int32(h / 8),
-                                x: x + o * d, x_stride: d, x_width: Int32(d), wx: wx,
-                                h: t > 0 ? UnsafePointer(hs + previous * h) : nil, h_stride: h,
-                                h_width: t > 0 ? Int32(h) : 0, wh: wh, bias: bias,
-                                c_prev: t > 0 ? UnsafePointer(c + previous * h) : nil, c_out: c + o * h, c_stride: h,
-                                h_out: hs + o * h, h_out_stride: h,
-                                gates_out: z + o * g, gates_stride: g, gates_hidden: Int32(h), cell_tanh_out: nil,
-                                z_in: nil, z_in_stride: 0)
-                            let status = rnnk_lstm_step(kernel, &args)
-                            precondition(status == 0, "fused LSTM kernel unavailable")  // chosen from detection
+                            var step = LSTMStep(
+                                rows: batch.active[t], groups: h / 8,
+                                x: x + o * d, xStride: d, xWidth: d, wx: wx.baseAddress,
+                                h: t > 0 ? UnsafePointer(hs + previous * h) : nil, hStride: h, wh: wh.baseAddress!,
+                                bias: bias.baseAddress,
+                                cPrevious: t > 0 ? UnsafePointer(c + previous * h) : nil, cOut: c + o * h, cStride: h,
+                                hOut: hs + o * h, hOutStride: h)
+                            step.gatesOut = z + o * g
+                            step.gatesStride = g
+                            step.gatesHidden = h
+                            step.run(kernel)  // a fused variant the caller chose, checked by FusedStep.applies
                         }
                     }
                 }

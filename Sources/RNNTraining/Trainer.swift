@@ -1,100 +1,17 @@
 import RNNCore
-import RNNSupport
 
-/// Everything that changes during a run; a checkpoint stores exactly this plus the configuration.
-public struct TrainingState: Sendable, Equatable {
-    /// The weights, in layout order.
-    public var parameters: LSTMParameters<Float>
-    /// Adam's moments and step count.
-    public var optimizer: AdamOptimizer
-    /// The epoch in progress (0-based).
-    public var epoch: Int = 0
-    /// The next batch of that epoch.
-    public var stepInEpoch: Int = 0
-    /// Steps completed over the whole run.
-    public var globalStep: Int = 0
-    /// Sums over the epoch in progress (so that a run resumed mid-epoch reports the same numbers).
-    public var epochLossSum: Double = 0
-    /// Correct predictions so far in the epoch in progress.
-    public var epochCorrect: Int = 0
-    /// Images seen so far in the epoch in progress.
-    public var epochSeen: Int = 0
-    /// Seconds spent so far in the epoch in progress.
-    public var epochSeconds: Double = 0
-    /// Finished epochs.
-    public var history: [EpochRecord] = []
-    /// Seconds spent training so far, over all sessions.
-    public var trainSeconds: Double = 0
-
-    /// The state before the first step: freshly initialized weights, zero optimizer moments.
-    public init(configuration: TrainingConfiguration) {
-        parameters = LSTMParameters(architecture: configuration.architecture, seed: configuration.seed,
-                                    scheme: configuration.initialization)
-        optimizer = AdamOptimizer(parameterCount: parameters.values.count, beta1: configuration.beta1,
-                                  beta2: configuration.beta2, epsilon: configuration.epsilon)
-    }
-
-    /// A state at step 0 with the given weights and optimizer.
-    public init(parameters: LSTMParameters<Float>, optimizer: AdamOptimizer) {
-        self.parameters = parameters
-        self.optimizer = optimizer
-    }
-}
-
-/// What the trainer reports while it runs.
-public enum TrainingEvent: Sendable {
-    /// A step finished. Loss and accuracy are running means over the epoch so far.
-    case step(StepProgress)
-    /// An epoch finished and was evaluated on the validation set.
-    case epoch(EpochRecord)
-}
-
-/// Progress of the epoch in progress.
-public struct StepProgress: Sendable {
-    /// The epoch in progress (0-based).
-    public var epoch: Int
-    /// Epochs of the run.
-    public var epochs: Int
-    /// Steps done in this epoch.
-    public var stepInEpoch: Int
-    /// Steps per epoch.
-    public var stepsInEpoch: Int
-    /// Steps done in the run.
-    public var globalStep: Int
-    /// Steps of the run.
-    public var totalSteps: Int
-    /// Mean training loss over the epoch so far.
-    public var loss: Double
-    /// Training accuracy over the epoch so far.
-    public var accuracy: Double
-    /// Training throughput of this session.
-    public var imagesPerSecond: Double
-    /// The learning rate of the last step.
-    public var learningRate: Float
-    /// Seconds left for the whole run at the current speed (evaluation not included).
-    public var secondsRemaining: Double
-}
-
-/// How a call to ``Trainer/run(_:events:shouldStop:checkpoint:)`` ended.
-public enum TrainingOutcome: Sendable, Equatable {
-    /// All epochs (or ``TrainingConfiguration/maximumSteps``) are done.
-    case finished
-    /// `shouldStop` returned true; the state is consistent and can be checkpointed and resumed.
-    case interrupted
-}
-
-/// Mini-batch training: shuffle, forward, BPTT, clip, Adam, per-epoch validation.
-public final class Trainer {
+/// The image classifier's part of a run (`dense_in -> lstm... -> dense_out` on u8 images read row by
+/// row): its batches, its gradient engine and its validation, for ``TrainingLoop``.
+package final class ImageTask: TrainingTask {
     /// The validated settings.
-    public let configuration: TrainingConfiguration
+    package let configuration: TrainingConfiguration
     /// The data set, split.
-    public let data: TrainingData
+    package let data: TrainingData
     let engine: GradientEngine<Float>
     let evaluator: Evaluator
-    let plan: LearningRatePlan
 
     /// Checks the configuration against the data and allocates the buffers.
-    public init(configuration: TrainingConfiguration, data: TrainingData) throws(TrainingError) {
+    init(configuration: TrainingConfiguration, data: TrainingData, kernel: KernelISA) throws(TrainingError) {
         try configuration.validate()
         let a = configuration.architecture
         guard data.train.count > 0 else { throw .dataMismatch("no training images") }
@@ -109,115 +26,24 @@ public final class Trainer {
         }
         self.configuration = configuration
         self.data = data
-        setBLASThreadCount(1)
         engine = GradientEngine(architecture: a, timeSteps: data.train.height,
-                                batchCapacity: configuration.batchSize, workerCount: configuration.threads)
-        evaluator = Evaluator(architecture: a, timeSteps: data.train.height, threads: configuration.threads)
-        plan = LearningRatePlan(base: configuration.learningRate, schedule: configuration.schedule,
-                                totalSteps: Self.totalSteps(configuration, trainCount: data.train.count),
-                                warmupSteps: configuration.warmupSteps)
+                                batchCapacity: configuration.batchSize, workerCount: configuration.threads, kernel: kernel)
+        evaluator = Evaluator(architecture: a, timeSteps: data.train.height, threads: configuration.threads, kernel: kernel)
     }
 
-    /// Batches per epoch (the last one may be smaller).
-    public var stepsPerEpoch: Int { (data.train.count + configuration.batchSize - 1) / configuration.batchSize }
+    package var trainCount: Int { data.train.count }
 
-    static func totalSteps(_ c: TrainingConfiguration, trainCount: Int) -> Int {
-        let perEpoch = (trainCount + c.batchSize - 1) / c.batchSize
-        return min(c.maximumSteps ?? Int.max, perEpoch * c.epochs)
-    }
-
-    /// Steps of the whole run.
-    public var totalSteps: Int { plan.totalSteps }
-
-    /// The order of the training images in `epoch`: a permutation drawn from a generator seeded
-    /// by the run's seed and the epoch number alone, so that a resumed run (which knows only
-    /// those) shuffles exactly as an uninterrupted one.
-    public func order(epoch: Int) -> [Int] {
+    /// A permutation drawn from a generator seeded by the run's seed and the epoch number alone.
+    package func order(epoch: Int) -> [Int] {
         var rng = Xoshiro256StarStar(seed: configuration.seed ^ (0xA076_1D64_78BD_642F &* UInt64(epoch + 1)))
         var order = Array(0..<data.train.count)
         rng.shuffle(&order)
         return order
     }
 
-    /// Trains from `state` until the run is finished or `shouldStop()` returns true (checked after
-    /// every step). A `state` no run of this configuration on this data reaches is refused with
-    /// ``TrainingError/invalidState(_:)`` before any step. `checkpoint` is called after every epoch with the state at that point.
-    public func run(
-        _ state: inout TrainingState,
-        events: (TrainingEvent) -> Void = { _ in },
-        shouldStop: () -> Bool = { false },
-        checkpoint: (TrainingState) throws(TrainingError) -> Void = { _ in }
-    ) throws(TrainingError) -> TrainingOutcome {
-        let c = configuration, perEpoch = stepsPerEpoch, total = totalSteps
-        // A state from elsewhere (a checkpoint, a caller) must be one a run of this configuration
-        // on this data can reach: a stepInEpoch past the epoch would slice past the order below.
-        do {
-            try state.validate(configuration: c)
-            try state.validate(configuration: c, trainCount: data.train.count)
-        } catch { throw .invalidState(error.reason) }
-        var gradient = [Float](repeating: 0, count: state.parameters.values.count)
-        let sessionStart = monotonicSeconds()
-        var sessionSteps = 0
-        while state.globalStep < total && state.epoch < c.epochs {
-            let order = self.order(epoch: state.epoch)
-            var stepStart = monotonicSeconds()
-            while state.stepInEpoch < perEpoch && state.globalStep < total {
-                let start = state.stepInEpoch * c.batchSize
-                let indices = order[start..<min(order.count, start + c.batchSize)]
-                let rate = plan.rate(at: state.globalStep)
-                let (loss, correct) = step(&state, indices: indices, learningRate: rate, gradient: &gradient)
-                guard loss.isFinite else { throw .diverged(step: state.globalStep) }
-                let finished = monotonicSeconds()
-                state.epochSeconds += finished - stepStart
-                state.trainSeconds += finished - stepStart
-                stepStart = finished
-                state.epochLossSum += loss
-                state.epochCorrect += correct
-                state.epochSeen += indices.count
-                state.stepInEpoch += 1
-                state.globalStep += 1
-                sessionSteps += 1
-                let elapsed = finished - sessionStart
-                let speed = Double(sessionSteps * c.batchSize) / max(elapsed, 1e-9)
-                events(.step(StepProgress(
-                    epoch: state.epoch, epochs: c.epochs, stepInEpoch: state.stepInEpoch, stepsInEpoch: perEpoch,
-                    globalStep: state.globalStep, totalSteps: total,
-                    loss: state.epochLossSum / Double(state.epochSeen),
-                    accuracy: Double(state.epochCorrect) / Double(state.epochSeen),
-                    imagesPerSecond: speed, learningRate: rate,
-                    secondsRemaining: elapsed / Double(sessionSteps) * Double(total - state.globalStep))))
-                if shouldStop() && state.stepInEpoch < perEpoch && state.globalStep < total { return .interrupted }
-            }
-            finishEpoch(&state)
-            events(.epoch(state.history.last!))
-            try checkpoint(state)
-            if shouldStop() && state.globalStep < total { return .interrupted }
-        }
-        return .finished
-    }
-
-    /// Evaluates on the validation set, records the epoch and moves to the next one.
-    func finishEpoch(_ state: inout TrainingState) {
-        let validation = data.validation.count > 0
-            ? evaluator.evaluate(parameters: state.parameters, on: data.validation)
-            : EvaluationResult(loss: .nan, accuracy: .nan, count: 0)
-        state.history.append(EpochRecord(
-            epoch: state.epoch + 1, trainLoss: state.epochLossSum / Double(max(1, state.epochSeen)),
-            trainAccuracy: Double(state.epochCorrect) / Double(max(1, state.epochSeen)),
-            validationLoss: validation.loss, validationAccuracy: validation.accuracy,
-            seconds: state.epochSeconds, learningRate: Double(plan.rate(at: max(0, state.globalStep - 1))),
-            steps: state.stepInEpoch))
-        state.epoch += 1
-        state.stepInEpoch = 0
-        state.epochLossSum = 0
-        state.epochCorrect = 0
-        state.epochSeen = 0
-        state.epochSeconds = 0
-    }
-
-    /// One optimizer step on `indices`; returns the summed loss and correct count of the batch.
-    func step(_ state: inout TrainingState, indices: ArraySlice<Int>, learningRate: Float, gradient: inout [Float]) -> (Double, Int) {
-        let result = state.parameters.values.withUnsafeBufferPointer { p in
+    package func lossAndGradient(_ parameters: LSTMParameters<Float>, indices: ArraySlice<Int>, step: Int,
+                                 gradient: inout [Float]) -> (loss: Double, correct: Int) {
+        parameters.values.withUnsafeBufferPointer { p in
             data.train.pixels.withUnsafeBufferPointer { pixels in
                 data.train.labels.withUnsafeBufferPointer { labels in
                     gradient.withUnsafeMutableBufferPointer { g in
@@ -227,13 +53,42 @@ public final class Trainer {
                 }
             }
         }
-        clipGradientNorm(&gradient, maximum: configuration.clipNorm)
-        state.optimizer.update(parameters: &state.parameters.values, gradient: gradient, learningRate: learningRate)
-        return result
     }
 
+    package func validate(_ parameters: LSTMParameters<Float>) -> EvaluationResult {
+        data.validation.count > 0
+            ? evaluator.evaluate(parameters: parameters, on: data.validation)
+            : EvaluationResult(loss: .nan, accuracy: .nan, count: 0)
+    }
+
+    package func checkShape(of state: TrainingState) throws(StateInconsistency) {
+        try state.checkShape(configuration.architecture)
+    }
+}
+
+/// Mini-batch training of the image classifier: the shared loop over an ``ImageTask``.
+package typealias Trainer = TrainingLoop<ImageTask>
+
+extension TrainingLoop where Task == ImageTask {
+    /// Checks the configuration against the data and allocates the buffers. `kernel` is the fused
+    /// kernel variant of the float32 passes (``FusedStep``; `.none` for BLAS only); the same seed,
+    /// threads and kernel give bitwise identical weights.
+    package convenience init(configuration: TrainingConfiguration, data: TrainingData,
+                             kernel: KernelISA = .detected) throws(TrainingError) {
+        let task = try ImageTask(configuration: configuration, data: data, kernel: kernel)
+        self.init(task: task, settings: configuration.loop) { total in
+            LearningRatePlan(base: configuration.learningRate, schedule: configuration.schedule,
+                             totalSteps: total, warmupSteps: configuration.warmupSteps)
+        }
+    }
+
+    /// The validated settings.
+    package var configuration: TrainingConfiguration { task.configuration }
+    /// The data set, split.
+    package var data: TrainingData { task.data }
+
     /// Accuracy and loss of `parameters` on `set`.
-    public func evaluate(_ parameters: LSTMParameters<Float>, on set: LabeledPixels) -> EvaluationResult {
-        evaluator.evaluate(parameters: parameters, on: set)
+    package func evaluate(_ parameters: LSTMParameters<Float>, on set: LabeledPixels) -> EvaluationResult {
+        task.evaluator.evaluate(parameters: parameters, on: set)
     }
 }

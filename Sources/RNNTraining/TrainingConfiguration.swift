@@ -1,45 +1,48 @@
 /// Every setting of a training run. Stored in checkpoints and (flattened) in the exported
 /// model's provenance.
-public struct TrainingConfiguration: Sendable, Codable, Equatable {
+package struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// The network's shape.
-    public var architecture: LSTMArchitecture
+    package var architecture: LSTMArchitecture
     /// How the initial weights are drawn.
-    public var initialization: InitializationScheme = .standard
+    package var initialization: InitializationScheme = .standard
     /// Sequences per step.
-    public var batchSize: Int = 128
+    package var batchSize: Int = 128
     /// Passes over the training images (the run may stop earlier, see ``maximumSteps``).
-    public var epochs: Int = 10
+    package var epochs: Int = 10
     /// If set, training stops after this many steps even within an epoch (the tutorial preset's
     /// "100,000 samples" = 781 steps of 128).
-    public var maximumSteps: Int?
+    package var maximumSteps: Int?
     /// Adam's base learning rate.
-    public var learningRate: Float = 2e-3
+    package var learningRate: Float = 2e-3
     /// How the learning rate changes over the run.
-    public var schedule: LearningRateSchedule = .cosine
+    package var schedule: LearningRateSchedule = .cosine
     /// Linear warm-up steps of the cosine schedule.
-    public var warmupSteps: Int = 200
+    package var warmupSteps: Int = 200
     /// Adam β1.
-    public var beta1: Float = 0.9
+    package var beta1: Float = 0.9
     /// Adam β2.
-    public var beta2: Float = 0.999
+    package var beta2: Float = 0.999
     /// Adam ε.
-    public var epsilon: Float = 1e-8
+    package var epsilon: Float = 1e-8
     /// Maximum gradient L2 norm; 0 disables clipping.
-    public var clipNorm: Float = 1.0
+    package var clipNorm: Float = 1.0
     /// Seed of every random choice (initial weights and shuffling).
-    public var seed: UInt64 = 1
+    package var seed: UInt64 = 1
     /// Worker threads; the same seed and thread count give bitwise identical weights.
-    public var threads: Int = 2
+    package var threads: Int = 2
     /// How many of the last training images are held out for validation.
-    public var validationCount: Int = 5000
+    package var validationCount: Int = 5000
+    /// If set, the run trains on this many images only: the first of those the validation images
+    /// leave (and tests on as many), see ``TrainingData/init(_:validationCount:subset:)``.
+    package var subset: Int?
 
     /// The default settings for `architecture`.
-    public init(architecture: LSTMArchitecture) {
+    package init(architecture: LSTMArchitecture) {
         self.architecture = architecture
     }
 
     /// Throws ``TrainingError`` naming the first option that is out of range.
-    public func validate() throws(TrainingError) {
+    package func validate() throws(TrainingError) {
         try validate(naming: .option)
     }
 
@@ -61,10 +64,17 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
         try check(clipNorm.isFinite && clipNorm >= 0, "--clip", "clipNorm", "0 (off) or positive", clipNorm)
         try check((1...256).contains(threads), "--threads", "threads", "in 1...256", threads)
         try check(validationCount >= 0, "--validation", "validationCount", "at least 0", validationCount)
+        if let n = subset { try check(n >= 1, "--subset", "subset", "at least 1", n) }
+    }
+
+    /// What the shared loop reads (an image run ends with its last epoch's weights).
+    package var loop: LoopSettings {
+        LoopSettings(batchSize: batchSize, epochs: epochs, maximumSteps: maximumSteps, clipNorm: clipNorm,
+                     validationCount: validationCount, keepsBestEpoch: false)
     }
 
     /// Hyperparameters as written into the model's provenance (spec §6.3).
-    public var provenanceHyperparameters: [String: Double] {
+    package var provenanceHyperparameters: [String: Double] {
         var h: [String: Double] = [
             "hidden_size": Double(architecture.hiddenSize), "layers": Double(architecture.layerCount),
             "batch_size": Double(batchSize), "epochs": Double(epochs),
@@ -74,6 +84,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
             "validation_images": Double(validationCount),
         ]
         if let m = maximumSteps { h["max_steps"] = Double(m) }
+        if let n = subset { h["subset"] = Double(n) }
         return h
     }
 }
@@ -96,23 +107,23 @@ enum SettingNaming {
 }
 
 /// One finished epoch, as logged and printed.
-public struct EpochRecord: Sendable, Codable, Equatable {
+package struct EpochRecord: Sendable, Codable, Equatable {
     /// Epoch number, 1-based.
-    public var epoch: Int
+    package var epoch: Int
     /// Mean training loss over the epoch (weights changing as it ran).
-    public var trainLoss: Double
+    package var trainLoss: Double
     /// Training accuracy over the epoch.
-    public var trainAccuracy: Double
+    package var trainAccuracy: Double
     /// Mean loss on the validation set after the epoch.
-    public var validationLoss: Double
+    package var validationLoss: Double
     /// Accuracy on the validation set after the epoch.
-    public var validationAccuracy: Double
+    package var validationAccuracy: Double
     /// Training seconds of the epoch (validation not included).
-    public var seconds: Double
+    package var seconds: Double
     /// Learning rate of the epoch's last step.
-    public var learningRate: Double
+    package var learningRate: Double
     /// Steps run in this epoch (fewer than a full epoch when ``TrainingConfiguration/maximumSteps`` ends it).
-    public var steps: Int
+    package var steps: Int
 }
 
 /// The double whose shortest decimal form equals the float's (`0.9` rather than `0.8999999761581421`),

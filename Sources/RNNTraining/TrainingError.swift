@@ -1,14 +1,14 @@
 import RNNFormat
 
 /// Everything that can go wrong in training, checkpointing or export.
-public enum TrainingError: Error, CustomStringConvertible, Equatable {
+package enum TrainingError: Error, CustomStringConvertible, Equatable {
     /// A size of the network is out of range; the message names the option, the range and the value.
     case invalidArchitecture(String)
     /// A training hyperparameter is out of range; the message names the option, the range and the value.
     case invalidHyperparameter(String)
     /// A checkpoint file is not one, is damaged, or does not fit this trainer.
     case invalidCheckpoint(path: String, reason: String)
-    /// A training state handed to ``Trainer/run(_:events:shouldStop:checkpoint:)`` that no run of
+    /// A training state handed to ``TrainingLoop/run(_:events:shouldStop:checkpoint:)`` that no run of
     /// its configuration on its data reaches (spec/CHECKPOINT.md §4.2, §4.4); the message names the field.
     case invalidState(String)
     /// A model file does not have the dense_in / lstm... / dense_out shape this trainer produces.
@@ -22,7 +22,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
 
     /// One line naming what was expected and what was found. Control characters (a newline in a
     /// path or in a string read from a damaged file) are escaped, so it stays one line.
-    public var description: String { TerminalText.escaped(text) }
+    package var description: String { TerminalText.escaped(text) }
 
     private var text: String {
         switch self {

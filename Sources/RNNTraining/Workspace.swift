@@ -1,4 +1,4 @@
-import RNNKernels
+import RNNCore
 
 /// The buffers one worker needs to run a batch of up to `capacity` sequences forward and back.
 ///
@@ -11,7 +11,7 @@ final class Workspace<Scalar: TrainingScalar>: @unchecked Sendable {
     let capacity: Int
     let timeSteps: Int
     /// The fused-kernel variant for the backward products (``FusedStep/product``).
-    let kernel: rnnk_isa
+    let kernel: KernelISA
 
     /// Network input `[T*B, I]`.
     let input: UnsafeMutablePointer<Scalar>
@@ -48,7 +48,7 @@ final class Workspace<Scalar: TrainingScalar>: @unchecked Sendable {
         a.layout.count + 4 * a.hiddenSize * a.inputSize + 4 * a.hiddenSize
     }
 
-    init(architecture a: LSTMArchitecture, capacity: Int, timeSteps: Int, kernel: rnnk_isa) {
+    init(architecture a: LSTMArchitecture, capacity: Int, timeSteps: Int, kernel: KernelISA) {
         architecture = a
         self.kernel = kernel
         layout = a.layout

@@ -13,9 +13,6 @@ let pinnedCoreType = "Haswell"
 /// already is. The variable must be set before OpenBLAS is loaded, which happens before `main`,
 /// hence the `exec`. Returns normally only when nothing needs to change (or on other platforms).
 func pinBLASKernel() {
-    // The trainer's fused kernels (RNNTraining/FusedStep.swift) depend on the CPU's vector width;
-    // the fixtures are made with the BLAS path only. Read lazily, so setting it here suffices.
-    setenv("RNN_TRAIN_KERNEL", "portable", 1)
     #if os(Linux) && arch(x86_64)
     let current = getenv("OPENBLAS_CORETYPE").map { String(cString: $0) }
     guard current != pinnedCoreType else { return }

@@ -6,10 +6,11 @@
 // The output is a function of the code alone (seeded training on one thread, pinned BLAS
 // kernels, no timestamps), so `git diff` after regenerating shows exactly what a change did.
 import RNNSupport
+import RNNCore
 import RNNTraining
 
 pinBLASKernel()
-setBLASThreadCount(1)
+BLASThreads.set(1)
 
 func run(_ arguments: [String]) throws(GoldenError) {
     var data: String?

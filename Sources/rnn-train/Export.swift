@@ -4,7 +4,7 @@ import RNNTraining
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Export a checkpoint's weights as an .rnnm model.",
+        abstract: "Export a checkpoint's weights (image or text run) as an .rnnm model.",
         discussion: "Example: rnn-train export models/mnist-lstm.ckpt --output models/mnist-lstm-int8.rnnm --weights int8")
 
     @Argument(help: "Checkpoint written by rnn-train.") var checkpoint: String
@@ -14,11 +14,16 @@ struct Export: ParsableCommand {
 
     func run() throws {
         let time = try provenanceTime(reproducible: reproducible)
-        let c: Checkpoint
-        do { c = try Checkpoint.read(from: checkpoint) } catch { throw fail(error.description, ExitStatus.input) }
+        let read: AnyCheckpoint
+        do { read = try AnyCheckpoint.read(from: checkpoint) } catch { throw fail(error.description, ExitStatus.input) }
         do { try probeWritableDirectory(for: output) } catch { throw fail(error.description, ExitStatus.cannotCreate) }
-        let model = try storing(c.modelFile(time: time), as: weights)
+        let (trained, epochs, step): (ModelFile, Int, Int)
+        switch read {
+        case .image(let c): (trained, epochs, step) = (c.modelFile(time: time), c.state.history.count, c.state.globalStep)
+        case .text(let c): (trained, epochs, step) = (c.modelFile(time: time), c.state.history.count, c.state.globalStep)
+        }
+        let model = try storing(trained, as: weights)
         do { try ModelWriter.write(model, to: output) } catch { throw fail("\(output): \(error)", ExitStatus.io) }
-        printError("rnn-train: wrote \(output) (\(weights.rawValue) weights, epoch \(c.state.history.count), step \(c.state.globalStep))")
+        printError("rnn-train: wrote \(output) (\(weights.rawValue) weights, epoch \(epochs), step \(step))")
     }
 }

@@ -5,9 +5,13 @@ import RNNTraining
 /// `lineInterval` seconds otherwise (logs stay readable).
 final class ProgressReporter {
     let live = stderrIsTerminal
+    /// What the speed counts: "img" or "reviews".
+    let unit: String
     let lineInterval = 10.0
     private var lastDraw = -1.0
     private let started = monotonicSeconds()
+
+    init(unit: String) { self.unit = unit }
 
     func step(_ p: StepProgress) {
         let t = monotonicSeconds()
@@ -19,14 +23,14 @@ final class ProgressReporter {
             let filled = min(width, p.stepInEpoch * width / max(1, p.stepsInEpoch))
             let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
             printError("\r\u{1B}[2Kepoch \(p.epoch + 1)/\(p.epochs) [\(bar)] \(p.stepInEpoch)/\(p.stepsInEpoch) "
-                + "loss \(fixed(p.loss, 4)) acc \(percent(p.accuracy)) \(Int(p.imagesPerSecond)) img/s "
+                + "loss \(fixed(p.loss, 4)) acc \(percent(p.accuracy)) \(Int(p.examplesPerSecond)) \(unit)/s "
                 + "lr \(scientific(p.learningRate)) ETA \(duration(p.secondsRemaining))", newline: false)
         } else {
             guard lastDraw < 0 || t - lastDraw >= lineInterval || last else { return }
             lastDraw = t
             printError("epoch \(p.epoch + 1)/\(p.epochs) step \(p.stepInEpoch)/\(p.stepsInEpoch) "
                 + "(\(p.globalStep)/\(p.totalSteps)) loss \(fixed(p.loss, 4)) acc \(percent(p.accuracy)) "
-                + "\(Int(p.imagesPerSecond)) img/s ETA \(duration(p.secondsRemaining))")
+                + "\(Int(p.examplesPerSecond)) \(unit)/s ETA \(duration(p.secondsRemaining))")
         }
     }
 
@@ -49,6 +53,8 @@ func scientific(_ v: Float) -> String {
     var exponent = 0, m = Double(v)
     while m < 1 { m *= 10; exponent -= 1 }
     while m >= 10 { m /= 10; exponent += 1 }
+    // 9.999 rounds to 10.00: write 1.00 and the next exponent, not "10.00e-5".
+    if (m * 100).rounded() >= 1000 { m /= 10; exponent += 1 }
     return "\(fixed(m, 2))e\(exponent)"
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import RNNCore
 import RNNDatasets
 import RNNFormat
 import RNNTraining
@@ -50,22 +51,26 @@ struct Train: ParsableCommand {
               rnn-train --data ../shared/datasets/mnist --output models/mnist-lstm.rnnm
               rnn-train --preset tutorial                # the TF1 course notebook's settings
               rnn-train --resume models/mnist-lstm.ckpt  # continue an interrupted run
+              rnn-train --dataset imdb --subset 2000     # a quick IMDb run on 2,000 reviews
+
+            \(trainingKernelHelp)
             """)
 
     @Option(help: "Hyperparameter preset: default or tutorial.") var preset: Preset = .default
     @Option(name: .customLong("dataset"), help: "Data set: mnist, fashion-mnist or imdb.") var datasetName: TrainingDatasetName = .mnist
     @OptionGroup(title: "IMDb options") var text: TextTrainOptions
+    @Option(help: "Train on N examples only, for quick runs (the validation examples are held out on top of them; the test set is cut to N too).") var subset: Int?
     @Option(help: "Directory holding the four IDX files (.gz or raw); default $MNIST_DIR / $FASHION_MNIST_DIR, then the data module's default directory.") var data: String?
     @Flag(inversion: .prefixedNo, help: "Download missing data set files (from $RNN_DATASET_MIRROR or the public mirror), checking their SHA-256.") var download = true
     @Option(help: "Model file to write (default models/<dataset>-lstm.rnnm).") var output: String?
     @Option(help: "JSON-lines run log (default: next to the output, .log.jsonl).") var log: String?
     @Option(help: "Checkpoint written after every epoch and on Ctrl-C (default: next to the output, .ckpt).") var checkpoint: String?
-    @Option(help: "Continue from this checkpoint (its settings win over the options below).") var resume: String?
+    @Option(help: "Continue from this checkpoint, image or text (its settings and data set win over the options below).") var resume: String?
 
     @Option(help: "LSTM width H.") var hiddenSize: Int?
     @Option(help: "Stacked LSTM layers.") var layers: Int?
     @Option(help: "Sequences per step.") var batchSize: Int?
-    @Option(help: "Passes over the 55,000 training images.") var epochs: Int?
+    @Option(help: "Passes over the training examples (55,000 MNIST images, 22,500 IMDb reviews).") var epochs: Int?
     @Option(help: "Stop after this many steps.") var steps: Int?
     @Option(help: "Adam learning rate.") var lr: Float?
     @Option(help: "Learning-rate schedule: constant, cosine (warm-up then cosine decay) or step (halve 4 times).") var schedule: LearningRateSchedule?
@@ -76,7 +81,7 @@ struct Train: ParsableCommand {
     @Option(help: "Gradient-norm clipping threshold (0: off).") var clip: Float?
     @Option(help: "Seed of initialization and shuffling.") var seed: UInt64?
     @Option(help: "Worker threads (same seed + same threads = identical weights).") var threads: Int?
-    @Option(help: "Training images held out for validation (the last N).") var validation: Int?
+    @Option(help: "Training examples held out for validation (images: the last N, default 5000; IMDb: a seeded random N, default 2500, which choose the epoch whose weights the model keeps).") var validation: Int?
     @Option(help: WeightsDType.help) var weights: WeightsDType = .f32
     @Flag(help: reproducibleHelp) var reproducible = false
 
@@ -97,36 +102,37 @@ struct Train: ParsableCommand {
         if let v = seed { c.seed = v }
         if let v = threads { c.threads = v }
         if let v = validation { c.validationCount = v }
+        c.subset = subset
         return c
     }
 
     func run() throws {
-        if datasetName == .imdb { return try trainText() }
-        // 1. Settings, from the checkpoint or the options; reject bad values before touching data.
-        var resumed: Checkpoint?
+        // The checkpoint to continue decides what is trained: its kind, settings and data set.
+        var resumed: AnyCheckpoint?
         if let path = resume {
-            do { resumed = try Checkpoint.read(from: path) } catch { throw fail(error.description, ExitStatus.input) }
+            do { resumed = try AnyCheckpoint.read(from: path) } catch { throw fail(error.description, ExitStatus.input) }
         }
+        switch resumed {
+        case .text(let checkpoint)?: try trainText(resuming: checkpoint)
+        case .image(let checkpoint)?:
+            if datasetName == .imdb {
+                throw fail("\(resume!) is a checkpoint of an image run; leave out --dataset imdb", ExitStatus.usage)
+            }
+            try trainImages(resuming: checkpoint)
+        case nil: try datasetName == .imdb ? trainText(resuming: nil) : trainImages(resuming: nil)
+        }
+    }
+
+    /// `rnn-train [--dataset mnist|fashion-mnist]`: the image classifier.
+    func trainImages(resuming resumed: Checkpoint?) throws {
+        // 1. Settings, from the checkpoint or the options; reject bad values before touching data.
         let configuration = resumed?.configuration ?? makeConfiguration()
         do { try configuration.validate() } catch { throw fail(error.description, ExitStatus.usage) }
         let time = try provenanceTime(reproducible: reproducible)
+        let kernel = try trainingKernel()
 
         // 2. Output paths; check them now so that a directory or a read-only one fails in seconds.
-        let outputPath = output ?? "models/\(dataset.rawValue)-lstm.rnnm"
-        let stem = outputPath.hasSuffix(".rnnm") ? String(outputPath.dropLast(5)) : outputPath
-        let logPath = log ?? stem + ".log.jsonl"
-        let checkpointPath = checkpoint ?? resume ?? stem + ".ckpt"
-        if output == nil { mkdir("models", 0o755) }
-        let outputs = [("--output", outputPath), ("--log", logPath), ("--checkpoint", checkpointPath)]
-        for (i, a) in outputs.enumerated() {
-            for b in outputs[(i + 1)...] where sameFile(a.1, b.1) {
-                throw fail("\(a.0) and \(b.0) name the same file \(a.1); the run writes three different files", ExitStatus.usage)
-            }
-            // The log is appended to in place (it may be /dev/null); model and checkpoint are replaced atomically.
-            do { try probeWritableDirectory(for: a.1, replaced: a.0 != "--log") } catch {
-                throw fail(error.description, ExitStatus.cannotCreate)
-            }
-        }
+        let paths = try outputPaths(defaultOutput: "models/\(dataset.rawValue)-lstm.rnnm")
 
         // 3. Data.
         let splits: DatasetSplits
@@ -139,9 +145,9 @@ struct Train: ParsableCommand {
             if let resumed, let resume {
                 trainingData = try resumed.trainingData(from: splits, path: resume)
             } else {
-                trainingData = try TrainingData(splits, validationCount: configuration.validationCount)
+                trainingData = try TrainingData(splits, validationCount: configuration.validationCount, subset: configuration.subset)
             }
-            trainer = try Trainer(configuration: configuration, data: trainingData)
+            trainer = try Trainer(configuration: configuration, data: trainingData, kernel: kernel)
         } catch { throw fail(error.description, statusCode(for: error)) }
 
         // 4. Train.
@@ -150,59 +156,115 @@ struct Train: ParsableCommand {
             + "\(trainingData.test.count) test images; H=\(a.hiddenSize) layers=\(a.layerCount) batch=\(configuration.batchSize) "
             + "lr=\(configuration.learningRate) \(configuration.schedule.rawValue) clip=\(configuration.clipNorm) "
             + "seed=\(configuration.seed) threads=\(configuration.threads); \(trainer.totalSteps) steps")
-        var state = resumed?.state ?? TrainingState(configuration: configuration)
-        if resumed != nil { printError("rnn-train: resuming at epoch \(state.epoch + 1), step \(state.globalStep)") }
-        let runLog: RunLog
-        do { runLog = try RunLog(path: logPath, append: resumed != nil) } catch { throw fail(error.description, ExitStatus.io) }
-        let handler = InterruptHandler()
-        let reporter = ProgressReporter()
         func checkpointOf(_ s: TrainingState) -> Checkpoint {
             Checkpoint(configuration: configuration, state: s, datasetName: trainingData.name,
                        datasetSHA256: trainingData.sha256, classNames: trainingData.classNames,
                        timeSteps: trainingData.train.height)
         }
-        let outcome: TrainingOutcome
-        do {
-            outcome = try trainer.run(
-                &state,
-                events: { event in
-                    switch event {
-                    case .step(let p): reporter.step(p)
-                    case .epoch(let r):
-                        reporter.epoch(r, of: configuration.epochs)
-                        try? runLog.epoch(r)
-                    }
-                },
-                shouldStop: { interruptRequested.load(ordering: .relaxed) },
-                checkpoint: { s throws(TrainingError) in try checkpointOf(s).write(to: checkpointPath) })
-        } catch {
-            reporter.clearLine()
-            throw fail(error.description, statusCode(for: error))
-        }
-        _ = handler
-        if outcome == .interrupted {
-            reporter.clearLine()
-            do { try checkpointOf(state).write(to: checkpointPath) } catch { throw fail(error.description, ExitStatus.io) }
-            printError("rnn-train: interrupted at epoch \(state.epoch + 1), step \(state.globalStep) of \(trainer.totalSteps); "
-                + "checkpoint written to \(checkpointPath)")
-            printError("rnn-train: resume with: rnn-train --resume \(checkpointPath)"
-                + (data.map { " --data \($0)" } ?? "") + (dataset == .mnist ? "" : " --dataset \(dataset.rawValue)")
-                + (output.map { " --output \($0)" } ?? ""))
-            throw ExitCode(ExitStatus.interrupted)
+        var state = resumed?.state ?? TrainingState(configuration: configuration)
+        let runLog = try drive(trainer, &state, resumed: resumed != nil, paths: paths, unit: "img",
+                               resumeArguments: (data.map { " --data \($0)" } ?? "")
+                                   + (dataset == .mnist ? "" : " --dataset \(dataset.rawValue)")
+                                   + (output.map { " --output \($0)" } ?? "")) { s throws(TrainingError) in
+            try checkpointOf(s).write(to: paths.checkpoint)
         }
 
         // 5. Test once, export with provenance.
         let test = trainer.evaluate(state.parameters, on: trainingData.test)
         printError("rnn-train: test accuracy \(percent(test.accuracy)) (loss \(fixed(test.loss, 4))) on \(test.count) images; "
             + "\(fixed(state.trainSeconds, 1)) s training")
-        let model = try exportedModel(checkpointOf(state), trainer: trainer, test: trainingData.test, f32Result: test,
-                                  weights: weights, time: time)
-        do { try ModelWriter.write(model, to: outputPath) } catch { throw fail("\(outputPath): \(error)", ExitStatus.io) }
-        do {
-            try runLog.write(.test(.init(loss: test.loss, accuracy: test.accuracy, trainSeconds: state.trainSeconds,
-                                         output: outputPath)))
-        } catch { throw fail(error.description, ExitStatus.io) }
-        print("test accuracy: \(percent(test.accuracy))")
-        printError("rnn-train: wrote \(outputPath) (log \(logPath), checkpoint \(checkpointPath))")
+        let model = try exportedModel(checkpointOf(state).modelFile(metrics: ["test_accuracy": test.accuracy, "test_loss": test.loss], time: time),
+                                      f32Result: test) { model throws in
+            let parameters: LSTMParameters<Float>
+            do throws(TrainingError) { parameters = try LSTMParameters(model: model) } catch { throw fail(error.description, statusCode(for: error)) }
+            return trainer.evaluate(parameters, on: trainingData.test)
+        }
+        try finish(model, test: test, trainSeconds: state.trainSeconds, paths: paths, runLog: runLog)
     }
+
+    /// The output, log and checkpoint paths (the log and checkpoint default to the output's stem),
+    /// checked before any work: three different files, each writable.
+    func outputPaths(defaultOutput: String) throws -> OutputPaths {
+        let outputPath = output ?? defaultOutput
+        let stem = outputPath.hasSuffix(".rnnm") ? String(outputPath.dropLast(5)) : outputPath
+        let paths = OutputPaths(output: outputPath, log: log ?? stem + ".log.jsonl", checkpoint: checkpoint ?? resume ?? stem + ".ckpt")
+        if output == nil { mkdir("models", 0o755) }
+        let outputs = [("--output", paths.output), ("--log", paths.log), ("--checkpoint", paths.checkpoint)]
+        for (i, a) in outputs.enumerated() {
+            for b in outputs[(i + 1)...] where sameFile(a.1, b.1) {
+                throw fail("\(a.0) and \(b.0) name the same file \(a.1); the run writes three different files", ExitStatus.usage)
+            }
+            // The log is appended to in place (it may be /dev/null); model and checkpoint are replaced atomically.
+            do { try probeWritableDirectory(for: a.1, replaced: a.0 != "--log") } catch {
+                throw fail(error.description, ExitStatus.cannotCreate)
+            }
+        }
+        return paths
+    }
+}
+
+/// Where a run writes.
+struct OutputPaths {
+    /// The model.
+    var output: String
+    /// The JSON-lines run log.
+    var log: String
+    /// The checkpoint, rewritten after every epoch and on Ctrl-C.
+    var checkpoint: String
+}
+
+/// Runs `trainer` from `state` with what every run gets, images or text: a checkpoint after every
+/// epoch (`writeCheckpoint`), the run log (appended to when resuming), the progress display, and
+/// Ctrl-C: the first finishes the step, writes a checkpoint, prints the resume command and exits 130.
+/// Returns the open run log for the final test line.
+func drive<Task: TrainingTask>(
+    _ trainer: TrainingLoop<Task>, _ state: inout RunState<Task.Weights>, resumed: Bool, paths: OutputPaths, unit: String,
+    resumeArguments: String, writeCheckpoint: (RunState<Task.Weights>) throws(TrainingError) -> Void
+) throws -> RunLog {
+    if resumed { printError("rnn-train: resuming at epoch \(state.epoch + 1), step \(state.globalStep)") }
+    let runLog: RunLog
+    do { runLog = try RunLog(path: paths.log, append: resumed) } catch { throw fail(error.description, ExitStatus.io) }
+    // The trainer splits each batch over its own threads: one OpenBLAS thread each.
+    BLASThreads.set(1)
+    let handler = InterruptHandler()
+    let reporter = ProgressReporter(unit: unit)
+    let epochs = trainer.settings.epochs
+    let outcome: TrainingOutcome
+    do {
+        outcome = try trainer.run(
+            &state,
+            events: { event in
+                switch event {
+                case .step(let p): reporter.step(p)
+                case .epoch(let r):
+                    reporter.epoch(r, of: epochs)
+                    try? runLog.epoch(r)
+                }
+            },
+            shouldStop: { interruptRequested.load(ordering: .relaxed) },
+            checkpoint: writeCheckpoint)
+    } catch {
+        reporter.clearLine()
+        throw fail(error.description, statusCode(for: error))
+    }
+    _ = handler
+    if outcome == .interrupted {
+        reporter.clearLine()
+        do { try writeCheckpoint(state) } catch { throw fail(error.description, ExitStatus.io) }
+        printError("rnn-train: interrupted at epoch \(state.epoch + 1), step \(state.globalStep) of \(trainer.totalSteps); "
+            + "checkpoint written to \(paths.checkpoint)")
+        printError("rnn-train: resume with: rnn-train --resume \(paths.checkpoint)\(resumeArguments)")
+        throw ExitCode(ExitStatus.interrupted)
+    }
+    return runLog
+}
+
+/// Writes the model, the run log's test line and the final messages.
+func finish(_ model: ModelFile, test: EvaluationResult, trainSeconds: Double, paths: OutputPaths, runLog: RunLog) throws {
+    do { try ModelWriter.write(model, to: paths.output) } catch { throw fail("\(paths.output): \(error)", ExitStatus.io) }
+    do {
+        try runLog.write(.test(.init(loss: test.loss, accuracy: test.accuracy, trainSeconds: trainSeconds, output: paths.output)))
+    } catch { throw fail(error.description, ExitStatus.io) }
+    print("test accuracy: \(percent(test.accuracy))")
+    printError("rnn-train: wrote \(paths.output) (log \(paths.log), checkpoint \(paths.checkpoint))")
 }

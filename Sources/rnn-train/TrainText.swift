@@ -1,4 +1,5 @@
 import ArgumentParser
+import RNNCore
 import RNNDatasets
 import RNNFormat
 import RNNTraining
@@ -19,7 +20,6 @@ struct TextTrainOptions: ParsableArguments {
     @Option(help: "IMDb: vocabulary words kept (most frequent in the training reviews).") var vocabSize: Int?
     @Option(help: "IMDb: embedding width.") var embeddingSize: Int?
     @Option(help: "IMDb: tokens kept per review (its END is kept).") var maxLength: Int?
-    @Option(help: "IMDb: use only the first N training and N test reviews of each class (quick runs).") var subset: Int?
     @Option(help: "IMDb: dropout on the embedding outputs during training.") var embeddingDropout: Double?
     @Option(help: "IMDb: dropout on the final LSTM state during training.") var hiddenDropout: Double?
 }
@@ -35,8 +35,8 @@ extension Train {
         return access(shared, R_OK) == 0 ? shared : "data/aclImdb_v1.tar.gz"
     }
 
-    /// `rnn-train --dataset imdb`: embedding -> lstm -> dense on IMDb reviews, exported as format 1.1.
-    func trainText() throws {
+    /// The text settings from the options (the defaults are the measured recipe).
+    func makeTextConfiguration() -> TextTrainingConfiguration {
         var c = TextTrainingConfiguration()
         if let v = text.vocabSize { c.vocabularyWords = v }
         if let v = text.embeddingSize { c.embeddingSize = v }
@@ -44,22 +44,32 @@ extension Train {
         if let v = hiddenSize { c.hiddenSize = v }
         if let v = batchSize { c.batchSize = v }
         if let v = epochs { c.epochs = v }
-        if let v = steps { c.maxSteps = v }
+        if let v = steps { c.maximumSteps = v }
         if let v = lr { c.learningRate = v }
-        if let v = clip { c.clip = v }
+        if let v = clip { c.clipNorm = v }
         if let v = seed { c.seed = v }
         if let v = threads { c.threads = v }
         if let v = validation { c.validationCount = v }
         if let v = text.embeddingDropout { c.embeddingDropout = v }
         if let v = text.hiddenDropout { c.hiddenDropout = v }
+        c.subset = subset
+        return c
+    }
+
+    /// `rnn-train --dataset imdb` (or `--resume` of a text checkpoint): embedding -> lstm -> dense on
+    /// IMDb reviews, exported as format 1.1, with the checkpoints, run log, progress and Ctrl-C of
+    /// every run (``drive(_:_:resumed:paths:unit:resumeArguments:writeCheckpoint:)``).
+    func trainText(resuming resumed: TextCheckpoint?) throws {
+        // 1. Settings, from the checkpoint or the options.
+        var c = resumed?.configuration ?? makeTextConfiguration()
         do { try c.validate() } catch { throw fail(error.description, ExitStatus.usage) }
-        if let n = text.subset, n < 1 { throw fail("--subset must be >= 1, got \(n)", ExitStatus.usage) }
         let time = try provenanceTime(reproducible: reproducible)
+        let kernel = try trainingKernel()
 
-        let outputPath = output ?? "models/imdb-lstm.rnnm"
-        if output == nil { mkdir("models", 0o755) }
-        do { try probeWritableDirectory(for: outputPath) } catch { throw fail(error.description, ExitStatus.cannotCreate) }
+        // 2. Output paths.
+        let paths = try outputPaths(defaultOutput: "models/imdb-lstm.rnnm")
 
+        // 3. Data.
         let path = data ?? Train.defaultIMDbPath()
         let started = monotonicSeconds()
         // Only the default location is filled by a download: a --data path that does not exist
@@ -69,7 +79,7 @@ extension Train {
         if downloading {
             printError("rnn-train: IMDb not found at \(path); downloading \(downloader.url) (about 80 MiB, SHA-256 checked)")
         }
-        var splits: TextDatasetSplits
+        let splits: TextDatasetSplits
         do { splits = try IMDb.load(from: path, downloadingWith: downloading ? downloader : nil) } catch {
             var message = error.description
             if data == nil, !download, access(path, R_OK) != 0 {
@@ -78,57 +88,45 @@ extension Train {
             }
             throw fail(message, ExitStatus.data)
         }
-        if let n = text.subset {
-            func pick(_ all: [TextExample]) -> [TextExample] {
-                Array(all.filter { $0.label == 0 }.prefix(n)) + Array(all.filter { $0.label == 1 }.prefix(n))
-            }
-            splits.train = pick(splits.train)
-            splits.test = pick(splits.test)
-        }
-        let archiveHash = fileSHA256(path)
-        let prepared = PreparedTextData(splits: splits, configuration: &c)
-        printError("rnn-train: IMDb from \(path): \(prepared.train.count) train, \(prepared.validation.count) validation, "
-                   + "\(prepared.test.count) test reviews; vocabulary \(c.vocabularyWords) words; loaded in \(fixed(monotonicSeconds() - started, 1)) s")
+        let sha256 = fileSHA256(path).map { [PathName(path: path).lastComponent: $0] } ?? [:]
+        let prepared: TextTrainingData
         let trainer: TextTrainer
-        do { trainer = try TextTrainer(configuration: c, classCount: prepared.classNames.count) } catch {
-            throw fail(error.description, statusCode(for: error))
-        }
-        let trainStart = monotonicSeconds()
         do {
-            try trainer.train(prepared.train, validation: prepared.validation) { r in
-                printError("epoch \(r.epoch): train loss \(fixed(r.trainLoss, 4)) acc \(fixed(100 * r.trainAccuracy, 1)) %, "
-                           + "validation loss \(fixed(r.validationLoss, 4)) acc \(fixed(100 * r.validationAccuracy, 1)) %, "
-                           + "\(r.steps) steps, \(fixed(r.seconds, 1)) s")
+            if let resumed, let resume {
+                prepared = try resumed.trainingData(from: splits, sha256: sha256, path: resume)
+            } else {
+                prepared = try TextTrainingData(splits: splits, configuration: &c, name: "imdb", sha256: sha256)
             }
+            trainer = try TextTrainer(configuration: c, data: prepared, kernel: kernel)
         } catch { throw fail(error.description, statusCode(for: error)) }
-        let trainSeconds = monotonicSeconds() - trainStart
-        let (testLoss, testAccuracy) = trainer.evaluate(prepared.test)
-        let (validationLoss, validationAccuracy) = prepared.validation.count > 0 ? trainer.evaluate(prepared.validation) : (0, 0)
-        printError("rnn-train: test accuracy \(fixed(100 * testAccuracy, 2)) % (\(prepared.test.count) reviews), "
-                   + "trained in \(fixed(trainSeconds / 60, 2)) min")
-        var provenance = Provenance(producer: "rnn-train", producerVersion: trainerVersionString,
-                                    datasetName: "imdb", seed: c.seed)
-        if let archiveHash { provenance.datasetSHA256[PathName(path: path).lastComponent] = archiveHash }
-        provenance.hyperparameters = [
-            "vocabulary_words": .number(Double(c.vocabularyWords)), "embedding_size": .number(Double(c.embeddingSize)),
-            "hidden_size": .number(Double(c.hiddenSize)), "max_length": .number(Double(c.maxLength)),
-            "batch_size": .number(Double(c.batchSize)), "epochs": .number(Double(c.epochs)),
-            "learning_rate": .number(Double(c.learningRate)), "clip": .number(Double(c.clip)),
-            "schedule": .string("cosine"), "optimizer": .string("adam"), "validation": .number(Double(c.validationCount)),
-            "truncate": .string("start"), "embedding_dropout": .number(c.embeddingDropout),
-            "hidden_dropout": .number(c.hiddenDropout),
-        ]
-        provenance.metrics = [
-            "test_accuracy": testAccuracy, "test_loss": testLoss, "validation_accuracy": validationAccuracy,
-            "validation_loss": validationLoss, "train_seconds": (trainSeconds * 10).rounded() / 10,
-        ]
-        time.stamp(&provenance)
-        let model = trainer.modelFile(tokens: prepared.tokens, labels: prepared.classNames, provenance: provenance)
-        do { try ModelWriter.write(model, to: outputPath) } catch {
-            throw fail("writing \(outputPath): \(error.description)", ExitStatus.io)
+        printError("rnn-train: IMDb from \(path): \(prepared.train.count) train, \(prepared.validation.count) validation, "
+                   + "\(prepared.test.count) test reviews; vocabulary \(c.vocabularyWords) words; loaded in \(fixed(monotonicSeconds() - started, 1)) s; "
+                   + "H=\(c.hiddenSize) D=\(c.embeddingSize) batch=\(c.batchSize) lr=\(c.learningRate) seed=\(c.seed) "
+                   + "threads=\(c.threads); \(trainer.totalSteps) steps")
+
+        // 4. Train.
+        let configuration = c
+        func checkpointOf(_ s: TextTrainingState) -> TextCheckpoint {
+            TextCheckpoint(configuration: configuration, state: s, data: prepared)
         }
-        printError("rnn-train: wrote \(outputPath)")
-        print(fixed(100 * testAccuracy, 2))
+        var state = resumed?.state ?? TextTrainingState(configuration: c, shape: trainer.shape)
+        let runLog = try drive(trainer, &state, resumed: resumed != nil, paths: paths, unit: "reviews",
+                               resumeArguments: (data.map { " --data \($0)" } ?? "") + (output.map { " --output \($0)" } ?? "")) {
+            s throws(TrainingError) in try checkpointOf(s).write(to: paths.checkpoint)
+        }
+
+        // 5. Test once (the best epoch's weights when validation chose one), export.
+        let test = trainer.evaluate(state.result, on: prepared.test)
+        printError("rnn-train: test accuracy \(percent(test.accuracy)) (loss \(fixed(test.loss, 4))) on \(test.count) reviews; "
+            + "\(fixed(state.trainSeconds, 1)) s training"
+            + (state.best != nil ? ", weights of epoch \(state.resultRecord.map { "\($0.epoch)" } ?? "?") (best validation accuracy)" : ""))
+        let trained = checkpointOf(state).modelFile(metrics: ["test_accuracy": test.accuracy, "test_loss": test.loss], time: time)
+        let model = try exportedModel(trained, f32Result: test) { model in
+            // The tensors in file order are the flat parameter layout (TextModelShape).
+            let values = model.tensors.flatMap { $0.floatValues() }
+            return trainer.evaluate(TextParameters(shape: trainer.shape, values: values), on: prepared.test)
+        }
+        try finish(model, test: test, trainSeconds: state.trainSeconds, paths: paths, runLog: runLog)
     }
 }
 
@@ -152,4 +150,3 @@ struct PathName {
     let path: String
     var lastComponent: String { path.split(separator: "/").last.map(String.init) ?? path }
 }
-

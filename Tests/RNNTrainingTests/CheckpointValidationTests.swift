@@ -232,9 +232,12 @@ import Testing
         }
     }
 
-    func expectRefusal(_ bytes: [UInt8], _ expected: String, sourceLocation: SourceLocation = #_sourceLocation) {
-        do {
-            _ = try Checkpoint(decoding: bytes, path: "t.ckpt")
+    /// `read` (the image reader unless given) refuses `bytes` with one line containing `expected`.
+    func expectRefusal(_ bytes: [UInt8], _ expected: String,
+                       read: ([UInt8]) throws(TrainingError) -> Any = { try Checkpoint(decoding: $0, path: "t.ckpt") },
+                       sourceLocation: SourceLocation = #_sourceLocation) {
+        do throws(TrainingError) {
+            _ = try read(bytes)
             Issue.record("accepted; expected \(expected)", sourceLocation: sourceLocation)
         } catch {
             guard case .invalidCheckpoint(path: "t.ckpt", _) = error else {

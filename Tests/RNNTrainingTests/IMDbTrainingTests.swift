@@ -2,7 +2,6 @@ import RNNCore
 import Testing
 @testable import RNNTraining
 import RNNFormat
-import RNNKernels
 
 /// Tiny random text model for gradient checks: V = 7, D = 3, H = 4, 2 classes.
 private let shape = TextModelShape(vocabularySize: 7, embeddingSize: 3, hiddenSize: 4, classCount: 2)
@@ -80,35 +79,6 @@ private func loss(_ p: [Double]) -> Double {
     #expect(words.map { Array($0.utf8) } == [Array(precomposed.utf8), Array(decomposed.utf8)])
 }
 
-@Test func aShortSeededTextRunLearnsASeparableTask() throws {
-    // Positive texts contain "good", negative ones "bad", amid random filler words.
-    var rng = Xoshiro256StarStar(seed: 1)
-    let filler = (0..<30).map { "w\($0)" }
-    func review(_ positive: Bool) -> String {
-        var words = (0..<(3 + rng.nextInt(below: 12))).map { _ in filler[rng.nextInt(below: filler.count)] }
-        words.insert(positive ? "good" : "bad", at: rng.nextInt(below: words.count + 1))
-        return words.joined(separator: " ")
-    }
-    let texts = (0..<400).map { review($0 % 2 == 0) }
-    let labels = (0..<400).map { $0 % 2 == 0 ? 1 : 0 }
-    var c = TextTrainingConfiguration()
-    c.vocabularyWords = 40; c.embeddingSize = 8; c.hiddenSize = 8; c.maxLength = 20; c.batchSize = 32
-    c.epochs = 8; c.learningRate = 0.02; c.threads = 2; c.validationCount = 0; c.embeddingDropout = 0; c.hiddenDropout = 0
-    let vocabulary = TextVocabulary.build(from: texts, size: c.vocabularyWords)
-    c.vocabularyWords = vocabulary.count
-    let tokens = TokenInput(maxLength: c.maxLength, vocabulary: vocabulary)
-    let data = TokenizedTexts(texts: texts, labels: labels, encoder: TokenEncoder(tokens))
-    let trainer = try TextTrainer(configuration: c, classCount: 2)
-    try trainer.train(data.subset(0..<300), validation: data.subset(300..<300))
-    let (_, accuracy) = trainer.evaluate(data.subset(300..<400))
-    #expect(accuracy > 0.9, "held-out accuracy \(accuracy)")
-    // The export is a valid format-1.1 file.
-    let file = trainer.modelFile(tokens: tokens, labels: ["negative", "positive"], provenance: Provenance(producer: "test"))
-    let bytes = try ModelWriter.encode(file)
-    #expect(bytes[14] == 1 && bytes[10] == 1)
-    #expect(try ModelReader.decode(bytes) == file)
-}
-
 @Test func dropoutMasksAreDifferentiatedExactly() {
     // Same masks in every evaluation (same generator seed), so the loss is a smooth function of p.
     func run(_ p: [Double], gradient: Bool) -> (Double, [Double]) {
@@ -152,7 +122,7 @@ private func loss(_ p: [Double]) -> Double {
     let texts: [[Int32]] = (0..<13).map { k in (0..<(k * 3 % 17)).map { Int32(($0 * 7 + k) % 11) } }
     let textLabels = texts.indices.map { $0 % 2 }
     let batch = TextBatch(texts)
-    func gradient<S: TrainingScalar>(_ p: [S], kernel: rnnk_isa) -> [S] {
+    func gradient<S: TrainingScalar>(_ p: [S], kernel: KernelISA) -> [S] {
         let engine = TextLSTMEngine<S>(shape: wide, kernel: kernel)
         var grad = [S](repeating: 0, count: wide.parameterCount)
         p.withUnsafeBufferPointer { pp in
@@ -162,11 +132,11 @@ private func loss(_ p: [Double]) -> Double {
         }
         return grad
     }
-    let g64 = gradient(p64, kernel: RNNK_ISA_NONE)
+    let g64 = gradient(p64, kernel: .none)
     let slots = [("embedding", wide.embedding..<wide.inputWeights), ("w_ih", wide.inputWeights..<wide.recurrentWeights),
                  ("w_hh", wide.recurrentWeights..<wide.gateBias), ("bias", wide.gateBias..<wide.outputWeights),
                  ("dense", wide.outputWeights..<wide.parameterCount)]
-    for kernel in FusedStep.supported {
+    for kernel in KernelISA.supported {
         #expect(TextLSTMEngine<Float>(shape: wide, kernel: kernel).kernel == kernel)
         let g32 = gradient(p32, kernel: kernel)
         for (name, range) in slots {

@@ -1,3 +1,4 @@
+import RNNCore
 import RNNDatasets
 import Testing
 @testable import RNNTraining
@@ -15,6 +16,7 @@ import Testing
     c.learningRate = 5e-3
     c.warmupSteps = 20
     c.seed = 7
+    BLASThreads.set(1)  // as rnn-train runs it
     let trainer = try Trainer(configuration: c, data: data)
     var state = TrainingState(configuration: c)
     #expect(try trainer.run(&state) == .finished)

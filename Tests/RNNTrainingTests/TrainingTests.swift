@@ -1,6 +1,6 @@
 import RNNDatasets
 import RNNFormat
-import RNNKernels
+import RNNCore
 import Testing
 @testable import RNNTraining
 
@@ -164,7 +164,7 @@ func float32AndFloat64GradientsAgree(hiddenSize: Int) {
     let p32: LSTMParameters<Float> = p64.converted()
     let (x, y) = randomSequences(count: 11, timeSteps: 28, inputs: 28, classes: 10, seed: 22)
     let g64 = batchLossAndGradient(parameters: p64, sequences: x, labels: y, timeSteps: 28).gradient
-    for kernel in FusedStep.supported {
+    for kernel in KernelISA.supported {
         let g32 = batchLossAndGradient(parameters: p32, sequences: x.map { Float($0) }, labels: y, timeSteps: 28,
                                        kernel: kernel).gradient
         for slot in p64.layout.slots {
