@@ -70,7 +70,7 @@ let package = Package(
 
         // The format's fixture corpus, built in memory: rnn-fixtures writes it to fixtures/, the
         // tests regenerate it to check the committed files are current.
-        .target(name: "RNNFixtureCorpus", dependencies: ["RNNFormat"]),
+        .target(name: "RNNFixtureCorpus", dependencies: ["RNNFormat", "RNNCore"]),
         // ReferenceModel: spec §6 written literally, the oracle the runtime's tests compare with.
         .target(name: "RNNTestSupport", dependencies: ["RNNFormat", "RNNRuntime", "RNNSupport"]),
 
@@ -99,7 +99,7 @@ let package = Package(
         // MARK: Tests
 
         .testTarget(name: "RNNSupportTests", dependencies: ["RNNSupport"]),
-        .testTarget(name: "RNNFormatTests", dependencies: ["RNNFormat", "RNNFixtureCorpus"]),
+        .testTarget(name: "RNNFormatTests", dependencies: ["RNNFormat", "RNNFixtureCorpus", "RNNCore"]),
         .testTarget(name: "RNNKernelsTests", dependencies: ["RNNKernels"]),
         .testTarget(name: "RNNCoreTests", dependencies: ["RNNCore"]),
         .testTarget(name: "RNNRuntimeTests", dependencies: ["RNNRuntime", "RNNFormat", "RNNCore", "RNNTestSupport"]),
