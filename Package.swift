@@ -55,7 +55,7 @@ let package = Package(
         // The numeric core shared by runtime and trainer: activations, gate layout, the kernel call,
         // packed variable-length batches, the random generator. Not a product.
         .target(name: "RNNCore", dependencies: ["RNNSupport", "RNNKernels", "CBLAS"]),
-        .target(name: "RNNRuntime", dependencies: ["RNNFormat", "RNNCore", "CBLAS"]),
+        .target(name: "RNNRuntime", dependencies: ["RNNFormat", "RNNCore", "RNNSupport", "CBLAS"]),
         .target(name: "RNNDatasets", dependencies: ["RNNSupport", "CZlib", "COpenSSL"]),
         .target(name: "RNNTraining", dependencies: ["RNNFormat", "RNNDatasets", "RNNCore", "RNNSupport", "CBLAS", "RNNKernels"]),
         .target(name: "RNNReport", dependencies: ["RNNSupport"]),
