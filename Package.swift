@@ -55,7 +55,7 @@ let package = Package(
         // The numeric core shared by runtime and trainer: activations, gate layout, the kernel call,
         // packed variable-length batches, the random generator. Not a product.
         .target(name: "RNNCore", dependencies: ["RNNSupport", "RNNKernels", "CBLAS"]),
-        .target(name: "RNNRuntime", dependencies: ["RNNFormat", "RNNCore", "CBLAS"]),
+        .target(name: "RNNRuntime", dependencies: ["RNNFormat", "RNNCore", "RNNSupport", "CBLAS"]),
         .target(name: "RNNDatasets", dependencies: ["RNNSupport", "CZlib", "COpenSSL"]),
         .target(name: "RNNTraining", dependencies: ["RNNFormat", "RNNDatasets", "RNNCore", "RNNSupport", "CBLAS", "RNNKernels"]),
         .target(name: "RNNReport", dependencies: ["RNNSupport"]),
@@ -70,7 +70,7 @@ let package = Package(
 
         // The format's fixture corpus, built in memory: rnn-fixtures writes it to fixtures/, the
         // tests regenerate it to check the committed files are current.
-        .target(name: "RNNFixtureCorpus", dependencies: ["RNNFormat"]),
+        .target(name: "RNNFixtureCorpus", dependencies: ["RNNFormat", "RNNCore"]),
         // ReferenceModel: spec §6 written literally, the oracle the runtime's tests compare with.
         .target(name: "RNNTestSupport", dependencies: ["RNNFormat", "RNNRuntime", "RNNSupport"]),
 
@@ -99,7 +99,7 @@ let package = Package(
         // MARK: Tests
 
         .testTarget(name: "RNNSupportTests", dependencies: ["RNNSupport"]),
-        .testTarget(name: "RNNFormatTests", dependencies: ["RNNFormat", "RNNFixtureCorpus"]),
+        .testTarget(name: "RNNFormatTests", dependencies: ["RNNFormat", "RNNFixtureCorpus", "RNNCore"]),
         .testTarget(name: "RNNKernelsTests", dependencies: ["RNNKernels"]),
         .testTarget(name: "RNNCoreTests", dependencies: ["RNNCore"]),
         .testTarget(name: "RNNRuntimeTests", dependencies: ["RNNRuntime", "RNNFormat", "RNNCore", "RNNTestSupport"]),

@@ -44,15 +44,8 @@ public struct DatasetDownloader: Sendable {
         let url = mirror + file.name + ".gz"
         let fetcher = VerifiedDownload(requestTimeout: timeout, resourceTimeout: timeout * 10,
                                        maximumBytes: Self.maximumDownloadBytes)
-        let body: [UInt8]
-        switch fetcher.fetch(url) {
-        case .success(let bytes):
-            body = bytes
-        case .failure(.offline(let reason)):
-            throw .notFoundOffline(dataset: dataset.description, directory: directory,
-                                   hint: offlineHint(reason: reason, url: url, files: allMissing, directory: directory))
-        case .failure(.failed(let detail)):
-            throw .download(url: url, detail: detail)
+        let body = try fetcher.fetchBytes(url, dataset: dataset.description, directory: directory) { reason in
+            offlineHint(reason: reason, url: url, files: allMissing, directory: directory)
         }
         // Named for what the bytes are, whatever the URL said: a mirror may serve raw IDX.
         let isGzip = body.starts(with: [0x1F, 0x8B])

@@ -51,15 +51,8 @@ public struct IMDbDownloader: Sendable {
         if directory.isEmpty { directory = "." }
         let fetcher = VerifiedDownload(requestTimeout: timeout, resourceTimeout: timeout * 30,
                                        maximumBytes: Self.maximumDownloadBytes)
-        let body: [UInt8]
-        switch fetcher.fetch(url) {
-        case .success(let bytes):
-            body = bytes
-        case .failure(.offline(let reason)):
-            throw .notFoundOffline(dataset: "IMDb", directory: directory,
-                                   hint: offlineHint(reason: reason, destination: destination))
-        case .failure(.failed(let detail)):
-            throw .download(url: url, detail: detail)
+        let body = try fetcher.fetchBytes(url, dataset: "IMDb", directory: directory) { reason in
+            offlineHint(reason: reason, destination: destination)
         }
         // Created only now, and removed again (when empty) if the bytes are rejected, so that a
         // failed download leaves no trace.

@@ -61,28 +61,28 @@ public enum ImageDataset: String, Sendable, CaseIterable, CustomStringConvertibl
     public var files: [DatasetFile] {
         switch self {
         case .mnist:
-            [
-                DatasetFile(name: "train-images-idx3-ubyte", split: .train, kind: .images,
-                            sha256: "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
-                DatasetFile(name: "train-labels-idx1-ubyte", split: .train, kind: .labels,
-                            sha256: "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
-                DatasetFile(name: "t10k-images-idx3-ubyte", split: .test, kind: .images,
-                            sha256: "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
-                DatasetFile(name: "t10k-labels-idx1-ubyte", split: .test, kind: .labels,
-                            sha256: "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
-            ]
+            Self.idxFiles(trainImages: "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+                          trainLabels: "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+                          testImages: "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+                          testLabels: "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2")
         case .fashionMNIST:
-            [
-                DatasetFile(name: "train-images-idx3-ubyte", split: .train, kind: .images,
-                            sha256: "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
-                DatasetFile(name: "train-labels-idx1-ubyte", split: .train, kind: .labels,
-                            sha256: "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
-                DatasetFile(name: "t10k-images-idx3-ubyte", split: .test, kind: .images,
-                            sha256: "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
-                DatasetFile(name: "t10k-labels-idx1-ubyte", split: .test, kind: .labels,
-                            sha256: "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
-            ]
+            Self.idxFiles(trainImages: "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+                          trainLabels: "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+                          testImages: "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+                          testLabels: "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34")
         }
+    }
+
+    /// The four IDX files both data sets name alike, in the order train images, train labels, test
+    /// images, test labels, with the given checksums.
+    private static func idxFiles(trainImages: String, trainLabels: String, testImages: String,
+                                 testLabels: String) -> [DatasetFile] {
+        [
+            DatasetFile(name: "train-images-idx3-ubyte", split: .train, kind: .images, sha256: trainImages),
+            DatasetFile(name: "train-labels-idx1-ubyte", split: .train, kind: .labels, sha256: trainLabels),
+            DatasetFile(name: "t10k-images-idx3-ubyte", split: .test, kind: .images, sha256: testImages),
+            DatasetFile(name: "t10k-labels-idx1-ubyte", split: .test, kind: .labels, sha256: testLabels),
+        ]
     }
 
     /// The file for `split` and `kind`.

@@ -69,6 +69,21 @@ struct VerifiedDownload: Sendable {
         }
     }
 
+    /// Fetches `url` like ``fetch(_:)``, throwing ``DatasetError/notFoundOffline(dataset:directory:hint:)``
+    /// (its hint written by `offlineHint` from the reason) when offline and ``DatasetError/download(url:detail:)``
+    /// on any other failure.
+    func fetchBytes(_ url: String, dataset: String, directory: String,
+                    offlineHint: (String) -> String) throws(DatasetError) -> [UInt8] {
+        switch fetch(url) {
+        case .success(let bytes):
+            return bytes
+        case .failure(.offline(let reason)):
+            throw .notFoundOffline(dataset: dataset, directory: directory, hint: offlineHint(reason))
+        case .failure(.failed(let detail)):
+            throw .download(url: url, detail: detail)
+        }
+    }
+
     /// Fetches `url` (http, https or file) into memory, waiting at most the configured timeouts.
     func fetch(_ url: String) -> Result<[UInt8], Failure> {
         guard let target = URL(string: url), let scheme = target.scheme, ["http", "https", "file"].contains(scheme) else {

@@ -1,3 +1,4 @@
+import RNNCore
 import RNNFormat
 
 /// The good models of `fixtures/models/` and the bases the corrupt files are made from.

@@ -1,3 +1,4 @@
+import RNNCore
 import RNNFormat
 
 /// The format-1.1 fixtures: a tiny `tokens` + `embedding` model and files that break its rules.

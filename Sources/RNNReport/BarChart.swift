@@ -9,14 +9,7 @@ package struct BarChart: Sendable {
         package var value: Double
         /// Printed at the end of the bar; defaults to a compact form of `value`.
         package var valueText: String?
-        package var colorIndex: Int
-
-        package init(label: String, value: Double, valueText: String? = nil, colorIndex: Int = 0) {
-            self.label = label
-            self.value = value
-            self.valueText = valueText
-            self.colorIndex = colorIndex
-        }
+        package var colorIndex: Int = 0
     }
 
     package var title: String

@@ -105,10 +105,4 @@ package struct ConfusedPair: Sendable, Equatable {
     package var truth: Int
     package var predicted: Int
     package var count: Int
-
-    package init(truth: Int, predicted: Int, count: Int) {
-        self.truth = truth
-        self.predicted = predicted
-        self.count = count
-    }
 }

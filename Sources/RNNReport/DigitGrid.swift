@@ -30,14 +30,7 @@ package struct DigitGrid: Sendable {
         /// Shown on hover (SVG `<title>`), e.g. "test image 1234".
         package var tooltip: String?
         /// Draws the title in the error colour (used for misclassified images).
-        package var highlighted: Bool
-
-        package init(image: DigitImage, title: String, tooltip: String? = nil, highlighted: Bool = false) {
-            self.image = image
-            self.title = title
-            self.tooltip = tooltip
-            self.highlighted = highlighted
-        }
+        package var highlighted: Bool = false
     }
 
     package var title: String

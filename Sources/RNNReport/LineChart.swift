@@ -2,10 +2,6 @@
 package struct ChartPoint: Sendable, Equatable {
     package var x: Double
     package var y: Double
-    package init(x: Double, y: Double) {
-        self.x = x
-        self.y = y
-    }
 }
 
 /// A line chart with axes, ticks, grid lines and a legend: learning curves (loss or accuracy per
@@ -17,14 +13,7 @@ package struct LineChart: Sendable {
         package var points: [ChartPoint]
         /// Index into the figure palette; series with the same colour and different dash read as a pair.
         package var colorIndex: Int
-        package var dashed: Bool
-
-        package init(name: String, points: [ChartPoint], colorIndex: Int, dashed: Bool = false) {
-            self.name = name
-            self.points = points
-            self.colorIndex = colorIndex
-            self.dashed = dashed
-        }
+        package var dashed: Bool = false
     }
 
     package var title: String

@@ -114,19 +114,18 @@ enum Palette {
 
     /// A sequential white-to-blue ramp for heat maps; `t` in 0...1.
     static func heat(_ t: Double) -> String {
-        let clamped = min(1, max(0, t.isFinite ? t : 0))
-        // From #f7fbff to #08306b (ColorBrewer "Blues" end points), interpolated in sRGB.
-        let from = (247.0, 251.0, 255.0), to = (8.0, 48.0, 107.0)
-        let r = Int((from.0 + (to.0 - from.0) * clamped).rounded())
-        let g = Int((from.1 + (to.1 - from.1) * clamped).rounded())
-        let b = Int((from.2 + (to.2 - from.2) * clamped).rounded())
-        return "rgb(\(r),\(g),\(b))"
+        // From #f7fbff to #08306b (ColorBrewer "Blues" end points).
+        ramp(t, from: (247.0, 251.0, 255.0), to: (8.0, 48.0, 107.0))
     }
 
     /// A red ramp for off-diagonal (error) cells of a confusion matrix; `t` in 0...1.
     static func errorHeat(_ t: Double) -> String {
+        ramp(t, from: (255.0, 245.0, 240.0), to: (165.0, 15.0, 21.0))
+    }
+
+    /// The colour at `t` (clamped to 0...1; non-finite reads as 0) between two RGB end points, interpolated in sRGB.
+    private static func ramp(_ t: Double, from: (Double, Double, Double), to: (Double, Double, Double)) -> String {
         let clamped = min(1, max(0, t.isFinite ? t : 0))
-        let from = (255.0, 245.0, 240.0), to = (165.0, 15.0, 21.0)
         let r = Int((from.0 + (to.0 - from.0) * clamped).rounded())
         let g = Int((from.1 + (to.1 - from.1) * clamped).rounded())
         let b = Int((from.2 + (to.2 - from.2) * clamped).rounded())

@@ -30,16 +30,6 @@ package struct TextComparison: Sendable, Equatable {
         package var trainingMinutes: Double?
         /// A short remark shown under the table (settings, machine).
         package var note: String?
-
-        package init(name: String, testAccuracy: Double? = nil, fileBytes: Int? = nil, reviewsPerSecond: Double? = nil,
-                    trainingMinutes: Double? = nil, note: String? = nil) {
-            self.name = name
-            self.testAccuracy = testAccuracy
-            self.fileBytes = fileBytes
-            self.reviewsPerSecond = reviewsPerSecond
-            self.trainingMinutes = trainingMinutes
-            self.note = note
-        }
     }
 
     /// The recurrent model (this project's LSTM).
@@ -48,12 +38,6 @@ package struct TextComparison: Sendable, Equatable {
     package var bagOfWords: Model
     /// How many test reviews the accuracies are over (25,000 for the full test set).
     package var testReviews: Int?
-
-    package init(lstm: Model, bagOfWords: Model, testReviews: Int? = nil) {
-        self.lstm = lstm
-        self.bagOfWords = bagOfWords
-        self.testReviews = testReviews
-    }
 
     /// The schema name the JSON must carry.
     package static let schema = "rnn-imdb-compare/1"

@@ -1,3 +1,5 @@
+import RNNSupport
+
 /// The one benchmark method of the project's tools (`rnn-infer bench`, `rnn-report`), so that every
 /// table and figure that reports images/s measures the same thing.
 ///
@@ -7,7 +9,7 @@
 ///   input in consecutive calls of `B` images (the last call may be smaller); the median pass gives
 ///   `images / seconds`. Workspaces are made per call, as an application calling `classify` gets them.
 ///
-/// The clock is the monotonic `ContinuousClock`.
+/// The clock is RNNSupport's monotonic clock (``measured(_:)``).
 package enum Benchmark {
     /// Per-call times of single-image calls, sorted.
     package struct Latency: Sendable {
@@ -51,7 +53,7 @@ package enum Benchmark {
         times.reserveCapacity(n)
         for i in 0..<n {
             let image = UnsafeBufferPointer(rebasing: pixels[(i * per)..<((i + 1) * per)])
-            times.append(try timed { () throws(RuntimeError) in _ = try model.classify(pixels: image, options: single) })
+            times.append(try measured { () throws(RuntimeError) in _ = try model.classify(pixels: image, options: single) }.seconds)
         }
         return Latency(seconds: times.sorted())
     }
@@ -72,18 +74,9 @@ package enum Benchmark {
         }
         try pass()
         var times: [Double] = []
-        for _ in 0..<max(1, repeats) { times.append(try timed(pass)) }
+        for _ in 0..<max(1, repeats) { times.append(try measured(pass).seconds) }
         times.sort()
         return Throughput(batchSize: batch, threads: options.threads, images: n, repeats: max(1, repeats),
                           medianSeconds: times[times.count / 2])
-    }
-
-    /// Seconds `body` takes, on the monotonic clock.
-    private static func timed(_ body: () throws(RuntimeError) -> Void) throws(RuntimeError) -> Double {
-        let clock = ContinuousClock()
-        let start = clock.now
-        try body()
-        let (seconds, attoseconds) = (clock.now - start).components
-        return Double(seconds) + Double(attoseconds) * 1e-18
     }
 }

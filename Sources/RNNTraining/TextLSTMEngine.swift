@@ -12,13 +12,6 @@ package struct TextModelShape: Sendable, Equatable {
     /// Output classes `C`.
     package var classCount: Int
 
-    package init(vocabularySize: Int, embeddingSize: Int, hiddenSize: Int, classCount: Int) {
-        self.vocabularySize = vocabularySize
-        self.embeddingSize = embeddingSize
-        self.hiddenSize = hiddenSize
-        self.classCount = classCount
-    }
-
     /// `E` `[V, D]` starts here.
     package var embedding: Int { 0 }
     /// `W_ih` `[4H, D]`.

@@ -1,3 +1,4 @@
+import RNNCore
 import Testing
 @testable import RNNFixtureCorpus
 @testable import RNNFormat

@@ -1,4 +1,5 @@
 import Foundation
+import RNNCore
 import RNNFormat
 import Testing
 @testable import RNNRuntime

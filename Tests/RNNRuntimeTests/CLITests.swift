@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
+import RNNCore
 import RNNFormat
 import Testing
 @testable import RNNRuntime

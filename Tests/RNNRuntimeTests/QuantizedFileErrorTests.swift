@@ -1,4 +1,5 @@
 import Foundation
+import RNNCore
 @testable import RNNFormat
 import Testing
 @testable import RNNRuntime

@@ -1,16 +1,8 @@
+import RNNCore
 import RNNFormat
 
-/// A small deterministic generator (SplitMix64), so that every test model and input is reproducible.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// Every test model and input comes from RNNCore's deterministic ``SplitMix64``, so it is reproducible.
+extension SplitMix64 {
     /// Uniform in [-bound, bound).
     mutating func uniform(_ bound: Float) -> Float {
         (Float(next() >> 40) / Float(1 << 24) * 2 - 1) * bound

@@ -1,3 +1,4 @@
+import RNNCore
 import Testing
 @testable import RNNRuntime
 
