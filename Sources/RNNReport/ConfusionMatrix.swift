@@ -4,7 +4,22 @@
 package struct ConfusionMatrix: Sendable, Equatable {
     package let classCount: Int
     /// `classCount x classCount` counts, row-major.
-    package let counts: [Int]
+    package private(set) var counts: [Int]
+
+    /// An empty matrix, to be filled one prediction at a time with ``add(truth:predicted:)`` (a
+    /// stream of batches whose predictions are not all kept).
+    package init(classCount: Int) {
+        precondition(classCount >= 1, "a confusion matrix needs at least one class")
+        self.classCount = classCount
+        counts = [Int](repeating: 0, count: classCount * classCount)
+    }
+
+    /// Counts one example; both classes must be below ``classCount`` (checked by the caller, whose
+    /// labels and predictions come from a validated file and the model).
+    package mutating func add(truth: Int, predicted: Int) {
+        precondition((0..<classCount).contains(truth) && (0..<classCount).contains(predicted), "class out of range")
+        counts[truth * classCount + predicted] += 1
+    }
 
     /// Tallies parallel arrays of true and predicted class indices.
     ///

@@ -58,3 +58,15 @@ import Testing
         #expect(error.description == "predicted[1]: expected a class index in 0..<3, found 5")
     }
 }
+
+/// Counting one prediction at a time (rnn-infer's streamed batches) gives the matrix the arrays give.
+@Test func countingOneAtATimeEqualsCountingTheArrays() throws {
+    let truth = [0, 1, 2, 2, 1, 0, 2, 2, 1]
+    let predicted = [0, 2, 2, 1, 1, 0, 2, 0, 2]
+    var streamed = ConfusionMatrix(classCount: 3)
+    for (t, p) in zip(truth, predicted) { streamed.add(truth: t, predicted: p) }
+    let whole = try ConfusionMatrix(truth: truth, predicted: predicted, classCount: 3)
+    #expect(streamed == whole)
+    #expect(streamed.total == 9 && streamed.correct == 5 && streamed[2, 1] == 1 && streamed[1, 2] == 2)
+    #expect(streamed.mostConfusedPairs(limit: 1) == [ConfusedPair(truth: 1, predicted: 2, count: 2)])
+}
