@@ -191,8 +191,12 @@ struct Engine {
         func gatherLast(into output: UnsafeMutablePointer<Float>) {
             guard sequence == nil else { return }
             for b in 0..<batch.count {
-                let from = batch.lengths[b] > 0 ? step(batch.lengths[b] - 1) + b * padded : nil
-                if let from { (output + b * padded).update(from: from, count: padded) } else { (output + b * padded).update(repeating: 0, count: padded) }
+                let row = output + b * padded
+                if batch.lengths[b] > 0 {
+                    row.update(from: step(batch.lengths[b] - 1) + b * padded, count: padded)
+                } else {
+                    row.update(repeating: 0, count: padded)   // an empty sequence: h = 0
+                }
             }
         }
     }

@@ -7,7 +7,6 @@
 /// writes the rows it later reads.
 final class Workspace {
     let capacity: Int
-    private let network: CompiledNetwork
     private let fused: Bool
     private let sequenceStride: Int
     private let gateStride: Int
@@ -60,7 +59,6 @@ final class Workspace {
     init(network: CompiledNetwork, capacity: Int, fused: Bool) {
         let (sequenceStride, vectorStride, gates, padded) = Self.strides(network)
         self.capacity = capacity
-        self.network = network
         self.fused = fused
         self.sequenceStride = sequenceStride
         self.gateStride = gates
