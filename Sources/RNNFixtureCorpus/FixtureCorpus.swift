@@ -135,8 +135,8 @@ package enum FixtureCorpus {
         bad("flipped-crc", .corrupted, "one bit of the stored CRC-32 flipped", patched(crc: false) { $0[trailer] ^= 0x01 })
         bad("damaged-end-magic", .corrupted, "the end magic reads RNNMEND\\r instead of RNNMEND\\n", patched(crc: false) { $0[$0.count - 1] = 0x0D })
         // Step 6: versions and features.
-        // One minor above this reader (1.1), so the file stays unreadable as the reader's version moves.
-        bad("needs-reader-1.2", .unsupportedVersion, "min_reader_minor 2: needs a newer reader", patched { Patch.u16(&$0, 10, 2); Patch.u16(&$0, 14, 2) })
+        // One minor above this reader (1.2), so the file stays unreadable as the reader's version moves.
+        bad("needs-reader-1.3", .unsupportedVersion, "min_reader_minor 3: needs a newer reader", patched { Patch.u16(&$0, 10, 3); Patch.u16(&$0, 14, 3) })
         bad("min-reader-major-2", .unsupportedVersion, "min_reader_major 2 differs from format_major 1", patched { Patch.u16(&$0, 12, 2) })
         bad("unknown-feature-bit-7", .unsupportedFeature, "required_features has bit 7, which 1.0 does not define", patched { $0[16] |= 0x80 })
         bad("unknown-feature-bit-63", .unsupportedFeature, "required_features has bit 63", patched { $0[23] |= 0x80 })

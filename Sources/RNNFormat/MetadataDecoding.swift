@@ -10,9 +10,9 @@ enum MetadataDecoding {
             throw .malformed("metadata: \"format\" is \"\(format)\"; expected \"rnnm\"")
         }
         let model = try top.object("model")
-        let output = try model.string("output")
-        guard output == "logits" else {
-            throw .unsupportedFeature("metadata: model.output \"\(output)\" is unknown; this reader knows \"logits\"")
+        let outputText = try model.string("output")
+        guard let output = ModelOutput(rawValue: outputText) else {
+            throw .unsupportedFeature("metadata: model.output \"\(outputText)\" is unknown; this reader knows \"logits\" and \"values\" (upgrade the reader)")
         }
         let layerValues = try model.array("layers")
         if layerValues.count > Format.maxLayers {
@@ -29,16 +29,16 @@ enum MetadataDecoding {
             layers.append(layer)
         }
         let input = try decodeInput(try top.object("input"))
-        let labels = try decodeLabels(try top.array("labels"))
+        let labels = try decodeLabels(try top.array("labels"), output: output)
         let provenance = try decodeProvenance(try top.object("provenance"))
-        return ModelMetadata(layers: layers, input: input, labels: labels, provenance: provenance)
+        return ModelMetadata(layers: layers, input: input, labels: labels, provenance: provenance, output: output)
     }
 
     private static func decodeLayer(_ value: JSONValue, path: String) throws(ModelFormatError) -> Layer {
         let o = try Object(value, path: path)
         let type = try o.string("type")
-        guard type == "dense" || type == "lstm" || type == "embedding" else {
-            throw .unsupportedFeature("metadata: \(path).type \"\(type)\" is an unknown layer type; this reader knows dense, lstm and embedding (upgrade the reader)")
+        guard ["dense", "lstm", "embedding", "gru"].contains(type) else {
+            throw .unsupportedFeature("metadata: \(path).type \"\(type)\" is an unknown layer type; this reader knows dense, lstm, gru and embedding (upgrade the reader)")
         }
         let name = try o.string("name")
         let nameBytes = name.utf8.count
@@ -60,14 +60,32 @@ enum MetadataDecoding {
             guard gateOrder == "ifgo" else {
                 throw .unsupportedFeature("metadata: \(path).gate_order \"\(gateOrder)\" is unknown; version 1.0 defines only \"ifgo\"")
             }
-            let returnText = try o.string("return")
-            guard let returns = SequenceReturn(rawValue: returnText) else {
-                throw .unsupportedFeature("metadata: \(path).return \"\(returnText)\" is unknown; this reader knows \"last\" and \"sequence\"")
-            }
-            return .lstm(LSTMLayer(
+            let returns = try sequenceReturn(o, path: path)
+            let direction = try decodeDirection(o, path: path)
+            let layer = LSTMLayer(
                 name: name, inputSize: try o.width("input_size"), hiddenSize: try o.width("hidden_size"),
                 weightIH: try o.string("w_ih"), weightHH: try o.string("w_hh"),
-                biasIH: try o.string("b_ih"), biasHH: try o.optionalString("b_hh"), returns: returns))
+                biasIH: try o.string("b_ih"), biasHH: try o.optionalString("b_hh"), returns: returns,
+                reverse: try decodeReverse(o, direction: direction, hasBiasHH: o.value("b_hh") != nil, path: path))
+            return .lstm(layer)
+        case "gru":
+            // Spec §6.1 (since 1.2): gate_order, reset, return, direction, widths, tensors, reverse tensors.
+            let gateOrder = try o.string("gate_order")
+            guard gateOrder == "rzn" else {
+                throw .unsupportedFeature("metadata: \(path).gate_order \"\(gateOrder)\" is unknown; a gru's gate order is \"rzn\"")
+            }
+            let resetText = try o.string("reset")
+            guard let reset = GRUReset(rawValue: resetText) else {
+                throw .unsupportedFeature("metadata: \(path).reset \"\(resetText)\" is unknown; this reader knows \"after\" and \"before\"")
+            }
+            let returns = try sequenceReturn(o, path: path)
+            let direction = try decodeDirection(o, path: path)
+            let layer = GRULayer(
+                name: name, inputSize: try o.width("input_size"), hiddenSize: try o.width("hidden_size"),
+                weightIH: try o.string("w_ih"), weightHH: try o.string("w_hh"),
+                biasIH: try o.string("b_ih"), biasHH: try o.optionalString("b_hh"), reset: reset, returns: returns,
+                reverse: try decodeReverse(o, direction: direction, hasBiasHH: o.value("b_hh") != nil, path: path))
+            return .gru(layer)
         case "embedding":
             // Spec §6.1 (since 1.1): members in the order vocab_size, dim, weight.
             return .embedding(EmbeddingLayer(name: name, vocabularySize: try o.width("vocab_size"),
@@ -77,12 +95,45 @@ enum MetadataDecoding {
         }
     }
 
+    private static func sequenceReturn(_ o: Object, path: String) throws(ModelFormatError) -> SequenceReturn {
+        let returnText = try o.string("return")
+        guard let returns = SequenceReturn(rawValue: returnText) else {
+            throw .unsupportedFeature("metadata: \(path).return \"\(returnText)\" is unknown; this reader knows \"last\" and \"sequence\"")
+        }
+        return returns
+    }
+
+    /// Spec §6.1 *Direction* (since 1.2): absent means forward.
+    private static func decodeDirection(_ o: Object, path: String) throws(ModelFormatError) -> Direction {
+        guard let text = try o.optionalString("direction") else { return .forward }
+        guard let direction = Direction(rawValue: text) else {
+            throw .unsupportedFeature("metadata: \(path).direction \"\(text)\" is unknown; this reader knows \"forward\" and \"bidirectional\"")
+        }
+        return direction
+    }
+
+    /// The `*_reverse` tensor references of a bidirectional layer (`b_hh_reverse` exactly when `b_hh`
+    /// is present); nil for a forward layer.
+    private static func decodeReverse(_ o: Object, direction: Direction, hasBiasHH: Bool,
+                                      path: String) throws(ModelFormatError) -> ReverseTensors? {
+        // In a forward layer the reverse members are unknown members, ignored like any other (spec §6),
+        // so that a 1.0/1.1 file that happened to carry them keeps its meaning.
+        guard direction == .bidirectional else { return nil }
+        let reverse = ReverseTensors(weightIH: try o.string("w_ih_reverse"), weightHH: try o.string("w_hh_reverse"),
+                                     biasIH: try o.string("b_ih_reverse"), biasHH: try o.optionalString("b_hh_reverse"))
+        if (reverse.biasHH != nil) != hasBiasHH {
+            throw .malformed("metadata: \(path) has \(hasBiasHH ? "b_hh but no b_hh_reverse" : "b_hh_reverse but no b_hh"); both directions have b_hh or neither (spec §6.1)")
+        }
+        return reverse
+    }
+
     private static func decodeInput(_ o: Object) throws(ModelFormatError) -> InputContract {
         let kindText = try o.string("kind")
         guard let kind = InputContract.Kind(rawValue: kindText) else {
-            throw .unsupportedFeature("metadata: input.kind \"\(kindText)\" is unknown; this reader knows \"image_rows\" and \"tokens\" (upgrade the reader)")
+            throw .unsupportedFeature("metadata: input.kind \"\(kindText)\" is unknown; this reader knows \"image_rows\", \"tokens\" and \"features\" (upgrade the reader)")
         }
         if kind == .tokens { return InputContract(tokens: try decodeTokens(o)) }
+        if kind == .features { return InputContract(features: try decodeFeatures(o)) }
         let sourceType = try o.string("source_dtype")
         guard sourceType == "u8" else {
             throw .unsupportedFeature("metadata: input.source_dtype \"\(sourceType)\" is unknown; this reader knows \"u8\"")
@@ -128,12 +179,28 @@ enum MetadataDecoding {
         return TokenInput(tokenizer: tokenizer, maxLength: maxLength, truncation: truncation, vocabulary: words)
     }
 
-    private static func decodeLabels(_ values: [JSONValue]) throws(ModelFormatError) -> [String] {
+    /// Spec §6.2.2 (since 1.2): `source_dtype`, `width`, `max_length`, `mean`, `std`, in this order.
+    private static func decodeFeatures(_ o: Object) throws(ModelFormatError) -> FeatureInput {
+        let sourceType = try o.string("source_dtype")
+        guard sourceType == "f32" else {
+            throw .unsupportedFeature("metadata: input.source_dtype \"\(sourceType)\" is unknown for a features input; this reader knows \"f32\"")
+        }
+        let width = try o.integer("width", in: 1...FeatureInput.limit)
+        let maxLength = try o.integer("max_length", in: 1...FeatureInput.limit)
+        let mean = try o.optionalString("mean"), std = try o.optionalString("std")
+        if (mean == nil) != (std == nil) {
+            throw .malformed("metadata: input has \(mean == nil ? "std but no mean" : "mean but no std"); standardization needs both or neither (spec §6.2.2)")
+        }
+        return FeatureInput(width: width, maxLength: maxLength, mean: mean, std: std)
+    }
+
+    private static func decodeLabels(_ values: [JSONValue], output: ModelOutput) throws(ModelFormatError) -> [String] {
         if values.count > Format.maxLabels {
             throw .limitExceeded("metadata: labels has \(values.count) entries; the limit is \(Format.maxLabels) (spec §9)")
         }
-        guard values.count >= 2 else {
-            throw .malformed("metadata: labels has \(values.count) entries; a classifier needs at least 2")
+        let minimum = output == .values ? 1 : 2
+        guard values.count >= minimum else {
+            throw .malformed("metadata: labels has \(values.count) entries; \(output == .values ? "a model needs at least 1 output" : "a classifier needs at least 2")")
         }
         var labels: [String] = []
         labels.reserveCapacity(values.count)

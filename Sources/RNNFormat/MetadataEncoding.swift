@@ -3,7 +3,8 @@ package enum MetadataEncoding {
     /// The metadata as a JSON value; non-finite numbers are refused (JSON cannot hold them).
     package static func json(_ m: ModelMetadata) throws(ModelFormatError) -> JSONValue {
         let layers = m.layers.map(layerJSON)
-        let input: JSONValue = if let t = m.input.tokens, m.input.kind == .tokens { tokensJSON(t) } else { .object([
+        let input: JSONValue = if let t = m.input.tokens, m.input.kind == .tokens { tokensJSON(t) }
+            else if let f = m.input.features, m.input.kind == .features { featuresJSON(f) } else { .object([
             ("kind", .string(m.input.kind.rawValue)),
             ("height", CanonicalJSON.integer(m.input.height)),
             ("width", CanonicalJSON.integer(m.input.width)),
@@ -13,7 +14,7 @@ package enum MetadataEncoding {
         ]) }
         return .object([
             ("format", .string("rnnm")),
-            ("model", .object([("layers", .array(layers)), ("output", .string("logits"))])),
+            ("model", .object([("layers", .array(layers)), ("output", .string(m.output.rawValue))])),
             ("input", input),
             ("labels", .array(m.labels.map { .string($0) })),
             ("provenance", try provenanceJSON(m.provenance)),
@@ -54,8 +55,40 @@ package enum MetadataEncoding {
                 ("gate_order", .string("ifgo")), ("return", .string(l.returns.rawValue)),
             ]
             if let b = l.biasHH { members.append(("b_hh", .string(b))) }
-            return .object(members)
+            return .object(members + reverseMembers(l.reverse))
+        case .gru(let g):
+            var members: [(String, JSONValue)] = [
+                ("type", .string("gru")), ("name", .string(g.name)),
+                ("input_size", CanonicalJSON.integer(g.inputSize)), ("hidden_size", CanonicalJSON.integer(g.hiddenSize)),
+                ("w_ih", .string(g.weightIH)), ("w_hh", .string(g.weightHH)), ("b_ih", .string(g.biasIH)),
+                ("gate_order", .string("rzn")), ("reset", .string(g.reset.rawValue)), ("return", .string(g.returns.rawValue)),
+            ]
+            if let b = g.biasHH { members.append(("b_hh", .string(b))) }
+            return .object(members + reverseMembers(g.reverse))
         }
+    }
+
+    /// A bidirectional layer's `direction` and reverse tensors (spec §6.1); nothing for a forward
+    /// layer, whose canonical form omits `direction` (so 1.0/1.1 files keep their bytes).
+    private static func reverseMembers(_ r: ReverseTensors?) -> [(String, JSONValue)] {
+        guard let r else { return [] }
+        var members: [(String, JSONValue)] = [
+            ("direction", .string("bidirectional")),
+            ("w_ih_reverse", .string(r.weightIH)), ("w_hh_reverse", .string(r.weightHH)), ("b_ih_reverse", .string(r.biasIH)),
+        ]
+        if let b = r.biasHH { members.append(("b_hh_reverse", .string(b))) }
+        return members
+    }
+
+    /// Spec §6.2.2: the `features` input contract.
+    private static func featuresJSON(_ f: FeatureInput) -> JSONValue {
+        var members: [(String, JSONValue)] = [
+            ("kind", .string("features")), ("source_dtype", .string("f32")),
+            ("width", CanonicalJSON.integer(f.width)), ("max_length", CanonicalJSON.integer(f.maxLength)),
+        ]
+        if let mean = f.mean { members.append(("mean", .string(mean))) }
+        if let std = f.std { members.append(("std", .string(std))) }
+        return .object(members)
     }
 
     /// Spec §6.2.1: the `tokens` input contract.

@@ -105,13 +105,36 @@ public struct ModelMetadata: Sendable, Equatable {
     public var labels: [String]
     /// Where the model came from (spec §6.3).
     public var provenance: Provenance
+    /// What the outputs mean: class logits or real values (spec §6.5, `model.output`).
+    public var output: ModelOutput
 
-    public init(layers: [Layer], input: InputContract, labels: [String], provenance: Provenance) {
+    public init(layers: [Layer], input: InputContract, labels: [String], provenance: Provenance,
+                output: ModelOutput = .logits) {
         self.layers = layers
         self.input = input
         self.labels = labels
         self.provenance = provenance
+        self.output = output
     }
+
+    /// The last recurrent layer (spec §6.1), whose `return` decides whether the model has one output
+    /// per sequence or one per step (spec §6.5).
+    public var lastRecurrentLayer: Layer? { layers.last { $0.isRecurrent } }
+
+    /// Whether the model produces an output at every time step (its last recurrent layer returns
+    /// `"sequence"`, since 1.2) rather than one per sequence.
+    public var outputsPerStep: Bool { lastRecurrentLayer?.returns == .sequence }
+
+    /// Whether some layer is bidirectional (such a model cannot be streamed, spec §6.5).
+    public var hasBidirectionalLayer: Bool { layers.contains { $0.direction == .bidirectional } }
+}
+
+/// What a model's outputs are (spec §6, `model.output`).
+public enum ModelOutput: String, Sendable, Equatable, CaseIterable {
+    /// Unnormalized class log-probabilities; probabilities are their softmax.
+    case logits
+    /// Real values (regression), used as they are (since 1.2).
+    case values
 }
 
 /// A layer of the network (spec §6.1).
@@ -120,6 +143,8 @@ public enum Layer: Sendable, Equatable {
     case lstm(LSTMLayer)
     /// Token id -> vector (since 1.1; spec §6.1).
     case embedding(EmbeddingLayer)
+    /// A GRU layer, gate order r, z, n (since 1.2; spec §6.1).
+    case gru(GRULayer)
 
     /// The layer's unique name.
     public var name: String {
@@ -127,7 +152,58 @@ public enum Layer: Sendable, Equatable {
         case .dense(let d): d.name
         case .lstm(let l): l.name
         case .embedding(let e): e.name
+        case .gru(let g): g.name
         }
+    }
+
+    /// Whether this is a recurrent layer (`lstm` or `gru`).
+    public var isRecurrent: Bool {
+        switch self {
+        case .lstm, .gru: true
+        case .dense, .embedding: false
+        }
+    }
+
+    /// A recurrent layer's `return`; nil for other layers.
+    public var returns: SequenceReturn? {
+        switch self {
+        case .lstm(let l): l.returns
+        case .gru(let g): g.returns
+        case .dense, .embedding: nil
+        }
+    }
+
+    /// A recurrent layer's direction; nil for other layers.
+    public var direction: Direction? {
+        switch self {
+        case .lstm(let l): l.direction
+        case .gru(let g): g.direction
+        case .dense, .embedding: nil
+        }
+    }
+}
+
+/// Which way a recurrent layer reads its sequence (spec §6.1, `direction`, since 1.2).
+public enum Direction: String, Sendable, Equatable, CaseIterable {
+    /// `t = 0 ..< T` (every 1.0 and 1.1 layer).
+    case forward
+    /// Both ways, outputs concatenated `[forward, backward]` (width `2H`).
+    case bidirectional
+}
+
+/// The tensors of a recurrent layer's backward direction (spec §6.1, `w_ih_reverse` ...).
+public struct ReverseTensors: Sendable, Equatable {
+    public var weightIH: String
+    public var weightHH: String
+    public var biasIH: String
+    /// Present exactly when the forward direction has `b_hh`.
+    public var biasHH: String?
+
+    public init(weightIH: String, weightHH: String, biasIH: String, biasHH: String?) {
+        self.weightIH = weightIH
+        self.weightHH = weightHH
+        self.biasIH = biasIH
+        self.biasHH = biasHH
     }
 }
 
@@ -179,9 +255,11 @@ public struct LSTMLayer: Sendable, Equatable {
     /// Tensor name of `b_hh`, shape `[4H]`; `nil` when the model has a single bias.
     public var biasHH: String?
     public var returns: SequenceReturn
+    /// The backward direction's tensors: nil for a forward layer, set for a bidirectional one.
+    public var reverse: ReverseTensors?
 
     public init(name: String, inputSize: Int, hiddenSize: Int, weightIH: String, weightHH: String,
-                biasIH: String, biasHH: String?, returns: SequenceReturn = .last) {
+                biasIH: String, biasHH: String?, returns: SequenceReturn = .last, reverse: ReverseTensors? = nil) {
         self.name = name
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
@@ -190,7 +268,58 @@ public struct LSTMLayer: Sendable, Equatable {
         self.biasIH = biasIH
         self.biasHH = biasHH
         self.returns = returns
+        self.reverse = reverse
     }
+
+    public var direction: Direction { reverse == nil ? .forward : .bidirectional }
+    /// Width of one output step: `H`, or `2H` when bidirectional.
+    public var outputSize: Int { reverse == nil ? hiddenSize : 2 * hiddenSize }
+}
+
+/// Where a GRU applies its reset gate (spec §6.1, `gru`, member `reset`).
+public enum GRUReset: String, Sendable, Equatable, CaseIterable {
+    /// `n = tanh(A_n x + b_in + r * (R_n h + b_hn))`: PyTorch, Keras `reset_after=True`, ONNX `linear_before_reset=1`.
+    case after
+    /// `n = tanh(A_n x + b_in + R_n (r * h) + b_hn)`: the original GRU, ONNX's default, Keras `reset_after=False`.
+    case before
+}
+
+/// A GRU layer with gate order r, z, n (spec §6.1, `gru`, since 1.2).
+public struct GRULayer: Sendable, Equatable {
+    public var name: String
+    public var inputSize: Int
+    public var hiddenSize: Int
+    /// Tensor name of `W_ih`, shape `[3H, I]`.
+    public var weightIH: String
+    /// Tensor name of `W_hh`, shape `[3H, H]`.
+    public var weightHH: String
+    /// Tensor name of `b_ih`, shape `[3H]`.
+    public var biasIH: String
+    /// Tensor name of `b_hh`, shape `[3H]`; `nil` means zero.
+    public var biasHH: String?
+    public var reset: GRUReset
+    public var returns: SequenceReturn
+    /// The backward direction's tensors: nil for a forward layer, set for a bidirectional one.
+    public var reverse: ReverseTensors?
+
+    public init(name: String, inputSize: Int, hiddenSize: Int, weightIH: String, weightHH: String,
+                biasIH: String, biasHH: String?, reset: GRUReset = .after, returns: SequenceReturn = .last,
+                reverse: ReverseTensors? = nil) {
+        self.name = name
+        self.inputSize = inputSize
+        self.hiddenSize = hiddenSize
+        self.weightIH = weightIH
+        self.weightHH = weightHH
+        self.biasIH = biasIH
+        self.biasHH = biasHH
+        self.reset = reset
+        self.returns = returns
+        self.reverse = reverse
+    }
+
+    public var direction: Direction { reverse == nil ? .forward : .bidirectional }
+    /// Width of one output step: `H`, or `2H` when bidirectional.
+    public var outputSize: Int { reverse == nil ? hiddenSize : 2 * hiddenSize }
 }
 
 /// How a caller's source data becomes the input sequence (spec §6.2).
@@ -201,6 +330,8 @@ public struct InputContract: Sendable, Equatable {
         case imageRows = "image_rows"
         /// A sequence of token ids made from text by the pipeline in ``InputContract/tokens`` (since 1.1).
         case tokens
+        /// `width` binary32 features per step, sequences of 1 ... `max_length` steps (since 1.2).
+        case features
     }
     public var kind: Kind
     public var height: Int
@@ -208,8 +339,10 @@ public struct InputContract: Sendable, Equatable {
     /// `x = Float(source) * scale + offset`, in binary32.
     public var scale: Float
     public var offset: Float
-    /// The text pipeline of a `tokens` input (spec §6.2.1); `nil` for `image_rows`.
+    /// The text pipeline of a `tokens` input (spec §6.2.1); `nil` for other kinds.
     public var tokens: TokenInput? = nil
+    /// The standardization of a `features` input (spec §6.2.2); `nil` for other kinds.
+    public var features: FeatureInput? = nil
 
     public init(kind: Kind = .imageRows, height: Int, width: Int, scale: Float, offset: Float) {
         self.kind = kind
@@ -219,10 +352,37 @@ public struct InputContract: Sendable, Equatable {
         self.offset = offset
     }
 
-    /// Number of time steps `T`.
+    /// A `features` input (spec §6.2.2): `height` is `max_length`, `width` the features per step.
+    public init(features: FeatureInput) {
+        self.init(kind: .features, height: features.maxLength, width: features.width, scale: 1, offset: 0)
+        self.features = features
+    }
+
+    /// Number of time steps `T` (the longest sequence for `tokens` and `features`).
     public var timeSteps: Int { height }
     /// Features per time step.
     public var featureWidth: Int { width }
+}
+
+/// A `features` input contract (spec §6.2.2, since 1.2).
+public struct FeatureInput: Sendable, Equatable {
+    /// `F`, binary32 values per time step, 1 ... 65,536.
+    public var width: Int
+    /// The longest whole sequence, 1 ... 65,536 steps.
+    public var maxLength: Int
+    /// Tensor names of the per-feature mean and standard deviation (shape `[F]`), both or neither.
+    public var mean: String?
+    public var std: String?
+
+    /// The largest `width` and `max_length` (spec §9).
+    public static let limit = 65_536
+
+    public init(width: Int, maxLength: Int, mean: String? = nil, std: String? = nil) {
+        self.width = width
+        self.maxLength = maxLength
+        self.mean = mean
+        self.std = std
+    }
 }
 
 /// A JSON-representable provenance value: hyperparameters and metrics are numbers or strings.

@@ -69,26 +69,35 @@ package enum ModelChecks {
         for t in tensors { shapes[UTF8Key(t.name)] = t.shape }
         // References: every named tensor exists and is named once; every tensor is named.
         var referenced = Set<UTF8Key>()
-        for layer in metadata.layers {
-            for (role, name, _) in references(layer) {
+        for (owner, refs) in allReferences(metadata) {
+            for (role, name, _) in refs {
                 guard shapes[UTF8Key(name)] != nil else {
-                    throw .malformed("layer \"\(layer.name)\": \(role) names tensor \"\(name)\", which is not in the tensor table")
+                    throw .malformed("\(owner): \(role) names tensor \"\(name)\", which is not in the tensor table")
                 }
                 guard referenced.insert(UTF8Key(name)).inserted else {
-                    throw .malformed("layer \"\(layer.name)\": \(role) names tensor \"\(name)\", which another reference already uses; each tensor is referenced exactly once")
+                    throw .malformed("\(owner): \(role) names tensor \"\(name)\", which another reference already uses; each tensor is referenced exactly once")
                 }
             }
         }
         for t in tensors where !referenced.contains(UTF8Key(t.name)) {
-            throw .malformed("tensor \"\(t.name)\" is not referenced by any layer; every tensor belongs to exactly one layer (spec §6.1)")
+            throw .malformed("tensor \"\(t.name)\" is not referenced by any layer; every tensor belongs to exactly one layer or the input (spec §6.1)")
         }
         // Shapes.
-        for layer in metadata.layers {
-            for (role, name, expected) in references(layer) where shapes[UTF8Key(name)] != expected {
-                throw .shapeMismatch("layer \"\(layer.name)\": \(role) tensor \"\(name)\" has shape \(shapes[UTF8Key(name)]!); expected \(expected) (spec §6.1)")
+        for (owner, refs) in allReferences(metadata) {
+            for (role, name, expected) in refs where shapes[UTF8Key(name)] != expected {
+                throw .shapeMismatch("\(owner): \(role) tensor \"\(name)\" has shape \(shapes[UTF8Key(name)]!); expected \(expected) (spec §6.1)")
             }
         }
         try architecture(metadata)
+    }
+
+    /// Every tensor reference in spec §6.1's order: each layer's, then the input contract's.
+    static func allReferences(_ m: ModelMetadata) -> [(owner: String, refs: [(role: String, name: String, shape: [Int])])] {
+        var all = m.layers.map { (owner: "layer \"\($0.name)\"", refs: references($0)) }
+        if let f = m.input.features, m.input.kind == .features, let mean = f.mean, let std = f.std {
+            all.append((owner: "input", refs: [("mean", mean, [f.width]), ("std", std, [f.width])]))
+        }
+        return all
     }
 
     /// The tensors a layer names, with their role and the shape spec §6.1 requires.
@@ -101,28 +110,39 @@ package enum ModelChecks {
         case .embedding(let e):
             return [("weight", e.weight, [e.vocabularySize, e.dimension])]
         case .lstm(let l):
-            // Checked: an in-memory layer may hold any Int; an impossible width matches no shape.
-            let (g, overflow) = l.hiddenSize.multipliedReportingOverflow(by: 4)
-            if overflow { return [("w_ih", l.weightIH, [-1]), ("w_hh", l.weightHH, [-1]), ("b_ih", l.biasIH, [-1])] + (l.biasHH.map { [("b_hh", $0, [-1])] } ?? []) }
-            var r = [("w_ih", l.weightIH, [g, l.inputSize]), ("w_hh", l.weightHH, [g, l.hiddenSize]),
-                     ("b_ih", l.biasIH, [g])]
-            if let b = l.biasHH { r.append(("b_hh", b, [g])) }
+            return recurrentReferences(gates: 4, input: l.inputSize, hidden: l.hiddenSize,
+                                       forward: ReverseTensors(weightIH: l.weightIH, weightHH: l.weightHH, biasIH: l.biasIH, biasHH: l.biasHH),
+                                       reverse: l.reverse)
+        case .gru(let g):
+            return recurrentReferences(gates: 3, input: g.inputSize, hidden: g.hiddenSize,
+                                       forward: ReverseTensors(weightIH: g.weightIH, weightHH: g.weightHH, biasIH: g.biasIH, biasHH: g.biasHH),
+                                       reverse: g.reverse)
+        }
+    }
+
+    /// `w_ih [gH, I]`, `w_hh [gH, H]`, `b_ih [gH]`, `b_hh [gH]`, then the same for the reverse tensors.
+    private static func recurrentReferences(gates: Int, input: Int, hidden: Int, forward: ReverseTensors,
+                                            reverse: ReverseTensors?) -> [(role: String, name: String, shape: [Int])] {
+        // Checked: an in-memory layer may hold any Int; an impossible width matches no shape.
+        let (g, overflow) = hidden.multipliedReportingOverflow(by: gates)
+        func refs(_ t: ReverseTensors, _ suffix: String) -> [(role: String, name: String, shape: [Int])] {
+            var r = [("w_ih" + suffix, t.weightIH, overflow ? [-1] : [g, input]),
+                     ("w_hh" + suffix, t.weightHH, overflow ? [-1] : [g, hidden]),
+                     ("b_ih" + suffix, t.biasIH, overflow ? [-1] : [g])]
+            if let b = t.biasHH { r.append(("b_hh" + suffix, b, overflow ? [-1] : [g])) }
             return r
         }
+        return refs(forward, "") + (reverse.map { refs($0, "_reverse") } ?? [])
     }
 
     /// Spec §6.1, architectural rules, in the order the spec lists them in §7.
     static func architecture(_ m: ModelMetadata) throws(ModelFormatError) {
-        let lstmIndices = m.layers.indices.filter { if case .lstm = m.layers[$0] { true } else { false } }
-        guard let lastLSTM = lstmIndices.last else {
-            throw .malformed("the model has no lstm layer; spec §6.1 requires at least one")
+        let recurrent = m.layers.indices.filter { m.layers[$0].isRecurrent }
+        guard let lastRecurrent = recurrent.last else {
+            throw .malformed("the model has no recurrent layer (lstm or gru); spec §6.1 requires at least one")
         }
-        for i in lstmIndices {
-            guard case .lstm(let l) = m.layers[i] else { continue }
-            let expected: SequenceReturn = i == lastLSTM ? .last : .sequence
-            if l.returns != expected {
-                throw .malformed("lstm layer \"\(l.name)\" returns \"\(l.returns.rawValue)\"; expected \"\(expected.rawValue)\": exactly one lstm returns \"last\", and it is the last lstm (spec §6.1)")
-            }
+        for i in recurrent.dropLast() where m.layers[i].returns != .sequence {
+            throw .malformed("recurrent layer \"\(m.layers[i].name)\" returns \"last\" but is followed by recurrent layer \"\(m.layers[lastRecurrent].name)\"; every recurrent layer but the last returns \"sequence\" (spec §6.1)")
         }
         try tokenRules(m)
         var width = m.input.featureWidth
@@ -130,7 +150,8 @@ package enum ModelChecks {
         for layer in m.layers {
             let (inWidth, outWidth): (Int, Int) = switch layer {
             case .dense(let d): (d.inputSize, d.outputSize)
-            case .lstm(let l): (l.inputSize, l.hiddenSize)
+            case .lstm(let l): (l.inputSize, l.outputSize)
+            case .gru(let g): (g.inputSize, g.outputSize)
             // Its input is one token id per step (width 1 in the contract), checked by tokenRules.
             case .embedding(let e): (width, e.dimension)
             }
@@ -169,11 +190,33 @@ package enum ModelChecks {
         }
     }
 
-    /// The lowest reader minor version that understands `m` (spec §3): 1 when it uses the `tokens`
-    /// input kind or an `embedding` layer (both since 1.1), else 0.
+    /// The lowest reader minor version that understands `m` (spec §3): 2 when it uses anything of 1.2
+    /// (a `gru` layer, a bidirectional layer, the `features` input, per-step outputs, `"values"`);
+    /// else 1 when it uses the `tokens` input kind or an `embedding` layer (both since 1.1); else 0.
     static func minimumReaderMinor(_ m: ModelMetadata) -> Int {
+        let usesGRU = m.layers.contains { if case .gru = $0 { true } else { false } }
+        if usesGRU || m.hasBidirectionalLayer || m.input.kind == .features || m.outputsPerStep || m.output == .values {
+            return 2
+        }
         let usesEmbedding = m.layers.contains { if case .embedding = $0 { true } else { false } }
         return usesEmbedding || m.input.kind == .tokens ? 1 : 0
+    }
+
+    /// What a file of minor `minor` uses of a newer version, for the message of spec §7 step 8.
+    static func newestFeature(_ m: ModelMetadata) -> String {
+        minimumReaderMinor(m) == 2
+            ? "a 1.2 feature (gru, bidirectional, features input, per-step outputs or values)"
+            : "the embedding layer or tokens input of 1.1"
+    }
+
+    /// Spec §6.1 (f), since 1.2: no standard deviation of a `features` input is negative.
+    static func standardization(_ m: ModelMetadata, _ tensors: [Tensor]) throws(ModelFormatError) {
+        guard let f = m.input.features, m.input.kind == .features, let name = f.std,
+              let std = tensors.first(where: { $0.name.utf8.elementsEqual(name.utf8) }) else { return }
+        let values = std.floatValues()
+        if let i = values.firstIndex(where: { $0 < 0 }) {
+            throw .invalidTensor("tensor \"\(name)\" (the input's std): element \(i) is \(values[i]); a standard deviation is >= 0 (spec §6.2.2)")
+        }
     }
 
     /// The feature bits a model's content implies (spec §3); `usesZstd` covers the sections.

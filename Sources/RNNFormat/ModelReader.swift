@@ -43,10 +43,11 @@ public enum ModelReader {
             throw .malformed("header required_features is \(hex(c.requiredFeatures)) (\(FormatFeature.names(of: c.requiredFeatures))); the content uses \(hex(expected)) (\(FormatFeature.names(of: expected))); spec §3 requires exactly the used bits")
         }
         try ModelChecks.values(tensors)
+        try ModelChecks.standardization(metadata, tensors)
         // Spec §3: a file that uses a 1.1 kind must say so, or a 1.0 reader would misreport it.
         let needed = ModelChecks.minimumReaderMinor(metadata)
         if Int(c.minReaderMinor) < needed {
-            throw .malformed("file offset 14: min_reader_minor is \(c.minReaderMinor) but the model uses the embedding layer or tokens input of 1.\(needed); spec §3 requires min_reader_minor >= \(needed)")
+            throw .malformed("file offset 14: min_reader_minor is \(c.minReaderMinor) but the model uses \(ModelChecks.newestFeature(metadata)); spec §3 requires min_reader_minor >= \(needed)")
         }
         return (ModelFile(metadata: metadata, tensors: tensors), entries)
     }

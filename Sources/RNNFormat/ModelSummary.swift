@@ -92,9 +92,14 @@ public struct ModelSummary: Sendable, CustomStringConvertible {
         if let t = c.tokens {
             out.append("input         tokens: \(t.tokenizer.rawValue), vocabulary \(t.vocabulary.count) words + padding (0) + out-of-vocabulary (1), "
                        + "at most \(t.maxLength) tokens (truncating the \(t.truncation.rawValue)); T = the text's own length")
+        } else if let f = c.features {
+            out.append("input         features: \(f.width) f32 values per step, 1 ... \(f.maxLength) steps, "
+                       + (f.mean == nil ? "used as they are" : "standardized (x - \(f.mean!)) / \(f.std!)"))
         } else {
             out.append("input         \(c.kind.rawValue): \(c.height) x \(c.width) u8, x = u8 * \(c.scale) + \(c.offset); T = \(c.timeSteps) steps of \(c.featureWidth) features")
         }
+        let perStep = metadata.outputsPerStep ? "at every step" : "per sequence"
+        out.append("output        \(metadata.output == .logits ? "class logits" : "real values"), \(perStep): \(metadata.labels.count) (\(metadata.output.rawValue))")
         out.append("layers")
         out.append(table([["name", "type", "input", "output", "parameters"]] + layers.map {
             [$0.name, $0.type, $0.inputShape, $0.outputShape, "\($0.parameterCount)"]
@@ -171,7 +176,7 @@ extension ModelReader {
         let c = model.metadata.input
         var isSequence = true
         var width = c.featureWidth
-        let steps = c.tokens == nil ? "=\(c.timeSteps)" : "<=\(c.timeSteps)"
+        let steps = c.kind == .imageRows ? "=\(c.timeSteps)" : "<=\(c.timeSteps)"
         func shape(_ w: Int, _ seq: Bool) -> String { seq ? "[T\(steps), \(w)]" : "[\(w)]" }
         for layer in model.metadata.layers {
             let refs = ModelChecks.references(layer).map(\.name)
@@ -186,9 +191,13 @@ extension ModelReader {
                 type = "embedding"
                 width = e.dimension
             case .lstm(let l):
-                type = "lstm"
-                width = l.hiddenSize
+                type = l.direction == .bidirectional ? "lstm (bidirectional)" : "lstm"
+                width = l.outputSize
                 isSequence = l.returns == .sequence
+            case .gru(let g):
+                type = "gru (reset \(g.reset.rawValue)\(g.direction == .bidirectional ? ", bidirectional" : ""))"
+                width = g.outputSize
+                isSequence = g.returns == .sequence
             }
             layers.append(.init(name: layer.name, type: type, inputShape: inShape, outputShape: shape(width, isSequence),
                                 parameterCount: params, tensors: refs))

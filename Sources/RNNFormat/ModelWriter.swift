@@ -21,6 +21,7 @@ public enum ModelWriter {
         }
         try ModelChecks.crossCheck(model.metadata, model.tensors)
         try ModelChecks.values(model.tensors)
+        try ModelChecks.standardization(model.metadata, model.tensors)
 
         let (table, data) = try TensorSections.encode(model.tensors)
         let payloads: [(kind: SectionKind, codec: Codec, content: [UInt8])] = [

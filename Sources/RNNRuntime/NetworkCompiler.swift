@@ -70,6 +70,8 @@ struct NetworkCompiler {
             inputStage = .embedding(table: table, vocabulary: e.vocabularySize, dimension: e.dimension, maxLength: tokens.maxLength)
             width = e.dimension
             layers = layers.dropFirst()
+        case .features:
+            throw .unsupportedModel("features input (format 1.2) is not supported by this runtime yet")
         }
         var stages: [Stage] = []
         var pending: [PendingDense] = []
@@ -112,6 +114,9 @@ struct NetworkCompiler {
 
             case .embedding(let e):
                 throw .unsupportedModel("embedding layer '\(e.name)' is not the first layer of a tokens model")
+
+            case .gru(let g):
+                throw .unsupportedModel("gru layer '\(g.name)' (format 1.2) is not supported by this runtime yet")
 
             case .lstm(let l):
                 guard inSequence else {

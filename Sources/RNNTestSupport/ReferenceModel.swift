@@ -27,43 +27,88 @@ package struct ReferenceModel: Sendable {
         return try logits(features: pixels.map { Float($0) * scale + offset })
     }
 
-    /// The logits of each already-normalized sequence (`count x T x W` values).
+    /// The logits of each already-normalized sequence (`count x T x W` values, `T` the contract's
+    /// `height`), one vector per sequence (the last step's outputs for a per-step model).
     package func logits(features: [Float]) throws(RuntimeError) -> [[Double]] {
         let input = file.metadata.input
         let t = input.height, w = input.width
         guard t * w > 0, features.count % (t * w) == 0 else {
             throw .inputLengthMismatch(valuesPerImage: t * w, found: features.count, what: "features")
         }
-        var results: [[Double]] = []
-        for image in 0..<(features.count / (t * w)) {
-            var sequence: [[Double]] = (0..<t).map { step in
+        return try (0..<(features.count / (t * w))).map { image throws(RuntimeError) in
+            let sequence: [[Double]] = (0..<t).map { step in
                 (0..<w).map { Double(features[image * t * w + step * w + $0]) }
             }
-            var vector: [Double] = []
-            var isSequence = true
-            for layer in file.metadata.layers {
-                switch layer {
-                case .dense(let d):
-                    if isSequence {
-                        sequence = try sequence.map { x throws(RuntimeError) in try dense(d, x) }
-                    } else {
-                        vector = try dense(d, vector)
-                    }
-                case .lstm(let l):
-                    let outputs = try lstm(l, sequence)
-                    if l.returns == .sequence {
-                        sequence = outputs
-                    } else {
-                        vector = outputs.last ?? []
-                        isSequence = false
-                    }
-                case .embedding(let e):
-                    throw .unsupportedModel("embedding layer '\(e.name)': token models run through TextClassifier")
-                }
-            }
-            results.append(vector)
+            return try run(sequence).last ?? []
         }
-        return results
+    }
+
+    /// The outputs of each source sequence of a `features` model (`sequences[n]` holds `T_n x F`
+    /// values, step-major): spec §6.2.2's standardization in binary32, then the layers. Each result
+    /// is one vector for a model that returns its last state, or `T_n` vectors for a per-step model.
+    package func outputs(sequences: [[Float]]) throws(RuntimeError) -> [[[Double]]] {
+        let input = file.metadata.input
+        let w = input.width
+        var mean = [Float](repeating: 0, count: w), divisor = [Float](repeating: 1, count: w)
+        if let f = input.features, let meanName = f.mean, let stdName = f.std {
+            mean = try floats(meanName)
+            divisor = try floats(stdName).map { $0 > 0 ? $0 : 1 }
+        }
+        return try sequences.map { source throws(RuntimeError) in
+            guard !source.isEmpty, source.count % w == 0 else {
+                throw .inputLengthMismatch(valuesPerImage: w, found: source.count, what: "features")
+            }
+            let xs: [[Double]] = (0..<(source.count / w)).map { step in
+                // x = (src - mean) / d: a binary32 subtraction, then a binary32 division.
+                (0..<w).map { j in Double((source[step * w + j] - mean[j]) / divisor[j]) }
+            }
+            return try run(xs)
+        }
+    }
+
+    /// The layers of spec §6.1 over one input sequence: `[y]` for a model whose last recurrent layer
+    /// returns its last state, `[y[0], ..., y[T-1]]` for one that returns its sequence (spec §6.5).
+    package func run(_ input: [[Double]]) throws(RuntimeError) -> [[Double]] {
+        var sequence = input
+        for layer in file.metadata.layers {
+            switch layer {
+            case .dense(let d):
+                sequence = try sequence.map { x throws(RuntimeError) in try dense(d, x) }
+            case .lstm(let l):
+                let forward = try lstm(l.hiddenSize, l.inputSize, l.weightIH, l.weightHH, l.biasIH, l.biasHH, sequence)
+                sequence = try recurrentOutput(forward, l.returns, l.reverse, sequence) { r, xs throws(RuntimeError) in
+                    try lstm(l.hiddenSize, l.inputSize, r.weightIH, r.weightHH, r.biasIH, r.biasHH, xs)
+                }
+            case .gru(let g):
+                let forward = try gru(g, g.weightIH, g.weightHH, g.biasIH, g.biasHH, sequence)
+                sequence = try recurrentOutput(forward, g.returns, g.reverse, sequence) { r, xs throws(RuntimeError) in
+                    try gru(g, r.weightIH, r.weightHH, r.biasIH, r.biasHH, xs)
+                }
+            case .embedding(let e):
+                throw .unsupportedModel("embedding layer '\(e.name)': the reference runs image and feature models")
+            }
+        }
+        return sequence
+    }
+
+    /// A recurrent layer's output (spec §6.1, *Direction*): `h[t]`, or `[hf[t], hb[t]]` when
+    /// bidirectional, the backward direction run over the reversed sequence; `"last"` keeps
+    /// `[hf[T-1], hb[0]]`.
+    private func recurrentOutput(_ forward: [[Double]], _ returns: SequenceReturn, _ reverse: ReverseTensors?,
+                                 _ xs: [[Double]],
+                                 _ cell: (ReverseTensors, [[Double]]) throws(RuntimeError) -> [[Double]]) throws(RuntimeError) -> [[Double]] {
+        var out = forward
+        if let reverse {
+            let backward = Array(try cell(reverse, xs.reversed()).reversed())   // backward[t] = hb[t]
+            out = zip(forward, backward).map { $0 + $1 }
+            if returns == .last { return [forward.last! + backward.first!] }
+        }
+        return returns == .last ? [out.last ?? []] : out
+    }
+
+    private func floats(_ name: String) throws(RuntimeError) -> [Float] {
+        guard let tensor = file.tensor(named: name) else { throw .unsupportedModel("tensor '\(name)' is missing") }
+        return tensor.floatValues()
     }
 
     private func values(_ name: String) throws(RuntimeError) -> [Double] {
@@ -89,10 +134,10 @@ package struct ReferenceModel: Sendable {
     }
 
     /// The LSTM recurrence of spec §6.1, from `h[-1] = c[-1] = 0`; returns `h[0..<T]`.
-    private func lstm(_ l: LSTMLayer, _ xs: [[Double]]) throws(RuntimeError) -> [[Double]] {
-        let hSize = l.hiddenSize, iSize = l.inputSize
-        let a = try values(l.weightIH), r = try values(l.weightHH), bIH = try values(l.biasIH)
-        let bHH = try l.biasHH.map { name throws(RuntimeError) in try values(name) } ?? Array(repeating: 0, count: 4 * hSize)
+    private func lstm(_ hSize: Int, _ iSize: Int, _ wIH: String, _ wHH: String, _ biasIH: String, _ biasHH: String?,
+                      _ xs: [[Double]]) throws(RuntimeError) -> [[Double]] {
+        let a = try values(wIH), r = try values(wHH), bIH = try values(biasIH)
+        let bHH = try biasHH.map { name throws(RuntimeError) in try values(name) } ?? Array(repeating: 0, count: 4 * hSize)
         var h = [Double](repeating: 0, count: hSize)
         var c = [Double](repeating: 0, count: hSize)
         var outputs: [[Double]] = []
@@ -111,6 +156,42 @@ package struct ReferenceModel: Sendable {
                 c[j] = f * c[j] + i * g
                 h[j] = o * tanh(c[j])
             }
+            outputs.append(h)
+        }
+        return outputs
+    }
+
+    /// The GRU recurrence of spec §6.1 (gate order r, z, n; `reset` after or before the recurrent
+    /// product), from `h[-1] = 0`; returns `h[0..<T]`.
+    private func gru(_ g: GRULayer, _ wIH: String, _ wHH: String, _ biasIH: String, _ biasHH: String?,
+                     _ xs: [[Double]]) throws(RuntimeError) -> [[Double]] {
+        let hSize = g.hiddenSize
+        let a = try values(wIH), r = try values(wHH), b1 = try values(biasIH)
+        let b2 = try biasHH.map { name throws(RuntimeError) in try values(name) } ?? Array(repeating: 0, count: 3 * hSize)
+        func dot(_ m: [Double], _ row: Int, _ v: [Double]) -> Double {
+            var sum = 0.0
+            for k in 0..<v.count { sum += m[row * v.count + k] * v[k] }
+            return sum
+        }
+        var h = [Double](repeating: 0, count: hSize)
+        var outputs: [[Double]] = []
+        for x in xs {
+            var rGate = [Double](repeating: 0, count: hSize), zGate = rGate
+            for j in 0..<hSize {
+                rGate[j] = sigmoid(dot(a, j, x) + b1[j] + dot(r, j, h) + b2[j])
+                zGate[j] = sigmoid(dot(a, hSize + j, x) + b1[hSize + j] + dot(r, hSize + j, h) + b2[hSize + j])
+            }
+            let resetH = zip(rGate, h).map { $0 * $1 }
+            var next = h
+            for j in 0..<hSize {
+                let row = 2 * hSize + j
+                let n = switch g.reset {
+                case .after: tanh(dot(a, row, x) + b1[row] + rGate[j] * (dot(r, row, h) + b2[row]))
+                case .before: tanh(dot(a, row, x) + b1[row] + dot(r, row, resetH) + b2[row])
+                }
+                next[j] = (1 - zGate[j]) * n + zGate[j] * h[j]
+            }
+            h = next
             outputs.append(h)
         }
         return outputs
