@@ -1,11 +1,18 @@
 import RNNCore
 import RNNFormat
 
-/// The caller's inputs of one `classify` call, shared read-only by the workers.
+/// The caller's inputs of one `run`, shared read-only by the workers.
+///
+/// Pixel and feature inputs come with a start per input (``Engine/run(_:indices:lengths:starts:workspace:output:state:)``):
+/// step `t` of input `c` is the `width` values at `starts[c] + t * width`. A batch of images has
+/// `starts[c] = c * height * width`; padded `[N, T, F]` feature arrays `c * T * F`; a stream the
+/// position of its one step.
 enum BatchSource: @unchecked Sendable {
-    /// Raw `u8` images, `valuesPerImage` each: the input contract is applied while loading.
+    /// Raw `u8` image rows: the input contract (scale, offset) is applied while loading.
     case pixels(UnsafePointer<UInt8>)
-    /// Already normalized images, `valuesPerImage` each (`x[t][j]` values).
+    /// Image rows already normalized (`x[t][j]` values of spec §6.2), used as they are.
+    case normalized(UnsafePointer<Float>)
+    /// Source values of a `features` model: its standardization (spec §6.2.2) is applied while loading.
     case features(UnsafePointer<Float>)
     /// Token-id sequences (already truncated to the model's `max_length`).
     case tokens(UnsafePointer<[Int32]>)
@@ -15,8 +22,26 @@ enum BatchSource: @unchecked Sendable {
 public enum ActivationMath: Sendable, Equatable {
     /// The vectorized approximations (absolute error below 1e-6; see the tests).
     case fast
-    /// The platform's libm, one value at a time (for validation and measurement).
+    /// The platform's libm, one value at a time (for validation and measurement). Applies to the
+    /// LSTM's portable path; GRU steps always use the kernels' approximations.
     case libm
+}
+
+/// Where the engine writes a block's outputs.
+struct OutputRows {
+    /// `[rows, classCount]`.
+    let base: UnsafeMutablePointer<Float>
+    /// Per-step models (spec §6.5): input `c`'s output of step `t` is row `rowStarts[c] + t`.
+    /// Nil for one output per input: input `c`'s output is row `c`.
+    let rowStarts: UnsafePointer<Int>?
+}
+
+/// The recurrent state a stream carries between calls (``Stream``): per recurrent stage, `h`
+/// (`[streams, paddedHidden]`) and, for an LSTM, `c` (same shape), indexed by input number.
+/// The engine starts each input from its rows instead of zero and writes its final state back.
+struct StateRows: @unchecked Sendable {
+    var hidden: [UnsafeMutablePointer<Float>]
+    var cell: [UnsafeMutablePointer<Float>?]
 }
 
 /// The forward pass (spec §6) for every model kind: one block of sequences through the compiled
@@ -27,12 +52,15 @@ public enum ActivationMath: Sendable, Equatable {
 /// of one step are contiguous and every stage is one GEMM (or one kernel call per step) over them.
 /// Images are the case where every length is `T`: rows `t * B + b`, in the caller's order.
 ///
-/// There is one implementation per kernel variant: the portable path (BLAS GEMMs and the Swift gate
-/// pass, every platform) and the fused path (the C step kernel, in its AVX2 or AVX-512 variant).
+/// LSTMs have one implementation per kernel variant: the portable path (BLAS GEMMs and the Swift
+/// gate pass, every platform) and the fused path (the C step kernel, AVX2 or AVX-512). GRUs always
+/// run on their step kernel, whose portable variant is plain C. A bidirectional layer runs its
+/// backward direction through the same code on a reversed copy of its input (row `(s, b)` holds
+/// step `length_b - 1 - s`), and reverses the result back.
 struct Engine {
     let network: CompiledNetwork
     let math: ActivationMath
-    /// The fused kernel variant LSTMs run on, or `.none` for the portable path.
+    /// The fused kernel variant recurrent layers run on, or `.none` for the portable path.
     let kernel: KernelISA
 
     init(network: CompiledNetwork, math: ActivationMath, kernel: KernelISA) {
@@ -42,19 +70,19 @@ struct Engine {
         self.kernel = math == .fast ? kernel : .none
     }
 
-    /// Runs the sequences `indices` of `source` (each `lengths[k]` steps) and writes their
-    /// `classCount` logits to `logits + indices[k] * classCount`.
-    func run(_ source: BatchSource, indices: ArraySlice<Int>, lengths: [Int], valuesPerImage: Int,
-             workspace ws: Workspace, logits: UnsafeMutablePointer<Float>) {
+    /// Runs the inputs `indices` of `source` (each `lengths[k]` steps, `lengths[k] >= 1`) and writes
+    /// their outputs to `output`. With `state`, every recurrent layer starts from, and leaves its
+    /// final state in, the rows of `state` (streams; unidirectional layers only).
+    func run(_ source: BatchSource, indices: ArraySlice<Int>, lengths: [Int], starts: UnsafePointer<Int>?,
+             workspace ws: Workspace, output: OutputRows, state: StateRows? = nil) {
         let count = indices.count
         precondition(count <= ws.capacity)
         let batch = PackedBatch(lengths: lengths)
         let callers = batch.order.map { indices[indices.startIndex + $0] }
         ws.reserve(rows: batch.total)
         var current = UnsafePointer(ws.sequences.0)
-        loadInput(source, callers: callers, valuesPerImage: valuesPerImage, batch: batch, workspace: ws)
+        loadInput(source, callers: callers, starts: starts, batch: batch, workspace: ws)
 
-        var stride = network.input.width
         var sequenceFlip = true    // next sequence output goes to sequences.1
         var vectorFlip = false     // next vector output goes to vectors.0
         func nextSequence() -> UnsafeMutablePointer<Float> {
@@ -65,55 +93,82 @@ struct Engine {
             defer { vectorFlip.toggle() }
             return vectorFlip ? ws.vectors.1 : ws.vectors.0
         }
+        var inputStride = network.input.width
+        var layer = 0
         for stage in network.stages {
             switch stage {
             case .dense(let d):
                 let out = d.perTimeStep ? nextSequence() : nextVector()
                 dense(d, input: current, rows: d.perTimeStep ? batch.total : count, output: out)
                 current = UnsafePointer(out)
-            case .lstm(let l):
-                let out = l.returnsSequence ? nextSequence() : nextVector()
-                if kernel == .none {
-                    portableLSTM(l, input: current, batch: batch, output: out, workspace: ws)
-                } else {
-                    fusedLSTM(l, input: current, batch: batch, output: out, workspace: ws)
-                }
+            case .recurrent(let r):
+                let out = r.returnsSequence ? nextSequence() : nextVector()
+                let layerState = state.map { (hidden: $0.hidden[layer], cell: $0.cell[layer]) }
+                if let layerState { ws.loadState(layerState, callers: callers, padded: r.paddedHidden) }
+                recurrent(r, input: current, inputStride: inputStride, batch: batch, output: out,
+                          initialState: layerState != nil, workspace: ws)
+                if let layerState { ws.saveState(layerState, callers: callers, batch: batch, output: out, stage: r) }
                 current = UnsafePointer(out)
+                layer += 1
             }
-            stride = stage.outputStride
+            inputStride = stage.outputStride
         }
-        // The last stage's rows may be padded (an LSTM as the last layer); copy out the classes.
+        // The last stage's rows may be padded (a recurrent layer as the last layer); copy out the outputs.
         let classes = network.classCount
-        for b in 0..<count {
-            (logits + callers[b] * classes).update(from: current + b * stride, count: classes)
+        if let rowStarts = output.rowStarts {
+            for b in 0..<count {
+                let first = rowStarts[callers[b]]
+                for t in 0..<batch.lengths[b] {
+                    (output.base + (first + t) * classes).update(from: current + (batch.offsets[t] + b) * inputStride, count: classes)
+                }
+            }
+        } else if network.outputsPerStep {
+            // One output per input from a per-step model (a stream step, or `last` outputs): its last step.
+            for b in 0..<count {
+                (output.base + callers[b] * classes).update(from: current + batch.lastRow(b) * inputStride, count: classes)
+            }
+        } else {
+            for b in 0..<count {
+                (output.base + callers[b] * classes).update(from: current + b * inputStride, count: classes)
+            }
         }
     }
+
+    // MARK: Input stage
 
     /// The input stage: writes packed row `(t, b)` of the first stage's input at `offsets[t] + b` of
     /// `sequences.0`.
     ///
-    /// Images: `x[t][j] = f32(src[t * W + j]) * scale + offset` (spec §6.2); tokens: the embedding
-    /// row of the id (ids outside the vocabulary read as out-of-vocabulary). A folded table is not
-    /// copied here: the packed ids go to `tokenRows`, and the first LSTM reads the table rows of one
-    /// step at a time (``tableRows(_:from:count:into:)``), so they stay in cache.
-    private func loadInput(_ source: BatchSource, callers: [Int], valuesPerImage: Int, batch: PackedBatch,
+    /// Images: `x[t][j] = f32(src[t * W + j]) * scale + offset` (spec §6.2); features:
+    /// `(src - mean) / d` (spec §6.2.2); tokens: the embedding row of the id (ids outside the
+    /// vocabulary read as out-of-vocabulary). A folded table is not copied here: the packed ids go
+    /// to `tokenRows`, and the first LSTM reads the table rows of one step at a time
+    /// (``tableRows(_:from:count:into:)``), so they stay in cache.
+    private func loadInput(_ source: BatchSource, callers: [Int], starts: UnsafePointer<Int>?, batch: PackedBatch,
                            workspace ws: Workspace) {
         let width = network.input.width
         let x = ws.sequences.0
+        // Calls `body(row, first)` for every packed row and the caller's element offset of its step.
+        func forEachStep(_ body: (UnsafeMutablePointer<Float>, Int) -> Void) {
+            for (b, caller) in callers.enumerated() {
+                let start = starts![caller]
+                for step in 0..<batch.lengths[b] { body(x + (batch.offsets[step] + b) * width, start + step * width) }
+            }
+        }
         switch (network.input, source) {
         case (.imageRows(_, _, let scale, let offset), .pixels(let pixels)):
-            for (b, caller) in callers.enumerated() {
-                let image = pixels + caller * valuesPerImage
-                for step in 0..<batch.lengths[b] {
-                    let from = image + step * width
-                    let to = x + (batch.offsets[step] + b) * width
-                    for j in 0..<width { to[j] = Float(from[j]) * scale + offset }
-                }
-            }
-        case (.imageRows, .features(let features)):
-            for (b, caller) in callers.enumerated() {
-                for step in 0..<batch.lengths[b] {
-                    (x + (batch.offsets[step] + b) * width).update(from: features + caller * valuesPerImage + step * width, count: width)
+            forEachStep { to, from in for j in 0..<width { to[j] = Float(pixels[from + j]) * scale + offset } }
+        case (.imageRows, .normalized(let values)):
+            forEachStep { to, from in to.update(from: values + from, count: width) }
+        case (.features(_, _, let mean, let divisor), .features(let values)):
+            if mean.isEmpty {
+                forEachStep { to, from in to.update(from: values + from, count: width) }
+            } else {
+                mean.withUnsafeBufferPointer { mean in
+                    divisor.withUnsafeBufferPointer { divisor in
+                        // Two binary32 roundings, a subtraction then a division (spec §6.2.2).
+                        forEachStep { to, from in for j in 0..<width { to[j] = (values[from + j] - mean[j]) / divisor[j] } }
+                    }
                 }
             }
         case (.foldedEmbedding(_, let vocabulary, _, _), .tokens(let sequences)):
@@ -152,6 +207,8 @@ struct Engine {
         }
     }
 
+    // MARK: Dense
+
     /// `output = activation(input W^T + b)` for `rows` rows, as one GEMM.
     private func dense(_ d: DenseStage, input: UnsafePointer<Float>, rows: Int, output: UnsafeMutablePointer<Float>) {
         d.bias.withUnsafeBufferPointer { bias in
@@ -170,30 +227,42 @@ struct Engine {
         }
     }
 
+    // MARK: Recurrent layers
+
     /// Where step `t`'s hidden state goes, and where step `t - 1`'s is read from.
     ///
-    /// A layer that returns its sequence writes packed rows `offsets[t] + b` of `output`. One that
-    /// returns its last state alternates between two `[B, Hp]` buffers indexed by `b`: rows
+    /// A layer that returns its sequence writes packed rows `offsets[t] + b` of `sequence` (row
+    /// stride `stride`: `paddedHidden`, or twice that for the forward half of a bidirectional row).
+    /// One that returns its last state alternates between two `[B, Hp]` buffers indexed by `b`: rows
     /// `b < active[t]` are written at step `t`, and a sequence that has ended is never written
-    /// again, so its last state stays in buffer `(length - 1) % 2`, gathered into `output` at the end.
+    /// again, so its last state stays in buffer `(length - 1) % 2`, gathered into the output at the end.
     private struct HiddenRows {
         let sequence: UnsafeMutablePointer<Float>?
+        let stride: Int
         let states: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
         let batch: PackedBatch
         let padded: Int
 
-        func step(_ t: Int) -> UnsafeMutablePointer<Float> {
-            if let sequence { return sequence + batch.offsets[t] * padded }
-            return t % 2 == 0 ? states.0 : states.1
+        /// Step `t`'s rows and their stride.
+        func step(_ t: Int) -> (UnsafeMutablePointer<Float>, Int) {
+            if let sequence { return (sequence + batch.offsets[t] * stride, stride) }
+            return (t % 2 == 0 ? states.0 : states.1, padded)
         }
 
-        /// Copies each sequence's last state into `output` (`[B, Hp]`), for a layer that returns it.
-        func gatherLast(into output: UnsafeMutablePointer<Float>) {
+        /// The final state row of sorted sequence `b`.
+        func last(_ b: Int) -> UnsafeMutablePointer<Float> {
+            let (rows, stride) = step(batch.lengths[b] - 1)
+            return rows + b * stride
+        }
+
+        /// Copies each sequence's last state into `output` (rows `outputStride` apart), for a layer
+        /// that returns it.
+        func gatherLast(into output: UnsafeMutablePointer<Float>, outputStride: Int) {
             guard sequence == nil else { return }
             for b in 0..<batch.count {
-                let row = output + b * padded
+                let row = output + b * outputStride
                 if batch.lengths[b] > 0 {
-                    row.update(from: step(batch.lengths[b] - 1) + b * padded, count: padded)
+                    row.update(from: last(b), count: padded)
                 } else {
                     row.update(repeating: 0, count: padded)   // an empty sequence: h = 0
                 }
@@ -201,71 +270,141 @@ struct Engine {
         }
     }
 
-    /// One LSTM layer, portable path:
+    /// One recurrent layer, one or both directions, writing `output` (`[rows, outputStride]` packed
+    /// rows, or `[B, outputStride]` last states).
+    private func recurrent(_ r: RecurrentStage, input: UnsafePointer<Float>, inputStride: Int, batch: PackedBatch,
+                           output: UnsafeMutablePointer<Float>, initialState: Bool, workspace ws: Workspace) {
+        let hp = r.paddedHidden, outStride = r.outputStride
+        let x: UnsafePointer<Float>? = r.inputIsProjection ? nil : input
+        let forwardRows = HiddenRows(sequence: r.returnsSequence ? output : nil, stride: outStride,
+                                     states: ws.hidden, batch: batch, padded: hp)
+        direction(r, r.forward, x: x, xStride: inputStride, batch: batch, rows: forwardRows,
+                  initialState: initialState, workspace: ws)
+        forwardRows.gatherLast(into: output, outputStride: outStride)
+        guard let backward = r.backward else { return }
+
+        // Backward direction: the same step code over the reversed sequences. Row (s, b) of the
+        // reversed input holds step length_b - 1 - s, so reversed step s is original step
+        // length_b - 1 - s, and the state after the last reversed step is hb[0] (spec §6.1).
+        let reversed = ws.reversed
+        if let x {
+            for b in 0..<batch.count {
+                let length = batch.lengths[b]
+                for s in 0..<length {
+                    (reversed + (batch.offsets[s] + b) * inputStride)
+                        .update(from: x + (batch.offsets[length - 1 - s] + b) * inputStride, count: inputStride)
+                }
+            }
+        }
+        let backwardRows = HiddenRows(sequence: r.returnsSequence ? ws.backward : nil, stride: hp,
+                                      states: ws.hidden, batch: batch, padded: hp)
+        direction(r, backward, x: x == nil ? nil : UnsafePointer(reversed), xStride: inputStride, batch: batch,
+                  rows: backwardRows, initialState: false, workspace: ws)
+        if r.returnsSequence {
+            for b in 0..<batch.count {
+                let length = batch.lengths[b]
+                for t in 0..<length {
+                    (output + (batch.offsets[t] + b) * outStride + hp)
+                        .update(from: ws.backward + (batch.offsets[length - 1 - t] + b) * hp, count: hp)
+                }
+            }
+        } else {
+            backwardRows.gatherLast(into: output + hp, outputStride: outStride)
+        }
+    }
+
+    /// One direction of a recurrent layer over packed input rows `x` (nil: a folded table supplies
+    /// the projection). With `initialState`, `h[-1]` is `workspace.initialHidden` and `c[-1]` is
+    /// `workspace.cell` (loaded by the caller); otherwise both are 0.
+    private func direction(_ r: RecurrentStage, _ w: DirectionWeights, x: UnsafePointer<Float>?, xStride: Int,
+                           batch: PackedBatch, rows: HiddenRows, initialState: Bool, workspace ws: Workspace) {
+        switch r.cell {
+        case .lstm:
+            if kernel == .none {
+                portableLSTM(r, w, x: x, xStride: xStride, batch: batch, rows: rows, initialState: initialState, workspace: ws)
+            } else {
+                fusedLSTM(r, w, x: x, xStride: xStride, batch: batch, rows: rows, initialState: initialState, workspace: ws)
+            }
+        case .gru(let resetAfter):
+            gru(r, w, resetAfter: resetAfter, x: x, xStride: xStride, batch: batch, rows: rows,
+                initialState: initialState, workspace: ws)
+        }
+    }
+
+    /// The previous step's hidden rows: step `t - 1`, or at `t = 0` the initial state (nil: zero).
+    private func previous(_ t: Int, _ rows: HiddenRows, initialState: Bool, _ ws: Workspace, _ hp: Int) -> (UnsafePointer<Float>?, Int) {
+        if t > 0 {
+            let (p, stride) = rows.step(t - 1)
+            return (UnsafePointer(p), stride)
+        }
+        return initialState ? (UnsafePointer(ws.initialHidden), hp) : (nil, hp)
+    }
+
+    /// One LSTM direction, portable path:
     /// (b) one GEMM projects the inputs of all steps at once, bias included (or the folded table's
     ///     rows are the projection already);
     /// (c) per step one `[active, Hp] x [Hp, 4Hp]` GEMM adds `R h[t-1]` onto that step's projection
-    ///     (skipped at `t = 0`, where `h[-1] = 0`);
-    /// (d) one gate pass over the `[active, 4Hp]` pre-activations updates `c` and writes `h`.
-    private func portableLSTM(_ l: LSTMStage, input: UnsafePointer<Float>, batch: PackedBatch,
-                              output: UnsafeMutablePointer<Float>, workspace ws: Workspace) {
-        let hp = l.paddedHidden
+    ///     (skipped at `t = 0` from a zero state);
+    /// (d) one gate pass per row over the `[4Hp]` pre-activations updates `c` and writes `h`.
+    private func portableLSTM(_ r: RecurrentStage, _ w: DirectionWeights, x: UnsafePointer<Float>?, xStride: Int,
+                              batch: PackedBatch, rows: HiddenRows, initialState: Bool, workspace ws: Workspace) {
+        let hp = r.paddedHidden
         let gates = 4 * hp
         let z = ws.projection
-        if l.inputIsProjection {
-            tableRows(ws.tokenRows, from: 0, count: batch.total, into: z)
+        if let x {
+            w.bias.withUnsafeBufferPointer { bias in
+                for row in 0..<batch.total { (z + row * gates).update(from: bias.baseAddress!, count: gates) }
+            }
+            w.inputWeight.withUnsafeBufferPointer { weight in
+                sgemmAccumulate(rows: batch.total, columns: gates, inner: xStride,
+                                a: x, lda: xStride, weight: weight.baseAddress!, ldw: xStride, c: z, ldc: gates)
+            }
         } else {
-            l.bias.withUnsafeBufferPointer { bias in
-                for r in 0..<batch.total { (z + r * gates).update(from: bias.baseAddress!, count: gates) }
-            }
-            l.inputWeight.withUnsafeBufferPointer { weight in
-                sgemmAccumulate(rows: batch.total, columns: gates, inner: l.inputStride,
-                                a: input, lda: l.inputStride, weight: weight.baseAddress!, ldw: l.inputStride,
-                                c: z, ldc: gates)
-            }
+            tableRows(ws.tokenRows, from: 0, count: batch.total, into: z)
         }
-        let rows = HiddenRows(sequence: l.returnsSequence ? output : nil, states: ws.hidden, batch: batch, padded: hp)
-        ws.cell.update(repeating: 0, count: batch.count * hp)
-        l.recurrentWeight.withUnsafeBufferPointer { recurrent in
+        if !initialState { ws.cell.update(repeating: 0, count: batch.count * hp) }
+        w.recurrentWeight.withUnsafeBufferPointer { recurrent in
             for t in 0..<batch.steps {
                 let active = batch.active[t]
                 let zStep = z + batch.offsets[t] * gates
-                if t > 0 {
+                let (h, hStride) = previous(t, rows, initialState: initialState, ws, hp)
+                if let h {
                     sgemmAccumulate(rows: active, columns: gates, inner: hp,
-                                    a: rows.step(t - 1), lda: hp, weight: recurrent.baseAddress!, ldw: hp,
-                                    c: zStep, ldc: gates)
+                                    a: h, lda: hStride, weight: recurrent.baseAddress!, ldw: hp, c: zStep, ldc: gates)
                 }
-                switch math {
-                case .fast: gatePassFast(z: zStep, cell: ws.cell, hidden: rows.step(t), units: active * hp)
-                case .libm: gatePassLibm(z: zStep, cell: ws.cell, hidden: rows.step(t), units: active * hp)
+                let (out, outStride) = rows.step(t)
+                for row in 0..<active {
+                    switch math {
+                    case .fast: gatePassFast(z: zStep + row * gates, cell: ws.cell + row * hp, hidden: out + row * outStride, units: hp)
+                    case .libm: gatePassLibm(z: zStep + row * gates, cell: ws.cell + row * hp, hidden: out + row * outStride, units: hp)
+                    }
                 }
             }
         }
-        rows.gatherLast(into: output)
     }
 
-    /// One LSTM layer with the fused kernel: per step a single call computes
+    /// One LSTM direction with the fused kernel: per step a single call computes
     /// `z = x[t] W_x + h[t-1] W_h + b`, the gates and the state update in registers (rnn_kernels.h),
     /// so the pre-activations never go to memory. A folded table's rows are passed as the starting
     /// values of `z` instead of `x` and `b`.
-    private func fusedLSTM(_ l: LSTMStage, input: UnsafePointer<Float>, batch: PackedBatch,
-                           output: UnsafeMutablePointer<Float>, workspace ws: Workspace) {
-        let hp = l.paddedHidden
-        let rows = HiddenRows(sequence: l.returnsSequence ? output : nil, states: ws.hidden, batch: batch, padded: hp)
-        l.packedInputWeight.withUnsafeBufferPointer { wx in
-            l.packedRecurrentWeight.withUnsafeBufferPointer { wh in
-                l.bias.withUnsafeBufferPointer { bias in
+    private func fusedLSTM(_ r: RecurrentStage, _ w: DirectionWeights, x: UnsafePointer<Float>?, xStride: Int,
+                           batch: PackedBatch, rows: HiddenRows, initialState: Bool, workspace ws: Workspace) {
+        let hp = r.paddedHidden
+        w.packedInputWeight.withUnsafeBufferPointer { wx in
+            w.packedRecurrentWeight.withUnsafeBufferPointer { wh in
+                w.bias.withUnsafeBufferPointer { bias in
                     for t in 0..<batch.steps {
                         let first = batch.offsets[t]
+                        let (h, hStride) = previous(t, rows, initialState: initialState, ws, hp)
+                        let (out, outStride) = rows.step(t)
                         var step = LSTMStep(
                             rows: batch.active[t], groups: hp / laneCount,
-                            x: l.inputIsProjection ? nil : input + first * l.inputStride,
-                            xStride: l.inputStride, xWidth: l.inputStride, wx: wx.baseAddress,
-                            h: t > 0 ? UnsafePointer(rows.step(t - 1)) : nil, hStride: hp, wh: wh.baseAddress!,
+                            x: x.map { $0 + first * xStride }, xStride: xStride, xWidth: xStride, wx: wx.baseAddress,
+                            h: h, hStride: hStride, wh: wh.baseAddress!,
                             bias: bias.baseAddress,
-                            cPrevious: t > 0 ? UnsafePointer(ws.cell) : nil, cOut: ws.cell, cStride: hp,
-                            hOut: rows.step(t), hOutStride: hp)
-                        if l.inputIsProjection {
+                            cPrevious: t > 0 || initialState ? UnsafePointer(ws.cell) : nil, cOut: ws.cell, cStride: hp,
+                            hOut: out, hOutStride: outStride)
+                        if x == nil {
                             tableRows(ws.tokenRows, from: first, count: batch.active[t], into: ws.projection)
                             step.zIn = UnsafePointer(ws.projection)
                             step.zInStride = 4 * hp
@@ -275,15 +414,42 @@ struct Engine {
                 }
             }
         }
-        rows.gatherLast(into: output)
+    }
+
+    /// One GRU direction: per step one call of the GRU step kernel (rnn_kernels.h), which computes
+    /// the input and recurrent products, the gates and `h[t] = n + z (h[t-1] - n)` in registers. Its
+    /// portable variant (`kernel == .none`) is plain C, so every CPU runs the same algorithm.
+    private func gru(_ r: RecurrentStage, _ w: DirectionWeights, resetAfter: Bool, x: UnsafePointer<Float>?, xStride: Int,
+                     batch: PackedBatch, rows: HiddenRows, initialState: Bool, workspace ws: Workspace) {
+        let hp = r.paddedHidden
+        w.packedInputWeight.withUnsafeBufferPointer { wx in
+            w.packedRecurrentWeight.withUnsafeBufferPointer { wh in
+                w.bias.withUnsafeBufferPointer { bias in
+                    w.biasHN.withUnsafeBufferPointer { biasHN in
+                        for t in 0..<batch.steps {
+                            let first = batch.offsets[t]
+                            let (h, hStride) = previous(t, rows, initialState: initialState, ws, hp)
+                            let (out, outStride) = rows.step(t)
+                            let step = GRUStep(
+                                rows: batch.active[t], groups: hp / laneCount,
+                                x: x.map { $0 + first * xStride }, xStride: xStride, xWidth: xStride, wx: wx.baseAddress,
+                                h: h, hStride: hStride, wh: wh.baseAddress!,
+                                biasX: bias.baseAddress!, biasHN: biasHN.baseAddress, resetAfter: resetAfter,
+                                hOut: out, hOutStride: outStride, scratch: ws.gruScratch)
+                            step.run(kernel)
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
 /// The gate pass over interleaved pre-activations (layout in ``RNNCore/GateLayout``).
 ///
-/// `units` is `rows * Hp`; rows are contiguous, so the whole block is one flat loop: chunk `q` reads
-/// `z[32q ..< 32q + 32]` (i, f, g, o for 8 units) and updates `cell[8q ..< 8q + 8]` and
-/// `hidden[8q ..< 8q + 8]`:  `c = f c + i g`,  `h = o tanh(c)`  (spec §6.1).
+/// `units` is `rows * Hp` for contiguous rows: chunk `q` reads `z[32q ..< 32q + 32]` (i, f, g, o
+/// for 8 units) and updates `cell[8q ..< 8q + 8]` and `hidden[8q ..< 8q + 8]`:
+/// `c = f c + i g`,  `h = o tanh(c)`  (spec §6.1).
 @inline(__always)
 func gatePassFast(z: UnsafeMutablePointer<Float>, cell: UnsafeMutablePointer<Float>,
                   hidden: UnsafeMutablePointer<Float>, units: Int) {

@@ -147,12 +147,81 @@ public final class Model: Sendable {
     /// Classifies image sequences that are already normalized: `count x T x W` values `x[t][j]`
     /// (spec §6.2), bypassing the input contract's scale and offset.
     public func classify(features: UnsafeBufferPointer<Float>, options: ClassifyOptions = ClassifyOptions()) throws(RuntimeError) -> BatchResult {
-        try classifyImages(features.count, what: "features", features.baseAddress.map(BatchSource.features), options: options)
+        try classifyImages(features.count, what: "features", features.baseAddress.map(BatchSource.normalized), options: options)
     }
 
     /// Classifies normalized image sequences, `count x T x W` values.
     public func classify(features: [Float], options: ClassifyOptions = ClassifyOptions()) throws(RuntimeError) -> BatchResult {
         try features.withUnsafeBufferPointer { buffer throws(RuntimeError) in try classify(features: buffer, options: options) }
+    }
+
+    // MARK: Feature sequences
+
+    /// Features models (spec §6.2.2): runs sequences of `width` features per step, each given as
+    /// its `T_i x width` source values, step-major (`x[t][j]` at `t * width + j`), `1 <= T_i <=
+    /// max_length`. The file's standardization is applied here. Per-step models give `T_i` output
+    /// rows per sequence (``BatchResult/outputs(of:)``).
+    ///
+    /// - Throws: ``RuntimeError/inputKindMismatch(model:given:)`` for another kind of model;
+    ///   ``RuntimeError/featureCountMismatch(expected:found:what:)`` for a sequence that is not a
+    ///   whole number of steps; ``RuntimeError/sequenceLength(index:length:maxLength:)``;
+    ///   ``RuntimeError/nonFiniteInput(index:step:feature:value:)``; ``RuntimeError/invalidOption(name:expected:found:)``.
+    public func classify(sequences: [[Float]], options: ClassifyOptions = ClassifyOptions()) throws(RuntimeError) -> BatchResult {
+        let width = try featureWidth()
+        var lengths: [Int] = []
+        lengths.reserveCapacity(sequences.count)
+        for (i, sequence) in sequences.enumerated() {
+            guard sequence.count % width == 0 else {
+                throw .featureCountMismatch(expected: width, found: sequence.count, what: "sequence \(i) has \(sequence.count) values, not a whole number of steps")
+            }
+            lengths.append(sequence.count / width)
+        }
+        let flat = Array(sequences.joined())
+        var starts = [Int](repeating: 0, count: sequences.count)
+        var position = 0
+        for i in sequences.indices { starts[i] = position; position += sequences[i].count }
+        return try flat.withUnsafeBufferPointer { buffer throws(RuntimeError) in
+            try classify(features: buffer, starts: starts, lengths: lengths, options: options)
+        }
+    }
+
+    /// Features models: runs `lengths.count` sequences stored padded in one `[N, steps, width]`
+    /// array (as a `.npy` file holds them): sequence `i` is its first `lengths[i]` steps, from
+    /// `i * steps * width`; values past a sequence's length are never read.
+    public func classify(paddedSequences values: UnsafeBufferPointer<Float>, steps: Int, lengths: [Int],
+                         options: ClassifyOptions = ClassifyOptions()) throws(RuntimeError) -> BatchResult {
+        let width = try featureWidth()
+        guard steps > 0, values.count == lengths.count * steps * width else {
+            throw .featureCountMismatch(expected: width, found: values.count,
+                                        what: "\(lengths.count) padded sequences of \(steps) steps need \(lengths.count * steps * width) values")
+        }
+        if let i = lengths.firstIndex(where: { $0 > steps }) {
+            throw .sequenceLength(index: i, length: lengths[i], maxLength: min(steps, network.input.maxLength))
+        }
+        return try classify(features: values, starts: lengths.indices.map { $0 * steps * width }, lengths: lengths, options: options)
+    }
+
+    /// Checks lengths and values, then runs: sequence `i` starts at `values + starts[i]`.
+    private func classify(features values: UnsafeBufferPointer<Float>, starts: [Int], lengths: [Int],
+                          options: ClassifyOptions) throws(RuntimeError) -> BatchResult {
+        let width = network.input.width, maxLength = network.input.maxLength
+        let options = try options.validated()
+        for (i, length) in lengths.enumerated() {
+            guard (1...maxLength).contains(length) else { throw .sequenceLength(index: i, length: length, maxLength: maxLength) }
+            for k in 0..<(length * width) where !values[starts[i] + k].isFinite {
+                throw .nonFiniteInput(index: i, step: k / width, feature: k % width, value: values[starts[i] + k])
+            }
+        }
+        guard !lengths.isEmpty, let base = values.baseAddress else { return emptyResult }
+        return run(.features(base), lengths: lengths, starts: starts, sortByLength: true, options: options)
+    }
+
+    /// The features per step of a `features` model.
+    private func featureWidth() throws(RuntimeError) -> Int {
+        guard case .features(let width, _, _, _) = network.input else {
+            throw .inputKindMismatch(model: inputKind, given: .features)
+        }
+        return width
     }
 
     // MARK: Texts
@@ -187,7 +256,7 @@ public final class Model: Sendable {
         let sequences = tokenSequences.contains { $0.count > maxLength } ? tokenSequences.map(encoder.truncate) : tokenSequences
         guard !sequences.isEmpty else { return emptyResult }
         return sequences.withUnsafeBufferPointer { buffer in
-            run(.tokens(buffer.baseAddress!), lengths: sequences.map(\.count), sortByLength: true, options: options)
+            run(.tokens(buffer.baseAddress!), lengths: sequences.map(\.count), starts: [], sortByLength: true, options: options)
         }
     }
 
@@ -199,7 +268,8 @@ public final class Model: Sendable {
     // MARK: Running
 
     private var emptyResult: BatchResult {
-        BatchResult(count: 0, classCount: classCount, labels: labels, logits: [], probabilities: [], predictions: [], lengths: [])
+        BatchResult(count: 0, classCount: classCount, labels: labels, logits: [], probabilities: [], predictions: [], lengths: [],
+                    output: metadata.output, rowStarts: network.outputsPerStep ? [] : nil)
     }
 
     /// Checks a flat buffer of `values` image values and runs the whole images it holds.
@@ -211,7 +281,9 @@ public final class Model: Sendable {
         }
         let options = try options.validated()
         guard values > 0, let source else { return emptyResult }
-        return run(source, lengths: [Int](repeating: network.input.maxLength, count: values / per), sortByLength: false, options: options)
+        let count = values / per
+        return run(source, lengths: [Int](repeating: network.input.maxLength, count: count),
+                   starts: (0..<count).map { $0 * per }, sortByLength: false, options: options)
     }
 
     /// Splits the inputs into blocks and runs them on `options.threads` workers.
@@ -220,7 +292,7 @@ public final class Model: Sendable {
     /// longest first, so that a block's sequences end close together and few steps run with few
     /// rows). Block `k` holds the same inputs whatever the thread count, so results are bitwise
     /// independent of `threads`; worker `w` takes blocks `w, w + workers, ...`.
-    private func run(_ source: BatchSource, lengths: [Int], sortByLength: Bool, options: ClassifyOptions) -> BatchResult {
+    private func run(_ source: BatchSource, lengths: [Int], starts: [Int], sortByLength: Bool, options: ClassifyOptions) -> BatchResult {
         let count = lengths.count
         let classes = classCount
         let order = sortByLength
@@ -237,25 +309,43 @@ public final class Model: Sendable {
         case .fused(let variant): variant.isa
         }
         let engine = Engine(network: network, math: options.activationMath, kernel: kernel)
-        let valuesPerImage = pixelsPerImage
+        // Per-step models: input i's rows start at the sum of the lengths before it.
+        var rowStarts: [Int]? = nil
+        var rows = count
+        if network.outputsPerStep {
+            var starts = [Int](repeating: 0, count: count)
+            var total = 0
+            for i in 0..<count { starts[i] = total; total += lengths[i] }
+            rowStarts = starts
+            rows = total
+        }
+        let classify = metadata.output == .logits
 
-        var logits = [Float](repeating: 0, count: count * classes)
-        var probabilities = [Float](repeating: 0, count: count * classes)
-        var predictions = [Int](repeating: 0, count: count)
+        var logits = [Float](repeating: 0, count: rows * classes)
+        var probabilities = [Float](repeating: 0, count: classify ? rows * classes : 0)
+        var predictions = [Int](repeating: 0, count: classify ? rows : 0)
         logits.withUnsafeMutableBufferPointer { logitsBuffer in
             probabilities.withUnsafeMutableBufferPointer { probabilityBuffer in
                 predictions.withUnsafeMutableBufferPointer { predictionBuffer in
-                    let out = SharedOutput(logits: logitsBuffer.baseAddress!, probabilities: probabilityBuffer.baseAddress!,
-                                           predictions: predictionBuffer.baseAddress!)
+                starts.withUnsafeBufferPointer { startsBuffer in
+                rowStarts.withOptionalBuffer { rowStartsBuffer in
+                    let out = SharedOutput(logits: logitsBuffer.baseAddress!, probabilities: probabilityBuffer.baseAddress,
+                                           predictions: predictionBuffer.baseAddress, starts: startsBuffer.baseAddress,
+                                           rowStarts: rowStartsBuffer)
                     let work: @Sendable (Int) -> Void = { worker in
                         let workspace = Workspace(network: self.network, capacity: blockSize, fused: engine.kernel != .none)
                         var block = worker
                         while block < blocks {
                             let members = order[(block * blockSize)..<min((block + 1) * blockSize, count)]
-                            engine.run(source, indices: members, lengths: members.map { lengths[$0] },
-                                       valuesPerImage: valuesPerImage, workspace: workspace, logits: out.logits)
-                            for i in members {
-                                out.predictions[i] = softmaxRow(out.logits + i * classes, out.probabilities + i * classes, count: classes)
+                            engine.run(source, indices: members, lengths: members.map { lengths[$0] }, starts: out.starts,
+                                       workspace: workspace, output: OutputRows(base: out.logits, rowStarts: out.rowStarts))
+                            if classify, let probabilities = out.probabilities, let predictions = out.predictions {
+                                for i in members {
+                                    let first = out.rowStarts?[i] ?? i
+                                    for row in first..<(first + (out.rowStarts == nil ? 1 : lengths[i])) {
+                                        predictions[row] = softmaxRow(out.logits + row * classes, probabilities + row * classes, count: classes)
+                                    }
+                                }
                             }
                             block += workers
                         }
@@ -266,18 +356,33 @@ public final class Model: Sendable {
                         DispatchQueue.concurrentPerform(iterations: workers, execute: work)
                     }
                 }
+                }
+                }
             }
         }
         return BatchResult(count: count, classCount: classes, labels: labels, logits: logits,
-                           probabilities: probabilities, predictions: predictions, lengths: lengths)
+                           probabilities: probabilities, predictions: predictions, lengths: lengths,
+                           output: metadata.output, rowStarts: rowStarts)
     }
 }
 
 /// Output pointers shared by the workers; each worker writes only the rows of its own blocks.
 private struct SharedOutput: @unchecked Sendable {
     let logits: UnsafeMutablePointer<Float>
-    let probabilities: UnsafeMutablePointer<Float>
-    let predictions: UnsafeMutablePointer<Int>
+    let probabilities: UnsafeMutablePointer<Float>?
+    let predictions: UnsafeMutablePointer<Int>?
+    let starts: UnsafePointer<Int>?
+    let rowStarts: UnsafePointer<Int>?
+}
+
+extension Optional where Wrapped == [Int] {
+    /// Calls `body` with the array's base address, or nil.
+    func withOptionalBuffer<R>(_ body: (UnsafePointer<Int>?) -> R) -> R {
+        switch self {
+        case .some(let array): array.withUnsafeBufferPointer { body($0.baseAddress) }
+        case .none: body(nil)
+        }
+    }
 }
 
 /// Rows that worker threads fill, each its own.

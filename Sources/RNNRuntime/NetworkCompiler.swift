@@ -71,22 +71,34 @@ struct NetworkCompiler {
             width = e.dimension
             layers = layers.dropFirst()
         case .features:
-            throw .unsupportedModel("features input (format 1.2) is not supported by this runtime yet")
+            guard let f = input.features else { throw .unsupportedModel("a features input without its width and length") }
+            var mean: [Float] = [], divisor: [Float] = []
+            if let meanName = f.mean, let stdName = f.std {
+                mean = try values(meanName, shape: [f.width])
+                // Spec §6.2.2: a zero standard deviation divides by 1.
+                divisor = try values(stdName, shape: [f.width]).map { $0 > 0 ? $0 : 1 }
+            }
+            inputStage = .features(width: f.width, maxLength: f.maxLength, mean: mean, divisor: divisor)
+            width = f.width
         }
         var stages: [Stage] = []
         var pending: [PendingDense] = []
         var folded = 0
         var inSequence = true
         var stride = width
+        // Where logical input j of the next layer sits in a row of `stride` floats (a bidirectional
+        // layer's output is [forward | padding | backward | padding]).
+        var columns = Array(0..<width)
 
         // Emits the pending activation-free dense layers unfolded.
         func flush() {
             for p in pending {
                 stages.append(.dense(DenseStage(
                     outputSize: p.layer.outputSize, inputStride: stride,
-                    weight: padColumns(p.weight, rows: p.layer.outputSize, columns: p.layer.inputSize, stride: stride),
+                    weight: scatterColumns(p.weight, rows: p.layer.outputSize, columns: columns, stride: stride),
                     bias: p.bias, activation: .none, perTimeStep: true)))
                 stride = p.layer.outputSize
+                columns = Array(0..<stride)
             }
             pending.removeAll()
         }
@@ -108,86 +120,86 @@ struct NetworkCompiler {
                 flush()
                 stages.append(.dense(DenseStage(
                     outputSize: d.outputSize, inputStride: stride,
-                    weight: padColumns(weight, rows: d.outputSize, columns: d.inputSize, stride: stride),
+                    weight: scatterColumns(weight, rows: d.outputSize, columns: columns, stride: stride),
                     bias: bias, activation: ActivationKind(d.activation), perTimeStep: inSequence)))
                 stride = d.outputSize
+                columns = Array(0..<stride)
 
             case .embedding(let e):
                 throw .unsupportedModel("embedding layer '\(e.name)' is not the first layer of a tokens model")
 
-            case .gru(let g):
-                throw .unsupportedModel("gru layer '\(g.name)' (format 1.2) is not supported by this runtime yet")
-
-            case .lstm(let l):
+            case .lstm, .gru:
+                let spec = RecurrentSpec(layer)!
                 guard inSequence else {
-                    throw .unsupportedModel("lstm layer '\(l.name)' follows an lstm that returns only its last state")
+                    throw .unsupportedModel("\(spec.type) layer '\(spec.name)' follows a recurrent layer that returns only its last state")
                 }
-                guard l.inputSize == width, l.inputSize > 0, l.hiddenSize > 0 else {
-                    throw .unsupportedModel("lstm layer '\(l.name)' expects \(l.inputSize) inputs, previous layer gives \(width)")
+                guard spec.inputSize == width, spec.inputSize > 0, spec.hidden > 0 else {
+                    throw .unsupportedModel("\(spec.type) layer '\(spec.name)' expects \(spec.inputSize) inputs, previous layer gives \(width)")
                 }
-                let h = l.hiddenSize
-                let a = try values(l.weightIH, shape: [4 * h, l.inputSize])
-                let r = try values(l.weightHH, shape: [4 * h, h])
-                let bIH = try values(l.biasIH, shape: [4 * h])
-                let bHH = try l.biasHH.map { name throws(RuntimeError) in try values(name, shape: [4 * h]) }
-                    ?? [Float](repeating: 0, count: 4 * h)
-
-                var inputWeight = a.map(Double.init)
-                var inputColumns = l.inputSize
-                var bias = (0..<(4 * h)).map { Double(bIH[$0]) + Double(bHH[$0]) }
+                let h = spec.hidden, g = spec.cell.gates * h
+                let padded = GateLayout.paddedHidden(h)
+                // Both directions' weights in Double, gate-major rows, logical input columns.
+                var directions = try ([spec.forward] + (spec.reverse.map { [$0] } ?? [])).map { t throws(RuntimeError) in
+                    try RawDirection(cell: spec.cell, hidden: h, inputSize: spec.inputSize,
+                                     a: values(t.weightIH, shape: [g, spec.inputSize]), r: values(t.weightHH, shape: [g, h]),
+                                     bIH: values(t.biasIH, shape: [g]),
+                                     bHH: t.biasHH.map { name throws(RuntimeError) in try values(name, shape: [g]) })
+                }
+                // Pending layers leave `columns` and `stride` alone: they still describe the rows the
+                // chain reads, which a folded layer reads instead.
                 if !pending.isEmpty {
                     let chain = compose(pending)
-                    let foldedCost = 4 * h * chain.columns
-                    let unfoldedCost = pending.reduce(0) { $0 + $1.layer.inputSize * $1.layer.outputSize } + 4 * h * l.inputSize
+                    let foldedCost = directions.count * g * chain.columns
+                    let unfoldedCost = pending.reduce(0) { $0 + $1.layer.inputSize * $1.layer.outputSize } + directions.count * g * spec.inputSize
                     if folding == .always || foldedCost <= unfoldedCost {
-                        // W' = A M, b' = A v + b_ih + b_hh (see the type's comment).
-                        inputWeight = multiply(inputWeight, rows: 4 * h, inner: l.inputSize, chain.matrix, columns: chain.columns)
-                        for row in 0..<(4 * h) {
-                            var sum = 0.0
-                            for k in 0..<l.inputSize { sum += Double(a[row * l.inputSize + k]) * chain.vector[k] }
-                            bias[row] += sum
-                        }
-                        inputColumns = chain.columns
+                        // W' = A M, b' = A v + b (see the type's comment), for each direction.
+                        for i in directions.indices { directions[i].fold(chain.matrix, chain.vector, columns: chain.columns) }
                         folded += pending.count
                         pending.removeAll()
                     } else {
                         flush()
                     }
                 }
-                let padded = GateLayout.paddedHidden(h)
-                if stages.isEmpty, case .embedding(let table, let vocabulary, let dimension, let maxLength) = inputStage,
+                let inputColumns = columns
+                var stageInputStride = stride
+                var foldTable = false
+                if stages.isEmpty, spec.cell == .lstm, spec.reverse == nil,
+                   case .embedding(_, let vocabulary, _, _) = inputStage,
                    case let (tableFloats, overflow) = vocabulary.multipliedReportingOverflow(by: 4 * padded),
                    !overflow, tableFloats <= embeddingFoldingLimit / 4 {
+                    foldTable = true
+                }
+                if foldTable, case .embedding(let table, let vocabulary, let dimension, let maxLength) = inputStage {
                     // The embedding folds into this LSTM's input projection: T = E W_ihᵀ + b.
                     inputStage = .foldedEmbedding(
                         table: foldEmbedding(table, vocabulary: vocabulary, dimension: dimension,
-                                             inputWeight: inputWeight, bias: bias, hidden: h, padded: padded),
+                                             inputWeight: directions[0].a, bias: directions[0].bias, hidden: h, padded: padded),
                         vocabulary: vocabulary, columns: 4 * padded, maxLength: maxLength)
-                    stride = 0
-                    inputColumns = 0
-                    inputWeight = []
+                    stageInputStride = 0
                 }
-                let interleavedInput = GateLayout.interleave(inputWeight, hidden: h, padded: padded, columns: inputColumns, stride: stride)
-                let interleavedRecurrent = GateLayout.interleave(r.map(Double.init), hidden: h, padded: padded, columns: h, stride: padded)
-                stages.append(.lstm(LSTMStage(
-                    hidden: h, paddedHidden: padded, inputStride: stride,
-                    inputWeight: interleavedInput, recurrentWeight: interleavedRecurrent,
-                    bias: GateLayout.interleave(bias, hidden: h, padded: padded, columns: 1, stride: 1),
-                    packedInputWeight: packForKernels && stride > 0 ? GateLayout.pack(interleavedInput, rows: 4 * padded, columns: stride) : [],
-                    packedRecurrentWeight: packForKernels ? GateLayout.pack(interleavedRecurrent, rows: 4 * padded, columns: padded) : [],
-                    returnsSequence: l.returns == .sequence)))
-                width = h
-                stride = padded
-                inSequence = l.returns == .sequence
+                let weights = directions.map {
+                    $0.laidOut(padded: padded, inputColumns: stageInputStride == 0 ? [] : inputColumns, inputStride: stageInputStride,
+                               packLSTM: packForKernels)
+                }
+                stages.append(.recurrent(RecurrentStage(
+                    cell: spec.cell, hidden: h, paddedHidden: padded, inputStride: stageInputStride,
+                    forward: weights[0], backward: weights.count > 1 ? weights[1] : nil,
+                    returnsSequence: spec.returns == .sequence)))
+                width = spec.reverse == nil ? h : 2 * h
+                stride = spec.reverse == nil ? padded : 2 * padded
+                columns = Array(0..<h) + (spec.reverse == nil ? [] : Array(padded..<(padded + h)))
+                inSequence = spec.returns == .sequence
             }
         }
-        guard !inSequence else {
-            throw .unsupportedModel("no lstm layer returns its last state (spec §6.1 requires exactly one)")
-        }
+        flush()
         guard width == metadata.labels.count else {
             throw .unsupportedModel("the last layer gives \(width) outputs but there are \(metadata.labels.count) labels")
         }
-        return CompiledNetwork(input: inputStage, stages: stages, classCount: width, foldedDenseLayers: folded)
+        guard stages.contains(where: \.isRecurrent) else {
+            throw .unsupportedModel("the model has no recurrent layer (spec §6.1 requires one)")
+        }
+        return CompiledNetwork(input: inputStage, stages: stages, classCount: width, foldedDenseLayers: folded,
+                               outputsPerStep: inSequence)
     }
 
     /// The folded embedding table `T[k] = W_ih E[k] + b` (`[V, 4 * padded]`, interleaved gate columns):
@@ -271,12 +283,133 @@ func multiply(_ a: [Double], rows: Int, inner: Int, _ b: [Double], columns: Int)
     return c
 }
 
-/// Copies a `[rows, columns]` matrix into `[rows, stride]`, zero-filling the extra columns.
-func padColumns(_ m: [Float], rows: Int, columns: Int, stride: Int) -> [Float] {
-    if columns == stride { return m }
+extension Stage {
+    var isRecurrent: Bool { if case .recurrent = self { true } else { false } }
+}
+
+/// What the compiler needs of an `lstm` or `gru` layer, read the same way for both.
+private struct RecurrentSpec {
+    var type: String
+    var name: String
+    var cell: CellKind
+    var inputSize: Int
+    var hidden: Int
+    var forward: ReverseTensors
+    var reverse: ReverseTensors?
+    var returns: SequenceReturn
+
+    init?(_ layer: Layer) {
+        switch layer {
+        case .lstm(let l):
+            self.init(type: "lstm", name: l.name, cell: .lstm, inputSize: l.inputSize, hidden: l.hiddenSize,
+                      forward: ReverseTensors(weightIH: l.weightIH, weightHH: l.weightHH, biasIH: l.biasIH, biasHH: l.biasHH),
+                      reverse: l.reverse, returns: l.returns)
+        case .gru(let g):
+            self.init(type: "gru", name: g.name, cell: .gru(resetAfter: g.reset == .after), inputSize: g.inputSize,
+                      hidden: g.hiddenSize,
+                      forward: ReverseTensors(weightIH: g.weightIH, weightHH: g.weightHH, biasIH: g.biasIH, biasHH: g.biasHH),
+                      reverse: g.reverse, returns: g.returns)
+        case .dense, .embedding:
+            return nil
+        }
+    }
+
+    private init(type: String, name: String, cell: CellKind, inputSize: Int, hidden: Int, forward: ReverseTensors,
+                 reverse: ReverseTensors?, returns: SequenceReturn) {
+        self.type = type
+        self.name = name
+        self.cell = cell
+        self.inputSize = inputSize
+        self.hidden = hidden
+        self.forward = forward
+        self.reverse = reverse
+        self.returns = returns
+    }
+}
+
+/// One direction's weights in Double, gate-major rows (spec order: i, f, g, o or r, z, n), before
+/// padding and interleaving: `a` `[gH, columns]`, `r` `[gH, H]`, `bias` the input-side bias (see
+/// ``DirectionWeights``), `biasHN` the GRU's `b_hn` when the reset follows the product.
+private struct RawDirection {
+    var cell: CellKind
+    var hidden: Int
+    var columns: Int
+    var a: [Double]
+    var r: [Double]
+    var bias: [Double]
+    var biasHN: [Double]
+
+    init(cell: CellKind, hidden h: Int, inputSize: Int, a: [Float], r: [Float], bIH: [Float], bHH: [Float]?) {
+        self.cell = cell
+        self.hidden = h
+        self.columns = inputSize
+        self.a = a.map(Double.init)
+        self.r = r.map(Double.init)
+        let bHH = bHH ?? [Float](repeating: 0, count: bIH.count)
+        switch cell {
+        case .lstm:
+            bias = (0..<bIH.count).map { Double(bIH[$0]) + Double(bHH[$0]) }
+            biasHN = []
+        case .gru(let resetAfter):
+            // r, z: both biases add before the sigmoid. n: b_in; b_hn joins it only when the reset
+            // gate comes before the product (then b_hn is a constant inside the tanh).
+            bias = (0..<bIH.count).map { Double(bIH[$0]) + ($0 < 2 * h || !resetAfter ? Double(bHH[$0]) : 0) }
+            biasHN = resetAfter ? (0..<h).map { Double(bHH[2 * h + $0]) } : []
+        }
+    }
+
+    /// Folds an affine chain `u = M x + v` (`M` `[inner, columns]`) into the input side:
+    /// `A u + b = (A M) x + (A v + b)`.
+    mutating func fold(_ m: [Double], _ v: [Double], columns newColumns: Int) {
+        let rows = cell.gates * hidden
+        for row in 0..<rows {
+            var sum = 0.0
+            for k in 0..<columns { sum += a[row * columns + k] * v[k] }
+            bias[row] += sum
+        }
+        a = multiply(a, rows: rows, inner: columns, m, columns: newColumns)
+        columns = newColumns
+    }
+
+    /// The padded, interleaved (and, for the step kernels, packed) layout. `inputColumns[j]` is the
+    /// physical column of logical input `j` in a row of `inputStride` floats (0: no input weights).
+    func laidOut(padded: Int, inputColumns: [Int], inputStride: Int, packLSTM: Bool) -> DirectionWeights {
+        let h = hidden, rows = cell.gates * h
+        var scattered = [Double](repeating: 0, count: rows * inputStride)
+        if inputStride > 0 {
+            for row in 0..<rows { for j in 0..<columns { scattered[row * inputStride + inputColumns[j]] = a[row * columns + j] } }
+        }
+        let biasHNPadded = biasHN.isEmpty ? [] : (0..<padded).map { $0 < h ? Float(biasHN[$0]) : 0 }
+        switch cell {
+        case .lstm:
+            let input = GateLayout.interleave(scattered, hidden: h, padded: padded, columns: inputStride, stride: inputStride)
+            let recurrent = GateLayout.interleave(r, hidden: h, padded: padded, columns: h, stride: padded)
+            return DirectionWeights(
+                inputWeight: input, recurrentWeight: recurrent,
+                bias: GateLayout.interleave(bias, hidden: h, padded: padded, columns: 1, stride: 1), biasHN: [],
+                packedInputWeight: packLSTM && inputStride > 0 ? GateLayout.pack(input, rows: 4 * padded, columns: inputStride) : [],
+                packedRecurrentWeight: packLSTM ? GateLayout.pack(recurrent, rows: 4 * padded, columns: padded) : [])
+        case .gru:
+            // The GRU always runs on its step kernel (a portable variant exists), so only panels are kept.
+            let input = GateLayout.interleaveGRU(scattered, hidden: h, padded: padded, columns: inputStride, stride: inputStride)
+            let recurrent = GateLayout.interleaveGRU(r, hidden: h, padded: padded, columns: h, stride: padded)
+            return DirectionWeights(
+                inputWeight: [], recurrentWeight: [],
+                bias: GateLayout.interleaveGRU(bias, hidden: h, padded: padded, columns: 1, stride: 1), biasHN: biasHNPadded,
+                packedInputWeight: inputStride > 0 ? GateLayout.packGRU(input, rows: 3 * padded, columns: inputStride) : [],
+                packedRecurrentWeight: GateLayout.packGRU(recurrent, rows: 3 * padded, columns: padded))
+        }
+    }
+}
+
+/// Places a `[rows, columns.count]` matrix's column `j` at `columns[j]` of `[rows, stride]` rows,
+/// zero elsewhere (padded hidden units, a bidirectional layer's two halves).
+func scatterColumns(_ m: [Float], rows: Int, columns: [Int], stride: Int) -> [Float] {
+    if columns.count == stride && columns.last == stride - 1 { return m }
+    let width = columns.count
     var out = [Float](repeating: 0, count: rows * stride)
     for r in 0..<rows {
-        for c in 0..<columns { out[r * stride + c] = m[r * columns + c] }
+        for j in 0..<width { out[r * stride + columns[j]] = m[r * width + j] }
     }
     return out
 }

@@ -22,6 +22,16 @@ public enum RuntimeError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidOption(name: String, expected: String, found: Int)
     /// ``StepKernel/fused(_:)`` asked for a kernel variant this CPU (or build) does not have.
     case kernelUnavailable(requested: FusedKernel, available: FusedKernel)
+    /// Sequence `index` has `length` steps; a `features` model takes 1 ... `maxLength` (spec §6.2.2).
+    case sequenceLength(index: Int, length: Int, maxLength: Int)
+    /// A source value is NaN or infinite: sequence `index`, step `step`, feature `feature`.
+    case nonFiniteInput(index: Int, step: Int, feature: Int, value: Float)
+    /// A step (or a sequence) of `found` values given to a model that reads `expected` per step.
+    case featureCountMismatch(expected: Int, found: Int, what: String)
+    /// The model cannot be stepped as a stream (bidirectional layers, text), with the reason.
+    case notStreamable(String)
+    /// A stream state of the wrong size was given to ``Stream/restore(_:)``.
+    case stateSizeMismatch(expected: Int, found: Int)
 
     /// The one-line message: what was expected and what was found.
     public var description: String {
@@ -43,6 +53,16 @@ public enum RuntimeError: Error, Sendable, Equatable, CustomStringConvertible {
             return "kernel '\(requested.rawValue)' is not available on this CPU: expected one of "
                 + "\(FusedKernel.supported.map { "'\($0.rawValue)'" }.joined(separator: ", ")), found '\(requested.rawValue)'"
                 + " (best here: '\(available.rawValue)')"
+        case .sequenceLength(let index, let length, let maxLength):
+            return "sequence \(index): expected 1...\(maxLength) steps, found \(length)"
+        case .nonFiniteInput(let index, let step, let feature, let value):
+            return "sequence \(index), step \(step), feature \(feature): expected a finite number, found \(value)"
+        case .featureCountMismatch(let expected, let found, let what):
+            return "expected \(expected) features per step, found \(found) (\(what))"
+        case .notStreamable(let reason):
+            return "this model cannot be streamed: \(reason)"
+        case .stateSizeMismatch(let expected, let found):
+            return "expected a stream state of \(expected) values, found \(found)"
         }
     }
 }

@@ -17,6 +17,10 @@ enum InputStage: Sendable {
     /// `[vocabulary, 4 * paddedHidden]` (interleaved gate columns, both biases included):
     /// `z[t] = table[id[t]]`, read by the first LSTM in place of `x[t] W_ihᵀ + b`.
     case foldedEmbedding(table: [Float], vocabulary: Int, columns: Int, maxLength: Int)
+    /// Feature sequences (spec §6.2.2), `width` binary32 values per step, 1 ... `maxLength` steps:
+    /// `x[t][j] = (src[t][j] - mean[j]) / divisor[j]` (`divisor` is `std` with zeros replaced by 1),
+    /// or `x = src` when the file has no standardization (`mean` empty).
+    case features(width: Int, maxLength: Int, mean: [Float], divisor: [Float])
 
     /// Width of the rows it writes (`x` rows, or `z` rows for the folded table).
     var width: Int {
@@ -24,6 +28,7 @@ enum InputStage: Sendable {
         case .imageRows(_, let width, _, _): width
         case .embedding(_, _, let dimension, _): dimension
         case .foldedEmbedding(_, _, let columns, _): columns
+        case .features(let width, _, _, _): width
         }
     }
 
@@ -31,7 +36,8 @@ enum InputStage: Sendable {
     var maxLength: Int {
         switch self {
         case .imageRows(let height, _, _, _): height
-        case .embedding(_, _, _, let maxLength), .foldedEmbedding(_, _, _, let maxLength): maxLength
+        case .embedding(_, _, _, let maxLength), .foldedEmbedding(_, _, _, let maxLength),
+             .features(_, let maxLength, _, _): maxLength
         }
     }
 }
@@ -56,44 +62,81 @@ enum ActivationKind: Sendable {
     case none, relu, tanh
 }
 
-/// An LSTM layer rearranged for the fast path (spec §6.1, `lstm`), in the interleaved, padded gate
-/// layout of ``RNNCore/GateLayout``.
+/// Which recurrence a ``RecurrentStage`` runs (spec §6.1).
+enum CellKind: Sendable, Equatable {
+    /// Gates i, f, g, o; state `h` and `c`.
+    case lstm
+    /// Gates r, z, n; state `h`; the reset gate after (`true`) or before the recurrent product.
+    case gru(resetAfter: Bool)
+
+    /// Pre-activation columns per hidden unit: 4 (LSTM) or 3 (GRU).
+    var gates: Int {
+        switch self {
+        case .lstm: 4
+        case .gru: 3
+        }
+    }
+}
+
+/// One direction's weights of a recurrent layer, in the interleaved, padded gate layout of
+/// ``RNNCore/GateLayout`` (LSTM: 32 columns per group of 8 units; GRU: 24).
 ///
-/// Bias. `bias = b_ih + b_hh` (plus the folded dense bias, see `NetworkCompiler`), added once into
-/// the input projection instead of twice per step.
-struct LSTMStage: Sendable {
+/// LSTM bias: `bias = b_ih + b_hh` (plus a folded dense bias, see `NetworkCompiler`), added once
+/// into the input projection instead of twice per step. GRU bias: `bias` holds the kernel's
+/// `bias_x` (r and z: both biases summed; n: `b_in`, plus `b_hn` when the reset comes before the
+/// product) and `biasHN` holds `b_hn` for the reset-after form, where the reset gate multiplies it.
+struct DirectionWeights: Sendable {
+    /// LSTM, portable path: `[4 * paddedHidden, inputStride]`, interleaved gate rows (a GEMM operand).
+    var inputWeight: [Float]
+    /// LSTM, portable path: `[4 * paddedHidden, paddedHidden]`.
+    var recurrentWeight: [Float]
+    /// `[gates * paddedHidden]`.
+    var bias: [Float]
+    /// GRU with the reset after the product: `b_hn`, `[paddedHidden]`; empty otherwise.
+    var biasHN: [Float]
+    /// The input weights in the step kernel's panels; empty when there is no kernel to feed (an
+    /// LSTM on a CPU without a fused variant) or no input weights (a folded embedding).
+    var packedInputWeight: [Float]
+    /// The recurrent weights in the step kernel's panels; empty likewise.
+    var packedRecurrentWeight: [Float]
+}
+
+/// An LSTM or GRU layer rearranged for the fast path (spec §6.1), one or two directions.
+///
+/// Padding. `H` is padded to `paddedHidden`, a multiple of 8; padded units have zero weights and
+/// biases and stay exactly 0 (``RNNCore/GateLayout``). A bidirectional layer's output row is
+/// `[hf (paddedHidden) | hb (paddedHidden)]`, so the next layer's weights place logical input
+/// `j >= H` at column `paddedHidden + j - H` (`NetworkCompiler`'s column map).
+struct RecurrentStage: Sendable {
+    var cell: CellKind
     var hidden: Int
     var paddedHidden: Int
     /// Width of an input row; 0 when the input stage delivers this layer's projection (a folded
     /// embedding table), so there are no input weights.
     var inputStride: Int
-    /// `[4 * paddedHidden, inputStride]`, interleaved gate rows (the portable path's GEMM operand).
-    var inputWeight: [Float]
-    /// `[4 * paddedHidden, paddedHidden]`, interleaved gate rows, zero columns for padded units.
-    var recurrentWeight: [Float]
-    /// `[4 * paddedHidden]`.
-    var bias: [Float]
-    /// `inputWeight` in the fused kernel's panels (``RNNCore/GateLayout/pack(_:rows:columns:)``);
-    /// empty when this CPU has no fused kernel.
-    var packedInputWeight: [Float]
-    /// `recurrentWeight` in the fused kernel's panels; empty likewise.
-    var packedRecurrentWeight: [Float]
+    var forward: DirectionWeights
+    /// The backward direction of a bidirectional layer.
+    var backward: DirectionWeights?
     var returnsSequence: Bool
 
     /// Whether the input stage already computed this layer's input projection.
     var inputIsProjection: Bool { inputStride == 0 }
+    /// Pre-activation columns of one direction: `gates * paddedHidden`.
+    var gateColumns: Int { cell.gates * paddedHidden }
+    /// Width of one output row: `paddedHidden`, or twice that when bidirectional.
+    var outputStride: Int { backward == nil ? paddedHidden : 2 * paddedHidden }
 }
 
 /// One step of the compiled network.
 enum Stage: Sendable {
     case dense(DenseStage)
-    case lstm(LSTMStage)
+    case recurrent(RecurrentStage)
 
     /// Width of one output row, padding included.
     var outputStride: Int {
         switch self {
         case .dense(let d): d.outputSize
-        case .lstm(let l): l.paddedHidden
+        case .recurrent(let r): r.outputStride
         }
     }
 
@@ -101,7 +144,7 @@ enum Stage: Sendable {
     var outputIsSequence: Bool {
         switch self {
         case .dense(let d): d.perTimeStep
-        case .lstm(let l): l.returnsSequence
+        case .recurrent(let r): r.returnsSequence
         }
     }
 }
@@ -113,18 +156,26 @@ struct CompiledNetwork: Sendable {
     var classCount: Int
     /// How many dense layers were folded into an LSTM's input weights (for `inspect`/tests).
     var foldedDenseLayers: Int
+    /// Whether the last recurrent layer returns its sequence: one output row per step (spec §6.5).
+    var outputsPerStep: Bool = false
 
-    /// Multiply-adds of one full-length sequence: per LSTM `T` input products and `T - 1` recurrent
-    /// ones (`h[-1] = 0`), per dense layer one product per step it runs on.
+    /// The recurrent stages, in order (their states are what a stream carries).
+    var recurrentStages: [RecurrentStage] {
+        stages.compactMap { if case .recurrent(let r) = $0 { r } else { nil } }
+    }
+
+    /// Multiply-adds of one full-length sequence: per recurrent direction `T` input products and
+    /// `T - 1` recurrent ones (`h[-1] = 0`), per dense layer one product per step it runs on.
     var multiplyAddsPerSequence: Int {
         let steps = input.maxLength
         return stages.reduce(0) { total, stage in
             switch stage {
             case .dense(let d):
                 return total + (d.perTimeStep ? steps : 1) * d.outputSize * d.inputStride
-            case .lstm(let l):
-                let gates = 4 * l.paddedHidden
-                return total + steps * gates * l.inputStride + max(0, steps - 1) * gates * l.paddedHidden
+            case .recurrent(let r):
+                let directions = r.backward == nil ? 1 : 2
+                let gates = r.gateColumns
+                return total + directions * (steps * gates * r.inputStride + max(0, steps - 1) * gates * r.paddedHidden)
             }
         }
     }

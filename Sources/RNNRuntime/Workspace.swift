@@ -1,3 +1,5 @@
+import RNNCore
+
 /// Scratch memory for one worker thread, reused for every block it runs.
 ///
 /// Nothing is allocated inside a block's time loop: the per-sequence buffers are sized once for
@@ -10,6 +12,7 @@ final class Workspace {
     private let fused: Bool
     private let sequenceStride: Int
     private let gateStride: Int
+    private let paddedStride: Int
     /// Rows the packed buffers hold now.
     private var rowCapacity = 0
 
@@ -18,6 +21,15 @@ final class Workspace {
     /// Pre-activations of one LSTM: `[rows, 4 * paddedHidden]` on the portable path; `[capacity,
     /// 4 * paddedHidden]` on the fused path, where it holds one step's rows of a folded embedding table.
     private(set) var projection: UnsafeMutablePointer<Float>
+    /// A bidirectional layer's reversed input `[rows, sequenceStride]` and backward outputs
+    /// `[rows, paddedHidden]` (``Engine``); one float each when the network has no such layer.
+    private(set) var reversed: UnsafeMutablePointer<Float>
+    private(set) var backward: UnsafeMutablePointer<Float>
+    /// The GRU kernel's hand-over between its two phases (reset before the product), `[capacity, 3 * paddedHidden]`.
+    let gruScratch: UnsafeMutablePointer<Float>
+    /// A stream's starting hidden state, gathered into batch order, `[capacity, paddedHidden]`.
+    let initialHidden: UnsafeMutablePointer<Float>
+    private let bidirectional: Bool
     /// Packed token ids of a block (`[rows]`), for a folded embedding table.
     private(set) var tokenRows: UnsafeMutablePointer<Int32>
     /// The LSTM cell state `[capacity, paddedHidden]`.
@@ -32,7 +44,7 @@ final class Workspace {
     /// projection, states, vectors).
     static func bytesPerImage(_ network: CompiledNetwork) -> Int {
         let (sequence, vector, gates, padded) = strides(network)
-        return (network.input.maxLength * (2 * sequence + gates + 1) + 3 * padded + 2 * vector) * MemoryLayout<Float>.size
+        return (network.input.maxLength * (4 * sequence + gates + 1) + 7 * padded + 2 * vector) * MemoryLayout<Float>.size
     }
 
     /// Widest sequence row, widest vector row, widest gate row (`4 * paddedHidden`), widest state.
@@ -48,9 +60,9 @@ final class Workspace {
             } else {
                 vectorStride = max(vectorStride, stage.outputStride)
             }
-            if case .lstm(let l) = stage {
-                gates = max(gates, 4 * l.paddedHidden)
-                padded = max(padded, l.paddedHidden)
+            if case .recurrent(let r) = stage {
+                gates = max(gates, r.gateColumns)
+                padded = max(padded, r.paddedHidden)
             }
         }
         return (sequenceStride, vectorStride, gates, padded)
@@ -65,6 +77,12 @@ final class Workspace {
         sequences = (.allocate(capacity: 1), .allocate(capacity: 1))
         projection = .allocate(capacity: fused ? capacity * gates : 1)
         tokenRows = .allocate(capacity: 1)
+        bidirectional = network.recurrentStages.contains { $0.backward != nil }
+        reversed = .allocate(capacity: 1)
+        backward = .allocate(capacity: 1)
+        gruScratch = .allocate(capacity: capacity * 3 * padded)
+        initialHidden = .allocate(capacity: capacity * padded)
+        paddedStride = padded
         cell = .allocate(capacity: capacity * padded)
         hidden = (.allocate(capacity: capacity * padded), .allocate(capacity: capacity * padded))
         vectors = (.allocate(capacity: capacity * vectorStride), .allocate(capacity: capacity * vectorStride))
@@ -82,11 +100,38 @@ final class Workspace {
             projection.deallocate()
             projection = .allocate(capacity: rows * gateStride)
         }
+        if bidirectional {
+            reversed.deallocate()
+            backward.deallocate()
+            reversed = .allocate(capacity: rows * sequenceStride)
+            backward = .allocate(capacity: rows * paddedStride)
+        }
         rowCapacity = rows
     }
 
+    /// Gathers a stream's state rows into batch order: `h` into ``initialHidden``, `c` into ``cell``.
+    func loadState(_ state: (hidden: UnsafeMutablePointer<Float>, cell: UnsafeMutablePointer<Float>?), callers: [Int], padded: Int) {
+        for (b, caller) in callers.enumerated() {
+            (initialHidden + b * padded).update(from: state.hidden + caller * padded, count: padded)
+            if let c = state.cell { (cell + b * padded).update(from: c + caller * padded, count: padded) }
+        }
+    }
+
+    /// Writes each sequence's final state back to its stream's rows: `h` from the layer's output
+    /// (its last step's row), `c` from ``cell`` (rows that ended early were not touched after).
+    func saveState(_ state: (hidden: UnsafeMutablePointer<Float>, cell: UnsafeMutablePointer<Float>?), callers: [Int],
+                   batch: PackedBatch, output: UnsafeMutablePointer<Float>, stage: RecurrentStage) {
+        let padded = stage.paddedHidden
+        for (b, caller) in callers.enumerated() {
+            let row = stage.returnsSequence ? batch.lastRow(b) : b
+            (state.hidden + caller * padded).update(from: output + row * stage.outputStride, count: padded)
+            if let c = state.cell { (c + caller * padded).update(from: cell + b * padded, count: padded) }
+        }
+    }
+
     deinit {
-        for p in [sequences.0, sequences.1, projection, cell, hidden.0, hidden.1, vectors.0, vectors.1] {
+        for p in [sequences.0, sequences.1, projection, cell, hidden.0, hidden.1, vectors.0, vectors.1,
+                  reversed, backward, gruScratch, initialHidden] {
             p.deallocate()
         }
         tokenRows.deallocate()

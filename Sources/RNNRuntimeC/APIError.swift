@@ -57,6 +57,9 @@ extension RuntimeError {
         case .inputKindMismatch: RNN_ERROR_UNSUPPORTED_MODEL
         // The C API never passes options, so an invalid one is the library's own mistake.
         case .invalidOption, .kernelUnavailable: RNN_ERROR_INTERNAL
+        case .sequenceLength, .featureCountMismatch, .stateSizeMismatch: RNN_ERROR_INPUT_SIZE
+        case .nonFiniteInput: RNN_ERROR_INVALID_ARGUMENT
+        case .notStreamable: RNN_ERROR_UNSUPPORTED_MODEL
         }
     }
 }

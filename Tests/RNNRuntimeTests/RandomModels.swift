@@ -15,16 +15,26 @@ extension SplitMix64 {
 /// A layer of a test architecture.
 enum TestLayer {
     case dense(out: Int, activation: Activation, bias: Bool = true)
-    case lstm(hidden: Int, returns: SequenceReturn, hiddenBias: Bool = true)
+    case lstm(hidden: Int, returns: SequenceReturn, hiddenBias: Bool = true, bidirectional: Bool = false)
+    case gru(hidden: Int, returns: SequenceReturn, reset: GRUReset = .after, hiddenBias: Bool = true, bidirectional: Bool = false)
+}
+
+/// A `features` input of `width` values per step, sequences up to `maxLength`, standardized by
+/// random mean and std tensors (one std exactly 0, spec §6.2.2's rule) when `standardize`.
+struct FeatureInputSpec {
+    var width: Int
+    var maxLength: Int
+    var standardize: Bool = true
 }
 
 /// Builds a random model with PyTorch-like initialization (uniform in ±1/sqrt(fan-in)), so that
 /// activations have realistic magnitudes; the last dense layer's width is the number of classes.
-func randomModel(height: Int, width: Int, layers: [TestLayer], seed: UInt64, dtype: DType = .f32) -> ModelFile {
+func randomModel(height: Int, width: Int, layers: [TestLayer], seed: UInt64, dtype: DType = .f32,
+                 features: FeatureInputSpec? = nil, output: ModelOutput = .logits) -> ModelFile {
     var rng = SplitMix64(seed: seed)
     var tensors: [Tensor] = []
     var specs: [Layer] = []
-    var inputWidth = width
+    var inputWidth = features?.width ?? width
     func add(_ name: String, _ shape: [Int], fanIn: Int) -> String {
         let count = shape.reduce(1, *)
         let bound = 1 / Float(fanIn).squareRoot()
@@ -41,23 +51,55 @@ func randomModel(height: Int, width: Int, layers: [TestLayer], seed: UInt64, dty
                 weight: add("\(name).weight", [out, inputWidth], fanIn: inputWidth),
                 bias: bias ? add("\(name).bias", [out], fanIn: inputWidth) : nil, activation: activation)))
             inputWidth = out
-        case .lstm(let hidden, let returns, let hiddenBias):
+        case .lstm(let hidden, let returns, let hiddenBias, let bidirectional):
             let name = "lstm\(index)"
+            func direction(_ suffix: String) -> ReverseTensors {
+                ReverseTensors(weightIH: add("\(name).w_ih\(suffix)", [4 * hidden, inputWidth], fanIn: hidden),
+                               weightHH: add("\(name).w_hh\(suffix)", [4 * hidden, hidden], fanIn: hidden),
+                               biasIH: add("\(name).b_ih\(suffix)", [4 * hidden], fanIn: hidden),
+                               biasHH: hiddenBias ? add("\(name).b_hh\(suffix)", [4 * hidden], fanIn: hidden) : nil)
+            }
+            let f = direction(""), r = bidirectional ? direction("_reverse") : nil
             specs.append(.lstm(LSTMLayer(
                 name: name, inputSize: inputWidth, hiddenSize: hidden,
-                weightIH: add("\(name).w_ih", [4 * hidden, inputWidth], fanIn: hidden),
-                weightHH: add("\(name).w_hh", [4 * hidden, hidden], fanIn: hidden),
-                biasIH: add("\(name).b_ih", [4 * hidden], fanIn: hidden),
-                biasHH: hiddenBias ? add("\(name).b_hh", [4 * hidden], fanIn: hidden) : nil,
-                returns: returns)))
-            inputWidth = hidden
+                weightIH: f.weightIH, weightHH: f.weightHH, biasIH: f.biasIH, biasHH: f.biasHH,
+                returns: returns, reverse: r)))
+            inputWidth = bidirectional ? 2 * hidden : hidden
+        case .gru(let hidden, let returns, let reset, let hiddenBias, let bidirectional):
+            let name = "gru\(index)"
+            func direction(_ suffix: String) -> ReverseTensors {
+                ReverseTensors(weightIH: add("\(name).w_ih\(suffix)", [3 * hidden, inputWidth], fanIn: hidden),
+                               weightHH: add("\(name).w_hh\(suffix)", [3 * hidden, hidden], fanIn: hidden),
+                               biasIH: add("\(name).b_ih\(suffix)", [3 * hidden], fanIn: hidden),
+                               biasHH: hiddenBias ? add("\(name).b_hh\(suffix)", [3 * hidden], fanIn: hidden) : nil)
+            }
+            let f = direction(""), r = bidirectional ? direction("_reverse") : nil
+            specs.append(.gru(GRULayer(
+                name: name, inputSize: inputWidth, hiddenSize: hidden,
+                weightIH: f.weightIH, weightHH: f.weightHH, biasIH: f.biasIH, biasHH: f.biasHH,
+                reset: reset, returns: returns, reverse: r)))
+            inputWidth = bidirectional ? 2 * hidden : hidden
         }
+    }
+    var input = InputContract(height: height, width: width, scale: 1 / 255, offset: -0.5)
+    if let features {
+        var spec = FeatureInput(width: features.width, maxLength: features.maxLength)
+        if features.standardize {
+            let mean = (0..<features.width).map { _ in rng.uniform(2) }
+            var std = (0..<features.width).map { _ in 0.25 + abs(rng.uniform(3)) }
+            std[features.width / 2] = 0
+            tensors.append(Tensor(name: "input.mean", shape: [features.width], values: mean))
+            tensors.append(Tensor(name: "input.std", shape: [features.width], values: std))
+            spec.mean = "input.mean"
+            spec.std = "input.std"
+        }
+        input = InputContract(features: spec)
     }
     let metadata = ModelMetadata(
         layers: specs,
-        input: InputContract(height: height, width: width, scale: 1 / 255, offset: -0.5),
+        input: input,
         labels: (0..<inputWidth).map { "class\($0)" },
-        provenance: Provenance(producer: "RNNRuntimeTests"))
+        provenance: Provenance(producer: "RNNRuntimeTests"), output: output)
     return ModelFile(metadata: metadata, tensors: tensors)
 }
 
