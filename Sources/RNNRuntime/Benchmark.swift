@@ -3,17 +3,65 @@ import RNNSupport
 /// The one benchmark method of the project's tools (`rnn-infer bench`, `rnn-report`), so that every
 /// table and figure that reports images/s measures the same thing.
 ///
-/// - **Batch 1 (latency):** `count` calls of one image each on one thread, each timed alone, after
-///   one warm-up call; reported as percentiles of the per-call times and as `1 / p50` images/s.
+/// - **Batch 1 (latency):** `count` calls of one image (or sequence) each on one thread, each timed
+///   alone, after one warm-up call; reported as percentiles of the per-call times and as `1 / p50`
+///   images/s.
 /// - **Throughput at batch `B`:** one untimed warm-up pass, then `repeats` timed passes over the whole
 ///   input in consecutive calls of `B` images (the last call may be smaller); the median pass gives
 ///   `images / seconds`. Workspaces are made per call, as an application calling `classify` gets them.
+/// - **Stream step latency:** one ``Stream`` of one stream (batch 1) stepped `warmUp` times untimed,
+///   then `steps` times, each ``Stream/step(_:)`` (or ``Stream/step(pixels:)``) call timed alone:
+///   what a live application pays per time step, the output array included. The step inputs are the
+///   rows of the benchmark's input in turn (copied into arrays before the clock starts).
 ///
 /// The clock is RNNSupport's monotonic clock (``measured(_:)``).
 package enum Benchmark {
-    /// Per-call times of single-image calls, sorted.
+    /// What a benchmark runs: images of an image-row model, or full-length sequences of a feature model.
+    package enum Input {
+        /// Image-row models: `u8` pixels, `count x height x width`.
+        case pixels(UnsafeBufferPointer<UInt8>)
+        /// Feature models: sequences of the model's `max_length` steps of `width` source values each,
+        /// `count x max_length x width`, step-major.
+        case features(UnsafeBufferPointer<Float>)
+
+        /// Source values of one image or sequence.
+        func valuesPerItem(_ model: Model) -> Int {
+            switch self {
+            case .pixels: model.pixelsPerImage
+            case .features: model.input.timeSteps * model.input.width
+            }
+        }
+
+        /// Whole images or sequences in the input.
+        func count(_ model: Model) -> Int {
+            let per = valuesPerItem(model)
+            guard per > 0 else { return 0 }
+            switch self {
+            case .pixels(let p): return p.count / per
+            case .features(let f): return f.count / per
+            }
+        }
+
+        /// Classifies items `range` in one call.
+        func classify(_ model: Model, _ range: Range<Int>, options: ClassifyOptions) throws(RuntimeError) {
+            let per = valuesPerItem(model)
+            let values = (range.lowerBound * per)..<(range.upperBound * per)
+            switch self {
+            case .pixels(let p):
+                _ = try model.classify(pixels: UnsafeBufferPointer(rebasing: p[values]), options: options)
+            case .features(let f):
+                let steps = model.input.timeSteps
+                _ = try model.classify(paddedSequences: UnsafeBufferPointer(rebasing: f[values]), steps: steps,
+                                       lengths: [Int](repeating: steps, count: range.count), options: options)
+            }
+        }
+    }
+
+    /// Per-call times, sorted: single-image calls, or single stream steps.
     package struct Latency: Sendable {
         package var seconds: [Double]
+
+        package init(seconds: [Double]) { self.seconds = seconds }
 
         /// The `p`-quantile (nearest rank), e.g. 0.5 for the median.
         package func percentile(_ p: Double) -> Double {
@@ -42,33 +90,41 @@ package enum Benchmark {
     /// Batch-1 latency over the first `count` images of `pixels` (fewer if the input has fewer).
     package static func latency(_ model: Model, pixels: UnsafeBufferPointer<UInt8>, count: Int,
                                 options: ClassifyOptions) throws(RuntimeError) -> Latency {
-        let per = model.pixelsPerImage
-        let available = per > 0 ? pixels.count / per : 0
-        let n = min(count, available)
-        guard n > 0 else { return Latency(seconds: []) }
-        var single = options
-        single.threads = 1
-        _ = try model.classify(pixels: UnsafeBufferPointer(rebasing: pixels[0..<per]), options: single)
-        var times: [Double] = []
-        times.reserveCapacity(n)
-        for i in 0..<n {
-            let image = UnsafeBufferPointer(rebasing: pixels[(i * per)..<((i + 1) * per)])
-            times.append(try measured { () throws(RuntimeError) in _ = try model.classify(pixels: image, options: single) }.seconds)
-        }
-        return Latency(seconds: times.sorted())
+        try latency(model, input: .pixels(pixels), count: count, options: options)
     }
 
     /// Throughput of `options` over all images of `pixels` in calls of `batchSize` images.
     package static func throughput(_ model: Model, pixels: UnsafeBufferPointer<UInt8>, batchSize: Int, repeats: Int,
                                    options: ClassifyOptions) throws(RuntimeError) -> Throughput {
-        let per = model.pixelsPerImage
-        let n = per > 0 ? pixels.count / per : 0
+        try throughput(model, input: .pixels(pixels), batchSize: batchSize, repeats: repeats, options: options)
+    }
+
+    /// Batch-1 latency over the first `count` images or sequences of `input` (fewer if it has fewer).
+    package static func latency(_ model: Model, input: Input, count: Int,
+                                options: ClassifyOptions) throws(RuntimeError) -> Latency {
+        let n = min(count, input.count(model))
+        guard n > 0 else { return Latency(seconds: []) }
+        var single = options
+        single.threads = 1
+        try input.classify(model, 0..<1, options: single)
+        var times: [Double] = []
+        times.reserveCapacity(n)
+        for i in 0..<n {
+            times.append(try measured { () throws(RuntimeError) in try input.classify(model, i..<(i + 1), options: single) }.seconds)
+        }
+        return Latency(seconds: times.sorted())
+    }
+
+    /// Throughput of `options` over all images or sequences of `input` in calls of `batchSize`.
+    package static func throughput(_ model: Model, input: Input, batchSize: Int, repeats: Int,
+                                   options: ClassifyOptions) throws(RuntimeError) -> Throughput {
+        let n = input.count(model)
         let batch = max(1, min(batchSize, n))
         func pass() throws(RuntimeError) {
             var start = 0
             while start < n {
                 let end = min(n, start + batch)
-                _ = try model.classify(pixels: UnsafeBufferPointer(rebasing: pixels[(start * per)..<(end * per)]), options: options)
+                try input.classify(model, start..<end, options: options)
                 start = end
             }
         }
@@ -78,5 +134,40 @@ package enum Benchmark {
         times.sort()
         return Throughput(batchSize: batch, threads: options.threads, images: n, repeats: max(1, repeats),
                           medianSeconds: times[times.count / 2])
+    }
+
+    /// Latency of one step of one live stream (``Model/makeStream(count:options:)`` with one stream):
+    /// `warmUp` untimed steps, then `steps` steps timed one by one, fed the rows of `input` in turn
+    /// (at most 4,096 distinct rows, cycled). `options` chooses the kernel; a stream step runs on one thread.
+    ///
+    /// - Throws: ``RuntimeError/notStreamable(_:)`` for a model that cannot stream (bidirectional or
+    ///   text); ``RuntimeError/inputKindMismatch(model:given:)`` when `input` is not the model's kind.
+    package static func streamStepLatency(_ model: Model, input: Input, steps: Int, warmUp: Int = 1000,
+                                          options: ClassifyOptions) throws(RuntimeError) -> Latency {
+        var single = options
+        single.threads = 1
+        let stream = try model.makeStream(count: 1, options: single)
+        switch input {
+        case .pixels(let p): return try stepTimes(rows(p, width: stream.width), steps: steps, warmUp: warmUp) { row throws(RuntimeError) in try stream.step(pixels: row) }
+        case .features(let f): return try stepTimes(rows(f, width: stream.width), steps: steps, warmUp: warmUp) { row throws(RuntimeError) in try stream.step(row) }
+        }
+    }
+
+    /// The first rows (at most 4,096) of `values`, `width` values each, as the arrays a step takes.
+    private static func rows<Element>(_ values: UnsafeBufferPointer<Element>, width: Int) -> [[Element]] {
+        let count = width > 0 ? min(4096, values.count / width) : 0
+        return (0..<count).map { Array(values[($0 * width)..<(($0 + 1) * width)]) }
+    }
+
+    private static func stepTimes<Element>(_ rows: [[Element]], steps: Int, warmUp: Int,
+                                           step: ([Element]) throws(RuntimeError) -> [Float]) throws(RuntimeError) -> Latency {
+        guard !rows.isEmpty, steps > 0 else { return Latency(seconds: []) }
+        for i in 0..<max(0, warmUp) { _ = try step(rows[i % rows.count]) }
+        var times = [Double](repeating: 0, count: steps)
+        for i in 0..<steps {
+            let row = rows[i % rows.count]
+            times[i] = try measured { () throws(RuntimeError) in try step(row) }.seconds
+        }
+        return Latency(seconds: times.sorted())
     }
 }
