@@ -72,6 +72,14 @@ def write(name, command, results):
     return path
 
 
+def results_option(argv):
+    """Splits a summarizer's `--results COMMAND` off its arguments: (COMMAND or None, the other arguments)."""
+    if "--results" not in argv:
+        return None, argv
+    i = argv.index("--results")
+    return argv[i + 1], argv[:i] + argv[i + 2:]
+
+
 if __name__ == "__main__":
     if len(sys.argv) != 3:
         sys.exit("usage: python3 bench/results.py NAME COMMAND < results.json")

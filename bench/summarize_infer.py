@@ -99,11 +99,7 @@ def markdown(summary):
 
 
 def main(argv):
-    command = None
-    if "--results" in argv:
-        i = argv.index("--results")
-        command = argv[i + 1]
-        argv = argv[:i] + argv[i + 2:]
+    command, argv = results_file.results_option(argv)
     path = argv[0] if argv else "bench/out/infer.jsonl"
     records = [json.loads(line) for line in open(path) if line.strip()]
     sgemm = json.load(open(argv[1])) if len(argv) > 1 else {}
