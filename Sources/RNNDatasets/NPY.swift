@@ -90,7 +90,7 @@ public struct NPYArray: Equatable, Sendable {
         var floats: [Float] = []
         var integers: [Int64] = []
         var overflow: (index: Int, value: Double)?
-        try source.readData(header.dataBytes, afterHeader: header.headerBytes, rawSize: rawSize) { (chunk: [UInt8]) throws(DatasetError) in
+        try source.readData(header.dataBytes, afterHeader: header.headerBytes, rawSize: rawSize) { chunk in
             // Only once the first chunk has come is a regular file's length known to match.
             if floats.isEmpty, integers.isEmpty, rawSize != nil {
                 if header.dtype == .float32 || header.dtype == .float64 {
@@ -122,8 +122,10 @@ public struct NPYArray: Equatable, Sendable {
                     }
                 }
             }
-            if let overflow { throw .npy(path: source.path, .valueOverflow(index: overflow.index, value: overflow.value)) }
         }
+        // After the length checks: a file of the wrong length is that, whatever its values, on a
+        // regular file (checked before reading) and on a stream (checked at its end) alike.
+        if let overflow { throw .npy(path: source.path, .valueOverflow(index: overflow.index, value: overflow.value)) }
         let values: Values = header.dtype == .float32 || header.dtype == .float64 ? .float(floats) : .integer(integers)
         return NPYArray(dtype: header.dtype, shape: header.shape, values: values, path: source.path)
     }

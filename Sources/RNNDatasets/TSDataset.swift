@@ -24,13 +24,14 @@ import RNNSupport
 /// L2 ...` (then the last `:` field of each series is one of those labels), `@targetLabel true|false`
 /// (regression: the last field is a decimal target), and `@data`. Unknown keywords are refused.
 ///
-/// Each data line is one series: dimensions separated by `:`, values by `,` (spaces around a value
-/// allowed), the label last when the header declares one. Within a series every dimension has the
-/// same length; every series has the same number of dimensions (`@dimensions` when given, else the
-/// first series'). Values are decimals as Python's `float()` reads them (`1.`, `.5`, `+2`, `-5.8E-5`),
+/// Each data line is one series: dimensions separated by `:`, values by `,`, the label last when
+/// the header declares one; whitespace (Python's: space, tab, CR, VT, FF) around values, labels and
+/// header words is ignored, so lines may end in CRLF. Within a series every dimension has the same
+/// length; every series has the same number of dimensions (`@dimensions` when given, else the first
+/// series'). Values are decimals as Python's `float()` reads them (`1.`, `.5`, `+2`, `-5.8E-5`),
 /// rounded once to the nearest `Float`; `?` (missing), NaN, infinity and values beyond `Float` are
 /// errors naming the line, dimension and position. Empty lines and `#` comments are skipped
-/// anywhere; lines may end in CRLF. Labels are compared by their bytes (no Unicode normalization).
+/// anywhere. Labels are compared by their bytes (no Unicode normalization).
 public struct TSDataset: Equatable, Sendable {
     /// `@problemName`, if given.
     public let problemName: String?
@@ -84,13 +85,11 @@ public struct TSDataset: Equatable, Sendable {
         while start < bytes.count {
             lineNumber += 1
             let newline = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
-            var end = newline
-            if end > start, bytes[end - 1] == 0x0D { end -= 1 }
-            guard end - start <= maximumLineBytes else {
-                throw .timeSeries(path: path, line: lineNumber, .lineTooLong(bytes: end - start, limit: maximumLineBytes))
+            guard newline - start <= maximumLineBytes else {
+                throw .timeSeries(path: path, line: lineNumber, .lineTooLong(bytes: newline - start, limit: maximumLineBytes))
             }
             do throws(TSProblem) {
-                try reader.line(bytes, start ..< end)
+                try reader.line(bytes, start ..< newline)
             } catch {
                 throw .timeSeries(path: path, line: lineNumber, error)
             }
@@ -143,9 +142,9 @@ private struct TSReader {
 
     // MARK: Header
 
-    /// A header line's words (split at spaces and tabs), the keyword first, without its `@`.
+    /// A header line's words (split at whitespace), the keyword first, without its `@`.
     private func words(_ bytes: [UInt8], _ range: Range<Int>) -> [[UInt8]] {
-        bytes[range].split(whereSeparator: { $0 == 0x20 || $0 == 0x09 }).map(Array.init)
+        bytes[range].split(whereSeparator: Self.isSpace).map(Array.init)
     }
 
     private mutating func header(_ words: [[UInt8]]) throws(TSProblem) {
@@ -326,11 +325,17 @@ private struct TSReader {
         labels.append(String(decoding: label, as: UTF8.self))
     }
 
-    /// `range` without the spaces and tabs at either end.
+    /// `range` without the whitespace at either end.
     private func trimmed(_ bytes: [UInt8], _ range: Range<Int>) -> Range<Int> {
         var (lower, upper) = (range.lowerBound, range.upperBound)
-        while lower < upper, bytes[lower] == 0x20 || bytes[lower] == 0x09 { lower += 1 }
-        while upper > lower, bytes[upper - 1] == 0x20 || bytes[upper - 1] == 0x09 { upper -= 1 }
+        while lower < upper, Self.isSpace(bytes[lower]) { lower += 1 }
+        while upper > lower, Self.isSpace(bytes[upper - 1]) { upper -= 1 }
         return lower ..< upper
+    }
+
+    /// Python's ASCII whitespace, what sktime's `strip()` and `split()` remove: space, tab, LF, VT,
+    /// FF, CR. (A line has no LF; a CR left by a CRLF end is stripped with the rest.)
+    private static func isSpace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || (0x09 ... 0x0D).contains(byte)
     }
 }

@@ -245,6 +245,13 @@ import Testing
     @Test func float64ThatOverflowsFloat32IsAnErrorAtItsIndex() {
         let data = Self.littleEndian([1.5, -1e300, .infinity, 3.5e38])
         #expect(Self.problem(Self.file(Self.header("<f8", shape: "(4,)"), data)) == .valueOverflow(index: 1, value: -1e300))
+        // The file's length is checked first, on a stream as on bytes of known length.
+        let longer = Self.file(Self.header("<f8", shape: "(3,)"), data)
+        #expect(TestSupport.error { () throws(DatasetError) in try NPYArray.parse(longer) }
+            == .trailingData(path: "<memory>", expectedBytes: longer.count - 8, foundBytes: longer.count))
+        #expect(TestSupport.error { () throws(DatasetError) in
+            try NPYArray.read(from: MemoryByteSource(longer), rawSize: nil, maximumDataBytes: 1 << 20)
+        } == .trailingData(path: "<memory>", expectedBytes: longer.count - 8, foundBytes: longer.count - 7))
         // Already infinite (or NaN) is not an overflow: it is read as is, for featureSequences to name.
         let array = try? NPYArray.parse(Self.file(Self.header("<f8", shape: "(1, 2, 1)"), Self.littleEndian([1.5, .infinity])))
         #expect(array?.values == .float([1.5, .infinity]))

@@ -105,7 +105,8 @@ import Testing
 
     @Test func headerVariants() throws {
         // No label column; regression targets; univariate; equal length checked.
-        let unlabelled = try TSDataset.parse(Array("@classLabel false\n@data\n1,2:3,4\n5:6\n".utf8))
+        // Python's whitespace (here a vertical tab and a form feed) is trimmed as sktime's strip() does.
+        let unlabelled = try TSDataset.parse(Array("@classLabel\u{C}false\n@data\n1,2:3,4\n5:\u{B}6\n".utf8))
         #expect(unlabelled.labels.isEmpty && unlabelled.classLabels.isEmpty && unlabelled.sequences.lengths == [2, 1])
         let regression = try TSDataset.parse(Array("@targetLabel true\n@dimensions 1\n@data\n1,2:0.25\n3:-1e3\n".utf8))
         #expect(regression.targets == [0.25, -1000] && regression.labels == ["0.25", "-1e3"] && regression.classIndices.isEmpty)
