@@ -83,7 +83,7 @@ let package = Package(
         ]),
         .executableTarget(name: "rnn-infer", dependencies: [
             "CommandLineSupport", "RNNSupport",
-            "RNNRuntime", "RNNFormat", "RNNDatasets", "RNNReport",
+            "RNNRuntime", "RNNCore", "RNNFormat", "RNNDatasets", "RNNReport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
