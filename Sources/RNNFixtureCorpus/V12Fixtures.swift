@@ -145,24 +145,14 @@ extension FixtureCorpus {
             items.append(Item(file: name + ".rnnm", error: error.rawValue, why: why, bytes: bytes))
         }
         /// `m` encoded unchecked, zstd, with `format_minor = min_reader_minor = minReader`.
-        func file(_ m: ModelFile, minReader: UInt16 = 2) -> [UInt8] {
-            var r = RawFile(m).withOptions(.init())
-            r.formatMinor = minReader
-            r.minReaderMinor = minReader
-            return r.bytes()
-        }
+        func file(_ m: ModelFile, minReader: UInt16 = 2) -> [UInt8] { RawFile.versioned(m, minor: minReader) }
         func edited(_ m: ModelFile = base, _ edit: (inout ModelFile) -> Void) -> [UInt8] {
             var m = m
             edit(&m)
             return file(m)
         }
-        func json(_ m: ModelFile = base, _ edit: (inout JSONValue) -> Void) -> [UInt8] {
-            var value = try! MetadataEncoding.json(m.metadata)
-            edit(&value)
-            var r = RawFile(m, options: .init(), metadata: CanonicalJSON.encode(value))
-            r.formatMinor = 2
-            r.minReaderMinor = 2
-            return r.bytes()
+        func json(_ m: ModelFile = base, _ edit: @escaping (inout JSONValue) -> Void) -> [UInt8] {
+            RawFile.versioned(m, minor: 2, json: edit)
         }
         let layer0: [JSONPath] = [.key("model"), .key("layers"), .index(0)]
         func tensor(_ m: ModelFile, _ name: String) -> Int { m.tensors.firstIndex { $0.name == name }! }

@@ -12,13 +12,12 @@ struct V12Manifest: Decodable {
         var absolute: Double
         var relative: Double
     }
+    /// (Also in the file, for people: `architecture`, and what PyTorch's own forward passes gave.)
     struct ModelEntry: Decodable {
         var file: String
         var dtype: String
-        var architecture: String
         var output: String
         var outputs_per_step: Bool
-        var torch_float64: String
     }
     struct InputEntry: Decodable {
         var file: String
@@ -52,7 +51,7 @@ struct V12Manifest: Decodable {
 
 /// One expected-values file of the 1.2 set, every shape brought to `[sequence][step][output]`: a
 /// last-state model has one step per sequence.
-struct V12Expected {
+struct V12Expected: Decodable {
     var model: String
     var count: Int
     var classes: Int
@@ -64,40 +63,31 @@ struct V12Expected {
     var predictions: [[Int]]
     var margins: [[Double]]
 
-    private struct Raw: Decodable {
-        var model: String
-        var count: Int
-        var classes: Int
-        var outputs_per_step: Bool
-        var output: String
-        var lengths: [Int]
+    private enum Key: String, CodingKey {
+        case model, count, classes, outputs_per_step, output, lengths, outputs, predictions, margins
     }
-    private struct PerStep: Decodable {
-        var outputs: [[[Double]]]
-        var predictions: [[Int]]?
-        var margins: [[Double]]?
-    }
-    private struct Last: Decodable {
-        var outputs: [[Double]]
-        var predictions: [Int]?
-        var margins: [Double]?
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: Key.self)
+        model = try c.decode(String.self, forKey: .model)
+        count = try c.decode(Int.self, forKey: .count)
+        classes = try c.decode(Int.self, forKey: .classes)
+        perStep = try c.decode(Bool.self, forKey: .outputs_per_step)
+        logits = try c.decode(String.self, forKey: .output) == "logits"
+        lengths = try c.decode([Int].self, forKey: .lengths)
+        if perStep {  // a list over the steps for every sequence
+            outputs = try c.decode([[[Double]]].self, forKey: .outputs)
+            predictions = try c.decodeIfPresent([[Int]].self, forKey: .predictions) ?? []
+            margins = try c.decodeIfPresent([[Double]].self, forKey: .margins) ?? []
+        } else {
+            outputs = try c.decode([[Double]].self, forKey: .outputs).map { [$0] }
+            predictions = (try c.decodeIfPresent([Int].self, forKey: .predictions) ?? []).map { [$0] }
+            margins = (try c.decodeIfPresent([Double].self, forKey: .margins) ?? []).map { [$0] }
+        }
     }
 
     static func load(_ name: String) throws -> V12Expected {
-        let data = try Data(contentsOf: v12Directory.appendingPathComponent(name))
-        let raw = try JSONDecoder().decode(Raw.self, from: data)
-        var e = V12Expected(model: raw.model, count: raw.count, classes: raw.classes, perStep: raw.outputs_per_step,
-                            logits: raw.output == "logits", lengths: raw.lengths, outputs: [], predictions: [], margins: [])
-        if raw.outputs_per_step {
-            let p = try JSONDecoder().decode(PerStep.self, from: data)
-            (e.outputs, e.predictions, e.margins) = (p.outputs, p.predictions ?? [], p.margins ?? [])
-        } else {
-            let l = try JSONDecoder().decode(Last.self, from: data)
-            e.outputs = l.outputs.map { [$0] }
-            e.predictions = (l.predictions ?? []).map { [$0] }
-            e.margins = (l.margins ?? []).map { [$0] }
-        }
-        return e
+        try JSONDecoder().decode(V12Expected.self, from: Data(contentsOf: v12Directory.appendingPathComponent(name)))
     }
 }
 

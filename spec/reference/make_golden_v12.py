@@ -209,48 +209,41 @@ def torch_modules(model: rnnm.Model, dtype):
     return mods
 
 
-def torch_forward(mods, x: torch.Tensor):
-    """One sequence x [T, F] (batch of one): [K] or [T, K]."""
-    seq, vec = x.unsqueeze(0), None
-    for kind, mod, ret in mods:
-        if kind == "dense":
-            if vec is None:
-                seq = mod(seq)
-            else:
-                vec = mod(vec)
-            continue
-        output, state = mod(seq)
-        h_n = state[0] if isinstance(mod, nn.LSTM) else state
-        if ret == "last":  # h_n: [directions, 1, H]; "last" is cat(h_n[-2], h_n[-1]) when bidirectional
-            vec = torch.cat(list(h_n[:, 0]), dim=-1)
-        else:
-            seq = output
-    return (seq[0] if vec is None else vec)
-
-
-def torch_forward_packed(mods, xs: list):
-    """All sequences at once through pack_padded_sequence: PyTorch's own variable-length batching."""
-    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
-    lens = torch.tensor([len(x) for x in xs])
+def torch_forward(mods, xs: list, packed: bool) -> list:
+    """Outputs per sequence ([K], or [T, K] per step) from PyTorch modules: each sequence alone
+    (`packed` False: a batch of one, no packing) or all of them as one pack_padded_sequence batch
+    (PyTorch's own variable-length batching). A recurrent layer's "last" is its h_n, directions
+    concatenated: cat(h_n[-2], h_n[-1]) for a bidirectional layer."""
+    from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+    if not packed:
+        return [_torch_layers(mods, x.unsqueeze(0), [len(x)], None)[0] for x in xs]
+    lens = [len(x) for x in xs]
     padded = nn.utils.rnn.pad_sequence(xs, batch_first=True)
-    seq, vec = pack_padded_sequence(padded, lens, batch_first=True, enforce_sorted=False), None
+    pack = lambda t: pack_padded_sequence(t, torch.tensor(lens), batch_first=True, enforce_sorted=False)  # noqa: E731
+    unpack = lambda p: pad_packed_sequence(p, batch_first=True)[0] if isinstance(p, PackedSequence) else p  # noqa: E731
+    return _torch_layers(mods, pack(padded), lens, (pack, unpack))
+
+
+def _torch_layers(mods, seq, lens: list, packing) -> list:
+    pack, unpack = packing or (lambda t: t, lambda t: t)
+    vec = None
     for kind, mod, ret in mods:
-        if kind == "dense":
+        if kind == "dense":  # at every step (of the padded batch, packed again), or once on the last state
             if vec is None:
-                data, _ = pad_packed_sequence(seq, batch_first=True)
-                seq = mod(data)
+                seq = pack(mod(unpack(seq)))
             else:
                 vec = mod(vec)
             continue
         output, state = mod(seq)
-        h_n = state[0] if isinstance(mod, nn.LSTM) else state
+        h_n = state[0] if isinstance(mod, nn.LSTM) else state  # [directions, B, H]
         if ret == "last":
-            vec = torch.cat(list(h_n), dim=-1)  # [B, directions * H], in the input order
+            vec = torch.cat(list(h_n), dim=-1)                 # [B, directions * H], in the input order
         else:
             seq = output
     if vec is not None:
         return list(vec)
-    return [seq[b, :n] for b, n in enumerate(lens.tolist())]
+    seq = unpack(seq)
+    return [seq[b, :n] for b, n in enumerate(lens)]
 
 
 # --- Expected values ---------------------------------------------------------------------------------
@@ -347,10 +340,11 @@ def generate(directory: str, verbose=True) -> dict:
             entry["torch_float64"] = "not expressible (gru reset \"before\"): rnnm.py alone gives the expected values"
         else:
             with torch.no_grad():
-                single = [torch_forward(mods64, s.double()).numpy() for s in x32]
-                packed = [o.numpy() for o in torch_forward_packed(mods64, [s.double() for s in x32])]
+                x64 = [s.double() for s in x32]
+                single = [o.numpy() for o in torch_forward(mods64, x64, packed=False)]
+                packed = [o.numpy() for o in torch_forward(mods64, x64, packed=True)]
                 mods32 = torch_modules(model, torch.float32)
-                single32 = [torch_forward(mods32, s).numpy() for s in x32]
+                single32 = [o.numpy() for o in torch_forward(mods32, x32, packed=False)]
             d_single, _ = difference(single, outputs, TOLERANCE["binary64"])
             d_packed, _ = difference(packed, outputs, TOLERANCE["binary64"])
             d32, ratio32 = difference(single32, outputs, TOLERANCE["binary32"])
@@ -363,7 +357,7 @@ def generate(directory: str, verbose=True) -> dict:
         if verbose:
             r = report.get(stem)
             print(f"{stem:16s} {len(data):6d} bytes  " + (f"torch f64 {r[0]:.1e} / packed {r[1]:.1e}; torch f32 max abs "
-                                                          f"{r[2]:.2e} ({r[3]:.3f} x tolerance)" if r else "not in torch"))
+                                                          f"{r[2]:.2e} ({r[3]:.4f} x tolerance)" if r else "not in torch"))
     teeth(directory, files, verbose)
     text = json.dumps(manifest, indent=1, ensure_ascii=False) + "\n"
     with open(os.path.join(directory, "manifest.json"), "w") as f:

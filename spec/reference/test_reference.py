@@ -189,6 +189,17 @@ def check_good_model(label: str, model: rnnm.Model):
     return outputs
 
 
+def load_good(label: str, data):
+    """The model of a file that must load (a check either way); None when it does not."""
+    try:
+        model = rnnm.load(data)
+    except rnnm.FormatError as e:
+        check(f"{label}: loads", False, str(e))
+        return None
+    check(f"{label}: loads", True)
+    return model
+
+
 def expect_error(label: str, data, expected: str):
     try:
         rnnm.load(data)
@@ -315,13 +326,9 @@ def run_crafted():
     kelvin["future"] = {"K": 1, "\u212a": 2}  # different code points: not duplicates (no normalization)
     good["member names K and U+212A"] = w.write(kelvin, base_tensors)
     for label, data in good.items():
-        try:
-            model = rnnm.load(data)
-        except rnnm.FormatError as e:
-            check(f"crafted {label}: loads", False, str(e))
-            continue
-        check(f"crafted {label}: loads", True)
-        check_good_model(f"crafted {label}", model)
+        model = load_good(f"crafted {label}", data)
+        if model is not None:
+            check_good_model(f"crafted {label}", model)
 
     # Dequantization is exact binary32 math (§4.1).
     m = rnnm.load(good["f16/bf16/int8"])
@@ -495,14 +502,10 @@ def run_crafted_12():
         (n, d, np.where(np.arange(a.size) == 0, np.float32(-0.0), a).astype(np.float32) if n == "input.std" else a)
         for n, d, a in neg_zero_tensors])
     for label, data in files.items():
-        try:
-            model = rnnm.load(data)
-        except rnnm.FormatError as e:
-            check(f"crafted {label}: loads", False, str(e))
-            continue
-        check(f"crafted {label}: loads", True)
-        check(f"crafted {label}: min_reader_minor", model.min_reader_version[1] == w.required_minor(model.metadata))
-        check_good_model(f"crafted {label}", model)
+        model = load_good(f"crafted {label}", data)
+        if model is not None:
+            check(f"crafted {label}: min_reader_minor", model.min_reader_version[1] == w.required_minor(model.metadata))
+            check_good_model(f"crafted {label}", model)
     check("explicit forward direction needs reader 1.0", rnnm.load(files["1.2 explicit forward direction, reverse "
                                                                         "members ignored"]).min_reader_version == (1, 0))
 
