@@ -158,12 +158,6 @@ let torchPython: String? = {
 /// The binary32 runtime against the 1.2 golden values, on every kernel variant, thread count and block
 /// size that must not change its results beyond the tolerance.
 ///
-/// Not compiled yet: the runtime's 1.2 engine (gru, bidirectional layers, the `features` input,
-/// per-step outputs) and its API for feature sequences, `Model.classify(sequences: [[Float]], options:)`
-/// returning a ``BatchResult`` whose `outputs(of: i) -> [[Float]]` gives sequence `i`'s output vectors,
-/// are being written. Build with `-Xswiftc -DRNN_RUNTIME_V12` to try it; when the engine is merged,
-/// remove the `#if` and the placeholder below.
-#if RNN_RUNTIME_V12
 extension V12GoldenTests {
     static let runtimeVariants: [(String, ClassifyOptions)] = [StepKernel.portable, .automatic].flatMap { kernel in
         [(1, 1), (1, 8), (2, 1), (2, 8)].map { threads, block in
@@ -209,9 +203,4 @@ extension V12GoldenTests {
         }
     }
 }
-#else
-extension V12GoldenTests {
-    @Test(.disabled("runtime 1.2 engine not merged yet: build with -Xswiftc -DRNN_RUNTIME_V12 (see the #if above)"))
-    func runtimeMatchesTheExpectedValuesWithinTheBinary32Tolerance() {}
-}
-#endif
+
