@@ -9,68 +9,17 @@
 // kernels from the CPU it detects (or from OPENBLAS_CORETYPE), not from what the CPU can do.
 // Here a register tile of rows x columns accumulates z, then the same registers go through the
 // gates: z never leaves the registers. The arithmetic is spec/FORMAT.md §6.1 (`lstm`).
-#include "rnn_kernels.h"
-
-#include <limits.h>
-#include <stdint.h>
-
-const char *rnnk_status_message(int status) {
-    switch (status) {
-    case RNNK_OK: return "ok";
-    case RNNK_UNAVAILABLE: return "kernel variant unavailable on this CPU or build";
-    case RNNK_INVALID_SIZE: return "invalid size";
-    case RNNK_NULL_POINTER: return "a required pointer is NULL";
-    case RNNK_BAD_LAYOUT: return "a stride or width does not fit the layout";
-    case RNNK_OVERLAP: return "an output overlaps another output or an input";
-    default: return "unknown status";
-    }
-}
+#include "kernel_common.h"
 
 // ---------------------------------------------------------------------------------------------
-// Argument checks (rnn_kernels.h lists them), the same on every build. The kernels run them once per
-// call, before touching any memory the caller gave: a few dozen integer operations against a
-// step's thousands of FMAs.
-
-// The bytes a kernel touches in one array, [lo, hi). An empty region is {UINTPTR_MAX, 0}, which
-// `overlap` never reports.
-typedef struct region {
-    uintptr_t lo, hi;
-} region;
-
-static const region empty_region = {UINTPTR_MAX, 0};
-
-// `rows` rows of `width` floats, `stride` floats apart, from `p` (`stride >= 0`): the floats from
-// `p` to `p + (rows - 1) * stride + width`; false when that end does not fit in the address space.
-static int rows_region(const void *p, ptrdiff_t rows, ptrdiff_t stride, ptrdiff_t width, region *out) {
-    *out = empty_region;
-    if (rows <= 0 || width <= 0) return 1;
-    size_t floats, bytes;
-    uintptr_t end;
-    if (__builtin_mul_overflow((size_t)(rows - 1), (size_t)stride, &floats) ||
-        __builtin_add_overflow(floats, (size_t)width, &floats) ||
-        __builtin_mul_overflow(floats, sizeof(float), &bytes) ||
-        __builtin_add_overflow((uintptr_t)p, bytes, &end))
-        return 0;
-    out->lo = (uintptr_t)p;
-    out->hi = end;
-    return 1;
-}
-
-static inline int overlap(region a, region b) { return a.lo < b.hi && b.lo < a.hi; }
+// Argument checks (rnn_kernels.h lists them; the regions are kernel_common.h's).
 
 int rnnk_lstm_step_check(const rnnk_lstm_step_args *a) {
     if (!a) return RNNK_NULL_POINTER;
-    if (a->rows < 0 || a->groups < 1 || a->groups > INT_MAX / 32 || a->x_width < 0 || a->h_width < 0)
-        return RNNK_INVALID_SIZE;
+    if (STEP_SIZES_INVALID(a, 32)) return RNNK_INVALID_SIZE;
     const ptrdiff_t G = 8 * (ptrdiff_t)a->groups, Z = 4 * G;
-    if (!a->c_out || !a->h_out || (a->x_width > 0 && (!a->x || !a->wx)) ||
-        (a->h_width > 0 && (!a->h || !a->wh)) || (!a->z_in && !a->bias) || (a->cell_tanh_out && !a->gates_out))
-        return RNNK_NULL_POINTER;
-    if ((a->x_width > 0 && a->x_stride < a->x_width) || (a->h_width != 0 && a->h_width != G) ||
-        (a->h_width > 0 && a->h_stride < G) || a->c_stride < G || a->h_out_stride < G ||
-        (a->gates_out && (a->gates_hidden != G || a->gates_stride < 4 * G)) ||
-        (a->z_in && a->z_in_stride < Z))
-        return RNNK_BAD_LAYOUT;
+    if (STEP_INPUTS_NULL(a, a->bias) || !a->c_out || (a->cell_tanh_out && !a->gates_out)) return RNNK_NULL_POINTER;
+    if (STEP_LAYOUT_BAD(a, G, Z) || a->c_stride < G) return RNNK_BAD_LAYOUT;
 
     region out[4], in[7];
     int n_out = 0, n_in = 0, ok = 1;
@@ -78,24 +27,11 @@ int rnnk_lstm_step_check(const rnnk_lstm_step_args *a) {
     ok &= rows_region(a->h_out, a->rows, a->h_out_stride, G, &out[n_out++]);
     if (a->gates_out) ok &= rows_region(a->gates_out, a->rows, a->gates_stride, 4 * G, &out[n_out++]);
     if (a->cell_tanh_out) ok &= rows_region(a->cell_tanh_out, a->rows, a->c_stride, G, &out[n_out++]);
-    if (a->x_width > 0) {
-        ok &= rows_region(a->x, a->rows, a->x_stride, a->x_width, &in[n_in++]);
-        ok &= rows_region(a->wx, 1, 0, Z * a->x_width, &in[n_in++]);
-    }
-    if (a->h_width > 0) {
-        ok &= rows_region(a->h, a->rows, a->h_stride, G, &in[n_in++]);
-        ok &= rows_region(a->wh, 1, 0, Z * G, &in[n_in++]);
-    }
-    if (a->z_in) ok &= rows_region(a->z_in, a->rows, a->z_in_stride, Z, &in[n_in++]);
-    else ok &= rows_region(a->bias, 1, 0, Z, &in[n_in++]);
+    ADD_STEP_INPUT_REGIONS(a, a->bias, Z, in, n_in, ok);
     if (a->c_prev && a->c_prev != a->c_out) ok &= rows_region(a->c_prev, a->rows, a->c_stride, G, &in[n_in++]);
     if (!ok) return RNNK_INVALID_SIZE;
 
-    for (int i = 0; i < n_out; i++) {
-        for (int j = i + 1; j < n_out; j++) if (overlap(out[i], out[j])) return RNNK_OVERLAP;
-        for (int j = 0; j < n_in; j++) if (overlap(out[i], in[j])) return RNNK_OVERLAP;
-    }
-    return RNNK_OK;
+    return outputs_apart(out, n_out, in, n_in);
 }
 
 int rnnk_sgemm_check(int m, int n, int k, const float *a, ptrdiff_t a_row, ptrdiff_t a_col,
@@ -118,67 +54,7 @@ int rnnk_sgemm_check(int m, int n, int k, const float *a, ptrdiff_t a_row, ptrdi
     return RNNK_OK;
 }
 
-#if defined(__has_builtin)
-#define RNNK_HAS_BUILTINS __has_builtin(__builtin_elementwise_fma) && __has_builtin(__builtin_elementwise_max)
-#else
-#define RNNK_HAS_BUILTINS 0
-#endif
-
-// x86-64 with a clang that has the element-wise builtins (clang 17 and later, e.g. Swift 6.1's).
-#if defined(__x86_64__) && defined(__clang__) && RNNK_HAS_BUILTINS
-
-#include <cpuid.h>
-
-typedef float v16 __attribute__((vector_size(64)));
-typedef int i16 __attribute__((vector_size(64)));
-typedef float v8 __attribute__((vector_size(32)));
-typedef int i8 __attribute__((vector_size(32)));
-// Same vectors with 4-byte alignment, for loads and stores at any float address.
-typedef float v16u __attribute__((vector_size(64), aligned(4)));
-typedef float v8u __attribute__((vector_size(32), aligned(4)));
-
-#define LOAD16(p) (*(const v16u *)(p))
-#define LOAD8(p) (*(const v8u *)(p))
-#define STORE8(p, v) (*(v8u *)(p) = (v))
-
-#define SPLAT16(s) ((v16){s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s})
-#define SPLAT8(s) ((v8){s, s, s, s, s, s, s, s})
-// Full unrolling of the small register-tile loops lets every accumulator live in a register.
-#define UNROLL _Pragma("clang loop unroll(full)")
-
-#define AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
-#define AVX2 __attribute__((target("avx2,fma")))
-#define INLINE static inline __attribute__((always_inline))
-
-// e^x, Cephes expf: x = n ln2 + r with n = round(x / ln2) (the 1.5 * 2^23 trick) and ln2 split in
-// two (Cody-Waite) so that n ln2_hi is exact; e^r on [-ln2/2, ln2/2] by a degree-6 polynomial;
-// 2^n built in the exponent bits. Relative error below 2e-7 on [-87.3, 88.3] (the clamp keeps 2^n
-// a normal binary32). The same constants as the Swift fast path (RNNRuntime/Activations.swift).
-#define DEFINE_MATH(V, I, NAME, TARGET)                                                   \
-    TARGET INLINE V exp_##NAME(V x) {                                                     \
-        x = __builtin_elementwise_max(x, (V){} - 87.3f);                                  \
-        x = __builtin_elementwise_min(x, (V){} + 88.3f);                                  \
-        V shifted = x * 1.44269504f + 12582912.0f;                                        \
-        V n = shifted - 12582912.0f;                                                      \
-        V r = x - n * 0.693359375f;                                                       \
-        r = r - n * -2.12194440e-4f;                                                      \
-        V p = (V){} + 1.9875691500e-4f;                                                   \
-        p = p * r + 1.3981999507e-3f;                                                     \
-        p = p * r + 8.3334519073e-3f;                                                     \
-        p = p * r + 4.1665795894e-2f;                                                     \
-        p = p * r + 1.6666665459e-1f;                                                     \
-        p = p * r + 5.0000001201e-1f;                                                     \
-        p = p * (r * r) + r + 1.0f;                                                       \
-        I bits = ((I)shifted - 0x4B400000 + 127) << 23;                                   \
-        return p * (V)bits;                                                               \
-    }                                                                                     \
-    TARGET INLINE V sigmoid_##NAME(V x) { return 1.0f / (1.0f + exp_##NAME(-x)); }        \
-    /* tanh x = 2 / (1 + e^-2x) - 1: one exponential, no sign handling. */                \
-    TARGET INLINE V tanh_##NAME(V x) { return 2.0f / (1.0f + exp_##NAME(-2.0f * x)) - 1.0f; }
-
-DEFINE_MATH(v16, i16, v16_512, AVX512)
-DEFINE_MATH(v8, i8, v8_512, AVX512)
-DEFINE_MATH(v8, i8, v8_256, AVX2)
+#if RNNK_X86_VARIANTS
 
 // Training's extra outputs: the activated gates (gate-major) and tanh(c).
 #define DEFINE_STORE_GATES(NAME, TARGET)                                                   \
@@ -427,48 +303,8 @@ AVX512 static void gemm512(int m, int n, int k, const gemm_args *g, int accumula
 
 // ---------------------------------------------------------------------------------------------
 
-static unsigned long long xcr0(void) {
-    unsigned eax, edx;
-    __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
-    return ((unsigned long long)edx << 32) | eax;
-}
-
-// What cpuid and xgetbv say, asked every time; rnnk_detect_isa caches it.
-static rnnk_isa detect_uncached(void) {
-    unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d)) return RNNK_ISA_NONE;
-    const int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, fma = (c >> 12) & 1;
-    if (!osxsave || !avx || !fma) return RNNK_ISA_NONE;
-    // The OS must save the registers: XCR0 bits 1-2 (SSE, AVX) and 5-7 (opmask, ZMM halves).
-    const unsigned long long state = xcr0();
-    if ((state & 0x6) != 0x6) return RNNK_ISA_NONE;
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return RNNK_ISA_NONE;
-    const int avx2 = (b >> 5) & 1;
-    const int avx512f = (b >> 16) & 1, avx512dq = (b >> 17) & 1, avx512vl = (b >> 31) & 1;
-    if (!avx2) return RNNK_ISA_NONE;
-    if (avx512f && avx512dq && avx512vl && (state & 0xE6) == 0xE6) return RNNK_ISA_AVX512;
-    return RNNK_ISA_AVX2;
-}
-
-// cpuid is slow (and traps to the hypervisor in a VM), so the answer is computed once. Threads that
-// race here all store the same value.
-static int detected = -1;
-
-rnnk_isa rnnk_detect_isa(void) {
-    int best = __atomic_load_n(&detected, __ATOMIC_RELAXED);
-    if (best < 0) {
-        best = (int)detect_uncached();
-        __atomic_store_n(&detected, best, __ATOMIC_RELAXED);
-    }
-    return (rnnk_isa)best;
-}
-
-static int isa_available(rnnk_isa isa) {
-    return (isa == RNNK_ISA_AVX2 || isa == RNNK_ISA_AVX512) && (int)isa <= (int)rnnk_detect_isa();
-}
-
 int rnnk_lstm_step(rnnk_isa isa, const rnnk_lstm_step_args *args) {
-    if (!isa_available(isa)) return RNNK_UNAVAILABLE;
+    if (!rnnk_fused_available(isa)) return RNNK_UNAVAILABLE;
     const int status = rnnk_lstm_step_check(args);
     if (status != RNNK_OK) return status;
     if (isa == RNNK_ISA_AVX512) step512(args);
@@ -480,7 +316,7 @@ int rnnk_sgemm(rnnk_isa isa, int m, int n, int k,
                const float *a, ptrdiff_t a_row, ptrdiff_t a_col,
                const float *b, ptrdiff_t ldb,
                float *c, ptrdiff_t ldc, int accumulate) {
-    if (isa != RNNK_ISA_AVX512 || !isa_available(isa)) return RNNK_UNAVAILABLE;
+    if (isa != RNNK_ISA_AVX512 || !rnnk_fused_available(isa)) return RNNK_UNAVAILABLE;
     const int status = rnnk_sgemm_check(m, n, k, a, a_row, a_col, b, ldb, c, ldc);
     if (status != RNNK_OK) return status;
     if (m == 0 || n == 0) return RNNK_OK;
@@ -494,8 +330,6 @@ int rnnk_sgemm(rnnk_isa isa, int m, int n, int k,
 }
 
 #else // not x86-64 with a recent clang: no fused variants; the runtime uses its portable path.
-
-rnnk_isa rnnk_detect_isa(void) { return RNNK_ISA_NONE; }
 
 int rnnk_lstm_step(rnnk_isa isa, const rnnk_lstm_step_args *args) {
     (void)isa;
