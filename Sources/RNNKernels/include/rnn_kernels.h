@@ -1,8 +1,9 @@
-// rnn_kernels.h: the runtime's fused LSTM step, with variants per x86-64 instruction set.
+// rnn_kernels.h: the fused LSTM and GRU steps, with variants per x86-64 instruction set (and a
+// portable variant of the GRU step), and the trainer's backward GEMM.
 //
 // Internal to the RNN runtime (not part of the public C API in rnn_runtime.h). The Swift side
-// (RNNRuntime/FusedLSTM.swift) lays the weights out, picks the variant once per process and calls
-// `rnnk_lstm_step` once per time step.
+// (RNNCore: GateLayout.swift lays the weights out, LSTMStep.swift and GRUStep.swift fill the
+// arguments) picks the variant once per process and calls a step once per time step.
 #ifndef RNN_KERNELS_H
 #define RNN_KERNELS_H
 
@@ -12,7 +13,7 @@
 extern "C" {
 #endif
 
-/// What `rnnk_lstm_step` and `rnnk_sgemm` return. A kernel checks its arguments before it touches
+/// What `rnnk_lstm_step`, `rnnk_gru_step` and `rnnk_sgemm` return. A kernel checks its arguments before it touches
 /// any memory it was given, so a call that returns anything but `RNNK_OK` has written nothing.
 /// The checks run once per call (not per element); what each kernel checks is listed at it.
 /// Callers that only ask "did the kernel run" compare with 0; `RNNK_UNAVAILABLE` keeps its old
@@ -21,7 +22,8 @@ extern "C" {
 /// The variant asked for is not a fused variant, or this CPU or build lacks it (use the portable path).
 #define RNNK_UNAVAILABLE (-1)
 /// A count is out of range (negative rows, width, m, n or k; groups < 1 or too large for 32 * groups
-/// to fit an int), or a region the arguments describe does not fit in the address space.
+/// (24 * groups for the GRU) to fit an int), or a region the arguments describe does not fit in the
+/// address space.
 #define RNNK_INVALID_SIZE (-2)
 /// A pointer the call needs is NULL (the arguments themselves included).
 #define RNNK_NULL_POINTER (-3)
@@ -37,7 +39,8 @@ const char *rnnk_status_message(int status);
 
 /// Instruction-set variants of the fused kernels, best last.
 typedef enum rnnk_isa {
-    /// No fused kernel on this CPU: the runtime uses its portable path (BLAS GEMM + Swift gate pass).
+    /// No vector variant on this CPU: for the LSTM the runtime uses its portable path (BLAS GEMM +
+    /// Swift gate pass); `rnnk_gru_step` runs its portable plain-C variant.
     RNNK_ISA_NONE = 0,
     /// 256-bit vectors with FMA (x86-64 Haswell and later, AMD Zen and later).
     RNNK_ISA_AVX2 = 1,
@@ -146,6 +149,120 @@ int rnnk_lstm_step(rnnk_isa isa, const rnnk_lstm_step_args *args);
 /// Checks 2-7 of `rnnk_lstm_step` alone (on every CPU and build), without running the step: what
 /// `rnnk_lstm_step` would return with an available variant. Lets a caller check a plan once.
 int rnnk_lstm_step_check(const rnnk_lstm_step_args *args);
+
+/// One time step of a GRU layer for `rows` sequences, fused: matrix products, gates, state update.
+/// The arithmetic is PyTorch's `nn.GRU` (gate order r, z, n), with `h = h[t-1]` (0 at the first step):
+///
+///     r = σ(x W_ir + b_ir + h W_hr + b_hr)       z = σ(x W_iz + b_iz + h W_hz + b_hz)
+///     reset_after = 1 (PyTorch; Keras reset_after=True; ONNX linear_before_reset=1):
+///         n = tanh(x W_in + b_in + r * (h W_hn + b_hn))
+///     reset_after = 0 (the original GRU; ONNX's default; Keras reset_after=False):
+///         n = tanh(x W_in + b_in + (r * h) W_hn + b_hn)
+///     h_out = (1 - z) * n + z * h                 (computed as n + z * (h - n))
+///
+/// Layout: hidden units come in `groups` groups of 8 (`G = 8 * groups`, the padded hidden size);
+/// the 24 pre-activation columns of group `q` are `24q ..< 24q + 24`, holding r, z, n of its 8
+/// units side by side (column `24 (u / 8) + 8 gate + u % 8`). Weights are packed one panel per
+/// group (`rnnk_gru_packed_index`). `wx` is `[x_width][24 groups]`, `wh` `[G][24 groups]` (its n
+/// columns hold W_hn).
+///
+/// With reset_after = 0 the recurrent n product needs all of `r * h` first, so such a step (with
+/// `h`) runs in two phases: the first computes r, z and the input side of n for every group and
+/// keeps `r * h`, `z` and the input side of n in `scratch`; the second adds `(r * h) W_hn` and
+/// writes `h_out`.
+///
+/// Each accumulator adds its terms in the same order (its start, then k = 0, 1, ... of the input,
+/// then of the state) whatever `rows` is, so a row's result does not depend on how many rows are
+/// computed together.
+typedef struct rnnk_gru_step_args {
+    /// Sequences (rows) in this call.
+    int rows;
+    /// Groups of 8 hidden units: the padded hidden size is `G = 8 * groups`.
+    int groups;
+    /// Input rows `x[r][k]` at `x + r * x_stride + k`, `k < x_width`; packed weights `[x_width][24 * groups]`.
+    const float *x;
+    ptrdiff_t x_stride;
+    int x_width;
+    const float *wx;
+    /// Previous hidden state `[rows][G]` at `h + r * h_stride`, or NULL (with `h_width` 0) for the
+    /// first step, where `h = 0`; packed weights `[G][24 * groups]`.
+    const float *h;
+    ptrdiff_t h_stride;
+    int h_width;
+    const float *wh;
+    /// `[24 * groups]`, the starting values of the input-side columns: r holds `b_ir + b_hr`, z
+    /// `b_iz + b_hz`, n `b_in` (reset_after = 1) or `b_in + b_hn` (reset_after = 0, where `b_hn` is
+    /// a constant inside the tanh).
+    const float *bias_x;
+    /// `[G]`: `b_hn`, read only when `reset_after` is nonzero; NULL means zero.
+    const float *bias_hn;
+    /// Nonzero: n resets after the recurrent product (PyTorch); 0: before it.
+    int reset_after;
+    /// New hidden state at `h_out + r * h_out_stride`; must not overlap `h`.
+    float *h_out;
+    ptrdiff_t h_out_stride;
+    /// `[rows][3 * G]` contiguous, the two phases' hand-over: row `r` holds `r * h`, `z` and the
+    /// input side of n at `scratch + 3 G r` plus 0, `G`, `2 G`. Needed (and written) only when
+    /// `reset_after` is 0 and `h_width` is `G`; not read otherwise (may be NULL).
+    float *scratch;
+    /// Optional: per-row starting values of the 24 * groups input-side columns instead of
+    /// `bias_x` (`[rows][24 * groups]`, same interleaved columns, row stride `z_in_stride`), for a
+    /// projection computed another way (a text model's folded embedding table `E W_ihᵀ + b`).
+    /// `bias_x` is then not read.
+    const float *z_in;
+    ptrdiff_t z_in_stride;
+    /// Optional (NULL to skip), for training's backward pass, gate-major per row: r of unit `u` at
+    /// `gates_out + r * gates_stride + u`, then z, n and `hn` at offsets 1, 2, 3 times
+    /// `gates_hidden` (which must be `G`). `hn` is the recurrent term of n before the reset
+    /// multiplies it, `h W_hn + b_hn` (reset_after = 1), or `(r * h) W_hn` without `b_hn`
+    /// (reset_after = 0); 0 at a first step without `b_hn`.
+    float *gates_out;
+    ptrdiff_t gates_stride;
+    int gates_hidden;
+} rnnk_gru_step_args;
+
+/// Where weight `(k, col)` of a `[width, 24 * groups]` GRU matrix goes in its packed layout: one
+/// panel per group `q = col / 24`, starting at `24 * q * width`, of `width` rows of 24 contiguous
+/// floats (row `k` holds columns `24q ..< 24q + 24`). (`groups` is not needed; it is there to
+/// match `rnnk_packed_index`.)
+static inline ptrdiff_t rnnk_gru_packed_index(int groups, int width, int k, int col) {
+    (void)groups;
+    const int group = col / 24;
+    return (ptrdiff_t)24 * group * width + (ptrdiff_t)k * 24 + (col - 24 * group);
+}
+
+/// Runs one GRU step with the variant `isa`. Returns `RNNK_OK` (0) after computing the step, or,
+/// having written nothing, the first failed check in this order (`G = 8 * groups`; "a region" is
+/// the floats the kernel touches: `(rows - 1) * stride + width` from its pointer, or nothing when
+/// `rows` or `width` is 0; "two-phase" means `reset_after == 0 && h_width > 0`):
+///
+/// 1. `RNNK_UNAVAILABLE` (-1): `isa` is not `RNNK_ISA_NONE` (the portable variant, available on
+///    every CPU and build), `RNNK_ISA_AVX2` or `RNNK_ISA_AVX512`, or this build or CPU lacks it.
+/// 2. `RNNK_NULL_POINTER`: `args` is NULL.
+/// 3. `RNNK_INVALID_SIZE`: `rows < 0`; `groups < 1` or `groups > INT_MAX / 24`; `x_width < 0`;
+///    `h_width < 0`.
+/// 4. `RNNK_NULL_POINTER`: `h_out` is NULL; `x_width > 0` and `x` or `wx` is NULL; `h_width > 0`
+///    and `h` or `wh` is NULL; `z_in` and `bias_x` are both NULL; two-phase and `scratch` is NULL.
+/// 5. `RNNK_BAD_LAYOUT`: `x_width > 0` and `x_stride < x_width`; `h_width` is neither 0 nor `G`;
+///    `h_width > 0` and `h_stride < G`; `h_out_stride < G`; `gates_out` given and
+///    `gates_hidden != G` or `gates_stride < 4 * gates_hidden`; `z_in` given and
+///    `z_in_stride < 24 * groups`.
+/// 6. `RNNK_INVALID_SIZE`: a region's end (`x`, `h`, `z_in`, `h_out`, `gates_out` over `rows`
+///    rows; `scratch` `rows * 3 * G` floats when two-phase; `wx` `24 * groups * x_width` floats,
+///    `wh` `24 * groups * h_width`, `bias_x` `24 * groups`, `bias_hn` `G`) does not fit in the
+///    address space (computed with overflow checks).
+/// 7. `RNNK_OVERLAP`: two of the outputs `h_out`, `gates_out`, `scratch` (when two-phase) overlap,
+///    or one of them overlaps an input that is read (`x`, `wx`, `h`, `wh`, `bias_x` unless `z_in`
+///    replaces it, `bias_hn` when `reset_after`, `z_in`). Regions are compared from their first
+///    to their last float, so two row-interleaved arrays count as overlapping.
+///
+/// A NULL `h` with `h_width` 0 means `h = 0`; a non-NULL `h` with `h_width` 0 is not read (and
+/// `h = 0`). `rows` 0 computes and writes nothing.
+int rnnk_gru_step(rnnk_isa isa, const rnnk_gru_step_args *args);
+
+/// Checks 2-7 of `rnnk_gru_step` alone, without running the step: what `rnnk_gru_step` returns
+/// with an available variant.
+int rnnk_gru_step_check(const rnnk_gru_step_args *args);
 
 /// `C = A B` (or `C += A B` when `accumulate` is nonzero) for the training's backward pass, with
 /// `A(i, k) = a[i * a_row + k * a_col]` (so a transposed A is just other strides), `B` row-major
