@@ -23,12 +23,16 @@ build_support() {
 }
 
 # The checkpoint reader lives in RNNTraining, which imports RNNFormat, RNNDatasets, RNNCore, CBLAS and
-# the C kernels: those are built first (static libraries, an object and a module map), then
+# the C kernels: those are built first (static libraries, an object per C file and a module map), then
 # RNNTraining's sources and the harness are compiled into one instrumented module.
 build_checkpoint() {
   local out=fuzz-out/checkpoint/build
   mkdir -p "$out/kernels"
-  clang -O2 -c Sources/RNNKernels/lstm_step.c -I Sources/RNNKernels/include -o "$out/kernels.o"
+  local kernels=() source
+  for source in Sources/RNNKernels/*.c; do
+    kernels+=("$out/kernels/$(basename "$source" .c).o")
+    clang -O2 -c "$source" -I Sources/RNNKernels/include -o "${kernels[-1]}"
+  done
   printf 'module RNNKernels {\n  umbrella "%s"\n  export *\n}\n' "$PWD/Sources/RNNKernels/include" \
     > "$out/kernels/module.modulemap"
   local flags=(-sanitize=fuzzer,address -parse-as-library -O -g -package-name rnn -I "$SUPPORT" -I "$out" -I "$out/kernels"
@@ -42,7 +46,7 @@ build_checkpoint() {
   swiftc "${flags[@]}" -emit-library -static -emit-module -module-name RNNCore \
     Sources/RNNCore/*.swift -o "$out/libRNNCore.a"
   swiftc "${flags[@]}" -module-name RNNTraining Sources/RNNTraining/*.swift fuzz/FuzzCheckpoint.swift \
-    "$out/libRNNFormat.a" "$out/libRNNDatasets.a" "$out/libRNNCore.a" "$SUPPORT/libRNNSupport.a" "$out/kernels.o" \
+    "$out/libRNNFormat.a" "$out/libRNNDatasets.a" "$out/libRNNCore.a" "$SUPPORT/libRNNSupport.a" "${kernels[@]}" \
     $(pkg-config --libs openblas) -lzstd -lz -lcrypto -lFoundationNetworking -o fuzz-out/checkpoint/fuzz-checkpoint
 }
 

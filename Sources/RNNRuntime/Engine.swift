@@ -437,12 +437,13 @@ struct Engine {
                             let first = batch.offsets[t]
                             let (h, hStride) = previous(t, rows, initialState: initialState, ws, hp)
                             let (out, outStride) = rows.step(t)
-                            let step = GRUStep(
+                            var step = GRUStep(
                                 rows: batch.active[t], groups: hp / laneCount,
                                 x: x.map { $0 + first * xStride }, xStride: xStride, xWidth: xStride, wx: wx.baseAddress,
                                 h: h, hStride: hStride, wh: wh.baseAddress!,
                                 biasX: bias.baseAddress!, biasHN: biasHN.baseAddress, resetAfter: resetAfter,
-                                hOut: out, hOutStride: outStride, scratch: ws.gruScratch)
+                                hOut: out, hOutStride: outStride)
+                            step.scratch = ws.gruScratch
                             step.run(kernel)
                         }
                     }
