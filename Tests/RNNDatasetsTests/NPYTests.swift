@@ -65,12 +65,7 @@ import Testing
             with open(d + "/v%d.npy" % version[0], "wb") as f:
                 np.lib.format.write_array(f, np.arange(6, dtype="<f4").reshape(3, 2), version=version)
         """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, directory]
-        try process.run()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "python3 with numpy is needed to write the files")
+        try TestSupport.python(script, directory: directory, needs: "python3 with numpy")
 
         let f4 = try NPYArray.read(at: directory + "/f4.npy")
         #expect(f4.dtype == .float32 && f4.shape == [2, 3, 4])
@@ -124,12 +119,7 @@ import Testing
         np.save(sys.argv[1] + "/x.npy", x)
         np.save(sys.argv[1] + "/lengths.npy", np.array([4, 1, 0], dtype="<i8"))
         """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, directory]
-        try process.run()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0)
+        try TestSupport.python(script, directory: directory, needs: "python3 with numpy")
         let x = try NPYArray.read(at: directory + "/x.npy")
         let lengths = try NPYArray.read(at: directory + "/lengths.npy")
         let sequences = try x.featureSequences(lengths: lengths)
