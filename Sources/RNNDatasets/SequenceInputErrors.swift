@@ -250,7 +250,10 @@ func excerpt(_ bytes: some Collection<UInt8>, nothing: String = "nothing") -> St
 /// The end of the three messages for a value beyond `Float`'s range.
 private let float32Overflow = "overflows float32 (largest \(Float.greatestFiniteMagnitude))"
 
-/// A shape as Python writes it: `()`, `(3,)`, `(2, 3)`.
+/// A shape as Python writes it: `()`, `(3,)`, `(2, 3)`; past 8 dimensions, the first 8 and the count
+/// (a hostile header may declare a million).
 func pythonShape(_ shape: [Int]) -> String {
-    shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
+    if shape.count == 1 { return "(\(shape[0]),)" }
+    let shown = shape.prefix(8).map(String.init).joined(separator: ", ")
+    return "(" + shown + (shape.count > 8 ? ", ... \(shape.count) dimensions)" : ")")
 }

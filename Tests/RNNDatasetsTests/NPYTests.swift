@@ -196,6 +196,10 @@ import Testing
         // 2^32 * 2^32 elements overflow Int; 2^62 elements of 4 bytes overflow the byte count.
         #expect(Self.problem(Self.file(Self.header(shape: "(4294967296, 4294967296)"))) == .shapeOverflow(shape: "(4294967296, 4294967296)"))
         #expect(Self.problem(Self.file(Self.header(shape: "(4611686018427387904,)"))) == .shapeOverflow(shape: "(4611686018427387904,)"))
+        // A message names at most 8 dimensions, whatever the header declares.
+        let many = "(" + Array(repeating: "65536", count: 20).joined(separator: ", ") + ")"
+        #expect(Self.problem(Self.file(Self.header(shape: many)))
+            == .shapeOverflow(shape: "(" + Array(repeating: "65536", count: 8).joined(separator: ", ") + ", ... 20 dimensions)"))
         // Exactly the default 4 GiB cap but longer than the file; over a smaller cap; the data
         // shorter and longer than the shape.
         let claim = Self.file(Self.header(shape: "(1024, 1024, 1024)"))
