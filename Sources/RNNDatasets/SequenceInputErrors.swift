@@ -73,7 +73,7 @@ public enum NPYProblem: Equatable, Sendable, CustomStringConvertible {
         case .shapeOverflow(let shape):
             return "shape \(shape) has more elements or bytes than a 64-bit integer can count; the header is corrupt"
         case .valueOverflow(let index, let value):
-            return "float64 value \(value) at flat index \(index) overflows float32 (largest \(Float.greatestFiniteMagnitude))"
+            return "float64 value \(value) at flat index \(index) \(float32Overflow)"
         case .wrongShape(let expected, let shape):
             return "array of shape \(pythonShape(shape)), expected \(expected)"
         case .wrongDType(let expected, let found):
@@ -186,8 +186,7 @@ public enum TSProblem: Error, Equatable, Sendable, CustomStringConvertible {
         case .notFinite(let dimension, let position, let found):
             return "dimension \(dimension), value \(position) is \(found), expected a finite number"
         case .overflow(let dimension, let position, let found):
-            return "dimension \(dimension), value \(position) (\(found)) overflows float32 "
-                + "(largest \(Float.greatestFiniteMagnitude))"
+            return "dimension \(dimension), value \(position) (\(found)) \(float32Overflow)"
         case .ragged(let dimension, let length, let expected):
             return "dimension \(dimension) has \(length) values, dimension 1 has \(expected): "
                 + "every dimension of a series must have the same length"
@@ -229,7 +228,7 @@ public enum StreamLineError: Error, Equatable, Sendable, CustomStringConvertible
         case .notFinite(let feature, let found):
             return "feature \(feature) is \(found): JSON has no NaN or Infinity, send finite numbers"
         case .overflow(let feature, let text):
-            return "feature \(feature) (\(text)) overflows float32 (largest \(Float.greatestFiniteMagnitude))"
+            return "feature \(feature) (\(text)) \(float32Overflow)"
         case .emptyStep:
             return "empty array: a step needs at least one feature"
         case .featureCount(let expected, let found):
@@ -248,7 +247,13 @@ func excerpt(_ bytes: some Collection<UInt8>, nothing: String = "nothing") -> St
         + (bytes.count > 24 ? "..." : "")
 }
 
-/// A shape as Python writes it: `()`, `(3,)`, `(2, 3)`.
+/// The end of the three messages for a value beyond `Float`'s range.
+private let float32Overflow = "overflows float32 (largest \(Float.greatestFiniteMagnitude))"
+
+/// A shape as Python writes it: `()`, `(3,)`, `(2, 3)`; past 8 dimensions, the first 8 and the count
+/// (a hostile header may declare a million).
 func pythonShape(_ shape: [Int]) -> String {
-    shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
+    if shape.count == 1 { return "(\(shape[0]),)" }
+    let shown = shape.prefix(8).map(String.init).joined(separator: ", ")
+    return "(" + shown + (shape.count > 8 ? ", ... \(shape.count) dimensions)" : ")")
 }

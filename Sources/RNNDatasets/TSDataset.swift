@@ -112,6 +112,8 @@ private struct TSReader {
     var equalLength = false
     var seriesLength: Int?
     var classLabels: [[UInt8]]?
+    /// The same labels, for looking them up (a hostile header may list millions).
+    var classLabelSet = Set<[UInt8]>()
     var regression = false
     var firstLength: Int?
 
@@ -208,10 +210,12 @@ private struct TSReader {
                     throw .headerValue(keyword: keyword, expected: "the labels after true", found: "nothing")
                 }
                 guard list.allSatisfy({ String(validating: $0, as: UTF8.self) != nil }) else { throw .notUTF8 }
-                if let twice = list.indices.first(where: { list[..<$0].contains(list[$0]) }) {
-                    throw .headerValue(keyword: keyword, expected: "distinct labels", found: excerpt(list[twice]) + " twice")
+                var seen = Set<[UInt8]>()
+                if let twice = list.first(where: { !seen.insert($0).inserted }) {
+                    throw .headerValue(keyword: keyword, expected: "distinct labels", found: excerpt(twice) + " twice")
                 }
                 classLabels = list
+                classLabelSet = seen
             case "false" where values.count == 1:
                 classLabels = nil
             default:
@@ -319,7 +323,7 @@ private struct TSReader {
                 throw .badTarget(found: excerpt(label, nothing: "an empty target"))
             }
             targets.append(target)
-        } else if let classLabels, !classLabels.contains(label) {
+        } else if let classLabels, !classLabelSet.contains(label) {
             throw .unknownLabel(label: String(decoding: label, as: UTF8.self), classes: classLabels.count)
         }
         labels.append(String(decoding: label, as: UTF8.self))

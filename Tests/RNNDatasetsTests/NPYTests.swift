@@ -65,12 +65,7 @@ import Testing
             with open(d + "/v%d.npy" % version[0], "wb") as f:
                 np.lib.format.write_array(f, np.arange(6, dtype="<f4").reshape(3, 2), version=version)
         """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, directory]
-        try process.run()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "python3 with numpy is needed to write the files")
+        try TestSupport.python(script, directory: directory, needs: "python3 with numpy")
 
         let f4 = try NPYArray.read(at: directory + "/f4.npy")
         #expect(f4.dtype == .float32 && f4.shape == [2, 3, 4])
@@ -124,12 +119,7 @@ import Testing
         np.save(sys.argv[1] + "/x.npy", x)
         np.save(sys.argv[1] + "/lengths.npy", np.array([4, 1, 0], dtype="<i8"))
         """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, directory]
-        try process.run()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0)
+        try TestSupport.python(script, directory: directory, needs: "python3 with numpy")
         let x = try NPYArray.read(at: directory + "/x.npy")
         let lengths = try NPYArray.read(at: directory + "/lengths.npy")
         let sequences = try x.featureSequences(lengths: lengths)
@@ -206,6 +196,10 @@ import Testing
         // 2^32 * 2^32 elements overflow Int; 2^62 elements of 4 bytes overflow the byte count.
         #expect(Self.problem(Self.file(Self.header(shape: "(4294967296, 4294967296)"))) == .shapeOverflow(shape: "(4294967296, 4294967296)"))
         #expect(Self.problem(Self.file(Self.header(shape: "(4611686018427387904,)"))) == .shapeOverflow(shape: "(4611686018427387904,)"))
+        // A message names at most 8 dimensions, whatever the header declares.
+        let many = "(" + Array(repeating: "65536", count: 20).joined(separator: ", ") + ")"
+        #expect(Self.problem(Self.file(Self.header(shape: many)))
+            == .shapeOverflow(shape: "(" + Array(repeating: "65536", count: 8).joined(separator: ", ") + ", ... 20 dimensions)"))
         // Exactly the default 4 GiB cap but longer than the file; over a smaller cap; the data
         // shorter and longer than the shape.
         let claim = Self.file(Self.header(shape: "(1024, 1024, 1024)"))

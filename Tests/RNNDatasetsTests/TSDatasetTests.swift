@@ -191,6 +191,21 @@ import Testing
             == .fileNotFound(path: directory + "/missing.ts"))
     }
 
+    @Test func manyLabelsAndSeriesTakeLinearTime() throws {
+        // 100,000 labels and as many series: a duplicate check or label lookup that scanned the list
+        // would make 1e10 label comparisons (minutes in a debug build); with sets this takes about a
+        // second in a debug build, a few under load. The bound is far from both.
+        let labels = (0 ..< 100_000).map { "c\($0)" }
+        let text = "@classLabel true " + labels.joined(separator: " ") + "\n@data\n"
+            + labels.reversed().map { "1:" + $0 }.joined(separator: "\n")
+        let start = ContinuousClock.now
+        let data = try TSDataset.parse(Array(text.utf8))
+        #expect(ContinuousClock.now - start < .seconds(60))
+        #expect(data.sequences.count == 100_000 && data.classIndices.first == 99_999 && data.classIndices.last == 0)
+        #expect(Self.problem("@classLabel true " + labels.joined(separator: " ") + " c7\n")!
+            == (1, .headerValue(keyword: "classLabel", expected: "distinct labels", found: "\"c7\" twice")))
+    }
+
     @Test func messagesNameLineDimensionAndPosition() {
         let error = TestSupport.error { () throws(DatasetError) in try TSDataset.parse(Array((Self.header + "1,2,3:4,5:a\n").utf8), path: "x.ts") }
         #expect(error?.description == "x.ts:10: .ts: dimension 2 has 2 values, dimension 1 has 3: "
