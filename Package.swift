@@ -4,8 +4,8 @@
 //
 //   RNNFormat    the .rnnm model-file format (spec/FORMAT.md): reader, writer, validation
 //   RNNRuntime   inference: loads a model file, classifies batches (format + BLAS only)
-//   RNNKernels   the runtime's fused LSTM step in C, per instruction set (AVX-512, AVX2)
-//   RNNDatasets  IDX files, MNIST / Fashion-MNIST / IMDb loaders, checksummed downloads
+//   RNNKernels   the fused LSTM and GRU steps in C, per instruction set (AVX-512, AVX2; the GRU also portable C)
+//   RNNDatasets  IDX files, MNIST / Fashion-MNIST / IMDb loaders, .npy / UEA .ts / stream-line readers, checksummed downloads
 //   RNNTraining  the LSTM trainer: forward, hand-written BPTT, Adam, export
 //   rnn-train    CLI over RNNTraining
 //   rnn-infer    CLI over RNNRuntime
@@ -50,7 +50,7 @@ let package = Package(
         // Shared by every module below; its API is `package`, and it is in no product of its own.
         .target(name: "RNNSupport"),
         .target(name: "RNNFormat", dependencies: ["RNNSupport", "CZstd", "CZlib"]),
-        // The fused LSTM step kernels (C, one variant per x86-64 instruction set), internal to RNNRuntime.
+        // The fused LSTM and GRU step kernels (C, one variant per instruction set), shared by runtime and trainer.
         .target(name: "RNNKernels"),
         // The numeric core shared by runtime and trainer: activations, gate layout, the kernel call,
         // packed variable-length batches, the random generator. Not a product.
@@ -83,7 +83,7 @@ let package = Package(
         ]),
         .executableTarget(name: "rnn-infer", dependencies: [
             "CommandLineSupport", "RNNSupport",
-            "RNNRuntime", "RNNFormat", "RNNDatasets", "RNNReport",
+            "RNNRuntime", "RNNCore", "RNNFormat", "RNNDatasets", "RNNReport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -104,7 +104,7 @@ let package = Package(
         .testTarget(name: "RNNCoreTests", dependencies: ["RNNCore"]),
         .testTarget(name: "RNNRuntimeTests", dependencies: ["RNNRuntime", "RNNFormat", "RNNCore", "RNNTestSupport"]),
         .testTarget(name: "RNNDatasetsTests", dependencies: ["RNNDatasets"]),
-        .testTarget(name: "GoldenTests", dependencies: ["RNNRuntime", "RNNTraining", "RNNFormat", "RNNDatasets"]),
+        .testTarget(name: "GoldenTests", dependencies: ["RNNRuntime", "RNNTraining", "RNNFormat", "RNNDatasets", "RNNTestSupport"]),
         .testTarget(name: "RNNReportTests", dependencies: ["RNNReport"], exclude: ["browser"]),
         .testTarget(name: "RNNTrainingTests", dependencies: ["RNNTraining", "RNNRuntime", "RNNFormat", "RNNDatasets", "RNNKernels", "RNNCore"]),
         .testTarget(name: "RNNRuntimeCTests", dependencies: ["RNNRuntimeC", "CRNNRuntime", "RNNRuntime"]),
