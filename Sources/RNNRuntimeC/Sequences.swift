@@ -43,7 +43,7 @@ private func classifySequences(_ handle: OpaquePointer?, _ values: UnsafePointer
         }
         total = sum
     } else {
-        guard count == 0 || (1...limit).contains(steps) else {
+        guard count == 0 || (steps >= 1 && steps <= limit) else {
             throw .invalidArgument("lengths is NULL, so every sequence has steps = \(steps) steps; expected 1 ... \(maxLength) "
                 + "(the model's max_length)")
         }

@@ -6,8 +6,8 @@ import RNNSupport
 /// Checks every argument of a `rnn_classify_texts*` call, then tokenizes and classifies.
 ///
 /// In the header's order: the handle, the model's kind (tokens, one output per text; probabilities
-/// and classes of a logits model), the lengths, the pointers (`texts`, the output, each text), the
-/// output length and the results' memory. Each text's bytes go through the model's own pipeline
+/// and classes of a logits model), the lengths, the pointers (`texts`, the output), the output
+/// length, the results' memory, then each text's pointer. Each text's bytes go through the model's own pipeline
 /// (``RNNFormat/TokenSequence``: words-v1 on bytes, so text that is not valid UTF-8 is tokenized by
 /// the same byte rules, never repaired), on the calling thread.
 private func classifyTexts(_ handle: OpaquePointer?, _ texts: UnsafePointer<UnsafePointer<CChar>?>?, count: Int,
@@ -26,9 +26,10 @@ private func classifyTexts(_ handle: OpaquePointer?, _ texts: UnsafePointer<Unsa
     guard count > 0, let texts, let encoder = model.encoder else {
         return try runtime { () throws(RuntimeError) in try model.classify(tokenSequences: []) }
     }
-    for i in 0..<count where texts[i] == nil { throw .nullArgument("texts[\(i)] is NULL") }
+    // The results are reserved before the caller's `count` pointers are read.
     try checkOutput(output, length: outputLength, rows: OutputRows(count: count, total: count, text: counted(count, "text"), noun: "text"),
                     model: model)
+    for i in 0..<count where texts[i] == nil { throw .nullArgument("texts[\(i)] is NULL") }
     let ids = (0..<count).map { i in
         let text = texts[i]!
         var sequence = TokenSequence(encoder)

@@ -323,9 +323,10 @@ rnn_status rnn_classify_features_classes(const rnn_model *model, const float *va
  * (RNN_ERROR_INVALID_HANDLE); not a text model, a per-step model, or a values model in the
  * _probabilities / _classes functions (RNN_ERROR_UNSUPPORTED_MODEL); a size_t above SSIZE_MAX
  * (RNN_ERROR_INVALID_ARGUMENT); `texts` NULL although count is not 0, the output NULL although
- * out_len or count is not 0, texts[i] NULL (RNN_ERROR_NULL_ARGUMENT, naming i); out_len below the
- * result (RNN_ERROR_BUFFER_TOO_SMALL); results larger than the process can allocate
- * (RNN_ERROR_LIMIT_EXCEEDED). `count` may be 0. Each call runs on the calling thread only.
+ * out_len or count is not 0 (RNN_ERROR_NULL_ARGUMENT); out_len below the result
+ * (RNN_ERROR_BUFFER_TOO_SMALL); results larger than the process can allocate
+ * (RNN_ERROR_LIMIT_EXCEEDED); texts[i] NULL (RNN_ERROR_NULL_ARGUMENT, naming i). `count` may be 0.
+ * Each call runs on the calling thread only.
  * ------------------------------------------------------------------------------------------- */
 
 rnn_status rnn_classify_texts(const rnn_model *model, const char *const *texts, size_t count, float *out_logits,
