@@ -105,11 +105,16 @@ func checkOutput(_ output: ClassifyOutput, length outputLength: Int, rows: Outpu
     guard rows.total > 0 else { return }
     let perRow = rows.total == rows.count ? rows.noun : "row"
     let resultBytes = try product(rows.total, 8 * classes + 8, "\(perRow == "row" ? "rows" : "count") x result bytes per \(perRow)")
-    do throws(ModelFormatError) {
-        try CheckedAllocation.reserve(resultBytes, for: "the results of \(rows.text)")
-    } catch {
-        throw .limitExceeded(error.message)
-    }
+    try reserve(resultBytes, for: "the results of \(rows.text)")
+}
+
+/// The live model behind `handle`, if it reads `kind` and (for probabilities and classes) has logits:
+/// the first checks of every classify entry point.
+func classifyingModel(_ handle: OpaquePointer?, reads kind: InputContract.Kind, _ output: ClassifyOutput) throws(APIError) -> Model {
+    let model = try modelHandles.object(handle)
+    try requireInputKind(model, kind)
+    try output.check(outputKindOf: model)
+    return model
 }
 
 /// Checks every argument of a `rnn_classify_u8*` / `rnn_classify_f32*` call, then classifies.
@@ -122,9 +127,7 @@ func checkOutput(_ output: ClassifyOutput, length outputLength: Int, rows: Outpu
 /// runtime succeeded.
 private func classifyImages(_ handle: OpaquePointer?, _ input: InputValues, inputLength: Int, count: Int,
                             output: ClassifyOutput, outputLength: Int) throws(APIError) -> BatchResult {
-    let model = try modelHandles.object(handle)
-    try requireInputKind(model, .imageRows)
-    try output.check(outputKindOf: model)
+    let model = try classifyingModel(handle, reads: .imageRows, output)
     let inputLength = try length(inputLength, "\(input.name)_len")
     let count = try length(count, "count")
     let outputLength = try length(outputLength, "out_len")

@@ -11,9 +11,7 @@ import RNNRuntime
 private func classifySequences(_ handle: OpaquePointer?, _ values: UnsafePointer<Float>?, valuesLength: Int, count: Int,
                                steps: Int, lengths: UnsafePointer<Int>?, output: ClassifyOutput,
                                outputLength: Int) throws(APIError) -> BatchResult {
-    let model = try modelHandles.object(handle)
-    try requireInputKind(model, .features)
-    try output.check(outputKindOf: model)
+    let model = try classifyingModel(handle, reads: .features, output)
     let valuesLength = try length(valuesLength, "values_len")
     let count = try length(count, "count")
     let steps = try length(steps, "steps")

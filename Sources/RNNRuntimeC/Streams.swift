@@ -42,11 +42,7 @@ public func rnn_stream_create(_ model: OpaquePointer?, _ count: Int, _ outStream
         }.reduce(max(model.input.width, model.classCount), max)
         let bytes = try product(count, 16 * (widest + 16) * model.metadata.layers.count * MemoryLayout<Float>.size,
                                 "count x stream bytes per sequence")
-        do throws(ModelFormatError) {
-            try CheckedAllocation.reserve(bytes, for: "a stream of \(counted(count, "sequence"))")
-        } catch {
-            throw .limitExceeded(error.message)
-        }
+        try reserve(bytes, for: "a stream of \(counted(count, "sequence"))")
         let stream = try runtime { () throws(RuntimeError) in try model.makeStream(count: count) }
         out.pointee = try streamHandles.insert(stream)
     }
@@ -138,17 +134,25 @@ public func rnn_stream_state_size(_ stream: OpaquePointer?, _ outSize: UnsafeMut
     }
 }
 
+/// The checks both state functions make, in the header's order: the stream, the index, the buffer,
+/// then `check` on the state length (a buffer too short to read into, or not a whole state).
+private func stateCall<Buffer>(_ handle: OpaquePointer?, _ index: Int, _ buffer: Buffer?, _ bufferName: String, _ stateLength: Int,
+                               _ check: (_ length: Int, _ size: Int) throws(APIError) -> Void) throws(APIError) -> (Stream, Int, Buffer, Int) {
+    let stream = try streamHandles.object(handle)
+    let index = try sequenceIndex(index, of: stream)
+    let stateLength = try length(stateLength, "state_len")
+    let buffer = try required(buffer, bufferName)
+    try check(stateLength, stream.stateSize)
+    return (stream, index, buffer, stateLength)
+}
+
 /// Copies one sequence's state (header: `rnn_stream_get_state`).
 @c @implementation
 public func rnn_stream_get_state(_ stream: OpaquePointer?, _ index: Int, _ outState: UnsafeMutablePointer<Float>?,
                                  _ stateLength: Int) -> rnn_status {
     apiCall("rnn_stream_get_state") { () throws(APIError) in
-        let stream = try streamHandles.object(stream)
-        let index = try sequenceIndex(index, of: stream)
-        let stateLength = try length(stateLength, "state_len")
-        let out = try required(outState, "out_state")
-        guard stateLength >= stream.stateSize else {
-            throw .bufferTooSmall("state_len is \(stateLength), but the model's state has \(stream.stateSize) values")
+        let (stream, index, out, _) = try stateCall(stream, index, outState, "out_state", stateLength) { length, size throws(APIError) in
+            guard length >= size else { throw .bufferTooSmall("state_len is \(length), but the model's state has \(size) values") }
         }
         write(stream.state(stream: index), to: out)
     }
@@ -159,12 +163,8 @@ public func rnn_stream_get_state(_ stream: OpaquePointer?, _ index: Int, _ outSt
 public func rnn_stream_set_state(_ stream: OpaquePointer?, _ index: Int, _ state: UnsafePointer<Float>?,
                                  _ stateLength: Int) -> rnn_status {
     apiCall("rnn_stream_set_state") { () throws(APIError) in
-        let stream = try streamHandles.object(stream)
-        let index = try sequenceIndex(index, of: stream)
-        let stateLength = try length(stateLength, "state_len")
-        let state = try required(state, "state")
-        guard stateLength == stream.stateSize else {
-            throw .inputSize("state_len is \(stateLength), but the model's state has \(stream.stateSize) values")
+        let (stream, index, state, stateLength) = try stateCall(stream, index, state, "state", stateLength) { length, size throws(APIError) in
+            guard length == size else { throw .inputSize("state_len is \(length), but the model's state has \(size) values") }
         }
         let values = UnsafeBufferPointer(start: state, count: stateLength)
         if let bad = values.firstIndex(where: { !$0.isFinite }) {

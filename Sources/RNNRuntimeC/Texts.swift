@@ -5,20 +5,18 @@ import RNNSupport
 
 /// Checks every argument of a `rnn_classify_texts*` call, then tokenizes and classifies.
 ///
-/// In the header's order: the handle, the model's kind (tokens, one output per text; probabilities
-/// and classes of a logits model), the lengths, the pointers (`texts`, the output), the output
+/// In the header's order: the handle, the model's kind (tokens; probabilities and classes of a
+/// logits model; one output per text), the lengths, the pointers (`texts`, the output), the output
 /// length, the results' memory, then each text's pointer. Each text's bytes go through the model's own pipeline
 /// (``RNNFormat/TokenSequence``: words-v1 on bytes, so text that is not valid UTF-8 is tokenized by
 /// the same byte rules, never repaired), on the calling thread.
 private func classifyTexts(_ handle: OpaquePointer?, _ texts: UnsafePointer<UnsafePointer<CChar>?>?, count: Int,
                            output: ClassifyOutput, outputLength: Int) throws(APIError) -> BatchResult {
-    let model = try modelHandles.object(handle)
-    try requireInputKind(model, .tokens)
+    let model = try classifyingModel(handle, reads: .tokens, output)
     if model.metadata.outputsPerStep {
         throw .unsupportedModel("the model gives one output per token (its last recurrent layer returns its sequence); "
             + "rnn_classify_texts* runs models with one output per text")
     }
-    try output.check(outputKindOf: model)
     let count = try length(count, "count")
     let outputLength = try length(outputLength, "out_len")
     if texts == nil && count > 0 { throw .nullArgument("texts is NULL") }

@@ -86,9 +86,7 @@ import Testing
     @Test func anImageStreamGivesTheImageLogitsAfterItsLastRow() throws {
         let model = try CAPITests.load("small-h16.rnnm")
         defer { _ = rnn_model_free(model) }
-        var height = 0, width = 0, classes = 0
-        _ = rnn_model_input_shape(model, &height, &width)
-        _ = rnn_model_class_count(model, &classes)
+        let (height, width, classes) = CAPITests.contract(model)
         let pixels = CAPITests.pixels(count: 2, perImage: height * width)
         var logits = [Float](repeating: 0, count: 2 * classes)
         #expect(rnn_classify_u8(model, pixels, pixels.count, 2, &logits, logits.count) == RNN_OK)

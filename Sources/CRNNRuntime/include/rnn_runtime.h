@@ -320,8 +320,8 @@ rnn_status rnn_classify_features_classes(const rnn_model *model, const float *va
  * models (their row count depends on the tokenizer) are RNN_ERROR_UNSUPPORTED_MODEL in this version.
  *
  * Checks, in this order: model NULL (RNN_ERROR_NULL_ARGUMENT) or not live
- * (RNN_ERROR_INVALID_HANDLE); not a text model, a per-step model, or a values model in the
- * _probabilities / _classes functions (RNN_ERROR_UNSUPPORTED_MODEL); a size_t above SSIZE_MAX
+ * (RNN_ERROR_INVALID_HANDLE); not a text model, a values model in the _probabilities / _classes
+ * functions, or a per-step model (RNN_ERROR_UNSUPPORTED_MODEL); a size_t above SSIZE_MAX
  * (RNN_ERROR_INVALID_ARGUMENT); `texts` NULL although count is not 0, the output NULL although
  * out_len or count is not 0 (RNN_ERROR_NULL_ARGUMENT); out_len below the result
  * (RNN_ERROR_BUFFER_TOO_SMALL); results larger than the process can allocate
