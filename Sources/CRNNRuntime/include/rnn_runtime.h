@@ -89,9 +89,11 @@ typedef enum rnn_status {
     /* The caller's arguments (1..9). */
     RNN_ERROR_NULL_ARGUMENT = 1,      /* a required pointer argument is NULL */
     RNN_ERROR_INVALID_HANDLE = 2,     /* the model handle was freed, or never came from rnn_model_load* */
-    RNN_ERROR_INVALID_ARGUMENT = 3,   /* a value out of range: label index, non-finite feature, sizes that overflow */
+    RNN_ERROR_INVALID_ARGUMENT = 3,   /* a value out of range: label index, non-finite feature, sizes that overflow
+                                         (1.1: a sequence length, a stream count or sequence index) */
     RNN_ERROR_BUFFER_TOO_SMALL = 4,   /* an output buffer shorter than the result */
-    RNN_ERROR_INPUT_SIZE = 5,         /* an input length that is not count x height x width */
+    RNN_ERROR_INPUT_SIZE = 5,         /* an input length that is not count x height x width (1.1: not
+                                         count x steps x width, count x width, the state size) */
 
     /* The model file (10..19): the error classes of spec/FORMAT.md section 8. */
     RNN_ERROR_IO = 10,                  /* the file could not be opened or read */
