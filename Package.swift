@@ -83,7 +83,7 @@ let package = Package(
         ]),
         .executableTarget(name: "rnn-infer", dependencies: [
             "CommandLineSupport", "RNNSupport",
-            "RNNRuntime", "RNNFormat", "RNNDatasets", "RNNReport",
+            "RNNRuntime", "RNNCore", "RNNFormat", "RNNDatasets", "RNNReport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -104,7 +104,7 @@ let package = Package(
         .testTarget(name: "RNNCoreTests", dependencies: ["RNNCore"]),
         .testTarget(name: "RNNRuntimeTests", dependencies: ["RNNRuntime", "RNNFormat", "RNNCore", "RNNTestSupport"]),
         .testTarget(name: "RNNDatasetsTests", dependencies: ["RNNDatasets"]),
-        .testTarget(name: "GoldenTests", dependencies: ["RNNRuntime", "RNNTraining", "RNNFormat", "RNNDatasets"]),
+        .testTarget(name: "GoldenTests", dependencies: ["RNNRuntime", "RNNTraining", "RNNFormat", "RNNDatasets", "RNNTestSupport"]),
         .testTarget(name: "RNNReportTests", dependencies: ["RNNReport"], exclude: ["browser"]),
         .testTarget(name: "RNNTrainingTests", dependencies: ["RNNTraining", "RNNRuntime", "RNNFormat", "RNNDatasets", "RNNKernels", "RNNCore"]),
         .testTarget(name: "RNNRuntimeCTests", dependencies: ["RNNRuntimeC", "CRNNRuntime", "RNNRuntime"]),

@@ -4,9 +4,9 @@
 #   fuzz/run.sh [TARGET] [SECONDS] [extra libFuzzer flags...]
 #
 # TARGET is reader (the .rnnm reader, the default: `fuzz/run.sh 600` still fuzzes it), tar, idx,
-# tokenizer or checkpoint; SECONDS defaults to 600. Each target is one case below: its sources, C includes
-# and libraries, seed corpus, dictionary and input cap. Corpus: fuzz-out/TARGET/corpus (it grows
-# between runs); crashes: fuzz-out/TARGET/crash-*.
+# tokenizer, checkpoint, npy, ts or streamline; SECONDS defaults to 600. Each target is one case
+# below: its sources, C includes and libraries, seed corpus, dictionary and input cap. Corpus:
+# fuzz-out/TARGET/corpus (it grows between runs); crashes: fuzz-out/TARGET/crash-*.
 #
 # Needs a Swift toolchain with libFuzzer (the swift.org Linux toolchains have it), libzstd-dev,
 # zlib1g-dev, libssl-dev and python3 (the generated seeds).
@@ -23,12 +23,16 @@ build_support() {
 }
 
 # The checkpoint reader lives in RNNTraining, which imports RNNFormat, RNNDatasets, RNNCore, CBLAS and
-# the C kernels: those are built first (static libraries, an object and a module map), then
+# the C kernels: those are built first (static libraries, an object per C file and a module map), then
 # RNNTraining's sources and the harness are compiled into one instrumented module.
 build_checkpoint() {
   local out=fuzz-out/checkpoint/build
   mkdir -p "$out/kernels"
-  clang -O2 -c Sources/RNNKernels/lstm_step.c -I Sources/RNNKernels/include -o "$out/kernels.o"
+  local kernels=() source
+  for source in Sources/RNNKernels/*.c; do
+    kernels+=("$out/kernels/$(basename "$source" .c).o")
+    clang -O2 -c "$source" -I Sources/RNNKernels/include -o "${kernels[-1]}"
+  done
   printf 'module RNNKernels {\n  umbrella "%s"\n  export *\n}\n' "$PWD/Sources/RNNKernels/include" \
     > "$out/kernels/module.modulemap"
   local flags=(-sanitize=fuzzer,address -parse-as-library -O -g -package-name rnn -I "$SUPPORT" -I "$out" -I "$out/kernels"
@@ -42,7 +46,7 @@ build_checkpoint() {
   swiftc "${flags[@]}" -emit-library -static -emit-module -module-name RNNCore \
     Sources/RNNCore/*.swift -o "$out/libRNNCore.a"
   swiftc "${flags[@]}" -module-name RNNTraining Sources/RNNTraining/*.swift fuzz/FuzzCheckpoint.swift \
-    "$out/libRNNFormat.a" "$out/libRNNDatasets.a" "$out/libRNNCore.a" "$SUPPORT/libRNNSupport.a" "$out/kernels.o" \
+    "$out/libRNNFormat.a" "$out/libRNNDatasets.a" "$out/libRNNCore.a" "$SUPPORT/libRNNSupport.a" "${kernels[@]}" \
     $(pkg-config --libs openblas) -lzstd -lz -lcrypto -lFoundationNetworking -o fuzz-out/checkpoint/fuzz-checkpoint
 }
 
@@ -66,10 +70,17 @@ case "$TARGET" in
     MAX_LEN=16384 DICT=fuzz/tar.dict
     python3 fuzz/seeds.py tar "$OUT/corpus" ;;
   idx)
-    SOURCES=(Sources/RNNDatasets/*.swift fuzz/FuzzIDX.swift)
+    SOURCES=(Sources/RNNDatasets/*.swift fuzz/FuzzIDX.swift fuzz/FuzzSupport.swift)
     FLAGS=(-I Sources/CZlib -I Sources/COpenSSL -lz -lcrypto)
     MAX_LEN=8192 DICT=fuzz/idx.dict
     python3 fuzz/seeds.py idx "$OUT/corpus" ;;
+  npy|ts|streamline)  # the feature-sequence readers: harness, seeds.py TARGET, fuzz/TARGET.dict
+    declare -A HARNESS=([npy]=FuzzNPY [ts]=FuzzTS [streamline]=FuzzStreamLine)
+    declare -A CAP=([npy]=4096 [ts]=8192 [streamline]=4096)
+    SOURCES=(Sources/RNNDatasets/*.swift "fuzz/${HARNESS[$TARGET]}.swift" fuzz/FuzzSupport.swift)
+    FLAGS=(-I Sources/CZlib -I Sources/COpenSSL -lz -lcrypto)
+    MAX_LEN=${CAP[$TARGET]} DICT=fuzz/$TARGET.dict
+    python3 fuzz/seeds.py "$TARGET" "$OUT/corpus" ;;
   tokenizer)
     SOURCES=(Sources/RNNFormat/*.swift fuzz/FuzzTokenizer.swift)
     FLAGS=(-I Sources/CZstd -I Sources/CZlib -lzstd -lz)
@@ -82,7 +93,7 @@ case "$TARGET" in
     # Seeds: tiny real training runs, written by the harness itself.
     FUZZ_CHECKPOINT_SEEDS="$OUT/corpus" "$OUT/fuzz-checkpoint" -runs=0 "$OUT/corpus" ;;
   *)
-    echo "fuzz/run.sh: unknown target '$TARGET'; expected reader, tar, idx, tokenizer or checkpoint" >&2
+    echo "fuzz/run.sh: unknown target '$TARGET'; expected reader, tar, idx, tokenizer, checkpoint, npy, ts or streamline" >&2
     exit 2 ;;
 esac
 

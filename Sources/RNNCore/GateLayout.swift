@@ -11,6 +11,10 @@ import RNNKernels
 ///
 /// The C kernels read weights in *panels* (`rnnk_packed_index`): per pair of unit groups, `columns`
 /// contiguous rows of 64 weights, which a register tile streams front to back.
+///
+/// A GRU (gates r, z, n, PyTorch's order) has the same layout with 3 gates: row
+/// `24 (j / 8) + 8 k + j % 8` holds gate `k` of unit `j` (``gruRow(gate:unit:)``), and its panels
+/// (`rnnk_gru_packed_index`) are one per group, `columns` rows of 24 weights.
 package enum GateLayout {
     /// `h` rounded up to a multiple of 8.
 
@@ -22,14 +26,37 @@ package enum GateLayout {
         (unit / laneCount) * 4 * laneCount + gate * laneCount + unit % laneCount
     }
 
+    /// The GRU's interleaved row of gate `gate` (0 r, 1 z, 2 n) of unit `unit`.
+
+    package static func gruRow(gate: Int, unit: Int) -> Int {
+        (unit / laneCount) * 3 * laneCount + gate * laneCount + unit % laneCount
+    }
+
     /// Reorders gate-major rows (`[4H, columns]`, gate order i, f, g, o) into the interleaved,
     /// padded layout (`[4 * padded, stride]`, extra columns zero), rounding to binary32.
     package static func interleave(_ m: [Double], hidden: Int, padded: Int, columns: Int, stride: Int) -> [Float] {
-        var out = [Float](repeating: 0, count: 4 * padded * stride)
-        for gate in 0..<4 {
+        interleave(m, gates: 4, row: row(gate:unit:), hidden: hidden, padded: padded, columns: columns, stride: stride)
+    }
+
+    /// Reorders a GRU's gate-major rows (`[3H, columns]`, PyTorch's gate order r, z, n) into the
+    /// interleaved, padded layout (`[3 * padded, stride]`, rows ``gruRow(gate:unit:)``, extra columns
+    /// zero), rounding to binary32.
+    ///
+    /// The padded units' rows (weights and biases) stay 0, and so does their state: with zero
+    /// pre-activations `z = σ(0) = 0.5` and `n = tanh(0) = 0`, so `h' = 0.5 * 0 + 0.5 * h = 0` when
+    /// `h` starts at 0, step after step; and as their `h` is 0, their columns of `W_h` (also 0)
+    /// never reach the real units.
+    package static func interleaveGRU(_ m: [Double], hidden: Int, padded: Int, columns: Int, stride: Int) -> [Float] {
+        interleave(m, gates: 3, row: gruRow(gate:unit:), hidden: hidden, padded: padded, columns: columns, stride: stride)
+    }
+
+    private static func interleave(_ m: [Double], gates: Int, row: (_ gate: Int, _ unit: Int) -> Int,
+                                   hidden: Int, padded: Int, columns: Int, stride: Int) -> [Float] {
+        var out = [Float](repeating: 0, count: gates * padded * stride)
+        for gate in 0..<gates {
             for unit in 0..<hidden {
                 let source = (gate * hidden + unit) * columns
-                let target = row(gate: gate, unit: unit) * stride
+                let target = row(gate, unit) * stride
                 for c in 0..<columns { out[target + c] = Float(m[source + c]) }
             }
         }
@@ -38,10 +65,21 @@ package enum GateLayout {
 
     /// Rearranges interleaved `[rows, columns]` rows (`rows = 4 * padded`) into the kernels' panels.
     package static func pack(_ m: [Float], rows: Int, columns: Int) -> [Float] {
-        let groups = Int32(rows / 32)
+        pack(m, rows: rows, columns: columns, index: rnnk_packed_index, groups: rows / 32)
+    }
+
+    /// Rearranges a GRU's interleaved `[rows, columns]` rows (`rows = 3 * padded`) into the GRU
+    /// kernel's panels (`rnnk_gru_packed_index`).
+    package static func packGRU(_ m: [Float], rows: Int, columns: Int) -> [Float] {
+        pack(m, rows: rows, columns: columns, index: rnnk_gru_packed_index, groups: rows / 24)
+    }
+
+    private static func pack(_ m: [Float], rows: Int, columns: Int,
+                             index: (_ groups: Int32, _ width: Int32, _ k: Int32, _ column: Int32) -> Int,
+                             groups: Int) -> [Float] {
         var out = [Float](repeating: 0, count: rows * columns)
         for r in 0..<rows {
-            for c in 0..<columns { out[rnnk_packed_index(groups, Int32(columns), Int32(c), Int32(r))] = m[r * columns + c] }
+            for c in 0..<columns { out[index(Int32(groups), Int32(columns), Int32(c), Int32(r))] = m[r * columns + c] }
         }
         return out
     }

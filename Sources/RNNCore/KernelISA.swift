@@ -5,7 +5,8 @@ import RNNKernels
 /// The runtime and the trainer both choose among these; neither reads the environment (a CLI that
 /// wants to force a variant passes it as an option).
 package enum KernelISA: Int, Sendable, CaseIterable, Comparable {
-    /// No fused kernel: BLAS and the Swift gate pass.
+    /// No vector kernel: for the LSTM, BLAS and the Swift gate pass; for the GRU, the portable C
+    /// variant of `rnnk_gru_step` (``GRUStep``), which runs on every CPU.
     case none = 0
     /// 256-bit vectors with FMA.
     case avx2 = 1

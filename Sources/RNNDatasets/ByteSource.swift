@@ -64,6 +64,36 @@ extension ByteSource {
         return bytes
     }
 
+    /// Reads the `dataBytes` bytes that follow a header of `headerBytes` bytes, handing them to
+    /// `body` in order, in chunks of at most ``byteSourceChunkBytes`` (a multiple of every element
+    /// size), then checks that the stream ends there.
+    ///
+    /// `rawSize`, a regular file's length, is checked against the header first, so a file of the
+    /// wrong length is refused before anything is read; without it (gzip, pipes) a short stream is
+    /// found when it ends, having cost one chunk. Sizes in the errors count header and data.
+    func readData(_ dataBytes: Int, afterHeader headerBytes: Int, rawSize: Int?,
+                  _ body: ([UInt8]) throws(DatasetError) -> Void) throws(DatasetError) {
+        let totalBytes = headerBytes + dataBytes
+        if let rawSize {
+            if rawSize < totalBytes { throw .truncated(path: path, expectedBytes: totalBytes, foundBytes: rawSize) }
+            if rawSize > totalBytes { throw .trailingData(path: path, expectedBytes: totalBytes, foundBytes: rawSize) }
+        }
+        var done = 0
+        while done < dataBytes {
+            let wanted = min(byteSourceChunkBytes, dataBytes - done)
+            let chunk = try readBytes(wanted)
+            if chunk.count < wanted {
+                throw .truncated(path: path, expectedBytes: totalBytes, foundBytes: headerBytes + done + chunk.count)
+            }
+            try body(chunk)
+            done += wanted
+        }
+        // Reading on to the end also makes a gzip source verify its CRC-32 and length.
+        guard try isAtEnd() else {
+            throw .trailingData(path: path, expectedBytes: totalBytes, foundBytes: totalBytes + 1)
+        }
+    }
+
     /// True when the stream has no byte left; consumes at most one byte.
     func isAtEnd() throws(DatasetError) -> Bool {
         var probe: UInt8 = 0

@@ -45,6 +45,11 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
     case invalidArgument(detail: String)
     /// The tar archive is malformed (IMDb loader).
     case tar(path: String, detail: String)
+    /// A `.npy` file (``NPYArray``) breaks the format, or its array is not what the caller asked for.
+    case npy(path: String, NPYProblem)
+    /// Line `line` (1-based) of a UEA/UCR `.ts` file (``TSDataset``) breaks the format; line 0 is
+    /// the file as a whole (its size, a missing `@data`).
+    case timeSeries(path: String, line: Int, TSProblem)
 
     public var description: String {
         switch self {
@@ -99,6 +104,10 @@ public enum DatasetError: Error, CustomStringConvertible, Equatable, Sendable {
             return "invalid argument: \(detail)"
         case .tar(let path, let detail):
             return "\(path): malformed tar archive: \(detail); the archive is corrupt or incomplete"
+        case .npy(let path, let problem):
+            return "\(path): .npy: \(problem)"
+        case .timeSeries(let path, let line, let problem):
+            return line > 0 ? "\(path):\(line): .ts: \(problem)" : "\(path): .ts: \(problem)"
         }
     }
 }

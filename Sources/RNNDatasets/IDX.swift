@@ -70,24 +70,13 @@ public enum IDX {
     ///
     /// For a regular raw file the length is known up front and checked before the one exact
     /// allocation. For gzip and pipes it is not, so the array grows only as real bytes arrive
-    /// (``ByteSource/readBytes(_:knownToArrive:)``): a 16-byte header claiming 4 GiB costs 1 MiB.
+    /// (``ByteSource/readData(_:afterHeader:rawSize:_:)``): a 16-byte header claiming 4 GiB costs 1 MiB.
     static func readData(of header: IDXHeader, from source: ByteSource, rawSize: Int?) throws(DatasetError) -> [UInt8] {
-        if let rawSize {
-            if rawSize < header.totalBytes {
-                throw .truncated(path: source.path, expectedBytes: header.totalBytes, foundBytes: rawSize)
-            }
-            if rawSize > header.totalBytes {
-                throw .trailingData(path: source.path, expectedBytes: header.totalBytes, foundBytes: rawSize)
-            }
-        }
-        let data = try source.readBytes(header.dataBytes, knownToArrive: rawSize != nil)
-        if data.count < header.dataBytes {
-            throw .truncated(path: source.path, expectedBytes: header.totalBytes,
-                             foundBytes: header.headerBytes + data.count)
-        }
-        // Reading on to the end also makes a gzip source verify its CRC-32 and length.
-        guard try source.isAtEnd() else {
-            throw .trailingData(path: source.path, expectedBytes: header.totalBytes, foundBytes: header.totalBytes + 1)
+        var data = [UInt8]()
+        try source.readData(header.dataBytes, afterHeader: header.headerBytes, rawSize: rawSize) { chunk in
+            // Only once the first chunk has come is a regular file's length known to match.
+            if data.isEmpty, rawSize != nil { data.reserveCapacity(header.dataBytes) }
+            data += chunk
         }
         return data
     }

@@ -49,7 +49,7 @@ package enum FixtureCorpus {
         var minor9 = RawFile(tiny, options: .init())
         minor9.formatMinor = 9
         add("minor9.rnnm", "written by a hypothetical 1.9 writer that uses nothing new (min_reader_minor 0); must load", minor9.bytes())
-        return items + textModels()
+        return items + textModels() + v12Models()
     }
 
     /// The bad files of `fixtures/corrupt/`, each breaking one rule.
@@ -228,7 +228,7 @@ package enum FixtureCorpus {
         }()))
         bad("json-top-level-array", .malformed, "the JSON text is an array", metaText(Array("[1,2]".utf8)))
         bad("format-not-rnnm", .malformed, "\"format\" is \"onnx\"", meta { $0.set([.key("format")], .string("onnx")) })
-        bad("unknown-layer-type", .unsupportedFeature, "layer 0 has type \"gru\"", meta { $0.set([.key("model"), .key("layers"), .index(0), .key("type")], .string("gru")) })
+        bad("unknown-layer-type", .unsupportedFeature, "layer 0 has type \"transformer\"", meta { $0.set([.key("model"), .key("layers"), .index(0), .key("type")], .string("transformer")) })
         bad("unknown-input-kind", .unsupportedFeature, "input kind \"audio_frames\"", meta { $0.set([.key("input"), .key("kind")], .string("audio_frames")) })
         bad("unknown-activation", .unsupportedFeature, "the dense layer's activation is \"gelu\"", meta { $0.set([.key("model"), .key("layers"), .index(1), .key("activation")], .string("gelu")) })
         bad("unknown-gate-order", .unsupportedFeature, "gate_order \"iofc\" (ONNX's order, not defined in 1.0)", meta { $0.set([.key("model"), .key("layers"), .index(0), .key("gate_order")], .string("iofc")) })
@@ -321,7 +321,7 @@ package enum FixtureCorpus {
             m.metadata.layers = [.dense(DenseLayer(name: "out", inputSize: 3, outputSize: 2, weight: "out.weight", bias: "out.bias"))]
             m.tensors = [Tensor(name: "out.weight", shape: [2, 3], values: [0.5, -0.5, 0.25, -0.25, 0.125, -0.125]), m.tensors[5]]
         })
-        bad("last-lstm-returns-sequence", .malformed, "the only lstm returns \"sequence\"", model { m in
+        bad("last-lstm-returns-sequence", .malformed, "the only lstm returns \"sequence\" (per-step outputs, since 1.2) but min_reader_minor is 0", model { m in
             guard case .lstm(var l) = m.metadata.layers[0] else { return }
             l.returns = .sequence
             m.metadata.layers[0] = .lstm(l)
@@ -368,7 +368,7 @@ package enum FixtureCorpus {
             metaText([UInt8](repeating: 0x5B, count: 40)))
         bad("order-metadata-before-table", .unsupportedFeature, "an unknown layer type and tensor_count 0: the metadata is checked first",
             { var json = try! MetadataEncoding.json(micro.metadata)
-              json.set([.key("model"), .key("layers"), .index(0), .key("type")], .string("gru"))
+              json.set([.key("model"), .key("layers"), .index(0), .key("type")], .string("transformer"))
               return raw { $0.sections[0].content = CanonicalJSON.encode(json); Patch.u32(&$0.sections[1].content, 0, 0) } }())
         bad("order-references-before-shapes", .malformed, "a missing tensor and a wrong shape: references are checked first",
             model { m in m.tensors[0].shape = [3, 8]; m.tensors.removeLast() })
@@ -385,7 +385,7 @@ package enum FixtureCorpus {
               var r = RawFile(m).withOptions(.init())
               r.features &= ~FormatFeature.int8.bit
               return r.bytes() }())
-        return items + textCorruptFiles()
+        return items + textCorruptFiles() + v12CorruptFiles()
     }
 
     /// A zstd frame of `prefix` followed by `zeros` zero bytes, built block by block instead of

@@ -52,6 +52,24 @@ struct RawFile {
     }
 }
 
+extension RawFile {
+    /// A fixture of format `1.minor`: `model` encoded unchecked with zstd (its metadata JSON edited by
+    /// `json` first, when given), `min_reader_minor` = `minReader` (default: `minor`).
+    static func versioned(_ model: ModelFile, minor: UInt16, minReader: UInt16? = nil,
+                          json edit: ((inout JSONValue) -> Void)? = nil) -> [UInt8] {
+        var metadata: [UInt8]? = nil
+        if let edit {
+            var value = try! MetadataEncoding.json(model.metadata)
+            edit(&value)
+            metadata = CanonicalJSON.encode(value)
+        }
+        var r = RawFile(model, options: .init(), metadata: metadata)
+        r.formatMinor = minor
+        r.minReaderMinor = minReader ?? minor
+        return r.bytes()
+    }
+}
+
 /// Byte patches on a finished file.
 enum Patch {
     static func u8(_ b: inout [UInt8], _ at: Int, _ v: UInt8) { b[at] = v }

@@ -39,25 +39,13 @@ extension FixtureCorpus {
     /// Bad 1.1 files (appended to ``corruptFiles()``), each breaking one rule of spec §6.1 / §6.2.1.
     static func textCorruptFiles() -> [Item] {
         let base = FixtureModels.tinyText()
-        func file(_ m: ModelFile, minReader: UInt16 = 1) -> [UInt8] {
-            var r = RawFile(m).withOptions(.init())
-            r.formatMinor = 1
-            r.minReaderMinor = minReader
-            return r.bytes()
-        }
+        func file(_ m: ModelFile, minReader: UInt16 = 1) -> [UInt8] { RawFile.versioned(m, minor: 1, minReader: minReader) }
         func edited(_ edit: (inout ModelFile) -> Void) -> [UInt8] {
             var m = base
             edit(&m)
             return file(m)
         }
-        func json(_ edit: (inout JSONValue) -> Void) -> [UInt8] {
-            var value = try! MetadataEncoding.json(base.metadata)
-            edit(&value)
-            var r = RawFile(base, options: .init(), metadata: CanonicalJSON.encode(value))
-            r.formatMinor = 1
-            r.minReaderMinor = 1
-            return r.bytes()
-        }
+        func json(_ edit: @escaping (inout JSONValue) -> Void) -> [UInt8] { RawFile.versioned(base, minor: 1, json: edit) }
         var items: [Item] = []
         func bad(_ name: String, _ error: ModelFormatError.Kind, _ why: String, _ bytes: [UInt8]) {
             items.append(Item(file: name + ".rnnm", error: error.rawValue, why: why, bytes: bytes))

@@ -20,33 +20,17 @@ static inline int two_phase(const rnnk_gru_step_args *a) { return !a->reset_afte
 
 int rnnk_gru_step_check(const rnnk_gru_step_args *a) {
     if (!a) return RNNK_NULL_POINTER;
-    if (a->rows < 0 || a->groups < 1 || a->groups > INT_MAX / 24 || a->x_width < 0 || a->h_width < 0)
-        return RNNK_INVALID_SIZE;
+    if (STEP_SIZES_INVALID(a, 24)) return RNNK_INVALID_SIZE;
     const ptrdiff_t G = 8 * (ptrdiff_t)a->groups, Z = 3 * G;
-    if (!a->h_out || (a->x_width > 0 && (!a->x || !a->wx)) || (a->h_width > 0 && (!a->h || !a->wh)) ||
-        (!a->z_in && !a->bias_x) || (two_phase(a) && !a->scratch))
-        return RNNK_NULL_POINTER;
-    if ((a->x_width > 0 && a->x_stride < a->x_width) || (a->h_width != 0 && a->h_width != G) ||
-        (a->h_width > 0 && a->h_stride < G) || a->h_out_stride < G ||
-        (a->gates_out && (a->gates_hidden != G || a->gates_stride < 4 * G)) ||
-        (a->z_in && a->z_in_stride < Z))
-        return RNNK_BAD_LAYOUT;
+    if (STEP_INPUTS_NULL(a, a->bias_x) || (two_phase(a) && !a->scratch)) return RNNK_NULL_POINTER;
+    if (STEP_LAYOUT_BAD(a, G, Z)) return RNNK_BAD_LAYOUT;
 
     region out[3], in[7];
     int n_out = 0, n_in = 0, ok = 1;
     ok &= rows_region(a->h_out, a->rows, a->h_out_stride, G, &out[n_out++]);
     if (a->gates_out) ok &= rows_region(a->gates_out, a->rows, a->gates_stride, 4 * G, &out[n_out++]);
     if (two_phase(a)) ok &= rows_region(a->scratch, a->rows, 3 * G, 3 * G, &out[n_out++]);
-    if (a->x_width > 0) {
-        ok &= rows_region(a->x, a->rows, a->x_stride, a->x_width, &in[n_in++]);
-        ok &= rows_region(a->wx, 1, 0, Z * a->x_width, &in[n_in++]);
-    }
-    if (a->h_width > 0) {
-        ok &= rows_region(a->h, a->rows, a->h_stride, G, &in[n_in++]);
-        ok &= rows_region(a->wh, 1, 0, Z * G, &in[n_in++]);
-    }
-    if (a->z_in) ok &= rows_region(a->z_in, a->rows, a->z_in_stride, Z, &in[n_in++]);
-    else ok &= rows_region(a->bias_x, 1, 0, Z, &in[n_in++]);
+    ADD_STEP_INPUT_REGIONS(a, a->bias_x, Z, in, n_in, ok);
     if (a->reset_after && a->bias_hn) ok &= rows_region(a->bias_hn, 1, 0, G, &in[n_in++]);
     if (!ok) return RNNK_INVALID_SIZE;
     return outputs_apart(out, n_out, in, n_in);

@@ -16,8 +16,24 @@
 // and broadcasts R inputs for 3R FMAs. AVX2 with R = 3: 12 accumulators, 3 broadcasts and a
 // weight vector fill the 16 registers (the LSTM's tile, lstm_step.c, measured best at that shape).
 
-// acc = the row's starting values (z_in or bias_x, and bias_hn or 0 in n_h), + x W for r, z, n_x,
-// + h W for r, z, and (`with_hn`) + h W_hn into n_h. Each accumulator adds k in increasing order.
+// acc[r][slot] += sum over k < width of v[r][k] * w[24 k + 8 j ..< 24 k + 8 j + 8], k in increasing
+// order, for the panel's column vectors first <= j < last (0 r, 1 z, 2 n); r and z go to slots 0
+// and 1, n to slot `n_slot` (2 for the input side n_x, 3 for the recurrent side n_h).
+TARGET INLINE void VARIANT(panel_product)(v8 acc[TILE_ROWS][4], const int R, const float *v, ptrdiff_t v_stride,
+                                          int width, const float *w, const int first, const int last, const int n_slot) {
+    for (int k = 0; k < width; k++, w += 24) {
+        v8 s[TILE_ROWS];
+        UNROLL for (int r = 0; r < R; r++) s[r] = SPLAT8(v[r * v_stride + k]);
+        UNROLL for (int j = first; j < last; j++) {
+            const v8 wv = LOAD8(w + 8 * j);
+            const int slot = j == 2 ? n_slot : j;
+            UNROLL for (int r = 0; r < R; r++) acc[r][slot] = __builtin_elementwise_fma(s[r], wv, acc[r][slot]);
+        }
+    }
+}
+
+// acc = the rows' starting values (z_in or bias_x, and bias_hn or 0 in n_h), + x W for r, z, n_x,
+// + h W for r, z, and (`with_hn`) + h W_hn into n_h.
 TARGET INLINE void VARIANT(gru_accumulate)(const rnnk_gru_step_args *a, int r0, int q, const int R,
                                            const int with_hn, v8 acc[TILE_ROWS][4]) {
     const v8 hn = a->reset_after && a->bias_hn ? LOAD8(a->bias_hn + 8 * q) : (v8){0};
@@ -27,30 +43,12 @@ TARGET INLINE void VARIANT(gru_accumulate)(const rnnk_gru_step_args *a, int r0, 
         acc[r][3] = hn;
     }
     if (a->x_width > 0) {
-        const float *x = a->x + r0 * a->x_stride;
-        const float *w = a->wx + rnnk_gru_packed_index(a->groups, a->x_width, 0, 24 * q);
-        for (int k = 0; k < a->x_width; k++, w += 24) {
-            v8 s[TILE_ROWS];
-            UNROLL for (int r = 0; r < R; r++) s[r] = SPLAT8(x[r * a->x_stride + k]);
-            UNROLL for (int j = 0; j < 3; j++) {
-                const v8 wv = LOAD8(w + 8 * j);
-                UNROLL for (int r = 0; r < R; r++) acc[r][j] = __builtin_elementwise_fma(s[r], wv, acc[r][j]);
-            }
-        }
+        VARIANT(panel_product)(acc, R, a->x + r0 * a->x_stride, a->x_stride, a->x_width,
+                               a->wx + rnnk_gru_packed_index(a->groups, a->x_width, 0, 24 * q), 0, 3, 2);
     }
     if (a->h_width > 0) {
-        const float *h = a->h + r0 * a->h_stride;
-        const float *w = a->wh + rnnk_gru_packed_index(a->groups, a->h_width, 0, 24 * q);
-        for (int k = 0; k < a->h_width; k++, w += 24) {
-            v8 s[TILE_ROWS];
-            UNROLL for (int r = 0; r < R; r++) s[r] = SPLAT8(h[r * a->h_stride + k]);
-            // Columns r, z, then n (W_hn) into n_h.
-            UNROLL for (int j = 0; j < (with_hn ? 3 : 2); j++) {
-                const v8 wv = LOAD8(w + 8 * j);
-                const int t = j == 2 ? 3 : j;
-                UNROLL for (int r = 0; r < R; r++) acc[r][t] = __builtin_elementwise_fma(s[r], wv, acc[r][t]);
-            }
-        }
+        VARIANT(panel_product)(acc, R, a->h + r0 * a->h_stride, a->h_stride, a->h_width,
+                               a->wh + rnnk_gru_packed_index(a->groups, a->h_width, 0, 24 * q), 0, with_hn ? 3 : 2, 3);
     }
 }
 
@@ -110,51 +108,31 @@ TARGET INLINE void VARIANT(gru_phase1)(const rnnk_gru_step_args *a, int r0, int 
     }
 }
 
-// reset_after = 0, phase 2, for R rows x Q <= 3 groups: n_h = (r * h) W_hn from scratch's `r * h`
-// (every group's, written by phase 1), then n and h_out. One accumulator per row and group, so Q
-// groups at a time give a single row Q independent chains of FMAs (one group alone would be one
-// chain of G dependent FMAs, bound by their latency).
-TARGET INLINE void VARIANT(gru_phase2)(const rnnk_gru_step_args *a, int r0, int q0, const int R, const int Q) {
-    const ptrdiff_t G = 8 * (ptrdiff_t)a->groups, panel = 24 * (ptrdiff_t)a->h_width;
-    v8 acc[TILE_ROWS][3];
-    UNROLL for (int r = 0; r < R; r++) UNROLL for (int j = 0; j < Q; j++) acc[r][j] = (v8){0};
-    const float *rh = a->scratch + 3 * G * r0;
-    const float *w = a->wh + rnnk_gru_packed_index(a->groups, a->h_width, 0, 24 * q0 + 16);
-    for (int k = 0; k < a->h_width; k++, w += 24) {
-        v8 s[TILE_ROWS];
-        UNROLL for (int r = 0; r < R; r++) s[r] = SPLAT8(rh[3 * G * r + k]);
-        UNROLL for (int j = 0; j < Q; j++) {
-            const v8 wv = LOAD8(w + j * panel);
-            UNROLL for (int r = 0; r < R; r++) acc[r][j] = __builtin_elementwise_fma(s[r], wv, acc[r][j]);
-        }
-    }
-    v8 p[TILE_ROWS][3];
-    UNROLL for (int r = 0; r < R; r++) UNROLL for (int j = 0; j < Q; j++) p[r][j] = acc[r][j];
+// reset_after = 0, phase 2: n_h = (r * h) W_hn from scratch's `r * h` (every group's, written by
+// phase 1), then n and h_out. One accumulator per row (slot 3): per k one weight vector, R FMAs.
+// (At one row that is a chain of G dependent FMAs per group, but the chains of successive groups
+// are independent and overlap in the out-of-order core: tiles of 3 groups measured no faster.)
+TARGET INLINE void VARIANT(gru_phase2)(const rnnk_gru_step_args *a, int r0, int q, const int R) {
+    const ptrdiff_t G = 8 * (ptrdiff_t)a->groups;
+    v8 acc[TILE_ROWS][4];
+    UNROLL for (int r = 0; r < R; r++) acc[r][3] = (v8){0};
+    VARIANT(panel_product)(acc, R, a->scratch + 3 * G * r0, 3 * G, a->h_width,
+                           a->wh + rnnk_gru_packed_index(a->groups, a->h_width, 0, 24 * q), 2, 3, 3);
+    v8 p[TILE_ROWS];
+    UNROLL for (int r = 0; r < R; r++) p[r] = acc[r][3];
+    const int unit = 8 * q;
     for (int r = 0; r < R; r++) {
         const int row = r0 + r;
-        for (int j = 0; j < Q; j++) {
-            const int unit = 8 * (q0 + j);
-            const float *s = a->scratch + 3 * G * row + unit;
-            const v8 zg = LOAD8(s + G);
-            const v8 n = VARIANT(tanh)(LOAD8(s + 2 * G) + p[r][j]);
-            const v8 h = VARIANT(gru_h)(a, row, unit);
-            STORE8(a->h_out + row * a->h_out_stride + unit, n + zg * (h - n));
-            if (a->gates_out) {
-                VARIANT(gru_store_gate)(a, row, unit, 2, n);
-                VARIANT(gru_store_gate)(a, row, unit, 3, p[r][j]);
-            }
+        const float *s = a->scratch + 3 * G * row + unit;
+        const v8 zg = LOAD8(s + G);
+        const v8 n = VARIANT(tanh)(LOAD8(s + 2 * G) + p[r]);
+        const v8 h = VARIANT(gru_h)(a, row, unit);
+        STORE8(a->h_out + row * a->h_out_stride + unit, n + zg * (h - n));
+        if (a->gates_out) {
+            VARIANT(gru_store_gate)(a, row, unit, 2, n);
+            VARIANT(gru_store_gate)(a, row, unit, 3, p[r]);
         }
     }
-}
-
-TARGET INLINE void VARIANT(gru_phase2_3)(const rnnk_gru_step_args *a, int r0, int q0, const int R) {
-    VARIANT(gru_phase2)(a, r0, q0, R, 3);
-}
-TARGET INLINE void VARIANT(gru_phase2_2)(const rnnk_gru_step_args *a, int r0, int q0, const int R) {
-    VARIANT(gru_phase2)(a, r0, q0, R, 2);
-}
-TARGET INLINE void VARIANT(gru_phase2_1)(const rnnk_gru_step_args *a, int r0, int q0, const int R) {
-    VARIANT(gru_phase2)(a, r0, q0, R, 1);
 }
 
 // Groups outer, rows inner: a group's panels ([x_width + G] x 24 floats, 15 KB at H = 128) stay in
@@ -165,8 +143,5 @@ TARGET static void VARIANT(gru_step)(const rnnk_gru_step_args *a) {
         return;
     }
     for (int q = 0; q < a->groups; q++) ROW_TILES(VARIANT(gru_phase1), q)
-    int q = 0;
-    for (; q + 3 <= a->groups; q += 3) ROW_TILES(VARIANT(gru_phase2_3), q)
-    if (a->groups - q == 2) ROW_TILES(VARIANT(gru_phase2_2), q)
-    if (a->groups - q == 1) ROW_TILES(VARIANT(gru_phase2_1), q)
+    for (int q = 0; q < a->groups; q++) ROW_TILES(VARIANT(gru_phase2), q)
 }

@@ -16,17 +16,10 @@
 
 int rnnk_lstm_step_check(const rnnk_lstm_step_args *a) {
     if (!a) return RNNK_NULL_POINTER;
-    if (a->rows < 0 || a->groups < 1 || a->groups > INT_MAX / 32 || a->x_width < 0 || a->h_width < 0)
-        return RNNK_INVALID_SIZE;
+    if (STEP_SIZES_INVALID(a, 32)) return RNNK_INVALID_SIZE;
     const ptrdiff_t G = 8 * (ptrdiff_t)a->groups, Z = 4 * G;
-    if (!a->c_out || !a->h_out || (a->x_width > 0 && (!a->x || !a->wx)) ||
-        (a->h_width > 0 && (!a->h || !a->wh)) || (!a->z_in && !a->bias) || (a->cell_tanh_out && !a->gates_out))
-        return RNNK_NULL_POINTER;
-    if ((a->x_width > 0 && a->x_stride < a->x_width) || (a->h_width != 0 && a->h_width != G) ||
-        (a->h_width > 0 && a->h_stride < G) || a->c_stride < G || a->h_out_stride < G ||
-        (a->gates_out && (a->gates_hidden != G || a->gates_stride < 4 * G)) ||
-        (a->z_in && a->z_in_stride < Z))
-        return RNNK_BAD_LAYOUT;
+    if (STEP_INPUTS_NULL(a, a->bias) || !a->c_out || (a->cell_tanh_out && !a->gates_out)) return RNNK_NULL_POINTER;
+    if (STEP_LAYOUT_BAD(a, G, Z) || a->c_stride < G) return RNNK_BAD_LAYOUT;
 
     region out[4], in[7];
     int n_out = 0, n_in = 0, ok = 1;
@@ -34,16 +27,7 @@ int rnnk_lstm_step_check(const rnnk_lstm_step_args *a) {
     ok &= rows_region(a->h_out, a->rows, a->h_out_stride, G, &out[n_out++]);
     if (a->gates_out) ok &= rows_region(a->gates_out, a->rows, a->gates_stride, 4 * G, &out[n_out++]);
     if (a->cell_tanh_out) ok &= rows_region(a->cell_tanh_out, a->rows, a->c_stride, G, &out[n_out++]);
-    if (a->x_width > 0) {
-        ok &= rows_region(a->x, a->rows, a->x_stride, a->x_width, &in[n_in++]);
-        ok &= rows_region(a->wx, 1, 0, Z * a->x_width, &in[n_in++]);
-    }
-    if (a->h_width > 0) {
-        ok &= rows_region(a->h, a->rows, a->h_stride, G, &in[n_in++]);
-        ok &= rows_region(a->wh, 1, 0, Z * G, &in[n_in++]);
-    }
-    if (a->z_in) ok &= rows_region(a->z_in, a->rows, a->z_in_stride, Z, &in[n_in++]);
-    else ok &= rows_region(a->bias, 1, 0, Z, &in[n_in++]);
+    ADD_STEP_INPUT_REGIONS(a, a->bias, Z, in, n_in, ok);
     if (a->c_prev && a->c_prev != a->c_out) ok &= rows_region(a->c_prev, a->rows, a->c_stride, G, &in[n_in++]);
     if (!ok) return RNNK_INVALID_SIZE;
 

@@ -75,10 +75,17 @@ struct Engine {
     /// final state in, the rows of `state` (streams; unidirectional layers only).
     func run(_ source: BatchSource, indices: ArraySlice<Int>, lengths: [Int], starts: UnsafePointer<Int>?,
              workspace ws: Workspace, output: OutputRows, state: StateRows? = nil) {
-        let count = indices.count
-        precondition(count <= ws.capacity)
         let batch = PackedBatch(lengths: lengths)
-        let callers = batch.order.map { indices[indices.startIndex + $0] }
+        run(source, batch: batch, callers: batch.order.map { indices[indices.startIndex + $0] }, starts: starts,
+            workspace: ws, output: output, state: state)
+    }
+
+    /// The same with the block already packed: `callers[b]` is the input number of sorted sequence
+    /// `b`. (A stream packs its block once and steps it many times.)
+    func run(_ source: BatchSource, batch: PackedBatch, callers: [Int], starts: UnsafePointer<Int>?,
+             workspace ws: Workspace, output: OutputRows, state: StateRows? = nil) {
+        let count = batch.count
+        precondition(count <= ws.capacity)
         ws.reserve(rows: batch.total)
         var current = UnsafePointer(ws.sequences.0)
         loadInput(source, callers: callers, starts: starts, batch: batch, workspace: ws)
@@ -430,12 +437,13 @@ struct Engine {
                             let first = batch.offsets[t]
                             let (h, hStride) = previous(t, rows, initialState: initialState, ws, hp)
                             let (out, outStride) = rows.step(t)
-                            let step = GRUStep(
+                            var step = GRUStep(
                                 rows: batch.active[t], groups: hp / laneCount,
                                 x: x.map { $0 + first * xStride }, xStride: xStride, xWidth: xStride, wx: wx.baseAddress,
                                 h: h, hStride: hStride, wh: wh.baseAddress!,
                                 biasX: bias.baseAddress!, biasHN: biasHN.baseAddress, resetAfter: resetAfter,
-                                hOut: out, hOutStride: outStride, scratch: ws.gruScratch)
+                                hOut: out, hOutStride: outStride)
+                            step.scratch = ws.gruScratch
                             step.run(kernel)
                         }
                     }

@@ -131,18 +131,17 @@ public final class Stream: Sendable {
     /// One step of every stream through the engine: `count` sequences of length 1, each starting
     /// from (and leaving its final state in) its state rows.
     private func run(_ source: BatchSource) -> [Float] {
-        let classes = outputCount, count = count, width = width
+        let classes = outputCount, count = count
         return state.withLock { buffers in
             var outputs = [Float](repeating: 0, count: count * classes)
             outputs.withUnsafeMutableBufferPointer { out in
                 buffers.starts.withUnsafeBufferPointer { starts in
-                    engine.run(source, indices: buffers.indices[...], lengths: buffers.ones, starts: starts.baseAddress,
+                    engine.run(source, batch: buffers.batch, callers: buffers.indices, starts: starts.baseAddress,
                                workspace: buffers.workspace, output: OutputRows(base: out.baseAddress!, rowStarts: nil),
                                state: buffers.rows)
                 }
             }
             for i in 0..<count { buffers.steps[i] += 1 }
-            _ = width
             return outputs
         }
     }
@@ -165,7 +164,8 @@ private struct StreamBuffers: ~Copyable {
     let rows: StateRows
     let paddedSizes: [Int]
     let indices: [Int]
-    let ones: [Int]
+    /// `count` sequences of one step, in order: the block every step runs.
+    let batch: PackedBatch
     let starts: [Int]
     var steps: [Int]
 
@@ -177,7 +177,7 @@ private struct StreamBuffers: ~Copyable {
             hidden: stages.map { UnsafeMutablePointer<Float>.allocate(capacity: count * $0.paddedHidden) },
             cell: stages.map { $0.cell == .lstm ? UnsafeMutablePointer<Float>.allocate(capacity: count * $0.paddedHidden) : nil })
         indices = Array(0..<count)
-        ones = [Int](repeating: 1, count: count)
+        batch = PackedBatch(count: count, length: 1)
         starts = (0..<count).map { $0 * network.input.width }
         steps = [Int](repeating: 0, count: count)
         reset(nil)

@@ -50,6 +50,10 @@ struct Classify: ParsableCommand {
 
     func run() throws {
         let model = try loadModel(modelOption)
+        if model.inputKind != .imageRows {
+            let command = model.inputKind == .features ? "rnn-infer sequences FILE.npy|FILE.ts" : "rnn-infer text"
+            throw Failure(status: .model, message: "the model reads \(model.inputKind.rawValue), not images: use `\(command)`")
+        }
         let reader: IDXImageReader
         do { reader = try IDXImageReader(path: images) } catch { throw Failure.input(error) }
         do {
@@ -132,7 +136,7 @@ func loadModel(_ option: ModelOption) throws(Failure) -> Model {
     let (path, origin) = option.resolve()
     do {
         let (model, seconds) = try measured { () throws(RuntimeError) -> Model in try Model(contentsOf: path) }
-        log("rnn-infer: model \(path) (\(origin)), \(model.labels.count) classes, loaded in \(fixed(seconds * 1000, 1)) ms")
+        log("rnn-infer: model \(path) (\(origin)), \(model.labels.count) \(model.metadata.output == .values ? "outputs" : "classes"), loaded in \(fixed(seconds * 1000, 1)) ms")
         return model
     } catch {
         throw Failure.model(error)

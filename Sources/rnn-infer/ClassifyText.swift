@@ -125,7 +125,7 @@ private struct TextBatch {
 }
 
 /// Reads texts in fixed-size chunks through ``TokenSequence``: no line or file is ever held whole.
-private enum TextReader {
+enum TextReader {
     static let chunkSize = 1 << 16
 
     /// Each line of the file open at `descriptor` (`\n` ends a line; a last line without it counts),
@@ -166,7 +166,7 @@ private enum TextReader {
     }
 
     /// Calls `body` with each piece `read(2)` returns (retried on EINTR), in one reused buffer, until the end.
-    private static func forEachChunk(of fd: Int32, name: String,
+    static func forEachChunk(of fd: Int32, name: String,
                                      _ body: (ArraySlice<UInt8>) throws(Failure) -> Void) throws(Failure) {
         var chunk = [UInt8](repeating: 0, count: chunkSize)
         while true {

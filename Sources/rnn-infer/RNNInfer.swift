@@ -17,7 +17,7 @@ struct RNNInfer: ParsableCommand {
         4 labels error; 5 error writing output; 64 usage error.
         """,
         version: ToolMain.versionText(tool: "rnn-infer", version: RuntimeVersion.string),
-        subcommands: [Classify.self, ClassifyText.self, Inspect.self, Verify.self, Bench.self, Convert.self],
+        subcommands: [Classify.self, ClassifyText.self, Sequences.self, StreamCommand.self, Inspect.self, Verify.self, Bench.self, Convert.self],
         defaultSubcommand: Classify.self)
 
     /// Runs the command; a ``Failure`` becomes one line on standard error and its exit status, and

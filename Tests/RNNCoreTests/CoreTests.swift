@@ -25,6 +25,20 @@ struct ActivationFormTests {
 
 @Suite("Gate layout")
 struct GateLayoutTests {
+    /// The LSTM's interleaved layout (4 gates i, f, g, o) and the GRU's (3 gates r, z, n).
+    struct Layout {
+        let name: String, gates: Int
+        let row: (_ gate: Int, _ unit: Int) -> Int
+        let interleave: (_ m: [Double], _ hidden: Int, _ padded: Int, _ columns: Int, _ stride: Int) -> [Float]
+    }
+
+    static var layouts: [Layout] {
+        [Layout(name: "LSTM", gates: 4, row: { GateLayout.row(gate: $0, unit: $1) },
+                interleave: { GateLayout.interleave($0, hidden: $1, padded: $2, columns: $3, stride: $4) }),
+         Layout(name: "GRU", gates: 3, row: { GateLayout.gruRow(gate: $0, unit: $1) },
+                interleave: { GateLayout.interleaveGRU($0, hidden: $1, padded: $2, columns: $3, stride: $4) })]
+    }
+
     @Test("interleaved rows are a permutation of the padded gate rows, 8 units per group")
     func rows() {
         #expect(GateLayout.paddedHidden(1) == 8)
@@ -34,26 +48,34 @@ struct GateLayoutTests {
         #expect(GateLayout.row(gate: 1, unit: 0) == 8)
         #expect(GateLayout.row(gate: 3, unit: 7) == 31)
         #expect(GateLayout.row(gate: 0, unit: 8) == 32)
-        let h = 20, padded = GateLayout.paddedHidden(h)
-        let rows = (0..<4).flatMap { g in (0..<h).map { GateLayout.row(gate: g, unit: $0) } }
-        #expect(Set(rows).count == 4 * h && rows.allSatisfy { $0 < 4 * padded })
+        #expect(GateLayout.gruRow(gate: 1, unit: 0) == 8)
+        #expect(GateLayout.gruRow(gate: 2, unit: 7) == 23)
+        #expect(GateLayout.gruRow(gate: 0, unit: 8) == 24)
+        #expect(GateLayout.gruRow(gate: 2, unit: 12) == 24 + 16 + 4)
+        for layout in Self.layouts {
+            let h = 20, padded = GateLayout.paddedHidden(h)
+            let rows = (0..<layout.gates).flatMap { g in (0..<h).map { layout.row(g, $0) } }
+            #expect(Set(rows).count == layout.gates * h && rows.allSatisfy { $0 < layout.gates * padded }, "\(layout.name)")
+        }
     }
 
     @Test("interleave moves each gate row and zero-pads units and columns")
     func interleave() {
-        let h = 3, columns = 2, padded = 8, stride = 4
-        let m = (0..<(4 * h * columns)).map(Double.init)
-        let out = GateLayout.interleave(m, hidden: h, padded: padded, columns: columns, stride: stride)
-        #expect(out.count == 4 * padded * stride)
-        for g in 0..<4 {
-            for u in 0..<h {
-                let r = GateLayout.row(gate: g, unit: u)
-                #expect(out[r * stride] == Float(m[(g * h + u) * columns]))
-                #expect(out[r * stride + 1] == Float(m[(g * h + u) * columns + 1]))
-                #expect(out[r * stride + 2] == 0 && out[r * stride + 3] == 0)
+        for layout in Self.layouts {
+            let h = 3, columns = 2, padded = 8, stride = 4, gates = layout.gates
+            let m = (0..<(gates * h * columns)).map(Double.init)
+            let out = layout.interleave(m, h, padded, columns, stride)
+            #expect(out.count == gates * padded * stride, "\(layout.name)")
+            for g in 0..<gates {
+                for u in 0..<h {
+                    let r = layout.row(g, u)
+                    #expect(out[r * stride] == Float(m[(g * h + u) * columns]), "\(layout.name)")
+                    #expect(out[r * stride + 1] == Float(m[(g * h + u) * columns + 1]), "\(layout.name)")
+                    #expect(out[r * stride + 2] == 0 && out[r * stride + 3] == 0, "\(layout.name)")
+                }
             }
+            #expect(out.filter { $0 != 0 }.count == gates * h * columns - 1, "\(layout.name)")  // m[0] is 0
         }
-        #expect(out.filter { $0 != 0 }.count == 4 * h * columns - 1)  // m[0] is 0
     }
 
     @Test("packGateMajor equals interleave followed by pack when no padding is needed")

@@ -129,12 +129,7 @@ import Testing
                 info.size = len(data)
                 t.addfile(info, io.BytesIO(data))
         """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, directory]
-        try process.run()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0)
+        try TestSupport.python(script, directory: directory)
         for name in ["pax.tar", "gnu.tar"] {
             let data = try IMDb.load(from: directory + "/" + name)
             #expect(data.train == [TextExample(text: "Long path review.", label: 1, rating: 8, id: 4)], "\(name)")

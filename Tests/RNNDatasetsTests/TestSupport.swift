@@ -60,6 +60,16 @@ enum TestSupport {
         return try ImageSet(count: count, height: height, width: width, pixels: pixels)
     }
 
+    /// Runs `python3 -c script directory` and requires it to succeed (`needs` says what for).
+    static func python(_ script: String, directory: String, needs: String = "python3") throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script, directory]
+        try process.run()
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0, "\(needs) is needed to write the test files")
+    }
+
     /// This process's peak resident set so far, in bytes (Linux reports `ru_maxrss` in KiB).
     ///
     /// Tests that must not allocate what a hostile header claims compare it before and after,

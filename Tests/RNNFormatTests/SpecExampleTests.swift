@@ -2,23 +2,39 @@ import Testing
 @testable import RNNFixtureCorpus
 @testable import RNNFormat
 
-/// The annotated hex dump of spec/FORMAT.md §10 shows the real bytes of tiny-uncompressed.rnnm.
-@Test func specHexDumpMatchesTheFixtureItDescribes() throws {
+/// The annotated hex dumps of spec/FORMAT.md §10 show the real bytes of the fixtures they name:
+/// tiny-uncompressed.rnnm (format 1.0) and, in §10.1, gru-uncompressed.rnnm (format 1.2).
+@Test func specHexDumpsMatchTheFixturesTheyDescribe() throws {
     let specPath = CorpusTests.root.replacingLastComponent(with: "spec/FORMAT.md")
     let spec = String(decoding: try #require(CorpusTests.readFile(specPath)), as: UTF8.self)
-    let file = try #require(FixtureCorpus.goodModels().first { $0.file == "tiny-uncompressed.rnnm" }).bytes
     let section = try #require(spec.split(separator: "## 10. Annotated example").last?.split(separator: "## 11.").first)
-    var checkedLines = 0
-    for line in section.split(separator: "\n") {
-        // "000003c0: 00 00 ... 00  annotation"
-        guard line.count > 58, line.dropFirst(8).first == ":", let offset = Int(line.prefix(8), radix: 16) else { continue }
-        let hexBytes = line.dropFirst(10).prefix(47).split(separator: " ").compactMap { UInt8($0, radix: 16) }
-        #expect(hexBytes.count == 16, "line \(line.prefix(8))")
-        #expect(Array(file[offset..<(offset + hexBytes.count)]) == hexBytes, "spec §10 line \(line.prefix(8)) is stale")
-        checkedLines += 1
+    // Text and code blocks alternate; each dump shows the last fixture its preceding text names.
+    let pieces = section.components(separatedBy: "```")
+    var dumps: [String: Int] = [:]
+    for index in stride(from: 1, to: pieces.count, by: 2) {
+        let prose = pieces[index - 1]
+        let name = try #require(prose.ranges(of: "fixtures/models/").last.flatMap { range in
+            prose[range.upperBound...].prefix { $0 != "`" }
+        }, "no fixture named before dump \(index / 2 + 1)")
+        let file = try #require(FixtureCorpus.goodModels().first { $0.file == name }, "\(name) is not a fixture").bytes
+        #expect(prose.contains("(\(file.count.formatted()) bytes"), "\(name): the text gives its size")
+        var checkedLines = 0
+        for line in pieces[index].split(separator: "\n") {
+            // "000003c0: 00 00 ... 00  annotation"
+            guard line.count > 58, line.dropFirst(8).first == ":", let offset = Int(line.prefix(8), radix: 16) else { continue }
+            let hexBytes = line.dropFirst(10).prefix(47).split(separator: " ").compactMap { UInt8($0, radix: 16) }
+            #expect(hexBytes.count == 16, "\(name) line \(line.prefix(8))")
+            #expect(offset + hexBytes.count <= file.count && Array(file[offset..<(offset + hexBytes.count)]) == hexBytes,
+                    "spec §10 dump of \(name), line \(line.prefix(8)) is stale")
+            checkedLines += 1
+        }
+        dumps[String(name)] = checkedLines
     }
-    #expect(checkedLines >= 20)
-    #expect(spec.contains("(\(file.count.formatted()) bytes"))
+    #expect(dumps["tiny-uncompressed.rnnm", default: 0] >= 20)
+    #expect(dumps["gru-uncompressed.rnnm", default: 0] >= 20)
+    // The 1.2 dump's header says 1.2 (format_minor and min_reader_minor at offsets 10 and 14).
+    let gru = try #require(FixtureCorpus.goodModels().first { $0.file == "gru-uncompressed.rnnm" }).bytes
+    #expect(gru.u16(at: 10) == 2 && gru.u16(at: 14) == 2)
 }
 
 private extension String {

@@ -4,70 +4,40 @@ import Testing
 /// Every precondition of `rnnk_lstm_step` (rnn_kernels.h) on its own: a call that breaks one returns
 /// that check's status and writes nothing, and the valid neighbours of each rule still compute.
 ///
-/// All arrays of the step live in one arena, so an argument can be pointed into another array (to
-/// overlap it) without leaving memory the test owns; "writes nothing" is checked over the whole arena,
-/// whose every float starts as a sentinel bit pattern or a known input value.
+/// All arrays of the step live in one arena (``KernelArena``), so an argument can be pointed into
+/// another array (to overlap it) without leaving memory the test owns; "writes nothing" is checked
+/// over the whole arena.
 struct StepPreconditionTests {
     static let best = rnnk_detect_isa()
     static let runnable = best != RNNK_ISA_NONE
 
     /// A valid step of 3 rows, 2 groups (16 units), 5 inputs, every optional array given.
-    final class Arena {
+    final class Arena: KernelArena, StepArena {
         static let rows = 3, groups = 2, units = 16, xWidth = 5
-        static let sentinel = Float(bitPattern: 0x7FC0_BEEF)   // a NaN no kernel computes
-        /// Room after each array, so that a pointer moved a few floats stays inside the arena.
-        static let gap = 128
 
-        let memory: UnsafeMutablePointer<Float>
-        let count: Int
-        let x, wx, h, wh, bias, zIn, cPrev, cOut, hOut, gates, cellTanh: UnsafeMutablePointer<Float>
-        private var inputs: [(UnsafeMutablePointer<Float>, Int)] = []
-        private var outputs: [(UnsafeMutablePointer<Float>, Int)] = []
+        // x, wx, h, wh: arrays 0 to 3 (StepArena).
+        var bias: UnsafeMutablePointer<Float> { arrays[4] }
+        var zIn: UnsafeMutablePointer<Float> { arrays[5] }
+        var cPrev: UnsafeMutablePointer<Float> { arrays[6] }
+        var cOut: UnsafeMutablePointer<Float> { arrays[7] }
+        var hOut: UnsafeMutablePointer<Float> { arrays[8] }
+        var gates: UnsafeMutablePointer<Float> { arrays[9] }
+        var cellTanh: UnsafeMutablePointer<Float> { arrays[10] }
 
         init() {
             let r = Self.rows, g = Self.units, z = 4 * g
-            let sizes = [r * Self.xWidth, z * Self.xWidth, r * g, z * g, z, r * z, r * g,   // inputs
-                         r * g, r * g, r * z, r * g]                                      // outputs
-            count = sizes.reduce(0) { $0 + $1 + Self.gap } + Self.gap
-            memory = .allocate(capacity: count)
-            var next = memory
-            var placed: [UnsafeMutablePointer<Float>] = []
-            for size in sizes {
-                placed.append(next)
-                next += size + Self.gap
-            }
-            (x, wx, h, wh, bias, zIn, cPrev) = (placed[0], placed[1], placed[2], placed[3], placed[4], placed[5], placed[6])
-            (cOut, hOut, gates, cellTanh) = (placed[7], placed[8], placed[9], placed[10])
-            inputs = Array(zip(placed[0..<7], sizes[0..<7]))
-            outputs = Array(zip(placed[7...], sizes[7...]))
-            reset()
+            super.init(sizes: [r * Self.xWidth, z * Self.xWidth, r * g, z * g, z, r * z, r * g,   // inputs
+                               r * g, r * g, r * z, r * g],                                      // outputs
+                       inputCount: 7, seed: 12345)
         }
-
-        deinit { memory.deallocate() }
-
-        /// Sentinels everywhere, then small deterministic values in the inputs.
-        func reset() {
-            memory.initialize(repeating: Self.sentinel, count: count)
-            var state: UInt32 = 12345
-            for (p, n) in inputs {
-                for i in 0..<n {
-                    state = state &* 1_664_525 &+ 1_013_904_223
-                    p[i] = Float(Int(state >> 16) % 200 - 100) / 400
-                }
-            }
-        }
-
-        func snapshot() -> [UInt32] { (0..<count).map { memory[$0].bitPattern } }
 
         /// Whether every output float was written (none is still the sentinel).
         func outputsWritten(_ args: rnnk_lstm_step_args) -> Bool {
-            let written = { (p: UnsafeMutablePointer<Float>?, stride: Int, width: Int) -> Bool in
-                guard let p else { return true }
-                return (0..<Int(args.rows)).allSatisfy { r in (0..<width).allSatisfy { p[r * stride + $0].bitPattern != Self.sentinel.bitPattern } }
-            }
             let g = 8 * Int(args.groups)
-            return written(args.c_out, args.c_stride, g) && written(args.h_out, args.h_out_stride, g)
-                && written(args.gates_out, args.gates_stride, 4 * g) && written(args.cell_tanh_out, args.c_stride, g)
+            return written(args.c_out, rows: args.rows, stride: args.c_stride, width: g)
+                && written(args.h_out, rows: args.rows, stride: args.h_out_stride, width: g)
+                && written(args.gates_out, rows: args.rows, stride: args.gates_stride, width: 4 * g)
+                && written(args.cell_tanh_out, rows: args.rows, stride: args.c_stride, width: g)
         }
 
         /// Every argument given, the strides the tightest allowed.
@@ -82,66 +52,29 @@ struct StepPreconditionTests {
         }
     }
 
-    /// One broken rule: its name, the status it must give, and how it changes a valid call.
-    struct Violation: CustomTestStringConvertible, Sendable {
-        let name: String
-        let status: Int32
-        let apply: @Sendable (inout rnnk_lstm_step_args, Arena) -> Void
-        var testDescription: String { name }
-    }
+    typealias Violation = KernelViolation<rnnk_lstm_step_args, Arena>
 
     static let u = Arena.units, r = Arena.rows
-    static let violations: [Violation] = [
-        Violation(name: "rows < 0", status: RNNK_INVALID_SIZE) { a, _ in a.rows = -1 },
-        Violation(name: "groups 0", status: RNNK_INVALID_SIZE) { a, _ in a.groups = 0 },
-        Violation(name: "groups < 0", status: RNNK_INVALID_SIZE) { a, _ in a.groups = -2 },
-        Violation(name: "groups > INT_MAX / 32", status: RNNK_INVALID_SIZE) { a, _ in a.groups = Int32.max / 32 + 1 },
-        Violation(name: "x_width < 0", status: RNNK_INVALID_SIZE) { a, _ in a.x_width = -1 },
-        Violation(name: "h_width < 0", status: RNNK_INVALID_SIZE) { a, _ in a.h_width = -16 },
-
+    /// The rules on the fields both steps share (KernelArena.swift), then this kernel's own.
+    static let violations: [Violation] = Violation.sharedStepRules(columns: 32, units: u, rows: r) + [
         Violation(name: "c_out NULL", status: RNNK_NULL_POINTER) { a, _ in a.c_out = nil },
-        Violation(name: "h_out NULL", status: RNNK_NULL_POINTER) { a, _ in a.h_out = nil },
-        Violation(name: "x NULL with x_width > 0", status: RNNK_NULL_POINTER) { a, _ in a.x = nil },
-        Violation(name: "wx NULL with x_width > 0", status: RNNK_NULL_POINTER) { a, _ in a.wx = nil },
-        Violation(name: "h NULL with h_width > 0", status: RNNK_NULL_POINTER) { a, _ in a.h = nil },
-        Violation(name: "wh NULL with h_width > 0", status: RNNK_NULL_POINTER) { a, _ in a.wh = nil },
         Violation(name: "bias and z_in both NULL", status: RNNK_NULL_POINTER) { a, _ in a.bias = nil },
         Violation(name: "cell_tanh_out without gates_out", status: RNNK_NULL_POINTER) { a, _ in a.gates_out = nil },
 
-        Violation(name: "x_stride < x_width", status: RNNK_BAD_LAYOUT) { a, _ in a.x_stride = Int(a.x_width) - 1 },
-        Violation(name: "h_width neither 0 nor 8 groups (smaller)", status: RNNK_BAD_LAYOUT) { a, _ in a.h_width = 8 },
-        Violation(name: "h_width neither 0 nor 8 groups (larger)", status: RNNK_BAD_LAYOUT) { a, _ in a.h_width = 24 },
-        Violation(name: "h_stride < 8 groups", status: RNNK_BAD_LAYOUT) { a, _ in a.h_stride = u - 1 },
         Violation(name: "c_stride < 8 groups", status: RNNK_BAD_LAYOUT) { a, _ in a.c_stride = u - 1 },
-        Violation(name: "h_out_stride < 8 groups", status: RNNK_BAD_LAYOUT) { a, _ in a.h_out_stride = u - 1 },
-        Violation(name: "negative stride", status: RNNK_BAD_LAYOUT) { a, _ in a.h_out_stride = -u },
-        Violation(name: "gates_hidden != 8 groups", status: RNNK_BAD_LAYOUT) { a, _ in a.gates_hidden = 8 },
-        Violation(name: "gates_stride < 4 gates_hidden", status: RNNK_BAD_LAYOUT) { a, _ in a.gates_stride = 4 * u - 1 },
-        Violation(name: "z_in_stride < 32 groups", status: RNNK_BAD_LAYOUT) { a, arena in
-            a.z_in = UnsafePointer(arena.zIn); a.z_in_stride = 4 * u - 1
-        },
 
-        Violation(name: "a row stride whose region overflows", status: RNNK_INVALID_SIZE) { a, _ in a.h_out_stride = Int.max / 2 },
-        Violation(name: "an input stride whose region overflows", status: RNNK_INVALID_SIZE) { a, _ in a.x_stride = Int.max / 3 },
         Violation(name: "an output at the top of the address space", status: RNNK_INVALID_SIZE) { a, _ in
             a.cell_tanh_out = UnsafeMutablePointer(bitPattern: UInt.max - 63)
         },
 
-        Violation(name: "h_out overlaps h", status: RNNK_OVERLAP) { a, arena in a.h_out = arena.h + (r - 1) * u + u - 1 },
-        Violation(name: "h_out is h", status: RNNK_OVERLAP) { a, arena in a.h_out = arena.h },
         Violation(name: "h_out is c_out", status: RNNK_OVERLAP) { a, _ in a.h_out = a.c_out },
         Violation(name: "h_out ends in c_out", status: RNNK_OVERLAP) { a, arena in a.h_out = arena.cOut - (r * u - 1) },
         Violation(name: "c_out overlaps c_prev without being it", status: RNNK_OVERLAP) { a, arena in a.c_out = arena.cPrev + 8 },
         Violation(name: "c_out overlaps h", status: RNNK_OVERLAP) { a, arena in a.c_out = arena.h + 8 },
         Violation(name: "cell_tanh_out is c_out", status: RNNK_OVERLAP) { a, _ in a.cell_tanh_out = a.c_out },
         Violation(name: "gates_out overlaps h_out", status: RNNK_OVERLAP) { a, arena in a.gates_out = arena.hOut + u },
-        Violation(name: "h_out overlaps x", status: RNNK_OVERLAP) { a, arena in a.h_out = arena.x + 2 },
-        Violation(name: "h_out overlaps wx", status: RNNK_OVERLAP) { a, arena in a.h_out = arena.wx + 100 },
         Violation(name: "c_out overlaps wh", status: RNNK_OVERLAP) { a, arena in a.c_out = arena.wh + 4 * u * u - 1 },
         Violation(name: "gates_out overlaps bias", status: RNNK_OVERLAP) { a, arena in a.gates_out = arena.bias - 4 * u * r + 1 },
-        Violation(name: "h_out overlaps z_in", status: RNNK_OVERLAP) { a, arena in
-            a.z_in = UnsafePointer(arena.zIn); a.z_in_stride = 4 * u; a.h_out = arena.zIn + 4 * u * (r - 1)
-        },
         Violation(name: "rows interleaved in one buffer (compared first to last float)", status: RNNK_OVERLAP) { a, arena in
             // h_out's rows in the gaps of c_out's: no float is shared, but the spans overlap.
             a.c_stride = 2 * u; a.cell_tanh_out = nil; a.c_prev = nil

@@ -1,17 +1,24 @@
 #!/usr/bin/env python3
-"""Independent reference reader for the `.rnnm` model-file format, version 1.1.
+"""Independent reference reader for the `.rnnm` model-file format, version 1.2.
 
 Written from spec/FORMAT.md alone (it does not consult the Swift reader), so that it
 proves the specification is sufficient. Section numbers (§) refer to that document.
 
     load(path_or_bytes) -> Model       every check of §7, in order; raises FormatError
-    forward(model, images_u8) -> logits  float64 forward pass of §6
+    forward(model, images_u8) -> outputs  float64 forward pass of §6 for an image_rows model
     tokenize(text_bytes) -> [bytes]       the words-v1 tokenizer of §6.2.1
     token_ids(model, text) -> [int]       §6.2.1 ids, truncated to max_length
-    forward_tokens(model, [ids]) -> logits  float64 forward pass of a tokens model (one text at a time)
+    forward_tokens(model, [ids]) -> outputs  float64 forward pass of a tokens model (one text at a time)
+    forward_features(model, [x]) -> [outputs]  a features model (§6.2.2): x float32 [T_i, F] per sequence
+    run_sequence(model, x) -> outputs     the layers of §6.1 over one float64 sequence [T, width]
     softmax(logits) -> probabilities
 
-CLI:  rnnm.py verify FILE | forward FILE --images RAW_U8 | inspect FILE
+Outputs (§6.5): one vector [K] per sequence when the last recurrent layer returns "last", [T, K]
+(one vector per step) when it returns "sequence"; logits for model.output "logits", real values
+for "values".
+
+CLI:  rnnm.py verify FILE | inspect FILE
+      rnnm.py forward FILE --images RAW_U8 | --texts LINES | --features X.npy --lengths L.npy
 Dependencies: numpy, zstandard (and zlib, json, struct from the standard library).
 """
 from __future__ import annotations
@@ -29,7 +36,7 @@ import zstandard
 
 MAGIC = b"\x89RNNM\r\n\x1a"
 END_MAGIC = b"RNNMEND\n"
-READER_MAJOR, READER_MINOR = 1, 1
+READER_MAJOR, READER_MINOR = 1, 2
 HEADER_SIZE, ENTRY_SIZE, TRAILER_SIZE = 64, 64, 16
 
 KIND_METADATA, KIND_TABLE, KIND_DATA = 1, 2, 3
@@ -40,6 +47,8 @@ ZSTD_MAGIC = bytes.fromhex("28b52ffd")
 FEATURE_BITS = {0: "zstd", 1: "f16", 2: "bf16", 3: "int8"}  # §3, all since 1.0
 DTYPES = {1: ("f32", 4), 2: ("f16", 2), 3: ("bf16", 2), 4: ("int8", 1)}  # §4, §4.1
 DTYPE_FEATURE_BIT = {"f16": 1, "bf16": 2, "int8": 3}
+RECURRENT = ("lstm", "gru")  # §6.1: the recurrent layer types
+GATES = {"lstm": 4, "gru": 3}
 
 MAX_SECTIONS = 16
 MAX_TENSORS = 1024
@@ -54,6 +63,7 @@ MAX_FILE = 2**40
 MAX_LAYERS = 64
 MAX_LABELS, MAX_LABEL_BYTES = 65_536, 256
 MAX_JSON_DEPTH = 32
+MAX_FEATURES = 65_536  # §6.2.2: features width and max_length (value ranges: `malformed` outside)
 
 TENSOR_NAME = re.compile(rb"[A-Za-z0-9_.\-]+")
 ERROR_CLASSES = ("not_a_model", "truncated", "corrupted", "unsupported_version",
@@ -211,11 +221,33 @@ def load(source) -> Model:
     _check_architecture(model)
     _check_feature_bits(model)
     _check_values(model)
-    # §7 step 8, since 1.1: min_reader_minor covers the kinds used.
-    uses_11 = model.input["kind"] == "tokens" or any(l["type"] == "embedding" for l in model.layers)
-    if uses_11 and min_minor < 1:
-        _fail("malformed", f"the file uses 1.1 kinds (embedding / tokens) but min_reader_minor is {min_minor}")
+    _check_standardization(model)
+    # §7 step 8, since 1.1: min_reader_minor covers every kind and rule used (§3).
+    needed, what = _needed_minor(model)
+    if min_minor < needed:
+        _fail("malformed", f"the file uses {what} (since 1.{needed}) but min_reader_minor is {min_minor}")
     return model
+
+
+def _needed_minor(model: Model) -> tuple:
+    """§3: the largest "since" minor of the kinds and 1.2 rules the file uses, and what they are."""
+    layers, inp = model.layers, model.input
+    uses_12 = []
+    if any(l["type"] == "gru" for l in layers):
+        uses_12.append("a gru layer")
+    if any(l.get("direction") == "bidirectional" for l in layers if l["type"] in RECURRENT):
+        uses_12.append("a bidirectional layer")
+    if inp["kind"] == "features":
+        uses_12.append("the features input")
+    if [l for l in layers if l["type"] in RECURRENT][-1]["return"] == "sequence":
+        uses_12.append("per-step outputs (the last recurrent layer returns \"sequence\")")
+    if model.metadata["model"]["output"] == "values":
+        uses_12.append("model.output \"values\"")
+    if uses_12:
+        return 2, ", ".join(uses_12)
+    if inp["kind"] == "tokens" or any(l["type"] == "embedding" for l in layers):
+        return 1, "1.1 kinds (embedding / tokens)"
+    return 0, "nothing new"
 
 
 def _read_directory(buf: bytes, file_size: int) -> list:
@@ -427,7 +459,7 @@ def _parse_metadata(raw: bytes) -> dict:
         _fail("malformed", f"metadata.format must be \"rnnm\", found {json.dumps(meta.get('format'))}")
 
     model = _member(meta, "model", dict, "metadata")
-    _one_of(model, "output", ("logits",), "model")
+    output = _one_of(model, "output", ("logits", "values"), "model")  # "values" since 1.2 (§6, §6.5)
     layers = _member(model, "layers", list, "model")
     if len(layers) > MAX_LAYERS:
         _fail("limit_exceeded", f"model has {len(layers)} layers, limit {MAX_LAYERS}")
@@ -438,7 +470,7 @@ def _parse_metadata(raw: bytes) -> dict:
         where = f"model.layers[{k}]"
         if not isinstance(layer, dict):
             _fail("malformed", f"{where} must be an object")
-        kind = _one_of(layer, "type", ("dense", "lstm", "embedding"), where)
+        kind = _one_of(layer, "type", ("dense", "lstm", "embedding", "gru"), where)
         name = _member(layer, "name", str, where)
         if not 1 <= len(name.encode()) <= 63:
             _fail("malformed", f"{where}.name must be 1..=63 bytes, found {len(name.encode())}")
@@ -452,21 +484,36 @@ def _parse_metadata(raw: bytes) -> dict:
             _int_in(layer, "vocab_size", 1, MAX_DIM, where)
             _int_in(layer, "dim", 1, MAX_DIM, where)
             _member(layer, "weight", str, where)
-        else:
-            _one_of(layer, "gate_order", ("ifgo",), where)
+        else:  # lstm (§6.1), gru (since 1.2): gate_order, [reset,] return, direction, widths, tensors
+            _one_of(layer, "gate_order", ("ifgo",) if kind == "lstm" else ("rzn",), where)
+            if kind == "gru":
+                _one_of(layer, "reset", ("after", "before"), where)
             _one_of(layer, "return", ("last", "sequence"), where)
+            direction = "forward"
+            if "direction" in layer:  # *Direction*, since 1.2; absent means forward
+                direction = _one_of(layer, "direction", ("forward", "bidirectional"), where)
             _int_in(layer, "input_size", 1, MAX_DIM, where)
             _int_in(layer, "hidden_size", 1, MAX_DIM, where)
             for key in ("w_ih", "w_hh", "b_ih"):
                 _member(layer, key, str, where)
-            _member(layer, "b_hh", str, where, optional=True)
+            b_hh = _member(layer, "b_hh", str, where, optional=True)
+            if direction == "bidirectional":  # in a forward layer the *_reverse members are unknown: ignored
+                for key in ("w_ih_reverse", "w_hh_reverse", "b_ih_reverse"):
+                    _member(layer, key, str, where)
+                b_hh_reverse = _member(layer, "b_hh_reverse", str, where, optional=True)
+                if (b_hh is None) != (b_hh_reverse is None):
+                    _fail("malformed", f"{where} has {'b_hh_reverse but no b_hh' if b_hh is None else 'b_hh but no b_hh_reverse'}; "
+                          "b_hh_reverse is present exactly when b_hh is")
         if name in names:
             _fail("malformed", f"layer name {name!r} is used twice")
         names.add(name)
 
     inp = _member(meta, "input", dict, "metadata")
-    if _one_of(inp, "kind", ("image_rows", "tokens"), "input") == "tokens":
+    input_kind = _one_of(inp, "kind", ("image_rows", "tokens", "features"), "input")
+    if input_kind == "tokens":
         _check_tokens_input(inp)
+    elif input_kind == "features":
+        _check_features_input(inp)
     else:
         _one_of(inp, "source_dtype", ("u8",), "input")
         _int_in(inp, "height", 1, 4096, "input")
@@ -479,8 +526,9 @@ def _parse_metadata(raw: bytes) -> dict:
     labels = _member(meta, "labels", list, "metadata")
     if len(labels) > MAX_LABELS:
         _fail("limit_exceeded", f"{len(labels)} labels, limit {MAX_LABELS}")
-    if len(labels) < 2:
-        _fail("malformed", f"{len(labels)} labels, expected at least 2")
+    least = 2 if output == "logits" else 1  # a "values" model may have a single output (since 1.2)
+    if len(labels) < least:
+        _fail("malformed", f"{len(labels)} labels, expected at least {least} for model.output {output!r}")
     for k, label in enumerate(labels):
         if not isinstance(label, str) or not label:
             _fail("malformed", f"labels[{k}] must be a non-empty string")
@@ -520,6 +568,18 @@ def _check_tokens_input(inp: dict):
         if word in seen:
             _fail("malformed", f"input.vocabulary[{k}] repeats {word!r}")
         seen.add(word)
+
+
+def _check_features_input(inp: dict):
+    """§6.2.2 (since 1.2): source_dtype, width, max_length, mean, std (in this order)."""
+    _one_of(inp, "source_dtype", ("f32",), "input")
+    _int_in(inp, "width", 1, MAX_FEATURES, "input")
+    _int_in(inp, "max_length", 1, MAX_FEATURES, "input")
+    mean = _member(inp, "mean", str, "input", optional=True)
+    std = _member(inp, "std", str, "input", optional=True)
+    if (mean is None) != (std is None):
+        _fail("malformed", f"input has {'std but no mean' if mean is None else 'mean but no std'}; "
+              "standardization needs both tensors or neither")
 
 
 def token_ids(model, text) -> list:
@@ -680,36 +740,52 @@ def _read_data(raw: bytes, tensors: dict, regions: list):
 
 # --- §7 step 8: cross-checks -------------------------------------------------------------------------
 
+def _bidirectional(layer: dict) -> bool:
+    return layer["type"] in RECURRENT and layer.get("direction") == "bidirectional"
+
+
 def _layer_refs(layer: dict) -> list:
-    """(key, tensor name, expected shape) for every tensor a layer references (§6.1)."""
+    """(key, tensor name, expected shape) for every tensor a layer references, in §6.1's order."""
     if layer["type"] == "dense":
         i, o = layer["in"], layer["out"]
         refs = [("weight", (o, i)), ("bias", (o,))]
     elif layer["type"] == "embedding":
         refs = [("weight", (layer["vocab_size"], layer["dim"]))]
-    else:
-        i, h = layer["input_size"], layer["hidden_size"]
-        refs = [("w_ih", (4 * h, i)), ("w_hh", (4 * h, h)), ("b_ih", (4 * h,)), ("b_hh", (4 * h,))]
+    else:  # lstm: 4 gates, gru: 3; a bidirectional layer's *_reverse tensors have the same shapes
+        i, g = layer["input_size"], GATES[layer["type"]] * layer["hidden_size"]
+        shapes = {"w_ih": (g, i), "w_hh": (g, layer["hidden_size"]), "b_ih": (g,), "b_hh": (g,)}
+        refs = list(shapes.items())
+        if _bidirectional(layer):
+            refs += [(key + "_reverse", shape) for key, shape in shapes.items()]
     return [(key, layer[key], shape) for key, shape in refs if key in layer]
 
 
+def _all_refs(model: Model) -> list:
+    """(owner, key, tensor name, expected shape): every layer's references, then the input's mean, std."""
+    refs = [(f"layer {layer['name']!r}", key, name, shape)
+            for layer in model.layers for key, name, shape in _layer_refs(layer)]
+    inp = model.input
+    if inp["kind"] == "features" and "mean" in inp:  # §6.2.2: both or neither (checked in §6)
+        refs += [("input", key, inp[key], (inp["width"],)) for key in ("mean", "std")]
+    return refs
+
+
 def _check_references_and_shapes(model: Model):
+    """§6.1 cross-checks (a) references and (b) shapes."""
     used = {}
-    for layer in model.layers:
-        for key, name, _ in _layer_refs(layer):
-            if name not in model.tensors:
-                _fail("malformed", f"layer {layer['name']!r} {key} names tensor {name!r}, which is not in the table")
-            if name in used:
-                _fail("malformed", f"tensor {name!r} is referenced twice ({used[name]} and {layer['name']}.{key})")
-            used[name] = f"{layer['name']}.{key}"
+    for owner, key, name, _ in _all_refs(model):
+        if name not in model.tensors:
+            _fail("malformed", f"{owner} {key} names tensor {name!r}, which is not in the table")
+        if name in used:
+            _fail("malformed", f"tensor {name!r} is referenced twice ({used[name]} and {owner} {key})")
+        used[name] = f"{owner} {key}"
     for name in model.tensors:
         if name not in used:
-            _fail("malformed", f"tensor {name!r} is not referenced by any layer")
-    for layer in model.layers:
-        for key, name, shape in _layer_refs(layer):
-            if model.tensors[name].shape != shape:
-                _fail("shape_mismatch", f"layer {layer['name']!r} {key} {name!r} has shape "
-                      f"{list(model.tensors[name].shape)}, expected {list(shape)}")
+            _fail("malformed", f"tensor {name!r} is not referenced by any layer or the input")
+    for owner, key, name, shape in _all_refs(model):
+        if model.tensors[name].shape != shape:
+            _fail("shape_mismatch", f"{owner} {key} {name!r} has shape "
+                  f"{list(model.tensors[name].shape)}, expected {list(shape)}")
 
 
 def _widths(layer: dict, width: int) -> tuple:
@@ -717,19 +793,18 @@ def _widths(layer: dict, width: int) -> tuple:
         return layer["in"], layer["out"]
     if layer["type"] == "embedding":  # reads token ids: exempt from the width chain
         return width, layer["dim"]
-    return layer["input_size"], layer["hidden_size"]
+    return layer["input_size"], layer["hidden_size"] * (2 if _bidirectional(layer) else 1)
 
 
 def _check_architecture(model: Model):
     """§6.1 architectural rules (`malformed`), in the order given there."""
-    lstms = [k for k, l in enumerate(model.layers) if l["type"] == "lstm"]
-    if not lstms:
-        _fail("malformed", "the model has no lstm layer")
-    for k in lstms:
-        expected = "last" if k == lstms[-1] else "sequence"
-        if model.layers[k]["return"] != expected:
-            _fail("malformed", f"lstm layer {model.layers[k]['name']!r} returns {model.layers[k]['return']!r}; "
-                  f"every lstm but the last returns \"sequence\" and the last returns \"last\"")
+    recurrent = [k for k, l in enumerate(model.layers) if l["type"] in RECURRENT]
+    if not recurrent:
+        _fail("malformed", "the model has no recurrent layer (lstm or gru)")
+    for k in recurrent[:-1]:  # the last may return "last" or (since 1.2) "sequence"
+        if model.layers[k]["return"] != "sequence":
+            _fail("malformed", f"recurrent layer {model.layers[k]['name']!r} returns {model.layers[k]['return']!r}; "
+                  f"every recurrent layer but the last returns \"sequence\"")
     # Rule 2a (since 1.1): an embedding exactly when the input is tokens, first and only once.
     embeddings = [k for k, l in enumerate(model.layers) if l["type"] == "embedding"]
     if model.input["kind"] != "tokens":
@@ -752,6 +827,17 @@ def _check_architecture(model: Model):
         width = w_out
     if width != len(model.labels):
         _fail("malformed", f"last layer outputs {width} values, but there are {len(model.labels)} labels")
+
+
+def _check_standardization(model: Model):
+    """§6.1 (f), since 1.2: no element of the input's std tensor is negative (`invalid_tensor`)."""
+    if model.input["kind"] != "features" or "std" not in model.input:
+        return
+    flat = model.tensors[model.input["std"]].values.reshape(-1)
+    bad = np.flatnonzero(flat < 0)
+    if bad.size:
+        _fail("invalid_tensor", f"tensor {model.input['std']!r} (the input's std) element {int(bad[0])} is "
+              f"{float(flat[bad[0]])!r}; a standard deviation is >= 0")
 
 
 def _check_feature_bits(model: Model):
@@ -784,6 +870,9 @@ def _check_values(model: Model):
 
 
 # --- §6: forward pass in float64 ------------------------------------------------------------------
+# Inputs are formed in binary32 as §6.2 says, weights are the §4.1 binary32 values; everything after
+# that is float64. One sequence at a time: every layer runs over exactly the sequence's own T steps
+# (§6.2.1, §6.2.2), so no padding exists to be masked.
 
 def input_sequence(model: Model, images_u8) -> np.ndarray:
     """§6.2 image_rows: x[t][j] = f32(src[t*W + j]) * scale + offset in binary32, then float64."""
@@ -795,6 +884,29 @@ def input_sequence(model: Model, images_u8) -> np.ndarray:
     return x32.astype(np.float64)            # shape [N, T = height, width]
 
 
+def standardized(model: Model, source) -> np.ndarray:
+    """§6.2.2 features: x[t][j] = (src[t][j] - mean[j]) / d[j] in binary32 (d = std, or 1 where std
+    is 0), two correctly rounded operations; then float64. `source`: float32 [T, F], 1 <= T <= max_length."""
+    inp = model.input
+    src = np.asarray(source)
+    if src.dtype != np.float32:
+        raise ValueError(f"a features sequence is binary32 (float32), found {src.dtype}")
+    if src.ndim != 2 or src.shape[1] != inp["width"]:
+        raise ValueError(f"a features sequence has shape [T, {inp['width']}], found {list(src.shape)}")
+    if not 1 <= src.shape[0] <= inp["max_length"]:
+        raise ValueError(f"a features sequence has 1 ..= {inp['max_length']} steps, found {src.shape[0]}")
+    if not np.isfinite(src).all():
+        raise ValueError("a features sequence holds a non-finite value")
+    if "mean" not in inp:
+        return src.astype(np.float64)
+    mean = model.tensors[inp["mean"]].values
+    std = model.tensors[inp["std"]].values
+    d = np.where(std > 0, std, np.float32(1)).astype(np.float32)
+    x32 = src - mean   # binary32 subtraction, rounded ...
+    x32 = x32 / d      # ... then a binary32 division (not a multiplication by 1/d)
+    return x32.astype(np.float64)
+
+
 def _sigmoid(x):
     with np.errstate(over="ignore"):
         return 1.0 / (1.0 + np.exp(-x))
@@ -804,64 +916,104 @@ def _activation(name: str, y):
     return {"none": lambda v: v, "relu": lambda v: np.maximum(v, 0.0), "tanh": np.tanh}[name](y)
 
 
-def forward(model: Model, images_u8) -> np.ndarray:
-    """Logits [N, classes] in float64 from §6.1, weights being the §4.1 binary32 values widened."""
-    x = input_sequence(model, images_u8)  # [N, T, F]: a sequence until the lstm returning "last"
+def _lstm(x, a, r, b_ih, b_hh):
+    """§6.1 lstm (gate order i, f, g, o) from h[-1] = c[-1] = 0 over x [T, I]; returns h [T, H]."""
+    hs = r.shape[1]
+    pre = x @ a.T + b_ih + (0.0 if b_hh is None else b_hh)  # A x[t] + b_ih + b_hh for every t: [T, 4H]
+    h, c = np.zeros(hs), np.zeros(hs)
+    out = np.zeros((x.shape[0], hs))
+    for t in range(x.shape[0]):
+        z = pre[t] + r @ h
+        i, f = _sigmoid(z[0:hs]), _sigmoid(z[hs:2 * hs])
+        g, o = np.tanh(z[2 * hs:3 * hs]), _sigmoid(z[3 * hs:4 * hs])
+        c = f * c + i * g
+        h = o * np.tanh(c)
+        out[t] = h
+    return out
+
+
+def _gru(x, a, r, b_ih, b_hh, reset):
+    """§6.1 gru (gate order r, z, n; reset "after" or "before") from h[-1] = 0 over x [T, I]; returns h [T, H]."""
+    hs = r.shape[1]
+    b_hh = np.zeros(3 * hs) if b_hh is None else b_hh
+    pre = x @ a.T + b_ih  # A x[t] + B1 for every t: [T, 3H]
+    h = np.zeros(hs)
+    out = np.zeros((x.shape[0], hs))
+    for t in range(x.shape[0]):
+        rz = _sigmoid(pre[t, :2 * hs] + r[:2 * hs] @ h + b_hh[:2 * hs])
+        rg, zg = rz[:hs], rz[hs:]
+        if reset == "after":   # n = tanh(A_n x + B1_n + r * (R_n h + B2_n))
+            n = np.tanh(pre[t, 2 * hs:] + rg * (r[2 * hs:] @ h + b_hh[2 * hs:]))
+        else:                  # "before": n = tanh(A_n x + B1_n + R_n (r * h) + B2_n)
+            n = np.tanh(pre[t, 2 * hs:] + r[2 * hs:] @ (rg * h) + b_hh[2 * hs:])
+        h = (1.0 - zg) * n + zg * h
+        out[t] = h
+    return out
+
+
+def run_sequence(model: Model, x) -> np.ndarray:
+    """The layers of §6.1 over one input sequence x [T, width] (float64; for tokens: ids [T]).
+
+    Returns y [K] when the last recurrent layer returns "last", [T, K] when it returns "sequence" (§6.5).
+    """
+    seq, vec = np.asarray(x), None  # a sequence [T, w] until a recurrent layer returns "last", then a vector
     for layer in model.layers:
         f64 = lambda key: None if layer.get(key) is None else model.weight(layer[key]).astype(np.float64)
-        if layer["type"] == "dense":
+        kind = layer["type"]
+        if kind == "embedding":
+            seq = f64("weight")[np.asarray(x, dtype=np.int64).reshape(-1)]  # x[t] = W[k[t]]: [T, D]
+        elif kind == "dense":  # at every step of a sequence, or once on a vector
             w, b = f64("weight"), f64("bias")
-            y = x @ w.T  # per time step for a sequence [N,T,I], once for a vector [N,I]
-            x = _activation(layer["activation"], y if b is None else y + b)
+            v = seq if vec is None else vec
+            y = v @ w.T
+            y = _activation(layer["activation"], y if b is None else y + b)
+            seq, vec = (y, None) if vec is None else (seq, y)
         else:
-            a, r, b_ih, b_hh = f64("w_ih"), f64("w_hh"), f64("b_ih"), f64("b_hh")
-            hs = layer["hidden_size"]
-            n, steps = x.shape[0], x.shape[1]
-            h, c = np.zeros((n, hs)), np.zeros((n, hs))
-            outputs = []
-            for t in range(steps):
-                z = x[:, t] @ a.T + b_ih + h @ r.T
-                if b_hh is not None:
-                    z = z + b_hh
-                i, f = _sigmoid(z[:, 0:hs]), _sigmoid(z[:, hs:2 * hs])
-                g, o = np.tanh(z[:, 2 * hs:3 * hs]), _sigmoid(z[:, 3 * hs:4 * hs])
-                c = f * c + i * g
-                h = o * np.tanh(c)
-                outputs.append(h)
-            x = h if layer["return"] == "last" else np.stack(outputs, axis=1)
-    return x
-
-
-def forward_tokens(model: Model, sequences) -> np.ndarray:
-    """Logits [N, classes] in float64 for a tokens model: each id sequence runs over its own length (§6.2.1)."""
-    results = []
-    for ids in sequences:
-        x = None
-        for layer in model.layers:
-            f64 = lambda key: None if layer.get(key) is None else model.weight(layer[key]).astype(np.float64)
-            if layer["type"] == "embedding":
-                x = f64("weight")[np.asarray(ids, dtype=np.int64)]  # [T, D]
-            elif layer["type"] == "dense":
-                w, b = f64("weight"), f64("bias")
-                y = x @ w.T
-                x = _activation(layer["activation"], y if b is None else y + b)
+            def direction(suffix, xs):
+                a, r, b_ih, b_hh = (f64(k + suffix) for k in ("w_ih", "w_hh", "b_ih", "b_hh"))
+                if kind == "lstm":
+                    return _lstm(xs, a, r, b_ih, b_hh)
+                return _gru(xs, a, r, b_ih, b_hh, layer["reset"])
+            hs, steps = layer["hidden_size"], seq.shape[0]
+            hf = direction("", seq)  # hf[t], t = 0 .. T-1
+            if _bidirectional(layer):
+                hb = direction("_reverse", seq[::-1])[::-1]  # run t = T-1 down to 0; hb[t] after reading x[t..T)
+                out = np.concatenate([hf, hb], axis=1)       # [hf[t], hb[t]], forward first
+                last = np.concatenate([hf[-1], hb[0]]) if steps else np.zeros(2 * hs)
             else:
-                a, r, b_ih, b_hh = f64("w_ih"), f64("w_hh"), f64("b_ih"), f64("b_hh")
-                hs = layer["hidden_size"]
-                h, c = np.zeros(hs), np.zeros(hs)
-                outputs = []
-                for t in range(x.shape[0]):
-                    z = a @ x[t] + b_ih + r @ h
-                    if b_hh is not None:
-                        z = z + b_hh
-                    i, f = _sigmoid(z[0:hs]), _sigmoid(z[hs:2 * hs])
-                    g, o = np.tanh(z[2 * hs:3 * hs]), _sigmoid(z[3 * hs:4 * hs])
-                    c = f * c + i * g
-                    h = o * np.tanh(c)
-                    outputs.append(h)
-                x = h if layer["return"] == "last" else np.array(outputs).reshape(-1, hs)
-        results.append(x)
-    return np.array(results)
+                out, last = hf, (hf[-1] if steps else np.zeros(hs))  # T = 0 (an empty text): h[-1] = 0
+            if layer["return"] == "last":
+                vec = last
+            else:
+                seq = out
+    return seq if vec is None else vec
+
+
+def _stack(outputs: list):
+    """One array [N, K] (or [N, T, K] for equal lengths); a list when per-step lengths differ."""
+    shapes = {o.shape for o in outputs}
+    return np.array(outputs) if len(shapes) <= 1 else outputs
+
+
+def forward(model: Model, images_u8):
+    """Outputs of an image_rows model in float64: [N, K] (logits or values), or [N, T, K] for a
+    per-step model (§6.5); weights are the §4.1 binary32 values widened."""
+    return np.array([run_sequence(model, x) for x in input_sequence(model, images_u8)])
+
+
+def forward_tokens(model: Model, sequences):
+    """Outputs of a tokens model in float64: each id sequence runs over its own length (§6.2.1).
+    [N, K] for a last-state model; for a per-step model a list of [T_i, K] arrays."""
+    return _stack([run_sequence(model, np.asarray(ids, dtype=np.int64)) for ids in sequences])
+
+
+def forward_features(model: Model, sequences) -> list:
+    """Outputs of a features model (§6.2.2) in float64, one entry per sequence: [K] for a last-state
+    model, [T_i, K] for a per-step model. `sequences`: float32 arrays [T_i, F], 1 <= T_i <= max_length;
+    a sequence of the wrong shape, length or with a non-finite value is the caller's error (ValueError)."""
+    if model.input["kind"] != "features":
+        raise ValueError(f"forward_features needs a features model, this one reads {model.input['kind']!r}")
+    return [run_sequence(model, standardized(model, s)) for s in sequences]
 
 
 def softmax(logits) -> np.ndarray:
@@ -882,12 +1034,20 @@ def _inspect(model: Model) -> str:
     if i["kind"] == "tokens":
         lines.append(f"input tokens {i['tokenizer']} max_length {i['max_length']} truncate {i['truncate']} "
                      f"vocabulary {len(i['vocabulary'])} words")
+    elif i["kind"] == "features":
+        lines.append(f"input features width {i['width']} max_length {i['max_length']} {i['source_dtype']}, "
+                     + (f"standardized by {i['mean']}, {i['std']}" if "mean" in i else "not standardized"))
     else:
         lines.append(f"input {i['kind']} {i['height']}x{i['width']} {i['source_dtype']} scale {i['scale']} offset {i['offset']}")
+    lines.append(f"output {model.metadata['model']['output']}"
+                 + (", one per step" if [l for l in model.layers if l["type"] in RECURRENT][-1]["return"] == "sequence"
+                    else ", one per sequence"))
     for layer in model.layers:
         extra = (f"{layer['in']}->{layer['out']} {layer['activation']}" if layer["type"] == "dense"
                  else f"{layer['vocab_size']}x{layer['dim']}" if layer["type"] == "embedding"
-                 else f"{layer['input_size']}->{layer['hidden_size']} return {layer['return']}")
+                 else f"{layer['input_size']}->{layer['hidden_size']} return {layer['return']}"
+                 + (f" reset {layer['reset']}" if layer["type"] == "gru" else "")
+                 + (" bidirectional" if _bidirectional(layer) else ""))
         lines.append(f"  layer {layer['name']}: {layer['type']} {extra}")
     for t in model.tensors.values():
         lines.append(f"  tensor {t.name}: {t.dtype} {list(t.shape)}")
@@ -895,6 +1055,12 @@ def _inspect(model: Model) -> str:
     lines.append(f"labels ({len(model.labels)}): {labels}")
     lines.append(f"producer: {model.metadata['provenance'].get('producer')}")
     return "\n".join(lines)
+
+
+def _to_json(outputs):
+    """Arrays (or a list of per-sequence arrays) as nested lists; json writes floats with repr:
+    full float64 precision."""
+    return [o.tolist() for o in outputs] if isinstance(outputs, list) else outputs.tolist()
 
 
 def main(argv=None) -> int:
@@ -905,8 +1071,10 @@ def main(argv=None) -> int:
         sp = sub.add_parser(name)
         sp.add_argument("file")
         if name == "forward":
-            sp.add_argument("--images", help="raw u8 file of N x height x width bytes")
-            sp.add_argument("--texts", help="tokens models: a file of texts, one per line (logits per line)")
+            sp.add_argument("--images", help="image_rows models: raw u8 file of N x height x width bytes")
+            sp.add_argument("--texts", help="tokens models: a file of texts, one per line (outputs per line)")
+            sp.add_argument("--features", help="features models: .npy of float32 [N, T_max, F], zero-padded")
+            sp.add_argument("--lengths", help="features models: .npy of integers [N], each sequence's length")
         if name == "tokenize":
             sp.add_argument("--texts", required=True, help="a file of texts, one per line; prints the ids as JSON lines")
     args = p.parse_args(argv)
@@ -915,6 +1083,8 @@ def main(argv=None) -> int:
     except FormatError as e:
         print(f"error: {e.error_class}: {e.message}")
         return 1
+    # "logits" for a logits model (as 1.0/1.1 printed), "outputs" for a values model and for features input.
+    key = "logits" if model.metadata["model"]["output"] == "logits" else "outputs"
     if args.command == "verify":
         print("ok")
     elif args.command == "inspect":
@@ -928,15 +1098,30 @@ def main(argv=None) -> int:
             for line in lines:
                 print(json.dumps(token_ids(model, line)))
         else:
-            print(json.dumps({"logits": forward_tokens(model, [token_ids(model, l) for l in lines]).tolist()}))
+            print(json.dumps({key: _to_json(forward_tokens(model, [token_ids(model, l) for l in lines]))}))
+    elif args.features is not None:
+        if args.lengths is None:
+            print("error: --features needs --lengths", file=sys.stderr)
+            return 2
+        x, lengths = np.load(args.features), np.load(args.lengths)
+        if x.ndim != 3 or lengths.shape != (x.shape[0],):
+            print(f"error: --features is {list(x.shape)}, --lengths {list(lengths.shape)}: expected [N, T_max, F] and [N]",
+                  file=sys.stderr)
+            return 2
+        try:
+            outputs = forward_features(model, [x[n, :int(t)] for n, t in enumerate(lengths)])
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        print(json.dumps({"outputs": _to_json(outputs)}))
     else:
         raw = open(args.images, "rb").read()
         per = model.input["height"] * model.input["width"]
-        if len(raw) % per:
-            print(f"error: images file is {len(raw)} bytes, not a multiple of {per}", file=sys.stderr)
+        if model.input["kind"] != "image_rows" or len(raw) % per:
+            print(f"error: --images needs an image_rows model and a multiple of {per} bytes", file=sys.stderr)
             return 2
-        logits = forward(model, np.frombuffer(raw, np.uint8).reshape(-1, per))
-        print(json.dumps({"logits": logits.tolist()}))  # json uses repr: full float64 precision
+        outputs = forward(model, np.frombuffer(raw, np.uint8).reshape(-1, per))
+        print(json.dumps({key: _to_json(outputs)}))
     return 0
 
 

@@ -36,15 +36,43 @@ def check(name: str, condition: bool, detail: str = ""):
 
 
 # --- An independent float32 forward pass ---------------------------------------------------------
-# Deliberately different code from rnnm.forward: per-gate weight blocks, one sample at a time,
+# Deliberately different code from rnnm.run_sequence: per-gate weight blocks, lists of step vectors,
 # binary32 arithmetic throughout.
 
-def forward_f32(model: rnnm.Model, image: np.ndarray) -> np.ndarray:
-    f32 = np.float32
-    inp = model.input
-    rows = image.reshape(inp["height"], inp["width"]).astype(f32)
-    seq = [row * f32(inp["scale"]) + f32(inp["offset"]) for row in rows]
-    vec = None
+def _sig32(v):
+    with np.errstate(over="ignore"):
+        return (np.float32(1) / (np.float32(1) + np.exp(-v))).astype(np.float32)
+
+
+def _cell_f32(layer, get, suffix, steps):
+    """One direction of a recurrent layer over a list of float32 step vectors; returns h per step."""
+    f32, H = np.float32, layer["hidden_size"]
+    A, R, b1, b2 = (get(k + suffix) for k in ("w_ih", "w_hh", "b_ih", "b_hh"))
+    b2 = np.zeros_like(b1) if b2 is None else b2
+    gates = 4 if layer["type"] == "lstm" else 3
+    blk = lambda m, k: m[k * H:(k + 1) * H]  # noqa: E731
+    h, c, out = np.zeros(H, f32), np.zeros(H, f32), []
+    for x in steps:
+        if layer["type"] == "lstm":
+            pre = [(blk(A, k) @ x + blk(R, k) @ h + (blk(b1, k) + blk(b2, k))).astype(f32) for k in range(gates)]
+            i, f, g, o = _sig32(pre[0]), _sig32(pre[1]), np.tanh(pre[2]), _sig32(pre[3])
+            c = (f * c + i * g).astype(f32)
+            h = (o * np.tanh(c)).astype(f32)
+        else:
+            r = _sig32((blk(A, 0) @ x + blk(b1, 0) + blk(R, 0) @ h + blk(b2, 0)).astype(f32))
+            z = _sig32((blk(A, 1) @ x + blk(b1, 1) + blk(R, 1) @ h + blk(b2, 1)).astype(f32))
+            if layer["reset"] == "after":
+                n = np.tanh((blk(A, 2) @ x + blk(b1, 2) + r * (blk(R, 2) @ h + blk(b2, 2))).astype(f32))
+            else:
+                n = np.tanh((blk(A, 2) @ x + blk(b1, 2) + blk(R, 2) @ (r * h) + blk(b2, 2)).astype(f32))
+            h = ((f32(1) - z) * n + z * h).astype(f32)
+        out.append(h)
+    return out
+
+
+def layers_f32(model: rnnm.Model, seq: list):
+    """The layers over a list of float32 step vectors: a vector [K], or a list of [K] per step."""
+    f32, vec = np.float32, None
     for layer in model.layers:
         get = lambda k: model.tensors[layer[k]].values if layer.get(k) else None  # noqa: E731
         if layer["type"] == "dense":
@@ -56,24 +84,37 @@ def forward_f32(model: rnnm.Model, image: np.ndarray) -> np.ndarray:
                 seq = [apply(v) for v in seq]
             else:
                 vec = apply(vec)
+        elif layer["type"] == "embedding":
+            raise ValueError("layers_f32 runs image and features models")
         else:
-            H = layer["hidden_size"]
-            A, R, b1, b2 = get("w_ih"), get("w_hh"), get("b_ih"), get("b_hh")
-            b = b1 if b2 is None else (b1 + b2).astype(f32)
-            blocks = [(A[k * H:(k + 1) * H], R[k * H:(k + 1) * H], b[k * H:(k + 1) * H]) for k in range(4)]
-            sig = lambda v: (f32(1) / (f32(1) + np.exp(-v))).astype(f32)  # noqa: E731
-            h, c, out = np.zeros(H, f32), np.zeros(H, f32), []
-            for x in seq:
-                pre = [(Ak @ x + Rk @ h + bk).astype(f32) for Ak, Rk, bk in blocks]
-                i, f, g, o = sig(pre[0]), sig(pre[1]), np.tanh(pre[2]), sig(pre[3])
-                c = (f * c + i * g).astype(f32)
-                h = (o * np.tanh(c)).astype(f32)
-                out.append(h)
+            fwd = _cell_f32(layer, get, "", seq)
+            if layer.get("direction") == "bidirectional":
+                bwd = _cell_f32(layer, get, "_reverse", seq[::-1])[::-1]
+                out = [np.concatenate([a, b]) for a, b in zip(fwd, bwd)]
+                last = np.concatenate([fwd[-1], bwd[0]])
+            else:
+                out, last = fwd, fwd[-1]
             if layer["return"] == "last":
-                vec = h
+                vec = last
             else:
                 seq = out
-    return vec
+    return vec if vec is not None else np.stack(seq)
+
+
+def forward_f32(model: rnnm.Model, image: np.ndarray):
+    f32, inp = np.float32, model.input
+    rows = image.reshape(inp["height"], inp["width"]).astype(f32)
+    return layers_f32(model, [row * f32(inp["scale"]) + f32(inp["offset"]) for row in rows])
+
+
+def features_f32(model: rnnm.Model, source: np.ndarray):
+    """§6.2.2 standardization written out again: (src - mean) / (std or 1), binary32."""
+    inp, steps = model.input, list(source.astype(np.float32))
+    if "mean" in inp:
+        mean, std = model.tensors[inp["mean"]].values, model.tensors[inp["std"]].values
+        d = np.array([s if s > 0 else 1 for s in std], np.float32)
+        steps = [((x - mean).astype(np.float32) / d).astype(np.float32) for x in steps]
+    return layers_f32(model, steps)
 
 
 # Tolerance between the float64 and float32 logits, derived (to first order, typical case):
@@ -99,25 +140,64 @@ def synthetic_images(h: int, wd: int) -> np.ndarray:
     return np.stack(imgs).astype(np.uint8).reshape(len(imgs), h * wd)
 
 
+def synthetic_sequences(width: int, max_length: int) -> list:
+    """Deterministic float32 feature sequences [T, width]: lengths 1, 2 and max_length among them,
+    seeded normal values with a few large ones."""
+    rng = np.random.default_rng(4321)
+    lengths = sorted({1, min(2, max_length), max_length, max(1, max_length // 2)})
+    seqs = [rng.normal(0, 1.5, (t, width)).astype(np.float32) for t in lengths]
+    seqs[-1][0, 0] = np.float32(40.0)
+    return seqs
+
+
+def _per_step(model: rnnm.Model) -> bool:
+    return [l for l in model.layers if l["type"] in rnnm.RECURRENT][-1]["return"] == "sequence"
+
+
 def check_good_model(label: str, model: rnnm.Model):
+    K, logits_model = len(model.labels), model.metadata["model"]["output"] == "logits"
     if model.input["kind"] == "tokens":  # §6.2.1: texts of different lengths, including an empty one
         texts = [b"", b"The movie was GREAT<br />great", b"don't 'bad' caf\xc3\xa9 x " * 5]
-        logits = rnnm.forward_tokens(model, [rnnm.token_ids(model, t) for t in texts])
-        check(f"{label}: logits shape", logits.shape == (len(texts), len(model.labels)), str(logits.shape))
-        check(f"{label}: logits finite", bool(np.isfinite(logits).all()))
-        return logits
-    imgs = synthetic_images(model.input["height"], model.input["width"])
-    logits = rnnm.forward(model, imgs)
-    check(f"{label}: logits shape", logits.shape == (len(imgs), len(model.labels)), str(logits.shape))
-    check(f"{label}: logits finite", bool(np.isfinite(logits).all()))
-    probs = rnnm.softmax(logits)
-    check(f"{label}: probabilities sum to 1", bool(np.allclose(probs.sum(axis=1), 1, atol=1e-12)))
-    ref = np.stack([forward_f32(model, im) for im in imgs]).astype(np.float64)
-    err = np.abs(ref - logits)
-    ok = bool((err <= ATOL + RTOL * np.abs(logits)).all())
-    check(f"{label}: float64 vs float32 within tolerance", ok, f"max error {err.max():.3g}")
-    results.setdefault("max_err", []).append(float(err.max()))
-    return logits
+        outputs = rnnm.forward_tokens(model, [rnnm.token_ids(model, t) for t in texts])
+        if _per_step(model):
+            check(f"{label}: one output per token", [o.shape for o in outputs] ==
+                  [(len(rnnm.token_ids(model, t)), K) for t in texts])
+        else:
+            check(f"{label}: logits shape", outputs.shape == (len(texts), K), str(outputs.shape))
+        check(f"{label}: outputs finite", all(np.isfinite(o).all() for o in outputs))
+        return outputs
+    if model.input["kind"] == "features":  # §6.2.2: sequences of different lengths
+        seqs = synthetic_sequences(model.input["width"], model.input["max_length"])
+        outputs = rnnm.forward_features(model, seqs)
+        shapes = [((len(s), K) if _per_step(model) else (K,)) for s in seqs]
+        check(f"{label}: output shapes", [o.shape for o in outputs] == shapes, str([o.shape for o in outputs]))
+        refs = [features_f32(model, s) for s in seqs]
+    else:
+        imgs = synthetic_images(model.input["height"], model.input["width"])
+        outputs = list(rnnm.forward(model, imgs))
+        shape = (model.input["height"], K) if _per_step(model) else (K,)
+        check(f"{label}: output shapes", all(o.shape == shape for o in outputs), str(outputs[0].shape))
+        refs = [forward_f32(model, im) for im in imgs]
+    check(f"{label}: outputs finite", all(np.isfinite(o).all() for o in outputs))
+    if logits_model:
+        probs = [rnnm.softmax(o) for o in outputs]
+        check(f"{label}: probabilities sum to 1", all(np.allclose(p.sum(axis=-1), 1, atol=1e-12) for p in probs))
+    err = max(float(np.abs(np.asarray(r, np.float64) - o).max()) for r, o in zip(refs, outputs))
+    ok = all((np.abs(np.asarray(r, np.float64) - o) <= ATOL + RTOL * np.abs(o)).all() for r, o in zip(refs, outputs))
+    check(f"{label}: float64 vs float32 within tolerance", ok, f"max error {err:.3g}")
+    results.setdefault("max_err", []).append(err)
+    return outputs
+
+
+def load_good(label: str, data):
+    """The model of a file that must load (a check either way); None when it does not."""
+    try:
+        model = rnnm.load(data)
+    except rnnm.FormatError as e:
+        check(f"{label}: loads", False, str(e))
+        return None
+    check(f"{label}: loads", True)
+    return model
 
 
 def expect_error(label: str, data, expected: str):
@@ -246,13 +326,9 @@ def run_crafted():
     kelvin["future"] = {"K": 1, "\u212a": 2}  # different code points: not duplicates (no normalization)
     good["member names K and U+212A"] = w.write(kelvin, base_tensors)
     for label, data in good.items():
-        try:
-            model = rnnm.load(data)
-        except rnnm.FormatError as e:
-            check(f"crafted {label}: loads", False, str(e))
-            continue
-        check(f"crafted {label}: loads", True)
-        check_good_model(f"crafted {label}", model)
+        model = load_good(f"crafted {label}", data)
+        if model is not None:
+            check_good_model(f"crafted {label}", model)
 
     # Dequantization is exact binary32 math (§4.1).
     m = rnnm.load(good["f16/bf16/int8"])
@@ -299,7 +375,7 @@ def run_crafted():
             ("cut tail", base[:-10], "truncated"), ("extra byte", base + b"\0", "malformed"),
             ("flipped byte", base[:200] + bytes([base[200] ^ 1]) + base[201:], "corrupted"),
             ("end magic", base[:-1] + b"X", "corrupted"),
-            ("min reader 1.2", header(base, 14, "<H", 2), "unsupported_version"),
+            ("min reader 1.3", header(base, 14, "<H", 3), "unsupported_version"),
             ("min reader major 2", header(base, 12, "<H", 2), "unsupported_version"),
             ("feature bit 9", header(base, 16, "<Q", 1 << 9), "unsupported_feature"),
             ("header reserved", header(base, 40, "<I", 1), "malformed"),
@@ -330,7 +406,7 @@ def run_crafted():
              "limit_exceeded"),
             ("json top-level array", w.write(base_meta, base_tensors, meta_bytes=b"[]"), "malformed"),
             ("format not rnnm", meta_edit(lambda m: m.update(format="xyz")), "malformed"),
-            ("unknown layer type", meta_edit(lambda m: m["model"]["layers"][0].update(type="gru")),
+            ("unknown layer type", meta_edit(lambda m: m["model"]["layers"][0].update(type="conv1d")),
              "unsupported_feature"),
             ("unknown input kind", meta_edit(lambda m: m["input"].update(kind="audio")), "unsupported_feature"),
             ("height 0", meta_edit(lambda m: m["input"].update(height=0)), "malformed"),
@@ -343,8 +419,10 @@ def run_crafted():
             ("65 layers", meta_edit(lambda m: m["model"]["layers"].extend([{}] * 64)), "limit_exceeded"),
             ("no layers", meta_edit(lambda m: m["model"].update(layers=[])), "malformed"),
             ("duplicate layer name", meta_edit(lambda m: m["model"]["layers"][1].update(name="lstm0")), "malformed"),
-            ("sequence lstm last", meta_edit(lambda m: m["model"]["layers"][0].update({"return": "sequence"})),
-             "malformed"),
+            # Since 1.2 a last lstm may return "sequence" (per-step outputs), but a file that does must
+            # say min_reader_minor 2 (§3, §7 step 8): a 1.1 reader would read it with another meaning.
+            ("sequence lstm last, min reader 1.1", meta_edit(lambda m: m["model"]["layers"][0].update({"return": "sequence"}),
+                                                              min_minor=1), "malformed"),
             ("missing tensor", meta_edit(lambda m: m["model"]["layers"][1].update(bias="nope")), "malformed"),
             ("unreferenced tensor", meta_edit(lambda m: m["model"]["layers"][1].pop("bias")), "malformed"),
             ("shape mismatch", meta_edit(lambda m: m["model"]["layers"][0].update(input_size=5)), "shape_mismatch"),
@@ -376,6 +454,212 @@ def run_crafted():
         expect_error(f"crafted bad {label}", data, expected)
 
 
+def run_crafted_12():
+    """Format 1.2 (§6.1 gru and *Direction*, §6.2.2 features, §6.5 outputs): good files and one
+    file per rule, each with the class the spec assigns."""
+    rng = np.random.default_rng(12)
+    fm = w.features_model
+    good = {
+        "1.2 gru after": fm(rng, cells=[("gru", 5, {})]),
+        "1.2 gru before, no b_hh": fm(rng, cells=[("gru", 4, {"reset": "before", "b_hh": False})]),
+        "1.2 bidirectional lstm": fm(rng, cells=[("lstm", 3, {"bidirectional": True})]),
+        "1.2 bidirectional gru before, no b_hh": fm(rng, cells=[("gru", 3, {"bidirectional": True, "reset": "before",
+                                                                           "b_hh": False})]),
+        "1.2 stacked lstm -> bigru -> gru, dense head": fm(rng, width=5, cells=[
+            ("lstm", 4, {}), ("gru", 3, {"bidirectional": True}), ("gru", 4, {})], head=[6]),
+        "1.2 per-step gru": fm(rng, cells=[("gru", 4, {"ret": "sequence"})]),
+        "1.2 per-step bidirectional lstm, dense head": fm(rng, cells=[("lstm", 3, {"ret": "sequence", "bidirectional": True})],
+                                                          head=[5]),
+        "1.2 values, one label": fm(rng, cells=[("lstm", 4, {})], classes=1, output="values"),
+        "1.2 values per step": fm(rng, cells=[("gru", 4, {"ret": "sequence"})], classes=2, output="values"),
+        "1.2 features without standardization": fm(rng, standardize=False),
+        "1.2 features, a zero std": fm(rng, zero_std=True),
+        "1.2 features max_length 1": fm(rng, max_length=1),
+        "1.2 f16 (mean/std too)": fm(rng, dtype="f16", cells=[("gru", 3, {"bidirectional": True})]),
+        "1.2 int8 (mean/std too)": fm(rng, dtype="int8", cells=[("lstm", 3, {"bidirectional": True})]),
+    }
+    t = w.Tensors(rng)
+    layers = [w.recurrent_layer(t, "gru", "gru0", 4, 5), w.dense_layer(t, "out", 5, 3)]
+    good["1.2 image rows gru"] = (w.metadata(layers, w.image_input(6, 4), ["a", "b", "c"]), t.items)
+    t = w.Tensors(rng)
+    layers = [w.recurrent_layer(t, "lstm", "lstm0", 4, 3, ret="sequence"), w.dense_layer(t, "out", 3, 3)]
+    good["1.2 image rows per-step lstm"] = (w.metadata(layers, w.image_input(6, 4), ["a", "b", "c"]), t.items)
+    t = w.Tensors(rng)
+    vocabulary = ["the", "movie", "great", "bad"]
+    layers = [{"type": "embedding", "name": "embed", "vocab_size": 6, "dim": 3, "weight": t.add("embed.weight", (6, 3))},
+              w.recurrent_layer(t, "gru", "gru0", 3, 4, bidirectional=True), w.dense_layer(t, "out", 8, 2)]
+    tokens = {"kind": "tokens", "tokenizer": "words-v1", "max_length": 8, "truncate": "start", "vocabulary": vocabulary}
+    good["1.2 tokens -> bidirectional gru"] = (w.metadata(layers, tokens, ["neg", "pos"]), t.items)
+    # A forward layer may say direction "forward" and carry *_reverse members: unknown members, ignored
+    # (§6.1 *Direction*); nothing of 1.2 is used, so min_reader_minor stays 0.
+    fwd_meta, fwd_tensors = w.tiny_model(rng)
+    fwd_meta["model"]["layers"][0].update(direction="forward", w_ih_reverse="not-a-tensor", b_hh_reverse=7)
+    files = {label: w.write(*mt) for label, mt in good.items()}
+    files["1.2 explicit forward direction, reverse members ignored"] = w.write(fwd_meta, fwd_tensors)
+    files["1.2 gru after, zstd"] = w.write(*good["1.2 gru after"], codec=(1, 1, 1))
+    neg_zero_meta, neg_zero_tensors = good["1.2 features, a zero std"]
+    files["1.2 features, a std of -0 (not negative: a zero std)"] = w.write(neg_zero_meta, [
+        (n, d, np.where(np.arange(a.size) == 0, np.float32(-0.0), a).astype(np.float32) if n == "input.std" else a)
+        for n, d, a in neg_zero_tensors])
+    for label, data in files.items():
+        model = load_good(f"crafted {label}", data)
+        if model is not None:
+            check(f"crafted {label}: min_reader_minor", model.min_reader_version[1] == w.required_minor(model.metadata))
+            check_good_model(f"crafted {label}", model)
+    check("explicit forward direction needs reader 1.0", rnnm.load(files["1.2 explicit forward direction, reverse "
+                                                                        "members ignored"]).min_reader_version == (1, 0))
+
+    # Each direction and each reset matters: the alternatives move the outputs beyond the tolerance.
+    def moved(meta_tensors, edit):
+        meta, tensors = meta_tensors
+        m0 = rnnm.load(w.write(meta, tensors))
+        meta2 = copy.deepcopy(meta)
+        edit(meta2["model"]["layers"][0])
+        m1 = rnnm.load(w.write(meta2, tensors))
+        seqs = synthetic_sequences(meta["input"]["width"], meta["input"]["max_length"])
+        return max(float(np.abs(a - b).max()) for a, b in zip(rnnm.forward_features(m0, seqs),
+                                                                rnnm.forward_features(m1, seqs)))
+    gru = good["1.2 gru after"]
+    check("reset before differs from after", moved(gru, lambda l: l.update(reset="before")) > 10 * ATOL)
+    bilstm = good["1.2 bidirectional lstm"]
+    # Swapping the two directions' tensors reads the backward direction with the forward weights.
+    def swap(l):
+        for k in ("w_ih", "w_hh", "b_ih", "b_hh"):
+            l[k], l[k + "_reverse"] = l[k + "_reverse"], l[k]
+    check("bidirectional: swapped directions differ", moved(bilstm, swap) > 10 * ATOL)
+
+    # "last" of a bidirectional layer is [hf[T-1], hb[0]]; per-step output t is [hf[t], hb[t]].
+    meta, tensors = fm(np.random.default_rng(5), cells=[("gru", 3, {"bidirectional": True})])
+    seq_meta = copy.deepcopy(meta)
+    seq_meta["model"]["layers"][0]["return"] = "sequence"
+    m_last, m_seq = rnnm.load(w.write(meta, tensors)), rnnm.load(w.write(seq_meta, tensors))
+    m_last.layers.pop(), m_seq.layers.pop()  # drop the dense head: look at the layer's own output
+    x = rnnm.standardized(m_last, synthetic_sequences(4, 6)[-1])
+    last, per_step = rnnm.run_sequence(m_last, x), rnnm.run_sequence(m_seq, x)
+    check("bidirectional last = [hf[T-1], hb[0]]", np.array_equal(last, np.concatenate([per_step[-1, :3], per_step[0, 3:]])))
+    check("backward direction at t depends on x[t..T) only",
+          np.allclose(rnnm.run_sequence(m_seq, x[2:])[:, 3:], per_step[2:, 3:], atol=0, rtol=0))
+
+    # Standardization: two binary32 roundings (subtract, then divide), zero std -> divide by 1.
+    meta, tensors = fm(np.random.default_rng(6), zero_std=True)
+    m = rnnm.load(w.write(meta, tensors))
+    src = synthetic_sequences(4, 6)[-1]
+    mean, std = m.tensors["input.mean"].values, m.tensors["input.std"].values
+    expect = np.array([[np.float32(np.float32(v - mu) / (s if s > 0 else np.float32(1)))
+                        for v, mu, s in zip(row, mean, std)] for row in src])
+    check("standardization in binary32, zero std divides by 1", np.array_equal(rnnm.standardized(m, src), expect))
+    for bad_input in (src.astype(np.float64), src[:, :3], np.zeros((7, 4), np.float32), np.zeros((0, 4), np.float32),
+                      np.full((2, 4), np.nan, np.float32)):
+        try:
+            rnnm.standardized(m, bad_input)
+            check(f"caller error refused: {bad_input.dtype} {bad_input.shape}", False)
+        except ValueError:
+            check(f"caller error refused: {bad_input.dtype} {bad_input.shape}", True)
+
+    # Bad files.
+    bad = []
+    base_meta, base_tensors = fm(np.random.default_rng(8), width=3, max_length=5,
+                                 cells=[("gru", 2, {"bidirectional": True})], classes=2)
+
+    def edit(fn, meta=None, tensors=None, **kw):
+        m = copy.deepcopy(meta or base_meta)
+        t = list(tensors or base_tensors)
+        out = fn(m, t)  # may return the edited tensor list: (name, dtype, array) tuples
+        if isinstance(out, list) and out and all(isinstance(x, tuple) for x in out):
+            t = out
+        return w.write(m, t, **kw)
+
+    def layer(m, k=0):
+        return m["model"]["layers"][k]
+
+    def replace(tensors, name, values):
+        return [(n, d, np.asarray(values, np.float32) if n == name else a) for n, d, a in tensors]
+
+    image_gru = good["1.2 image rows gru"]
+    bilstm_image = w.Tensors(np.random.default_rng(9))
+    bilstm_layers = [w.recurrent_layer(bilstm_image, "lstm", "lstm0", 4, 3, bidirectional=True),
+                     w.dense_layer(bilstm_image, "out", 6, 2)]
+    bilstm = (w.metadata(bilstm_layers, w.image_input(5, 4), ["a", "b"]), bilstm_image.items)
+    bad += [
+        ("gru gate_order ifgo", edit(lambda m, t: layer(m).update(gate_order="ifgo")), "unsupported_feature"),
+        ("lstm gate_order rzn", edit(lambda m, t: layer(m).update(gate_order="rzn"), *bilstm),
+         "unsupported_feature"),
+        ("gru reset unknown", edit(lambda m, t: layer(m).update(reset="middle")), "unsupported_feature"),
+        ("gru reset missing", edit(lambda m, t: layer(m).pop("reset")), "malformed"),
+        ("gru reset is a number", edit(lambda m, t: layer(m).update(reset=1)), "malformed"),
+        ("gate_order before reset", edit(lambda m, t: layer(m).update(gate_order="zrn", reset=3)), "unsupported_feature"),
+        ("direction unknown", edit(lambda m, t: layer(m).update(direction="backward")), "unsupported_feature"),
+        ("direction null", edit(lambda m, t: layer(m).update(direction=None)), "malformed"),
+        ("return before direction", edit(lambda m, t: layer(m).update({"return": "all", "direction": "x"})),
+         "unsupported_feature"),
+        ("bidirectional without w_hh_reverse", edit(lambda m, t: layer(m).pop("w_hh_reverse")), "malformed"),
+        ("bidirectional b_hh_reverse without b_hh",
+         edit(lambda m, t: [layer(m).pop("b_hh"), [x for x in t if x[0] != "gru0.b_hh"]][1]), "malformed"),
+        ("bidirectional b_hh without b_hh_reverse",
+         edit(lambda m, t: [layer(m).pop("b_hh_reverse"), [x for x in t if x[0] != "gru0.b_hh_reverse"]][1]), "malformed"),
+        ("reverse tensor not in the table", edit(lambda m, t: layer(m).update(w_ih_reverse="nope")), "malformed"),
+        ("reverse tensor named twice", edit(lambda m, t: [layer(m).update(b_ih_reverse="gru0.b_ih"),
+                                                          [x for x in t if x[0] != "gru0.b_ih_reverse"]][1]), "malformed"),
+        ("reverse tensor wrong shape", edit(lambda m, t: replace(t, "gru0.w_hh_reverse", np.zeros((6, 3)))), "shape_mismatch"),
+        ("reverse tensor transposed", edit(lambda m, t: replace(t, "gru0.w_ih_reverse", np.zeros((3, 6)))), "shape_mismatch"),
+        ("next layer takes H, not 2H", edit(lambda m, t: [layer(m, 1).update({"in": 2}),
+                                                          replace(t, "out.weight", np.zeros((2, 2)))][1]), "malformed"),
+        ("forward layer returns last before a recurrent layer",
+         edit(lambda m, t: None, *fm(np.random.default_rng(3), cells=[("gru", 2, {"ret": "last"}), ("lstm", 2, {})])),
+         "malformed"),
+        ("no recurrent layer", edit(lambda m, t: [m["model"].update(layers=[layer(m, 1)]), layer(m).update({"in": 3}),
+                                                  [x for x in replace(t, "out.weight", np.zeros((2, 3)))
+                                                   if not x[0].startswith("gru0.")]][2]), "malformed"),
+        ("features width 0", edit(lambda m, t: m["input"].update(width=0)), "malformed"),
+        ("features width 65537", edit(lambda m, t: m["input"].update(width=65537)), "malformed"),
+        ("features max_length 0", edit(lambda m, t: m["input"].update(max_length=0)), "malformed"),
+        ("features max_length 65537", edit(lambda m, t: m["input"].update(max_length=65537)), "malformed"),
+        ("features width 3.0", w.write(base_meta, base_tensors, meta_bytes=w.canonical_json(base_meta)
+                                       .replace(b'"width":3', b'"width":3.0')), "malformed"),
+        ("features source_dtype f64", edit(lambda m, t: m["input"].update(source_dtype="f64")), "unsupported_feature"),
+        ("features source_dtype missing", edit(lambda m, t: m["input"].pop("source_dtype")), "malformed"),
+        ("features width mismatch", edit(lambda m, t: m["input"].update(width=4)), "shape_mismatch"),
+        ("mean without std", edit(lambda m, t: [m["input"].pop("std"), [x for x in t if x[0] != "input.std"]][1]),
+         "malformed"),
+        ("std without mean", edit(lambda m, t: [m["input"].pop("mean"), [x for x in t if x[0] != "input.mean"]][1]),
+         "malformed"),
+        ("mean is a number", edit(lambda m, t: m["input"].update(mean=1)), "malformed"),
+        ("std tensor missing", edit(lambda m, t: m["input"].update(std="nope")), "malformed"),
+        ("std names a layer's tensor", edit(lambda m, t: m["input"].update(std="out.bias")), "malformed"),
+        ("standardization tensors unreferenced", edit(lambda m, t: [m["input"].pop("mean"), m["input"].pop("std")]),
+         "malformed"),
+        ("std of shape [F+1]", edit(lambda m, t: replace(t, "input.std", np.ones(4))), "shape_mismatch"),
+        ("mean of shape [1, F]", edit(lambda m, t: replace(t, "input.mean", np.ones((1, 3)))), "shape_mismatch"),
+        ("negative std", edit(lambda m, t: replace(t, "input.std", [1, -0.5, 2])), "invalid_tensor"),
+        ("NaN std", edit(lambda m, t: replace(t, "input.std", [1, np.nan, 2])), "invalid_tensor"),
+        ("negative std and min_reader_minor 1 (std checked first)",
+         edit(lambda m, t: replace(t, "input.std", [1, -0.5, 2]), min_minor=1), "invalid_tensor"),
+        ("negative std and a NaN weight (values first)",
+         edit(lambda m, t: replace(replace(t, "input.std", [1, -0.5, 2]), "out.bias", [np.nan, 0])), "invalid_tensor"),
+        ("gru, min_reader_minor 1", edit(lambda m, t: None, *image_gru, min_minor=1), "malformed"),
+        ("bidirectional lstm, min_reader_minor 1", edit(lambda m, t: None, *bilstm,
+                                                        min_minor=1), "malformed"),
+        ("features input, min_reader_minor 1",
+         edit(lambda m, t: None, *fm(np.random.default_rng(2), cells=[("lstm", 2, {})]), min_minor=1), "malformed"),
+        ("values, min_reader_minor 1", edit(lambda m, t: m["model"].update(output="values"), *w.tiny_model(
+            np.random.default_rng(2)), min_minor=1), "malformed"),
+        ("values, min_reader_minor 0", edit(lambda m, t: m["model"].update(output="values"), *w.tiny_model(
+            np.random.default_rng(2)), min_minor=0), "malformed"),
+        ("min_reader_minor 3", edit(lambda m, t: None, min_minor=3), "unsupported_version"),
+        ("model.output unknown", edit(lambda m, t: m["model"].update(output="probabilities")), "unsupported_feature"),
+        ("model.output is a list", edit(lambda m, t: m["model"].update(output=["values"])), "malformed"),
+        ("one label, logits", edit(lambda m, t: None, *fm(np.random.default_rng(4), classes=1)), "malformed"),
+        ("no labels, values", edit(lambda m, t: m.update(labels=[]), *fm(np.random.default_rng(4), classes=1,
+                                                                            output="values")), "malformed"),
+        ("embedding with features input",
+         edit(lambda m, t: [m["model"]["layers"].insert(0, {"type": "embedding", "name": "e", "vocab_size": 4, "dim": 3,
+                                                           "weight": "e.weight"}),
+                            t + [("e.weight", "f32", np.zeros((4, 3), np.float32))]][1]), "malformed"),
+    ]
+    for label, data, expected in bad:
+        expect_error(f"crafted bad 1.2 {label}", data, expected)
+
+
 def run_mutations(iterations: int = 1500):
     """The reader refuses arbitrary damage with a FormatError and never crashes (CRC re-sealed so
     that the damage reaches the later checks)."""
@@ -402,6 +686,7 @@ def run_mutations(iterations: int = 1500):
 
 def main() -> int:
     run_crafted()
+    run_crafted_12()
     run_fixtures()
     run_mutations()
     if results.get("max_err"):

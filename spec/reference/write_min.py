@@ -123,10 +123,29 @@ def fix_crc(buf: bytes) -> bytes:
     return bytes(buf)
 
 
+def required_minor(meta: dict) -> int:
+    """§3: the lowest reader minor for `meta`: 2 with anything of 1.2 (a gru layer, a bidirectional
+    layer, features input, a last recurrent layer returning "sequence", output "values"), 1 with
+    tokens / embedding, else 0. Metadata that is not a well-formed model gives 0."""
+    try:
+        layers, kind = meta["model"]["layers"], meta["input"]["kind"]
+        recurrent = [l for l in layers if l.get("type") in ("lstm", "gru")]
+        if (any(l.get("type") == "gru" or l.get("direction") == "bidirectional" for l in recurrent)
+                or kind == "features" or meta["model"].get("output") == "values"
+                or (recurrent and recurrent[-1].get("return") == "sequence")):
+            return 2
+        return 1 if kind == "tokens" or any(l.get("type") == "embedding" for l in layers) else 0
+    except (KeyError, TypeError, AttributeError):
+        return 0
+
+
 def write(meta: dict, tensors, *, codec=(0, 0, 0), extra_sections=(), meta_bytes=None,
           table_hook=None, data_hook=None, **kw) -> bytes:
     """A complete file. codec: per section (metadata, table, data); extra_sections are appended.
-    meta_bytes replaces the JSON text; table_hook/data_hook edit a bytearray payload in place."""
+    meta_bytes replaces the JSON text; table_hook/data_hook edit a bytearray payload in place.
+    min_minor defaults to required_minor(meta) and minor to min_minor (the canonical header, §2.1)."""
+    kw.setdefault("min_minor", required_minor(meta))
+    kw.setdefault("minor", kw["min_minor"])
     table, data = table_and_data(tensors)
     table, data = bytearray(table), bytearray(data)
     if table_hook:
@@ -185,3 +204,95 @@ def tiny_model(rng, *, height=5, width=4, hidden=3, classes=3, dtypes=None, stac
             "labels": [f"c{k}" for k in range(classes)],
             "provenance": {"producer": "write_min.py", "seed": 1}}
     return meta, tensors
+
+
+# --- Building blocks for any model (1.2: gru, direction, features input, outputs) ----------------
+
+class Tensors:
+    """The tensor list of a file being built, in table order. `add` registers one and returns its
+    name for the metadata reference; values come from `source(name, shape)` unless given."""
+
+    def __init__(self, rng=None, *, dtype="f32", source=None, scale=0.5):
+        self.items, self.dtype = [], dtype
+        self.source = source or (lambda name, shape: rng.normal(0, scale, shape).astype(np.float32))
+
+    def add(self, name: str, shape, values=None, dtype=None) -> str:
+        v = self.source(name, tuple(shape)) if values is None else values
+        v = np.asarray(v, dtype=np.float32).reshape(shape)
+        self.items.append((name, dtype or self.dtype, v))
+        return name
+
+
+def dense_layer(t: Tensors, name: str, n_in: int, n_out: int, activation="none", bias=True) -> dict:
+    """§6.1 dense: weight [O, I], bias [O]."""
+    layer = {"type": "dense", "name": name, "in": n_in, "out": n_out,
+             "weight": t.add(f"{name}.weight", (n_out, n_in)), "activation": activation}
+    if bias:
+        layer["bias"] = t.add(f"{name}.bias", (n_out,))
+    return layer
+
+
+def recurrent_layer(t: Tensors, kind: str, name: str, n_in: int, hidden: int, *, ret="last", reset="after",
+                    bidirectional=False, b_hh=True) -> dict:
+    """§6.1 lstm (gate order ifgo) or gru (rzn, reset after/before), forward or bidirectional.
+    Tensors in the §6.1 reference order: w_ih, w_hh, b_ih, b_hh, then the *_reverse ones."""
+    g = (4 if kind == "lstm" else 3) * hidden
+    layer = {"type": kind, "name": name, "input_size": n_in, "hidden_size": hidden,
+             "gate_order": "ifgo" if kind == "lstm" else "rzn", "return": ret}
+    if kind == "gru":
+        layer["reset"] = reset
+    shapes = [("w_ih", (g, n_in)), ("w_hh", (g, hidden)), ("b_ih", (g,))] + ([("b_hh", (g,))] if b_hh else [])
+    suffixes = ["", "_reverse"] if bidirectional else [""]
+    if bidirectional:
+        layer["direction"] = "bidirectional"
+    for suffix in suffixes:
+        for key, shape in shapes:
+            layer[key + suffix] = t.add(f"{name}.{key}{suffix}", shape)
+    return layer
+
+
+def features_input(width: int, max_length: int, mean=None, std=None) -> dict:
+    """§6.2.2: `mean`/`std` are tensor names (both or neither)."""
+    inp = {"kind": "features", "source_dtype": "f32", "width": width, "max_length": max_length}
+    if mean is not None:
+        inp["mean"] = mean
+    if std is not None:
+        inp["std"] = std
+    return inp
+
+
+def image_input(height: int, width: int, scale=None, offset=0) -> dict:
+    """§6.2 image_rows (u8 pixels; scale defaults to f32(1/255))."""
+    return {"kind": "image_rows", "height": height, "width": width, "source_dtype": "u8",
+            "scale": float(np.float32(1 / 255)) if scale is None else scale, "offset": offset}
+
+
+def metadata(layers, inp: dict, labels, output="logits", producer="write_min.py", **provenance) -> dict:
+    return {"format": "rnnm", "model": {"layers": layers, "output": output}, "input": inp,
+            "labels": list(labels), "provenance": {"producer": producer, **provenance}}
+
+
+def features_model(rng, *, width=4, max_length=6, cells=(("gru", 3, {}),), head=(), classes=3, output="logits",
+                   standardize=True, dtype="f32", zero_std=False):
+    """A small features model (§6.2.2): optional mean/std tensors, a stack of recurrent cells
+    (kind, hidden, options for recurrent_layer; all but the last return "sequence" unless an option
+    says otherwise), dense layers `head` (relu) and an output dense layer. Returns (metadata, tensors)."""
+    t = Tensors(rng, dtype=dtype)
+    layers, w = [], width
+    for k, (kind, hidden, options) in enumerate(cells):
+        options = {"ret": "last" if k == len(cells) - 1 else "sequence", **options}
+        layers.append(recurrent_layer(t, kind, f"{kind}{k}", w, hidden, **options))
+        w = hidden * (2 if options.get("bidirectional") else 1)
+    for k, n in enumerate(head):
+        layers.append(dense_layer(t, f"mid{k}", w, n, "relu"))
+        w = n
+    layers.append(dense_layer(t, "out", w, classes))
+    mean = std = None
+    if standardize:
+        mean = t.add("input.mean", (width,), rng.normal(0, 2, width))
+        s = np.abs(rng.normal(1, 0.5, width)) + 0.1
+        if zero_std:
+            s[0] = 0
+        std = t.add("input.std", (width,), s)
+    meta = metadata(layers, features_input(width, max_length, mean, std), [f"y{k}" for k in range(classes)], output)
+    return meta, t.items
