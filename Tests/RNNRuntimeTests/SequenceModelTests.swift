@@ -261,3 +261,29 @@ import Testing
         #expect(shared.state(stream: 1) == sequential.state(stream: 1))
     }
 }
+
+/// A text model whose recurrent layer is a GRU or a bidirectional LSTM (format 1.2 layers behind a
+/// 1.1 `tokens` input) gives what the same layers give as a features model fed the embedding rows.
+@Suite struct TokenSequenceModelTests {
+    @Test(arguments: [false, true])
+    func aTokensModelEqualsTheFeaturesModelOfItsEmbeddingRows(_ bidirectional: Bool) throws {
+        let features = randomModel(height: 0, width: 0,
+                                   layers: [bidirectional ? .lstm(hidden: 6, returns: .last, bidirectional: true) : .gru(hidden: 12, returns: .last),
+                                            .dense(out: 2, activation: .none)],
+                                   seed: 51, features: FeatureInputSpec(width: 4, maxLength: 9, standardize: false))
+        var rng = SplitMix64(seed: 52)
+        let vocabulary = ["good", "bad", "film", "plot"]
+        let table = (0..<((vocabulary.count + 2) * 4)).map { _ in rng.uniform(1) }
+        var text = features
+        text.metadata.input = InputContract(tokens: TokenInput(maxLength: 9, vocabulary: vocabulary))
+        text.metadata.layers.insert(.embedding(EmbeddingLayer(name: "embed", vocabularySize: 6, dimension: 4, weight: "embed.weight")), at: 0)
+        text.tensors.append(Tensor(name: "embed.weight", shape: [6, 4], values: table))
+        let sequences: [[Int32]] = [[2, 3, 4], [5], [1, 1, 2, 3, 4, 5, 2, 3, 4], [3, 2]]
+        for options in [ClassifyOptions(), ClassifyOptions(kernel: .portable)] {
+            let viaTokens = try Model(text).classify(tokenSequences: sequences, options: options)
+            let rows = sequences.map { $0.flatMap { Array(table[(Int($0) * 4)..<(Int($0) * 4 + 4)]) } }
+            let viaFeatures = try Model(features).classify(sequences: rows, options: options)
+            for (a, b) in zip(viaTokens.logits, viaFeatures.logits) { #expect(abs(a - b) <= 1e-6) }
+        }
+    }
+}
