@@ -1,4 +1,5 @@
 import CRNNRuntime
+import RNNFormat
 import RNNRuntime
 
 /// Runs the body of one C entry point: the single place where Swift errors become a status code.
@@ -45,5 +46,15 @@ func runtime<T>(_ body: () throws(RuntimeError) -> T) throws(APIError) -> T {
         return try body()
     } catch {
         throw .runtime(error)
+    }
+}
+
+/// Proves that `bytes` can be allocated before a caller's size drives an allocation, or an
+/// ``APIError/limitExceeded(_:)`` naming `what` (RNNFormat's `CheckedAllocation.reserve`).
+func reserve(_ bytes: Int, for what: String) throws(APIError) {
+    do throws(ModelFormatError) {
+        try CheckedAllocation.reserve(bytes, for: what)
+    } catch {
+        throw .limitExceeded(error.message)
     }
 }

@@ -19,13 +19,15 @@ enum APIError: Error, CustomStringConvertible {
     case inputSize(String)
     /// A size the caller asked for that this process cannot allocate.
     case limitExceeded(String)
+    /// A function for another kind of model (input kind, output kind, streaming).
+    case unsupportedModel(String)
     /// The runtime refused the model file, the network, or the input.
     case runtime(RuntimeError)
 
     var description: String {
         switch self {
         case .nullArgument(let m), .invalidHandle(let m), .invalidArgument(let m), .bufferTooSmall(let m), .inputSize(let m),
-             .limitExceeded(let m):
+             .limitExceeded(let m), .unsupportedModel(let m):
             m
         case .runtime(let error):
             error.description
@@ -41,6 +43,7 @@ enum APIError: Error, CustomStringConvertible {
         case .bufferTooSmall: RNN_ERROR_BUFFER_TOO_SMALL
         case .inputSize: RNN_ERROR_INPUT_SIZE
         case .limitExceeded: RNN_ERROR_LIMIT_EXCEEDED
+        case .unsupportedModel: RNN_ERROR_UNSUPPORTED_MODEL
         case .runtime(let error): error.status
         }
     }
@@ -52,14 +55,13 @@ extension RuntimeError {
         switch self {
         case .unreadableModel(_, let error): error.kind.status
         case .unsupportedModel: RNN_ERROR_UNSUPPORTED_MODEL
-        case .imageSizeMismatch, .inputLengthMismatch: RNN_ERROR_INPUT_SIZE
-        // Token models are refused at load (ModelLifecycle.swift), so images always fit the kind.
-        case .inputKindMismatch: RNN_ERROR_UNSUPPORTED_MODEL
-        // The C API never passes options, so an invalid one is the library's own mistake.
+        case .imageSizeMismatch, .inputLengthMismatch, .featureCountMismatch, .stateSizeMismatch: RNN_ERROR_INPUT_SIZE
+        // Every entry point checks the model's kind first (ModelKinds.swift), so this is a backstop.
+        case .inputKindMismatch, .notStreamable: RNN_ERROR_UNSUPPORTED_MODEL
+        // The C API passes only default options and checks stream counts and indices itself, so an
+        // invalid option is the library's own mistake.
         case .invalidOption, .kernelUnavailable: RNN_ERROR_INTERNAL
-        case .sequenceLength, .featureCountMismatch, .stateSizeMismatch: RNN_ERROR_INPUT_SIZE
-        case .nonFiniteInput: RNN_ERROR_INVALID_ARGUMENT
-        case .notStreamable: RNN_ERROR_UNSUPPORTED_MODEL
+        case .sequenceLength, .nonFiniteInput: RNN_ERROR_INVALID_ARGUMENT
         }
     }
 }

@@ -14,8 +14,8 @@ public func rnn_model_load(_ path: UnsafePointer<CChar>?, _ outModel: UnsafeMuta
         guard let text = String(validatingCString: path) else {
             throw .invalidArgument("path is not valid UTF-8")
         }
-        let model = try runtime { () throws(RuntimeError) in try imageModel(Model(contentsOf: text)) }
-        out.pointee = try HandleTable.shared.insert(model)
+        let model = try runtime { () throws(RuntimeError) in try Model(contentsOf: text) }
+        out.pointee = try modelHandles.insert(model)
     }
 }
 
@@ -46,18 +46,9 @@ public func rnn_model_load_from_memory(_ data: UnsafeRawPointer?, _ size: Int,
                 throw .runtime(.unreadableModel(path: nil, error: error))
             }
         }
-        let model = try runtime { () throws(RuntimeError) in try imageModel(Model(bytes: bytes)) }
-        out.pointee = try HandleTable.shared.insert(model)
+        let model = try runtime { () throws(RuntimeError) in try Model(bytes: bytes) }
+        out.pointee = try modelHandles.insert(model)
     }
-}
-
-/// The C API 1.0 classifies images: a token model (format 1.1) is refused at load, as before the
-/// runtime could load every kind through one `Model`.
-private func imageModel(_ model: Model) throws(RuntimeError) -> Model {
-    guard model.inputKind == .imageRows else {
-        throw .unsupportedModel("input kind '\(model.inputKind.rawValue)' (the C API classifies image models)")
-    }
-    return model
 }
 
 /// Releases a handle (header: `rnn_model_free`).
@@ -65,6 +56,6 @@ private func imageModel(_ model: Model) throws(RuntimeError) -> Model {
 public func rnn_model_free(_ model: OpaquePointer?) -> rnn_status {
     apiCall("rnn_model_free") { () throws(APIError) in
         guard let model else { return }  // like free(NULL)
-        try HandleTable.shared.remove(model)
+        try modelHandles.remove(model)
     }
 }

@@ -3,11 +3,13 @@ import RNNRuntime
 
 /// Writes two values of a model to the caller's two out-pointers (the pair queries below).
 private func pairQuery<T>(_ function: StaticString, _ model: OpaquePointer?, _ first: UnsafeMutablePointer<T>?, _ firstName: String,
-                          _ second: UnsafeMutablePointer<T>?, _ secondName: String, _ values: (Model) -> (T, T)) -> rnn_status {
+                          _ second: UnsafeMutablePointer<T>?, _ secondName: String,
+                          _ values: (Model) throws(APIError) -> (T, T)) -> rnn_status {
     apiCall(function) { () throws(APIError) in
-        let model = try HandleTable.shared.model(model)
+        let model = try modelHandles.object(model)
+        let found = try values(model)  // a query for another kind of model fails before the pointers are checked
         let a = try required(first, firstName), b = try required(second, secondName)
-        (a.pointee, b.pointee) = values(model)
+        (a.pointee, b.pointee) = found
     }
 }
 
@@ -25,13 +27,20 @@ public func rnn_model_input_normalization(_ model: OpaquePointer?, _ outScale: U
     pairQuery("rnn_model_input_normalization", model, outScale, "out_scale", outOffset, "out_offset") { ($0.input.scale, $0.input.offset) }
 }
 
+/// Writes one value of a model to the caller's out-pointer (the single-value queries below).
+private func valueQuery<T>(_ function: StaticString, _ model: OpaquePointer?, _ out: UnsafeMutablePointer<T>?, _ outName: String,
+                           _ value: (Model) throws(APIError) -> T) -> rnn_status {
+    apiCall(function) { () throws(APIError) in
+        let model = try modelHandles.object(model)
+        let out = try required(out, outName)
+        out.pointee = try value(model)
+    }
+}
+
 /// The number of classes (header: `rnn_model_class_count`).
 @c @implementation
 public func rnn_model_class_count(_ model: OpaquePointer?, _ outClasses: UnsafeMutablePointer<Int>?) -> rnn_status {
-    apiCall("rnn_model_class_count") { () throws(APIError) in
-        let model = try HandleTable.shared.model(model)
-        try required(outClasses, "out_classes").pointee = model.classCount
-    }
+    valueQuery("rnn_model_class_count", model, outClasses, "out_classes") { $0.classCount }
 }
 
 /// Copies the name of class `index` into the caller's buffer (header: `rnn_model_label`).
@@ -39,7 +48,7 @@ public func rnn_model_class_count(_ model: OpaquePointer?, _ outClasses: UnsafeM
 public func rnn_model_label(_ model: OpaquePointer?, _ index: Int, _ buffer: UnsafeMutablePointer<CChar>?,
                             _ bufferLength: Int, _ outRequired: UnsafeMutablePointer<Int>?) -> rnn_status {
     apiCall("rnn_model_label") { () throws(APIError) in
-        let model = try HandleTable.shared.model(model)
+        let model = try modelHandles.object(model)
         let labels = model.labels
         let index = try length(index, "index")
         guard index < labels.count else {
@@ -58,4 +67,51 @@ public func rnn_model_label(_ model: OpaquePointer?, _ index: Int, _ buffer: Uns
         }
         buffer[utf8.count] = 0
     }
+}
+
+// MARK: Model kinds (1.1)
+
+/// What the model reads (header: `rnn_model_input_kind`).
+@c @implementation
+public func rnn_model_input_kind(_ model: OpaquePointer?, _ outKind: UnsafeMutablePointer<rnn_input_kind>?) -> rnn_status {
+    valueQuery("rnn_model_input_kind", model, outKind, "out_kind") { model in
+        switch model.inputKind {
+        case .imageRows: RNN_INPUT_IMAGE_ROWS
+        case .tokens: RNN_INPUT_TOKENS
+        case .features: RNN_INPUT_FEATURES
+        }
+    }
+}
+
+/// A features model's width and max_length (header: `rnn_model_feature_shape`).
+@c @implementation
+public func rnn_model_feature_shape(_ model: OpaquePointer?, _ outWidth: UnsafeMutablePointer<Int>?,
+                                    _ outMaxLength: UnsafeMutablePointer<Int>?) -> rnn_status {
+    pairQuery("rnn_model_feature_shape", model, outWidth, "out_width", outMaxLength, "out_max_length") { model throws(APIError) in
+        try requireInputKind(model, .features, use: "rnn_model_input_shape")
+        return (model.input.width, model.input.timeSteps)
+    }
+}
+
+/// Logits or values (header: `rnn_model_output_kind`).
+@c @implementation
+public func rnn_model_output_kind(_ model: OpaquePointer?, _ outKind: UnsafeMutablePointer<rnn_output_kind>?) -> rnn_status {
+    valueQuery("rnn_model_output_kind", model, outKind, "out_kind") { model in
+        switch model.metadata.output {
+        case .logits: RNN_OUTPUT_LOGITS
+        case .values: RNN_OUTPUT_VALUES
+        }
+    }
+}
+
+/// 1 for a model with one output row per time step (header: `rnn_model_outputs_per_step`).
+@c @implementation
+public func rnn_model_outputs_per_step(_ model: OpaquePointer?, _ outPerStep: UnsafeMutablePointer<CInt>?) -> rnn_status {
+    valueQuery("rnn_model_outputs_per_step", model, outPerStep, "out_per_step") { $0.metadata.outputsPerStep ? 1 : 0 }
+}
+
+/// 1 when `rnn_stream_create` accepts the model (header: `rnn_model_can_stream`).
+@c @implementation
+public func rnn_model_can_stream(_ model: OpaquePointer?, _ outCanStream: UnsafeMutablePointer<CInt>?) -> rnn_status {
+    valueQuery("rnn_model_can_stream", model, outCanStream, "out_can_stream") { canStream($0) ? 1 : 0 }
 }

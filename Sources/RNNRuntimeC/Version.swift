@@ -45,7 +45,7 @@ public func rnn_runtime_version() -> UInt32 {
     UInt32(RNN_RUNTIME_VERSION_MAJOR * 10000 + RNN_RUNTIME_VERSION_MINOR * 100 + RNN_RUNTIME_VERSION_PATCH)
 }
 
-/// The version as a static string such as "1.0.0" (header: `rnn_runtime_version_string`).
+/// The version as a static string such as "1.1.0" (header: `rnn_runtime_version_string`).
 @c @implementation
 public func rnn_runtime_version_string() -> UnsafePointer<CChar>? {
     UnsafePointer(versionString)

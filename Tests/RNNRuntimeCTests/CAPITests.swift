@@ -26,6 +26,14 @@ import Testing
 
     static var lastMessage: String { String(cString: rnn_last_error_message()!) }
 
+    /// The image shape and class count of a loaded model, through the C queries.
+    static func contract(_ handle: OpaquePointer) -> (height: Int, width: Int, classes: Int) {
+        var height = 0, width = 0, classes = 0
+        _ = rnn_model_input_shape(handle, &height, &width)
+        _ = rnn_model_class_count(handle, &classes)
+        return (height, width, classes)
+    }
+
     /// Deterministic pixels for `count` images of `perImage` values.
     static func pixels(count: Int, perImage: Int) -> [UInt8] {
         (0..<(count * perImage)).map { UInt8(truncatingIfNeeded: $0 &* 2654435761 >> 7) }
@@ -88,9 +96,7 @@ import Testing
     @Test func badArgumentsReturnTheirStatusAndLeaveOutputsUntouched() throws {
         let handle = try Self.load("tiny-h4.rnnm")
         defer { _ = rnn_model_free(handle) }
-        var height = 0, width = 0, classes = 0
-        _ = rnn_model_input_shape(handle, &height, &width)
-        _ = rnn_model_class_count(handle, &classes)
+        let (height, width, classes) = Self.contract(handle)
         let pixels = Self.pixels(count: 2, perImage: height * width)
         var out = [Float](repeating: 42, count: 2 * classes)
 
@@ -173,9 +179,7 @@ import Testing
     @Test func threadsSharingOneHandleGetTheSingleThreadLogits() throws {
         let handle = try Self.load("small-h16.rnnm")
         defer { _ = rnn_model_free(handle) }
-        var height = 0, width = 0, classes = 0
-        _ = rnn_model_input_shape(handle, &height, &width)
-        _ = rnn_model_class_count(handle, &classes)
+        let (height, width, classes) = Self.contract(handle)
         let count = 20, perImage = height * width
         let pixels = Self.pixels(count: count, perImage: perImage)
         var computed = [Float](repeating: 0, count: count * classes)

@@ -218,7 +218,10 @@ import Testing
             let step = [Float](repeating: 0, count: width) + Array(inputs[(t * width)..<((t + 1) * width)]) + [Float](repeating: 0, count: width)
             got = Array(try second.step(step)[9..<18])
         }
-        // The same steps on the same state; only the number of rows per kernel call differs (1, 2, 3).
+        // The same steps on the same state; only the number of rows per call differs (1, 2, 3). The
+        // step kernels compute a row the same way whatever the rows around it, so the states are
+        // equal bit for bit; the dense head is a BLAS product whose kernel depends on the row count.
+        #expect(second.state(stream: 1) == uninterrupted.state())
         for (a, e) in zip(got, expected) { #expect(abs(a - e) <= 1e-6, "restored \(a), uninterrupted \(e)") }
         second.reset(stream: 1)
         #expect(second.state(stream: 1).allSatisfy { $0 == 0 })
@@ -256,5 +259,31 @@ import Testing
         for _ in 0..<200 { _ = try sequential.step(step) }
         #expect(shared.steps() == 200)
         #expect(shared.state(stream: 1) == sequential.state(stream: 1))
+    }
+}
+
+/// A text model whose recurrent layer is a GRU or a bidirectional LSTM (format 1.2 layers behind a
+/// 1.1 `tokens` input) gives what the same layers give as a features model fed the embedding rows.
+@Suite struct TokenSequenceModelTests {
+    @Test(arguments: [false, true])
+    func aTokensModelEqualsTheFeaturesModelOfItsEmbeddingRows(_ bidirectional: Bool) throws {
+        let features = randomModel(height: 0, width: 0,
+                                   layers: [bidirectional ? .lstm(hidden: 6, returns: .last, bidirectional: true) : .gru(hidden: 12, returns: .last),
+                                            .dense(out: 2, activation: .none)],
+                                   seed: 51, features: FeatureInputSpec(width: 4, maxLength: 9, standardize: false))
+        var rng = SplitMix64(seed: 52)
+        let vocabulary = ["good", "bad", "film", "plot"]
+        let table = (0..<((vocabulary.count + 2) * 4)).map { _ in rng.uniform(1) }
+        var text = features
+        text.metadata.input = InputContract(tokens: TokenInput(maxLength: 9, vocabulary: vocabulary))
+        text.metadata.layers.insert(.embedding(EmbeddingLayer(name: "embed", vocabularySize: 6, dimension: 4, weight: "embed.weight")), at: 0)
+        text.tensors.append(Tensor(name: "embed.weight", shape: [6, 4], values: table))
+        let sequences: [[Int32]] = [[2, 3, 4], [5], [1, 1, 2, 3, 4, 5, 2, 3, 4], [3, 2]]
+        for options in [ClassifyOptions(), ClassifyOptions(kernel: .portable)] {
+            let viaTokens = try Model(text).classify(tokenSequences: sequences, options: options)
+            let rows = sequences.map { $0.flatMap { Array(table[(Int($0) * 4)..<(Int($0) * 4 + 4)]) } }
+            let viaFeatures = try Model(features).classify(sequences: rows, options: options)
+            for (a, b) in zip(viaTokens.logits, viaFeatures.logits) { #expect(abs(a - b) <= 1e-6) }
+        }
     }
 }

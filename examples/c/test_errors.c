@@ -2,10 +2,12 @@
  * test_errors -- every kind of bad input through the C API returns its status code and a message,
  * and never crashes the host.
  *
- *   test_errors MODEL.rnnm CORRUPT.rnnm
+ *   test_errors MODEL.rnnm CORRUPT.rnnm [TEXT_MODEL.rnnm]
  *   test_errors --load FILE STATUS     (loads FILE from its path and from memory; both must give STATUS)
  *
- * MODEL is any valid model; CORRUPT is a file that fails its checksum (fixtures/corrupt/flipped-crc.rnnm).
+ * MODEL is any valid image model; CORRUPT is a file that fails its checksum
+ * (fixtures/corrupt/flipped-crc.rnnm); TEXT_MODEL, a text model (fixtures/models/text-tiny.rnnm),
+ * adds the checks of a model of another kind (C API 1.1: it loads, and image functions refuse it).
  * The --load form is for examples/run.sh, which runs it under `ulimit -v` on the decompression bomb
  * of the corrupt corpus: a hostile file must give its status, never abort the host.
  * Prints one line per failed expectation and a summary; exit status 0 when all passed.
@@ -86,11 +88,11 @@ static int load_only(const char *path, rnn_status expected) {
 
 int main(int argc, char **argv) {
     if (argc == 4 && strcmp(argv[1], "--load") == 0) return load_only(argv[2], (rnn_status)atoi(argv[3]));
-    if (argc != 3) {
-        fprintf(stderr, "usage: test_errors MODEL.rnnm CORRUPT.rnnm\n");
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: test_errors MODEL.rnnm CORRUPT.rnnm [TEXT_MODEL.rnnm]\n");
         return 64;
     }
-    const char *model_path = argv[1], *corrupt_path = argv[2];
+    const char *model_path = argv[1], *corrupt_path = argv[2], *text_path = argc == 4 ? argv[3] : NULL;
     rnn_model *model = NULL, *other = NULL;
 
     /* Version and names. */
@@ -208,6 +210,53 @@ int main(int argc, char **argv) {
     pthread_join(thread, &other_saw_own_message);
     expect_true("the other thread saw its own message", other_saw_own_message != NULL);
     expect_true("this thread's message is unchanged", strstr(rnn_last_error_message(), "did not come from") != NULL);
+
+    /* Streams (1.1) of the image model: one row of pixels per step. */
+    rnn_stream *stream = NULL;
+    EXPECT(rnn_stream_create(model, 0, &stream), RNN_ERROR_INVALID_ARGUMENT);
+    EXPECT(rnn_stream_create(model, 2, NULL), RNN_ERROR_NULL_ARGUMENT);
+    EXPECT(rnn_stream_create(model, 2, &stream), RNN_OK);
+    EXPECT(rnn_stream_step_u8(stream, pixels, 2 * width, logits, 2 * classes), RNN_OK);
+    EXPECT(rnn_stream_step_u8(stream, pixels, 2 * width - 1, logits, 2 * classes), RNN_ERROR_INPUT_SIZE);
+    EXPECT(rnn_stream_step_u8(stream, pixels, 2 * width, logits, 2 * classes - 1), RNN_ERROR_BUFFER_TOO_SMALL);
+    EXPECT(rnn_stream_step_u8(stream, NULL, 2 * width, logits, 2 * classes), RNN_ERROR_NULL_ARGUMENT);
+    EXPECT(rnn_stream_step(stream, features, 2 * width, logits, 2 * classes), RNN_ERROR_UNSUPPORTED_MODEL);
+    EXPECT(rnn_stream_reset(stream, 2), RNN_ERROR_INVALID_ARGUMENT);
+    EXPECT(rnn_stream_reset(stream, SIZE_MAX), RNN_ERROR_INVALID_ARGUMENT);
+    EXPECT(rnn_stream_get_state(stream, 0, features, 0), RNN_ERROR_BUFFER_TOO_SMALL);
+    EXPECT(rnn_classify_u8((rnn_model *)stream, pixels, pixels_len, 2, logits, 2 * classes), RNN_ERROR_INVALID_HANDLE);
+    expect_true("a stream handle is named as one", strstr(rnn_last_error_message(), "is a stream handle") != NULL);
+    EXPECT(rnn_stream_free(stream), RNN_OK);
+    EXPECT(rnn_stream_step_u8(stream, pixels, 2 * width, logits, 2 * classes), RNN_ERROR_INVALID_HANDLE);
+    EXPECT(rnn_stream_free(stream), RNN_ERROR_INVALID_HANDLE); /* double free */
+    EXPECT(rnn_stream_free(NULL), RNN_OK);
+
+    /* A model of another kind (1.1): a text model loads, and functions for images refuse it. */
+    if (text_path) {
+        rnn_model *text = NULL;
+        rnn_input_kind kind = RNN_INPUT_IMAGE_ROWS;
+        EXPECT(rnn_model_load(text_path, &text), RNN_OK);
+        EXPECT(rnn_model_input_kind(text, &kind), RNN_OK);
+        expect_true("the text model reads tokens", kind == RNN_INPUT_TOKENS);
+        EXPECT(rnn_classify_u8(text, pixels, pixels_len, 2, logits, 2 * classes), RNN_ERROR_UNSUPPORTED_MODEL);
+        expect_true("the message names the text functions", strstr(rnn_last_error_message(), "rnn_classify_texts") != NULL);
+        EXPECT(rnn_classify_f32_classes(text, features, pixels_len, 2, predicted, 2), RNN_ERROR_UNSUPPORTED_MODEL);
+        EXPECT(rnn_stream_create(text, 1, &stream), RNN_ERROR_UNSUPPORTED_MODEL);
+        expect_true("no stream after a failed create", stream == NULL);
+        size_t text_classes = 0;
+        EXPECT(rnn_model_class_count(text, &text_classes), RNN_OK);
+        const char *texts[2] = {"A fine film, with a <br /> line break.", NULL};
+        float *text_logits = malloc(2 * text_classes * sizeof *text_logits);
+        int32_t text_predicted[2] = {-7, -7};
+        EXPECT(rnn_classify_texts(text, texts, 1, text_logits, text_classes), RNN_OK);
+        EXPECT(rnn_classify_texts_classes(text, texts, 1, text_predicted, 1), RNN_OK);
+        expect_true("the text's class is in range", text_predicted[0] >= 0 && (size_t)text_predicted[0] < text_classes);
+        EXPECT(rnn_classify_texts(text, texts, 2, text_logits, 2 * text_classes), RNN_ERROR_NULL_ARGUMENT);
+        EXPECT(rnn_classify_texts(text, texts, 1, text_logits, text_classes - 1), RNN_ERROR_BUFFER_TOO_SMALL);
+        EXPECT(rnn_classify_features(text, features, 1, 1, 1, NULL, text_logits, text_classes), RNN_ERROR_UNSUPPORTED_MODEL);
+        EXPECT(rnn_model_free(text), RNN_OK);
+        free(text_logits);
+    }
 
     EXPECT(rnn_model_free(model), RNN_OK);
     free(pixels);

@@ -8,6 +8,11 @@ status name and the library's thread-local message.
     with rt.load("mnist-lstm.rnnm") as model:
         print(model.height, model.width, model.labels)
         classes = model.classify_classes(pixels)     # bytes of count x height x width u8 pixels
+    with rt.load("reviews.rnnm") as model:           # a text model (C API 1.1)
+        rows = model.classify_texts(["A wonderful film."], probabilities=True)
+
+Every function of the header is declared (argument and result types), the 1.1 ones included: call
+them through `runtime.lib` (streams: rnn_stream_create, rnn_stream_step, ...; see rnn_runtime.h).
 """
 import ctypes
 import ctypes.util
@@ -24,6 +29,11 @@ RNN_ERROR_INVALID_HANDLE = 2
 RNN_ERROR_INVALID_ARGUMENT = 3
 RNN_ERROR_BUFFER_TOO_SMALL = 4
 RNN_ERROR_INPUT_SIZE = 5
+RNN_ERROR_UNSUPPORTED_MODEL = 20
+
+#: rnn_input_kind and rnn_output_kind (C API 1.1).
+RNN_INPUT_IMAGE_ROWS, RNN_INPUT_TOKENS, RNN_INPUT_FEATURES = 1, 2, 3
+RNN_OUTPUT_LOGITS, RNN_OUTPUT_VALUES = 1, 2
 
 
 class RNNError(Exception):
@@ -73,6 +83,28 @@ class Runtime:
             signatures[f"rnn_classify_{kind}"] = ([model, POINTER(element), c_size_t, c_size_t, POINTER(c_float), c_size_t], c_int)
             signatures[f"rnn_classify_{kind}_probabilities"] = signatures[f"rnn_classify_{kind}"]
             signatures[f"rnn_classify_{kind}_classes"] = ([model, POINTER(element), c_size_t, c_size_t, POINTER(c_int32), c_size_t], c_int)
+        # C API 1.1: model kinds, feature sequences, texts, streams.
+        stream = c_void_p  # rnn_stream * (opaque)
+        for query in ("input_kind", "output_kind", "outputs_per_step", "can_stream"):
+            signatures[f"rnn_model_{query}"] = ([model, POINTER(c_int)], c_int)
+        signatures["rnn_model_feature_shape"] = ([model, POINTER(c_size_t), POINTER(c_size_t)], c_int)
+        features = [model, POINTER(c_float), c_size_t, c_size_t, c_size_t, POINTER(c_size_t)]
+        texts = [model, POINTER(c_char_p), c_size_t]
+        for prefix, arguments in (("rnn_classify_features", features), ("rnn_classify_texts", texts)):
+            signatures[prefix] = (arguments + [POINTER(c_float), c_size_t], c_int)
+            signatures[f"{prefix}_probabilities"] = signatures[prefix]
+            signatures[f"{prefix}_classes"] = (arguments + [POINTER(c_int32), c_size_t], c_int)
+        signatures.update({
+            "rnn_stream_create": ([model, c_size_t, POINTER(stream)], c_int),
+            "rnn_stream_free": ([stream], c_int),
+            "rnn_stream_step": ([stream, POINTER(c_float), c_size_t, POINTER(c_float), c_size_t], c_int),
+            "rnn_stream_step_u8": ([stream, POINTER(c_uint8), c_size_t, POINTER(c_float), c_size_t], c_int),
+            "rnn_stream_reset": ([stream, c_size_t], c_int),
+            "rnn_stream_reset_all": ([stream], c_int),
+            "rnn_stream_state_size": ([stream, POINTER(c_size_t)], c_int),
+            "rnn_stream_get_state": ([stream, c_size_t, POINTER(c_float), c_size_t], c_int),
+            "rnn_stream_set_state": ([stream, c_size_t, POINTER(c_float), c_size_t], c_int),
+        })
         for name, (arguments, result) in signatures.items():
             function = getattr(lib, name)
             function.argtypes = arguments
@@ -118,6 +150,9 @@ class Model:
         self.height, self.width, self.classes = height.value, width.value, classes.value
         self.scale, self.offset = scale.value, offset.value
         self.labels = [self.label(i) for i in range(self.classes)]
+        kind = c_int()
+        runtime.check(self.lib.rnn_model_input_kind(handle, ctypes.byref(kind)))
+        self.kind = kind.value  # RNN_INPUT_IMAGE_ROWS, RNN_INPUT_TOKENS or RNN_INPUT_FEATURES
 
     def label(self, index):
         required = c_size_t()
@@ -150,6 +185,33 @@ class Model:
         function = self.lib.rnn_classify_u8_probabilities if probabilities else self.lib.rnn_classify_u8
         self.runtime.check(function(self.handle, buffer, length, count, out, count * self.classes))
         return [list(out[i * self.classes:(i + 1) * self.classes]) for i in range(count)]
+
+    def classify_texts(self, texts, probabilities=False):
+        """Text models: count x classes logits (or probabilities) of `texts` (str or bytes), as rows."""
+        encoded = [t.encode() if isinstance(t, str) else bytes(t) for t in texts]
+        array = (c_char_p * max(len(encoded), 1))(*encoded)
+        out = (c_float * max(len(encoded) * self.classes, 1))()
+        function = self.lib.rnn_classify_texts_probabilities if probabilities else self.lib.rnn_classify_texts
+        self.runtime.check(function(self.handle, array, len(encoded), out, len(encoded) * self.classes))
+        return [list(out[i * self.classes:(i + 1) * self.classes]) for i in range(len(encoded))]
+
+    def classify_features(self, sequences):
+        """Features models: the output rows of `sequences` (each a list of steps, each a list of
+        `width` floats), padded here into one [count, steps, width] array with their lengths. A
+        per-step model gives one row per step of each sequence, in order."""
+        steps = max((len(s) for s in sequences), default=1)
+        values = (c_float * max(len(sequences) * steps * self.width, 1))()
+        for i, sequence in enumerate(sequences):
+            for t, step in enumerate(sequence):
+                values[(i * steps + t) * self.width:(i * steps + t + 1) * self.width] = step
+        lengths = (c_size_t * max(len(sequences), 1))(*[len(s) for s in sequences])
+        per_step = c_int()
+        self.runtime.check(self.lib.rnn_model_outputs_per_step(self.handle, ctypes.byref(per_step)))
+        rows = sum(len(s) for s in sequences) if per_step.value else len(sequences)
+        out = (c_float * max(rows * self.classes, 1))()
+        self.runtime.check(self.lib.rnn_classify_features(self.handle, values, len(sequences) * steps * self.width,
+                                                          len(sequences), steps, lengths, out, rows * self.classes))
+        return [list(out[r * self.classes:(r + 1) * self.classes]) for r in range(rows)]
 
     def close(self):
         if self.handle is not None:

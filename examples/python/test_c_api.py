@@ -8,8 +8,10 @@ Checks that
     its error class in fixtures/corrupt/manifest.json (RNN_ERROR_<CLASS>) and a message that names it;
   * every image model of fixtures/models loads, reports a consistent input contract and labels, and
     classifies random pixels to the same classes through every entry point (u8 logits /
-    probabilities / classes, and f32 with the model's own normalization applied here); text
-    models (input kind "tokens") are refused with RNN_ERROR_UNSUPPORTED_MODEL;
+    probabilities / classes, and f32 with the model's own normalization applied here);
+  * (C API 1.1) every other model loads too: text models classify texts (rnn_classify_texts*),
+    feature models classify sequences of different lengths (rnn_classify_features), and the image
+    functions refuse both with RNN_ERROR_UNSUPPORTED_MODEL;
   * misuse from Python (a closed handle, a wrong length) raises RNNError instead of crashing.
 Exit status 0 when everything passed.
 """
@@ -21,7 +23,8 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rnn_runtime import (RNN_ERROR_INPUT_SIZE, RNN_ERROR_INVALID_HANDLE, RNNError, Runtime)  # noqa: E402
+from rnn_runtime import (RNN_ERROR_INPUT_SIZE, RNN_ERROR_INVALID_HANDLE, RNN_ERROR_UNSUPPORTED_MODEL,  # noqa: E402
+                         RNN_INPUT_FEATURES, RNN_INPUT_IMAGE_ROWS, RNN_INPUT_TOKENS, RNNError, Runtime)
 
 failures = 0
 checks = 0
@@ -46,6 +49,34 @@ def argmax(row):
         if v > row[best]:
             best = i
     return best
+
+
+def check_other_kind(rt, model, name):
+    """A text or features model: refused by the image functions, classified by its own."""
+    try:
+        rt.check(rt.lib.rnn_classify_u8(model.handle, (ctypes.c_uint8 * 1)(), 1, 1, (ctypes.c_float * model.classes)(), model.classes))
+        expect(False, f"{name}: an image function accepted a model of input kind {model.kind}")
+    except RNNError as error:
+        expect(error.status == RNN_ERROR_UNSUPPORTED_MODEL and "input kind" in error.message, f"{name}: {error}")
+    rng = random.Random(2)
+    per_step = ctypes.c_int()
+    rt.check(rt.lib.rnn_model_outputs_per_step(model.handle, ctypes.byref(per_step)))
+    if model.kind == RNN_INPUT_TOKENS:
+        if per_step.value:
+            return  # per-step text models are not in the C API (their row count depends on the tokens)
+        texts = ["", "a film", " ".join(model.labels) + " and some words " * 50, b"\xff\xfe not utf-8"]
+        rows = model.classify_texts(texts, probabilities=True)
+        expect(len(rows) == len(texts) and all(abs(sum(r) - 1) < 1e-5 for r in rows), f"{name}: text probabilities")
+    else:
+        expect(model.kind == RNN_INPUT_FEATURES, f"{name}: input kind {model.kind}")
+        width, max_length = ctypes.c_size_t(), ctypes.c_size_t()
+        rt.check(rt.lib.rnn_model_feature_shape(model.handle, ctypes.byref(width), ctypes.byref(max_length)))
+        expect(width.value == model.width and max_length.value == model.height, f"{name}: feature shape")
+        lengths = [1, max_length.value, 1 + rng.randrange(max_length.value)]
+        sequences = [[[rng.uniform(-3, 3) for _ in range(model.width)] for _ in range(n)] for n in lengths]
+        rows = model.classify_features(sequences)
+        expected = sum(lengths) if per_step.value else len(lengths)
+        expect(len(rows) == expected and all(v == v for r in rows for v in r), f"{name}: {len(rows)} output rows, expected {expected}")
 
 
 def main(argv):
@@ -79,26 +110,16 @@ def main(argv):
     models = os.path.join(fixtures, "models")
     with open(os.path.join(models, "manifest.json")) as f:
         entries = json.load(f)
-    names = []
+    names, others = [], 0
     for entry in entries:
-        # Text models (input kind "tokens", format 1.1) are not in the C API yet: they must be
-        # refused cleanly with RNN_ERROR_UNSUPPORTED_MODEL.
-        if entry["why"].startswith("format 1.2"):
-            # Format 1.2 models (gru, features input, ...) wait for the runtime's 1.2 engine: until then
-            # they must be refused cleanly too.
-            try:
-                rt.load(os.path.join(models, entry["file"])).close()
-                expect(False, f"{entry['file']}: a format 1.2 model loaded before the runtime supports it")
-            except RNNError as error:
-                expect(error.name == "RNN_ERROR_UNSUPPORTED_MODEL" and "1.2" in error.message, f"{entry['file']}: {error}")
-        elif "tokens input" in entry["why"]:
-            try:
-                rt.load(os.path.join(models, entry["file"])).close()
-                expect(False, f"{entry['file']}: a token model loaded through the image-only C API")
-            except RNNError as error:
-                expect(error.name == "RNN_ERROR_UNSUPPORTED_MODEL" and "tokens" in error.message, f"{entry['file']}: {error}")
-        else:
-            names.append(entry["file"])
+        # Since 1.1 every kind loads; the image functions refuse the models that do not read images.
+        path = os.path.join(models, entry["file"])
+        with rt.load(path) as model:
+            if model.kind == RNN_INPUT_IMAGE_ROWS:
+                names.append(entry["file"])
+                continue
+            others += 1
+            check_other_kind(rt, model, entry["file"])
     rng = random.Random(1)
     for name in names:
         with rt.load(os.path.join(models, name)) as model:
@@ -120,7 +141,7 @@ def main(argv):
             rt.check(rt.lib.rnn_classify_f32(model.handle, buffer, len(features), count, out, len(out)))
             f32_rows = [list(out[i * model.classes:(i + 1) * model.classes]) for i in range(count)]
             expect(f32_rows == logits, f"{name}: f32 of normalized pixels equals u8 logits")
-    print(f"models: {len(names)} image models classified, {len(entries) - len(names)} token and 1.2 models refused")
+    print(f"models: {len(names)} image models classified, {others} text and feature models (C API 1.1)")
 
     # Misuse raises, never crashes.
     model = rt.load(os.path.join(models, names[0]))
