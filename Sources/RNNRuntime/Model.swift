@@ -319,11 +319,11 @@ public final class Model: Sendable {
             rowStarts = starts
             rows = total
         }
-        let classify = metadata.output == .logits
+        let hasClasses = metadata.output == .logits
 
         var logits = [Float](repeating: 0, count: rows * classes)
-        var probabilities = [Float](repeating: 0, count: classify ? rows * classes : 0)
-        var predictions = [Int](repeating: 0, count: classify ? rows : 0)
+        var probabilities = [Float](repeating: 0, count: hasClasses ? rows * classes : 0)
+        var predictions = [Int](repeating: 0, count: hasClasses ? rows : 0)
         logits.withUnsafeMutableBufferPointer { logitsBuffer in
             probabilities.withUnsafeMutableBufferPointer { probabilityBuffer in
                 predictions.withUnsafeMutableBufferPointer { predictionBuffer in
@@ -339,7 +339,7 @@ public final class Model: Sendable {
                             let members = order[(block * blockSize)..<min((block + 1) * blockSize, count)]
                             engine.run(source, indices: members, lengths: members.map { lengths[$0] }, starts: out.starts,
                                        workspace: workspace, output: OutputRows(base: out.logits, rowStarts: out.rowStarts))
-                            if classify, let probabilities = out.probabilities, let predictions = out.predictions {
+                            if hasClasses, let probabilities = out.probabilities, let predictions = out.predictions {
                                 for i in members {
                                     let first = out.rowStarts?[i] ?? i
                                     for row in first..<(first + (out.rowStarts == nil ? 1 : lengths[i])) {

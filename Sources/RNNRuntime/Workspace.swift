@@ -40,11 +40,13 @@ final class Workspace {
     /// Two per-sequence vector buffers `[capacity, vectorStride]` for the dense layers after the LSTMs.
     let vectors: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
 
-    /// Scratch bytes one full-length sequence of a block needs at most (sequence buffers,
-    /// projection, states, vectors).
+    /// Scratch bytes one full-length sequence of a block needs at most (sequence buffers, with a
+    /// bidirectional layer's reversed input and backward rows; projection; states, GRU scratch and
+    /// stream state; vectors).
     static func bytesPerImage(_ network: CompiledNetwork) -> Int {
         let (sequence, vector, gates, padded) = strides(network)
-        return (network.input.maxLength * (4 * sequence + gates + 1) + 7 * padded + 2 * vector) * MemoryLayout<Float>.size
+        let sequenceBuffers = network.recurrentStages.contains { $0.backward != nil } ? 3 * sequence + padded : 2 * sequence
+        return (network.input.maxLength * (sequenceBuffers + gates + 1) + 7 * padded + 2 * vector) * MemoryLayout<Float>.size
     }
 
     /// Widest sequence row, widest vector row, widest gate row (`4 * paddedHidden`), widest state.

@@ -66,7 +66,7 @@ struct Sequences: ParsableCommand {
                 let record: String
                 if result.output == .values {
                     let values = Array(result.logits[(row * result.classCount)..<((row + 1) * result.classCount)])
-                    record = formatter.valuesRecord(index: i, step: everyStep ? step : nil, values: values, labels: model.labels, first: index == 0)
+                    record = formatter.valuesRecord(index: i, step: everyStep ? step : nil, values: values, first: index == 0)
                 } else {
                     record = formatter.record(index: i, result: result, row: row, first: index == 0, step: everyStep ? step : nil)
                 }
@@ -176,7 +176,7 @@ extension RecordFormatter {
     }
 
     /// One record of a `"values"` model: its output values.
-    func valuesRecord(index: Int, step: Int?, values: [Float], labels: [String], first: Bool) -> String {
+    func valuesRecord(index: Int, step: Int?, values: [Float], first: Bool) -> String {
         switch format {
         case .table:
             return pad(String(index), 8) + (step.map { "  " + pad(String($0), 6) } ?? "")

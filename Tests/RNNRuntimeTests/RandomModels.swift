@@ -42,6 +42,13 @@ func randomModel(height: Int, width: Int, layers: [TestLayer], seed: UInt64, dty
         tensors.append(Tensor(name: name, shape: shape, storage: encode(values, shape: shape, dtype: dtype)))
         return name
     }
+    /// One direction's `w_ih [gH, I]`, `w_hh [gH, H]`, `b_ih`, `b_hh` of a recurrent layer with `gates` gates.
+    func recurrentTensors(_ name: String, _ suffix: String, gates: Int, hidden: Int, hiddenBias: Bool) -> ReverseTensors {
+        ReverseTensors(weightIH: add("\(name).w_ih\(suffix)", [gates * hidden, inputWidth], fanIn: hidden),
+                       weightHH: add("\(name).w_hh\(suffix)", [gates * hidden, hidden], fanIn: hidden),
+                       biasIH: add("\(name).b_ih\(suffix)", [gates * hidden], fanIn: hidden),
+                       biasHH: hiddenBias ? add("\(name).b_hh\(suffix)", [gates * hidden], fanIn: hidden) : nil)
+    }
     for (index, layer) in layers.enumerated() {
         switch layer {
         case .dense(let out, let activation, let bias):
@@ -53,12 +60,7 @@ func randomModel(height: Int, width: Int, layers: [TestLayer], seed: UInt64, dty
             inputWidth = out
         case .lstm(let hidden, let returns, let hiddenBias, let bidirectional):
             let name = "lstm\(index)"
-            func direction(_ suffix: String) -> ReverseTensors {
-                ReverseTensors(weightIH: add("\(name).w_ih\(suffix)", [4 * hidden, inputWidth], fanIn: hidden),
-                               weightHH: add("\(name).w_hh\(suffix)", [4 * hidden, hidden], fanIn: hidden),
-                               biasIH: add("\(name).b_ih\(suffix)", [4 * hidden], fanIn: hidden),
-                               biasHH: hiddenBias ? add("\(name).b_hh\(suffix)", [4 * hidden], fanIn: hidden) : nil)
-            }
+            func direction(_ suffix: String) -> ReverseTensors { recurrentTensors(name, suffix, gates: 4, hidden: hidden, hiddenBias: hiddenBias) }
             let f = direction(""), r = bidirectional ? direction("_reverse") : nil
             specs.append(.lstm(LSTMLayer(
                 name: name, inputSize: inputWidth, hiddenSize: hidden,
@@ -67,12 +69,7 @@ func randomModel(height: Int, width: Int, layers: [TestLayer], seed: UInt64, dty
             inputWidth = bidirectional ? 2 * hidden : hidden
         case .gru(let hidden, let returns, let reset, let hiddenBias, let bidirectional):
             let name = "gru\(index)"
-            func direction(_ suffix: String) -> ReverseTensors {
-                ReverseTensors(weightIH: add("\(name).w_ih\(suffix)", [3 * hidden, inputWidth], fanIn: hidden),
-                               weightHH: add("\(name).w_hh\(suffix)", [3 * hidden, hidden], fanIn: hidden),
-                               biasIH: add("\(name).b_ih\(suffix)", [3 * hidden], fanIn: hidden),
-                               biasHH: hiddenBias ? add("\(name).b_hh\(suffix)", [3 * hidden], fanIn: hidden) : nil)
-            }
+            func direction(_ suffix: String) -> ReverseTensors { recurrentTensors(name, suffix, gates: 3, hidden: hidden, hiddenBias: hiddenBias) }
             let f = direction(""), r = bidirectional ? direction("_reverse") : nil
             specs.append(.gru(GRULayer(
                 name: name, inputSize: inputWidth, hiddenSize: hidden,
