@@ -1,6 +1,6 @@
 import RNNCore
 import RNNFormat
-import Synchronization
+import RNNSupport
 
 /// Live streams through a model: one time step per call, the recurrent state carried between calls.
 ///
@@ -35,7 +35,7 @@ public final class Stream: Sendable {
     public var outputCount: Int { model.network.classCount }
 
     private let engine: Engine
-    private let state: Mutex<StreamBuffers>
+    private let state: Locked<StreamBuffers>
 
     init(model: Model, count: Int, options: ClassifyOptions) throws(RuntimeError) {
         let network = model.network
@@ -59,7 +59,7 @@ public final class Stream: Sendable {
         case .fused(let variant): variant.isa
         }
         engine = Engine(network: network, math: options.activationMath, kernel: kernel)
-        state = Mutex(StreamBuffers(network: network, count: count, fused: engine.kernel != .none))
+        state = Locked(StreamBuffers(network: network, count: count, fused: engine.kernel != .none))
     }
 
     /// Steps every stream once with `values`, `count x width` source values (stream `i`'s step at

@@ -1,6 +1,7 @@
 import Dispatch
 import RNNCore
 import RNNFormat
+import RNNSupport
 
 /// Hyperparameters of the text classifier `embedding -> lstm -> dense` (IMDb sentiment). The defaults
 /// are the measured recipe: 87.92 % on the 25,000 IMDb test reviews in about a minute on 2 cores.
@@ -379,16 +380,9 @@ extension TrainingLoop where Task == TextTask {
 
 /// Per-worker results written from `concurrentPerform` without a data race (each slot by one worker).
 final class ResultSlots<T>: @unchecked Sendable {
-    private var slots: [T?]
-    private let lock = NSLockLike()
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ value: T) { lock.run { slots[i] = value } }
-    func get(_ i: Int) -> T { lock.run { slots[i]! } }
-}
-
-/// A tiny mutex over a dispatch semaphore (Foundation is not imported by this module).
-final class NSLockLike: @unchecked Sendable {
-    private let semaphore = DispatchSemaphore(value: 1)
-    func run<R>(_ body: () -> R) -> R { semaphore.wait(); defer { semaphore.signal() }; return body() }
+    private let slots: Locked<[T?]>
+    init(count: Int) { slots = Locked(Array(repeating: nil, count: count)) }
+    func set(_ i: Int, _ value: T) { slots.withLock { $0[i] = value } }
+    func get(_ i: Int) -> T { slots.withLock { $0[i]! } }
 }
 
