@@ -214,3 +214,60 @@ extension SequenceTrainingData {
             classNames: train.classLabels)
     }
 }
+
+/// The files of one part of an `.npy` data set: features `[N, T, F]` (float32 or float64), labels `[N]`
+/// (int32 or int64 class indices) and optionally lengths `[N]` (int32 or int64; without them every
+/// sequence has T steps).
+package struct NPYPart: Sendable, Equatable {
+    /// The features file.
+    package var features: String
+    /// The labels file.
+    package var labels: String
+    /// The lengths file, if the sequences have different lengths.
+    package var lengths: String?
+
+    /// The paths of one part.
+    package init(features: String, labels: String, lengths: String? = nil) {
+        self.features = features
+        self.labels = labels
+        self.lengths = lengths
+    }
+}
+
+extension SequenceTrainingData {
+    /// Reads `.npy` training and test parts (``NPYPart``). The classes are `0 ..< C` with `C` one
+    /// more than the largest training label (at least 2), named by their numbers.
+    package static func readNPY(train: NPYPart, test: NPYPart, validationCount: Int?, seed: UInt64,
+                                standardize: Bool = true) throws(TrainingError) -> SequenceTrainingData {
+        func read(_ part: NPYPart) throws(TrainingError) -> (LabeledSequences, [String: String]) {
+            do {
+                let x = try NPYArray.read(at: part.features)
+                let sequences = try x.featureSequences(lengths: part.lengths.map { path throws(DatasetError) in try NPYArray.read(at: path) })
+                let y = try NPYArray.read(at: part.labels)
+                let labels = try y.lengths(count: sequences.count)  // rank 1, integer, one per sequence, >= 0
+                if let empty = sequences.lengths.firstIndex(of: 0) {
+                    throw TrainingError.dataMismatch("\(part.lengths ?? part.features): sequence \(empty) has length 0")
+                }
+                var hashes: [String: String] = [:]
+                for path in [part.features, part.labels] + (part.lengths.map { [$0] } ?? []) {
+                    hashes[AtomicFile.split(path).base] = try DatasetDownloader.decompressedSHA256(of: path)
+                }
+                return (LabeledSequences(sequences: sequences, labels: labels), hashes)
+            } catch let error as TrainingError {
+                throw error
+            } catch let error as DatasetError {
+                throw .dataMismatch(error.description)
+            } catch {
+                throw .dataMismatch("\(error)")
+            }
+        }
+        let (all, trainHashes) = try read(train)
+        let (testSet, testHashes) = try read(test)
+        let classes = max(2, (all.labels.max() ?? 0) + 1)
+        let count = validationCount ?? min(max(classes, all.count / 10), max(all.count - 1, 0))
+        return try SequenceTrainingData(
+            train: all, test: testSet, validationCount: count, seed: seed, standardize: standardize,
+            name: AtomicFile.split(train.features).base, sha256: trainHashes.merging(testHashes) { a, _ in a },
+            classNames: (0..<classes).map(String.init))
+    }
+}

@@ -125,3 +125,46 @@ func ueaFile(_ name: String) -> String? {
         }
     }
 }
+
+/// `.npy` parts: features with lengths and labels, written here in NumPy's format.
+@Suite struct SequenceNPYTests {
+    /// A version 1.0 `.npy` file of `dtype` and `shape` holding `payload` (little-endian values).
+    static func npy(_ dtype: String, _ shape: [Int], _ payload: [UInt8]) -> [UInt8] {
+        let dims = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
+        var header = "{'descr': '\(dtype)', 'fortran_order': False, 'shape': \(dims), }"
+        while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
+        header += "\n"
+        let n = header.utf8.count
+        return [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(n & 0xFF), UInt8(n >> 8)] + Array(header.utf8) + payload
+    }
+    static func bytes<T>(_ values: [T]) -> [UInt8] { values.withUnsafeBytes { Array($0) } }
+
+    static func write(_ name: String, _ content: [UInt8]) -> String {
+        let path = NSTemporaryDirectory() + "seqnpy-\(getpid())-" + name
+        FileManager.default.createFile(atPath: path, contents: Data(content))
+        return path
+    }
+
+    @Test func readsFeaturesLengthsAndLabels() throws {
+        // 4 sequences of up to 3 steps of 2 features; lengths 3, 1, 2, 3; labels 0, 2, 1, 2.
+        let x = (0..<24).map { Float($0) }
+        let train = NPYPart(features: Self.write("x.npy", Self.npy("<f4", [4, 3, 2], Self.bytes(x))),
+                            labels: Self.write("y.npy", Self.npy("<i8", [4], Self.bytes([0, 2, 1, 2] as [Int64]))),
+                            lengths: Self.write("l.npy", Self.npy("<i4", [4], Self.bytes([3, 1, 2, 3] as [Int32]))))
+        let test = NPYPart(features: Self.write("tx.npy", Self.npy("<f8", [1, 2, 2], Self.bytes([1, 2, 3, 4] as [Double]))),
+                           labels: Self.write("ty.npy", Self.npy("<i4", [1], Self.bytes([1] as [Int32]))))
+        let data = try SequenceTrainingData.readNPY(train: train, test: test, validationCount: 0, seed: 1, standardize: false)
+        #expect(data.classNames == ["0", "1", "2"])
+        #expect(data.train.sequences.lengths == [3, 1, 2, 3])
+        #expect(data.train.sequences.values[1] == [6, 7])
+        #expect(data.train.labels == [0, 2, 1, 2])
+        #expect(data.test.sequences.values == [[1, 2, 3, 4]] && data.test.labels == [1])
+        #expect(data.sha256.count == 5)
+        // A label file with the wrong count, and a length of 0, are one-line errors.
+        let short = NPYPart(features: train.features, labels: Self.write("y3.npy", Self.npy("<i8", [3], Self.bytes([0, 1, 1] as [Int64]))))
+        #expect(throws: TrainingError.self) { try SequenceTrainingData.readNPY(train: short, test: test, validationCount: 0, seed: 1) }
+        let zero = NPYPart(features: train.features, labels: train.labels,
+                           lengths: Self.write("l0.npy", Self.npy("<i4", [4], Self.bytes([3, 0, 2, 3] as [Int32]))))
+        #expect(throws: TrainingError.self) { try SequenceTrainingData.readNPY(train: zero, test: test, validationCount: 0, seed: 1) }
+    }
+}
