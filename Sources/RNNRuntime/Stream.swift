@@ -42,6 +42,11 @@ public final class Stream: Sendable {
         if network.recurrentStages.contains(where: { $0.backward != nil }) {
             throw .notStreamable("it has a bidirectional layer, whose backward direction starts from the end of the sequence")
         }
+        // A pooled model's prefix output is well defined (a running sum and count, or a running
+        // maximum), but this runtime does not carry that state between calls (spec §6.5).
+        if network.stages.contains(where: { if case .pool = $0 { true } else { false } }) {
+            throw .notStreamable("it pools over time (a pool layer): its output is one per whole sequence, and a stream's state does not carry the running pool; classify whole sequences")
+        }
         switch network.input {
         case .imageRows(_, let width, _, _), .features(let width, _, _, _): self.width = width
         case .embedding, .foldedEmbedding:
@@ -150,7 +155,7 @@ public final class Stream: Sendable {
 extension Model {
     /// Opens `count` independent live streams through this model (see ``Stream``).
     ///
-    /// - Throws: ``RuntimeError/notStreamable(_:)`` for a bidirectional or text model;
+    /// - Throws: ``RuntimeError/notStreamable(_:)`` for a bidirectional, text or pooled (`pool` layer) model;
     ///   ``RuntimeError/invalidOption(name:expected:found:)`` for a count outside 1...4096 or bad options.
     public func makeStream(count: Int = 1, options: ClassifyOptions = ClassifyOptions()) throws(RuntimeError) -> Stream {
         try Stream(model: self, count: count, options: options)

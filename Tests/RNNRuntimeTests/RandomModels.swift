@@ -17,6 +17,8 @@ enum TestLayer {
     case dense(out: Int, activation: Activation, bias: Bool = true)
     case lstm(hidden: Int, returns: SequenceReturn, hiddenBias: Bool = true, bidirectional: Bool = false)
     case gru(hidden: Int, returns: SequenceReturn, reset: GRUReset = .after, hiddenBias: Bool = true, bidirectional: Bool = false)
+    /// Mean or max over time of the previous (recurrent, `"sequence"`) layer's steps (spec §6.1, since 1.3).
+    case pool(PoolMode)
 }
 
 /// A `features` input of `width` values per step, sequences up to `maxLength`, standardized by
@@ -76,6 +78,8 @@ func randomModel(height: Int, width: Int, layers: [TestLayer], seed: UInt64, dty
                 weightIH: f.weightIH, weightHH: f.weightHH, biasIH: f.biasIH, biasHH: f.biasHH,
                 reset: reset, returns: returns, reverse: r)))
             inputWidth = bidirectional ? 2 * hidden : hidden
+        case .pool(let mode):
+            specs.append(.pool(PoolLayer(name: "pool\(index)", mode: mode, size: inputWidth)))
         }
     }
     var input = InputContract(height: height, width: width, scale: 1 / 255, offset: -0.5)
