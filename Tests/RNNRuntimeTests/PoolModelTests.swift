@@ -74,6 +74,25 @@ import Testing
         }
     }
 
+    /// A tokens model (the embedding folded into the first LSTM's input projection) with a pool equals
+    /// the features model of its embedding rows; an empty text (T = 0) pools to 0 (spec §6.1), so its
+    /// outputs are the dense layer's bias.
+    @Test(arguments: [PoolMode.mean, .max])
+    func aPooledTokensModelEqualsTheFeaturesModelOfItsEmbeddingRows(_ mode: PoolMode) throws {
+        let features = randomModel(height: 0, width: 0, layers: [.lstm(hidden: 12, returns: .sequence), .pool(mode), .dense(out: 2, activation: .none)],
+                                   seed: 59, features: FeatureInputSpec(width: 4, maxLength: 9, standardize: false))
+        let (text, table) = tokensModel(from: features, vocabulary: ["good", "bad", "film", "plot"], maxLength: 9, seed: 60)
+        let sequences: [[Int32]] = [[2, 3, 4], [5], [1, 1, 2, 3, 4, 5, 2, 3, 4], [3, 2]]
+        for options in [ClassifyOptions(), ClassifyOptions(kernel: .portable)] {
+            let viaTokens = try Model(text).classify(tokenSequences: sequences + [[]], options: options)
+            let rows = sequences.map { $0.flatMap { Array(table[(Int($0) * 4)..<(Int($0) * 4 + 4)]) } }
+            let viaFeatures = try Model(features).classify(sequences: rows, options: options)
+            for (a, b) in zip(viaTokens.logits, viaFeatures.logits) { #expect(abs(a - b) <= 1e-6) }
+            let bias = try #require(text.tensor(named: "dense2.bias")).floatValues()
+            #expect(Array(viaTokens.logits.suffix(2)) == bias, "the empty text pools to 0")
+        }
+    }
+
     @Test func aPooledModelDoesNotStream() throws {
         for (name, file) in Self.cases where !file.metadata.hasBidirectionalLayer {
             do {

@@ -104,6 +104,20 @@ func randomModel(height: Int, width: Int, layers: [TestLayer], seed: UInt64, dty
     return ModelFile(metadata: metadata, tensors: tensors)
 }
 
+/// The tokens version of a features model of width `d` without standardization: a random embedding
+/// table `[vocabulary + 2, d]` (uniform in ±1, from `seed`) as its first layer, the same layers after it.
+/// Returns the model and the table, whose rows are the features model's input for the same ids.
+func tokensModel(from features: ModelFile, vocabulary: [String], maxLength: Int, seed: UInt64) -> (ModelFile, [Float]) {
+    let d = features.metadata.input.width, rows = vocabulary.count + 2
+    var rng = SplitMix64(seed: seed)
+    let table = (0..<(rows * d)).map { _ in rng.uniform(1) }
+    var text = features
+    text.metadata.input = InputContract(tokens: TokenInput(maxLength: maxLength, vocabulary: vocabulary))
+    text.metadata.layers.insert(.embedding(EmbeddingLayer(name: "embed", vocabularySize: rows, dimension: d, weight: "embed.weight")), at: 0)
+    text.tensors.append(Tensor(name: "embed.weight", shape: [rows, d], values: table))
+    return (text, table)
+}
+
 /// Stores `values` in `dtype` (round to nearest even; int8 symmetric per row, spec §4.1).
 func encode(_ values: [Float], shape: [Int], dtype: DType) -> TensorStorage {
     switch dtype {

@@ -284,13 +284,7 @@ import Testing
                                    layers: [bidirectional ? .lstm(hidden: 6, returns: .last, bidirectional: true) : .gru(hidden: 12, returns: .last),
                                             .dense(out: 2, activation: .none)],
                                    seed: 51, features: FeatureInputSpec(width: 4, maxLength: 9, standardize: false))
-        var rng = SplitMix64(seed: 52)
-        let vocabulary = ["good", "bad", "film", "plot"]
-        let table = (0..<((vocabulary.count + 2) * 4)).map { _ in rng.uniform(1) }
-        var text = features
-        text.metadata.input = InputContract(tokens: TokenInput(maxLength: 9, vocabulary: vocabulary))
-        text.metadata.layers.insert(.embedding(EmbeddingLayer(name: "embed", vocabularySize: 6, dimension: 4, weight: "embed.weight")), at: 0)
-        text.tensors.append(Tensor(name: "embed.weight", shape: [6, 4], values: table))
+        let (text, table) = tokensModel(from: features, vocabulary: ["good", "bad", "film", "plot"], maxLength: 9, seed: 52)
         let sequences: [[Int32]] = [[2, 3, 4], [5], [1, 1, 2, 3, 4, 5, 2, 3, 4], [3, 2]]
         for options in [ClassifyOptions(), ClassifyOptions(kernel: .portable)] {
             let viaTokens = try Model(text).classify(tokenSequences: sequences, options: options)
