@@ -147,6 +147,30 @@ import Testing
         }
     }
 
+    /// A GRU/bidirectional run's checkpoint reads back equal (settings and weights), and its model
+    /// names the cell in its provenance.
+    @Test func aGRUCheckpointRoundTripsAndItsModelNamesTheCell() throws {
+        var c = tinyConfiguration(layers: 2)
+        c.architecture.cell = .gru
+        c.architecture.gruReset = .before
+        c.architecture.bidirectional = true
+        c.epochs = 1
+        let trainer = try Trainer(configuration: c, data: syntheticTrainingData())
+        var state = TrainingState(configuration: trainer.configuration)
+        _ = try trainer.run(&state)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("gru-\(UUID().uuidString).ckpt").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try checkpoint(trainer, state).write(to: path)
+        let read = try Checkpoint.read(from: path)
+        #expect(read.configuration == c)
+        #expect(read.state.parameters == state.parameters)
+        let model = read.modelFile()
+        #expect(model.metadata.provenance.hyperparameters["cell"] == .string("gru"))
+        #expect(model.metadata.provenance.hyperparameters["gru_reset"] == .string("before"))
+        guard case .gru(let layer) = model.metadata.layers[1] else { Issue.record("expected a gru layer"); return }
+        #expect(layer.reset == .before && layer.reverse != nil && layer.returns == .sequence)
+    }
+
     /// A few steps of training lower the loss of every variant (the gradient is usable, not only correct).
     @Test(arguments: shapes)
     func trainingLowersTheLoss(shape: (RecurrentCell, GRUReset, Bool, Int)) throws {
