@@ -48,7 +48,8 @@ package final class ImageTask: TrainingTask {
                 data.train.labels.withUnsafeBufferPointer { labels in
                     gradient.withUnsafeMutableBufferPointer { g in
                         engine.lossAndGradient(parameters: p, source: .images(pixels, scale: pixelScale),
-                                               labels: labels, indices: indices, gradient: g)
+                                               labels: labels, indices: indices, gradient: g,
+                                               dropout: configuration.dropout.map { ($0, configuration.seed, step) })
                     }
                 }
             }
