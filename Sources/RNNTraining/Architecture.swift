@@ -1,25 +1,91 @@
-/// The shape of the classifier: `dense_in (I -> H)`, `layerCount` stacked LSTMs of width `H`,
-/// `dense_out (H -> classes)`.
+import RNNFormat
+
+/// The recurrent cell of every layer of a trainer model (spec/FORMAT.md §6.1).
+package enum RecurrentCell: String, Sendable, Equatable, Codable, CaseIterable {
+    /// Gates i, f, g, o; state `(h, c)`.
+    case lstm
+    /// Gates r, z, n; state `h` (PyTorch's `nn.GRU`, with the reset placement of
+    /// ``LSTMArchitecture/gruReset``).
+    case gru
+
+    /// Gate blocks of `W_ih` and `W_hh`: 4 (LSTM) or 3 (GRU).
+    package var gateCount: Int { self == .lstm ? 4 : 3 }
+}
+
+extension GRUReset: Codable {}
+
+/// The shape of the classifier: `dense_in (I -> H)`, `layerCount` stacked recurrent layers of
+/// width `H` (LSTM or GRU, each unidirectional or bidirectional), `dense_out (D*H -> classes)`.
 ///
-/// Every LSTM but the last returns its whole sequence to the next one; the last returns `h[T-1]`
-/// (spec/FORMAT.md §6.1). `dense_in` has no activation, which is what lets the trainer fold it
-/// into the first LSTM's input weights (see ``ForwardPass``).
+/// Every recurrent layer but the last returns its whole sequence to the next one; the last returns
+/// its final state: `h[T-1]`, or `[hf[T-1], hb[0]]` when bidirectional (spec/FORMAT.md §6.1). A layer
+/// above a bidirectional one reads `2H` inputs. `dense_in` has no activation, which is what lets the
+/// trainer fold it into the first layer's input weights (see ``PreparedWeights``).
 package struct LSTMArchitecture: Sendable, Equatable, Codable {
     /// Features per time step (28 for MNIST rows).
     package var inputSize: Int
-    /// Width `H` of `dense_in` and of every LSTM.
+    /// Width `H` of `dense_in` and of every recurrent layer (per direction).
     package var hiddenSize: Int
-    /// Number of stacked LSTM layers.
+    /// Number of stacked recurrent layers.
     package var layerCount: Int
     /// Number of output classes.
     package var classCount: Int
+    /// The cell of every layer; LSTM for checkpoints written before GRUs existed.
+    package var cell: RecurrentCell = .lstm
+    /// Where a GRU's reset gate applies (ignored for LSTMs): `after` is PyTorch's.
+    package var gruReset: GRUReset = .after
+    /// Whether every layer runs both ways (`[forward, backward]`, `2H` wide).
+    package var bidirectional: Bool = false
+
+    /// Directions per layer: 1 or 2.
+    package var directionCount: Int { bidirectional ? 2 : 1 }
+    /// Width of a layer's output step (and `dense_out`'s input): `H` or `2H`.
+    package var outputWidth: Int { directionCount * hiddenSize }
+    /// Input width of recurrent layer `l`: `H` (from `dense_in`) for the first, else the layer below's output.
+    package func layerInputSize(_ l: Int) -> Int { l == 0 ? hiddenSize : outputWidth }
+    /// Gate rows per direction: `4H` (LSTM) or `3H` (GRU).
+    package var gateRows: Int { cell.gateCount * hiddenSize }
 
     /// An architecture; call ``validate()`` before use.
-    package init(inputSize: Int, hiddenSize: Int, layerCount: Int = 1, classCount: Int) {
+    package init(inputSize: Int, hiddenSize: Int, layerCount: Int = 1, classCount: Int,
+                 cell: RecurrentCell = .lstm, gruReset: GRUReset = .after, bidirectional: Bool = false) {
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
         self.layerCount = layerCount
         self.classCount = classCount
+        self.cell = cell
+        self.gruReset = gruReset
+        self.bidirectional = bidirectional
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case inputSize, hiddenSize, layerCount, classCount, cell, gruReset, bidirectional
+    }
+
+    /// Decodes a header; `cell`, `gruReset` and `bidirectional` are optional (a checkpoint written
+    /// before they existed is an LSTM, unidirectional).
+    package init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        inputSize = try c.decode(Int.self, forKey: .inputSize)
+        hiddenSize = try c.decode(Int.self, forKey: .hiddenSize)
+        layerCount = try c.decode(Int.self, forKey: .layerCount)
+        classCount = try c.decode(Int.self, forKey: .classCount)
+        cell = try c.decodeIfPresent(RecurrentCell.self, forKey: .cell) ?? .lstm
+        gruReset = try c.decodeIfPresent(GRUReset.self, forKey: .gruReset) ?? .after
+        bidirectional = try c.decodeIfPresent(Bool.self, forKey: .bidirectional) ?? false
+    }
+
+    /// Encodes a header; the new members are written only when they differ from an LSTM's
+    /// defaults, so a unidirectional LSTM's checkpoint is byte-identical to one written before them.
+    package func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(inputSize, forKey: .inputSize)
+        try c.encode(hiddenSize, forKey: .hiddenSize)
+        try c.encode(layerCount, forKey: .layerCount)
+        try c.encode(classCount, forKey: .classCount)
+        if cell != .lstm { try c.encode(cell, forKey: .cell) }
+        if cell == .gru { try c.encode(gruReset, forKey: .gruReset) }
+        if bidirectional { try c.encode(bidirectional, forKey: .bidirectional) }
     }
 
     /// Throws ``TrainingError/invalidArchitecture(_:)`` unless every size is in range.
@@ -38,10 +104,11 @@ package struct LSTMArchitecture: Sendable, Equatable, Codable {
         try check("class count", "classCount", classCount, 2...65536)
     }
 
-    /// The name of LSTM layer `index` in exported files: `lstm` for a single layer,
-    /// `lstm0`, `lstm1`, ... when stacked.
+    /// The name of recurrent layer `index` in exported files: `lstm` (or `gru`) for a single
+    /// layer, `lstm0`, `lstm1`, ... when stacked.
     package func lstmName(_ index: Int) -> String {
-        layerCount == 1 ? "lstm" : "lstm\(index)"
+        let kind = cell.rawValue
+        return layerCount == 1 ? kind : "\(kind)\(index)"
     }
 
     /// Where each tensor lives in the flat parameter vector.
@@ -77,24 +144,25 @@ package struct ParameterLayout: Sendable, Equatable {
     package let denseInWeight: ParameterSlot
     /// `dense_in.bias` `[H]`.
     package let denseInBias: ParameterSlot
-    /// Per LSTM layer: `w_ih` `[4H, in]`, `w_hh` `[4H, H]`, `b_ih` `[4H]`, `b_hh` `[4H]`.
-    package let lstm: [LSTMSlots]
-    /// `dense_out.weight` `[C, H]`.
+    /// Per recurrent layer, per direction (forward, then the `*_reverse` tensors of a bidirectional
+    /// layer): `w_ih` `[GH, in]`, `w_hh` `[GH, H]`, `b_ih` `[GH]`, `b_hh` `[GH]` with `G` gates.
+    package let lstm: [[LSTMSlots]]
+    /// `dense_out.weight` `[C, D*H]`.
     package let denseOutWeight: ParameterSlot
     /// `dense_out.bias` `[C]`.
     package let denseOutBias: ParameterSlot
     /// Total number of parameters.
     package let count: Int
 
-    /// The four tensors of one LSTM layer.
+    /// The four tensors of one direction of one recurrent layer.
     package struct LSTMSlots: Sendable, Equatable {
-        /// `w_ih` `[4H, H]`.
+        /// `w_ih` `[GH, in]`.
         package let weightIH: ParameterSlot
-        /// `w_hh` `[4H, H]`.
+        /// `w_hh` `[GH, H]`.
         package let weightHH: ParameterSlot
-        /// `b_ih` `[4H]` (holds the forget-gate bias).
+        /// `b_ih` `[GH]` (holds an LSTM's forget-gate bias).
         package let biasIH: ParameterSlot
-        /// `b_hh` `[4H]`.
+        /// `b_hh` `[GH]`.
         package let biasHH: ParameterSlot
     }
 
@@ -105,20 +173,21 @@ package struct ParameterLayout: Sendable, Equatable {
             offset += s.count
             return s
         }
-        let h = a.hiddenSize
+        let h = a.hiddenSize, rows = a.gateRows
         denseInWeight = slot("dense_in.weight", [h, a.inputSize])
         denseInBias = slot("dense_in.bias", [h])
-        var layers: [LSTMSlots] = []
+        var layers: [[LSTMSlots]] = []
         for l in 0..<a.layerCount {
-            let n = a.lstmName(l)
-            layers.append(LSTMSlots(
-                weightIH: slot("\(n).w_ih", [4 * h, h]),
-                weightHH: slot("\(n).w_hh", [4 * h, h]),
-                biasIH: slot("\(n).b_ih", [4 * h]),
-                biasHH: slot("\(n).b_hh", [4 * h])))
+            let n = a.lstmName(l), width = a.layerInputSize(l)
+            layers.append(["", "_reverse"].prefix(a.directionCount).map { suffix in
+                LSTMSlots(weightIH: slot("\(n).w_ih\(suffix)", [rows, width]),
+                          weightHH: slot("\(n).w_hh\(suffix)", [rows, h]),
+                          biasIH: slot("\(n).b_ih\(suffix)", [rows]),
+                          biasHH: slot("\(n).b_hh\(suffix)", [rows]))
+            })
         }
         lstm = layers
-        denseOutWeight = slot("dense_out.weight", [a.classCount, h])
+        denseOutWeight = slot("dense_out.weight", [a.classCount, a.outputWidth])
         denseOutBias = slot("dense_out.bias", [a.classCount])
         count = offset
     }
@@ -126,7 +195,7 @@ package struct ParameterLayout: Sendable, Equatable {
     /// Every slot in vector order.
     package var slots: [ParameterSlot] {
         [denseInWeight, denseInBias]
-            + lstm.flatMap { [$0.weightIH, $0.weightHH, $0.biasIH, $0.biasHH] }
+            + lstm.joined().flatMap { [$0.weightIH, $0.weightHH, $0.biasIH, $0.biasHH] }
             + [denseOutWeight, denseOutBias]
     }
 }

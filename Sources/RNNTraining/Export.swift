@@ -3,55 +3,129 @@ import RNNFormat
 /// The version written into `provenance.producer_version`.
 package let trainerVersion = "1.0.0"
 
+/// The input contract an exported model states (spec §6.2).
+package enum ExportInput: Sendable, Equatable {
+    /// `image_rows`: `height x I` u8 images, scale 1/255, offset 0 (the image trainer's data).
+    case imageRows(height: Int)
+    /// `features` (spec §6.2.2, format 1.2): sequences of 1 ... `maxLength` steps of `I` binary32
+    /// values, standardized by `mean` and `std` (`[I]` each, both or neither) when given.
+    case features(maxLength: Int, mean: [Float]?, std: [Float]?)
+}
+
 extension LSTMParameters where Scalar == Float {
-    /// The `.rnnm` model of these weights: `dense_in` (no activation), the LSTM layer(s) (gate
-    /// order i, f, g, o; all but the last return their sequence), `dense_out`; input contract
-    /// `image_rows` `height x width`, scale 1/255, offset 0 (spec §6).
+    /// The `.rnnm` model of these weights: `dense_in` (no activation), the recurrent layer(s) (LSTM
+    /// gate order i, f, g, o or GRU r, z, n with this architecture's reset; bidirectional layers
+    /// with their `*_reverse` tensors; all but the last return their sequence), `dense_out`; input
+    /// contract `image_rows` `height x width`, scale 1/255, offset 0 (spec §6).
     package func modelFile(height: Int, labels: [String], provenance: Provenance) -> ModelFile {
+        modelFile(input: .imageRows(height: height), labels: labels, provenance: provenance)
+    }
+
+    /// The `.rnnm` model of these weights with the input contract `input` (see
+    /// ``modelFile(height:labels:provenance:)``). A GRU, a bidirectional layer or a `features`
+    /// input makes it a format-1.2 file.
+    package func modelFile(input: ExportInput, labels: [String], provenance: Provenance) -> ModelFile {
         let a = architecture, h = a.hiddenSize
         var layers: [Layer] = [.dense(DenseLayer(name: "dense_in", inputSize: a.inputSize, outputSize: h,
                                                  weight: layout.denseInWeight.name, bias: layout.denseInBias.name,
                                                  activation: .none))]
-        for (l, s) in layout.lstm.enumerated() {
-            layers.append(.lstm(LSTMLayer(name: a.lstmName(l), inputSize: h, hiddenSize: h,
-                                          weightIH: s.weightIH.name, weightHH: s.weightHH.name,
-                                          biasIH: s.biasIH.name, biasHH: s.biasHH.name,
-                                          returns: l == a.layerCount - 1 ? .last : .sequence)))
+        for (l, directions) in layout.lstm.enumerated() {
+            let s = directions[0]
+            let reverse = directions.dropFirst().first.map {
+                ReverseTensors(weightIH: $0.weightIH.name, weightHH: $0.weightHH.name, biasIH: $0.biasIH.name, biasHH: $0.biasHH.name)
+            }
+            let returns: SequenceReturn = l == a.layerCount - 1 ? .last : .sequence
+            switch a.cell {
+            case .lstm:
+                layers.append(.lstm(LSTMLayer(name: a.lstmName(l), inputSize: a.layerInputSize(l), hiddenSize: h,
+                                              weightIH: s.weightIH.name, weightHH: s.weightHH.name,
+                                              biasIH: s.biasIH.name, biasHH: s.biasHH.name,
+                                              returns: returns, reverse: reverse)))
+            case .gru:
+                layers.append(.gru(GRULayer(name: a.lstmName(l), inputSize: a.layerInputSize(l), hiddenSize: h,
+                                            weightIH: s.weightIH.name, weightHH: s.weightHH.name,
+                                            biasIH: s.biasIH.name, biasHH: s.biasHH.name, reset: a.gruReset,
+                                            returns: returns, reverse: reverse)))
+            }
         }
-        layers.append(.dense(DenseLayer(name: "dense_out", inputSize: h, outputSize: a.classCount,
+        layers.append(.dense(DenseLayer(name: "dense_out", inputSize: a.outputWidth, outputSize: a.classCount,
                                         weight: layout.denseOutWeight.name, bias: layout.denseOutBias.name,
                                         activation: .none)))
-        let tensors = layout.slots.map { Tensor(name: $0.name, shape: $0.shape, values: tensor($0)) }
-        let metadata = ModelMetadata(
-            layers: layers,
-            input: InputContract(kind: .imageRows, height: height, width: a.inputSize, scale: pixelScale, offset: 0),
-            labels: labels, provenance: provenance)
+        var tensors = layout.slots.map { Tensor(name: $0.name, shape: $0.shape, values: tensor($0)) }
+        let contract: InputContract
+        switch input {
+        case .imageRows(let height):
+            contract = InputContract(kind: .imageRows, height: height, width: a.inputSize, scale: pixelScale, offset: 0)
+        case .features(let maxLength, let mean, let std):
+            precondition((mean == nil) == (std == nil), "mean and std come together (spec §6.2.2)")
+            var features = FeatureInput(width: a.inputSize, maxLength: maxLength)
+            if let mean, let std {
+                precondition(mean.count == a.inputSize && std.count == a.inputSize, "mean and std need \(a.inputSize) values")
+                features.mean = "input.mean"
+                features.std = "input.std"
+                tensors += [Tensor(name: "input.mean", shape: [a.inputSize], values: mean),
+                            Tensor(name: "input.std", shape: [a.inputSize], values: std)]
+            }
+            contract = InputContract(features: features)
+        }
+        let metadata = ModelMetadata(layers: layers, input: contract, labels: labels, provenance: provenance)
         return ModelFile(metadata: metadata, tensors: tensors)
+    }
+}
+
+/// One recurrent layer of a model file, as the trainer reads it back.
+private struct ImportedLayer {
+    var cell: RecurrentCell
+    var reset: GRUReset
+    var name: String
+    var inputSize: Int
+    var hiddenSize: Int
+    var tensors: [(weightIH: String, weightHH: String, biasIH: String, biasHH: String?)]
+
+    init?(_ layer: Layer) {
+        switch layer {
+        case .lstm(let l):
+            cell = .lstm; reset = .after; name = l.name; inputSize = l.inputSize; hiddenSize = l.hiddenSize
+            tensors = [(l.weightIH, l.weightHH, l.biasIH, l.biasHH)]
+                + (l.reverse.map { [($0.weightIH, $0.weightHH, $0.biasIH, $0.biasHH)] } ?? [])
+        case .gru(let l):
+            cell = .gru; reset = l.reset; name = l.name; inputSize = l.inputSize; hiddenSize = l.hiddenSize
+            tensors = [(l.weightIH, l.weightHH, l.biasIH, l.biasHH)]
+                + (l.reverse.map { [($0.weightIH, $0.weightHH, $0.biasIH, $0.biasHH)] } ?? [])
+        default:
+            return nil
+        }
     }
 }
 
 extension LSTMParameters {
     /// The weights of a model with this trainer's shape: `dense` (no activation) `I -> H`, one or
-    /// more `lstm` of width `H`, `dense` `H -> C`. Tensors of any dtype are dequantized to binary32
-    /// first (spec §4.1); a missing bias counts as zero.
+    /// more `lstm` or `gru` layers of width `H` (one cell kind and one direction for all of them),
+    /// `dense` `D*H -> C`. Tensors of any dtype are dequantized to binary32 first (spec §4.1); a
+    /// missing bias counts as zero.
     package init(model: ModelFile) throws(TrainingError) {
         let layers = model.metadata.layers
         guard layers.count >= 3, case .dense(let first) = layers.first!, case .dense(let last) = layers.last! else {
-            throw .unsupportedModel("expected dense, lstm..., dense layers")
+            throw .unsupportedModel("expected dense, recurrent layers, dense")
         }
-        let lstms = layers.dropFirst().dropLast().compactMap { layer -> LSTMLayer? in
-            if case .lstm(let l) = layer { return l } else { return nil }
+        let recurrent = layers.dropFirst().dropLast().compactMap(ImportedLayer.init)
+        guard recurrent.count == layers.count - 2 else {
+            throw .unsupportedModel("only lstm or gru layers may sit between the two dense layers")
         }
-        guard lstms.count == layers.count - 2 else { throw .unsupportedModel("only lstm layers may sit between the two dense layers") }
         guard first.activation == .none, last.activation == .none else {
             throw .unsupportedModel("dense layers must have activation none, found \(first.activation) and \(last.activation)")
         }
-        let h = first.outputSize
-        for l in lstms where l.inputSize != h || l.hiddenSize != h {
-            throw .unsupportedModel("every lstm must have input and hidden size \(h) (layer \(l.name): \(l.inputSize), \(l.hiddenSize))")
+        let top = recurrent[0]
+        for l in recurrent where l.cell != top.cell || l.reset != top.reset || l.tensors.count != top.tensors.count {
+            throw .unsupportedModel("every recurrent layer must be a \(top.cell.rawValue) like \(top.name) with the same reset and direction (layer \(l.name) differs)")
         }
-        let architecture = LSTMArchitecture(inputSize: first.inputSize, hiddenSize: h, layerCount: lstms.count,
-                                            classCount: last.outputSize)
+        let h = first.outputSize
+        let architecture = LSTMArchitecture(inputSize: first.inputSize, hiddenSize: h, layerCount: recurrent.count,
+                                            classCount: last.outputSize, cell: top.cell, gruReset: top.reset,
+                                            bidirectional: top.tensors.count == 2)
+        for (i, l) in recurrent.enumerated() where l.inputSize != architecture.layerInputSize(i) || l.hiddenSize != h {
+            throw .unsupportedModel("layer \(l.name) must have input size \(architecture.layerInputSize(i)) and hidden size \(h), found \(l.inputSize) and \(l.hiddenSize)")
+        }
         try architecture.validate()
         self.init(architecture: architecture)
         func copy(_ name: String?, into slot: ParameterSlot) throws(TrainingError) {
@@ -63,11 +137,13 @@ extension LSTMParameters {
         }
         try copy(first.weight, into: layout.denseInWeight)
         try copy(first.bias, into: layout.denseInBias)
-        for (l, s) in zip(lstms, layout.lstm) {
-            try copy(l.weightIH, into: s.weightIH)
-            try copy(l.weightHH, into: s.weightHH)
-            try copy(l.biasIH, into: s.biasIH)
-            try copy(l.biasHH, into: s.biasHH)
+        for (l, directions) in zip(recurrent, layout.lstm) {
+            for (names, s) in zip(l.tensors, directions) {
+                try copy(names.weightIH, into: s.weightIH)
+                try copy(names.weightHH, into: s.weightHH)
+                try copy(names.biasIH, into: s.biasIH)
+                try copy(names.biasHH, into: s.biasHH)
+            }
         }
         try copy(last.weight, into: layout.denseOutWeight)
         try copy(last.bias, into: layout.denseOutBias)
@@ -90,6 +166,35 @@ package func forward64(model: ModelFile, images: [UInt8], count: Int) throws(Tra
     }
     let x = images.map { Double(Float($0) * input.scale + input.offset) }
     return forward64(parameters: parameters, sequences: x, count: count, timeSteps: input.height)
+}
+
+/// Float64 logits of `lengths.count` feature sequences under a model with a `features` input
+/// (spec §6.2.2): `features` is batch-major `[count, max_length, F]`, sequence `b` real for its
+/// first `lengths[b]` steps (the rest is padding, ignored). Standardization is computed as the spec
+/// says (binary32, `(x - mean) / d`), then every later operation in float64 with the trainer's own
+/// forward code. Returns `[count, C]` row-major.
+package func forward64(model: ModelFile, features: [Float], lengths: [Int]) throws(TrainingError) -> [Double] {
+    let parameters = try LSTMParameters<Double>(model: model)
+    let input = model.metadata.input
+    guard input.kind == .features, let contract = input.features, contract.width == parameters.architecture.inputSize else {
+        throw .unsupportedModel("expected a features input of width \(parameters.architecture.inputSize)")
+    }
+    let width = contract.width, steps = contract.maxLength, count = lengths.count
+    guard features.count == count * steps * width else {
+        throw .dataMismatch("\(features.count) values is not \(count) sequences of \(steps)x\(width)")
+    }
+    if let bad = lengths.first(where: { !(1...steps).contains($0) }) {
+        throw .dataMismatch("sequence length \(bad) outside 1...\(steps)")
+    }
+    var mean = [Float](repeating: 0, count: width), divisor = [Float](repeating: 1, count: width)
+    if let m = contract.mean, let s = contract.std {
+        guard let mt = model.tensor(named: m), let st = model.tensor(named: s) else { throw .unsupportedModel("missing tensor \(m) or \(s)") }
+        mean = mt.floatValues()
+        divisor = st.floatValues().map { $0 > 0 ? $0 : 1 }
+    }
+    // x = (src - mean) / d in binary32: a subtraction, then a division (spec §6.2.2).
+    let x = features.indices.map { k in Double((features[k] - mean[k % width]) / divisor[k % width]) }
+    return batchLogits(parameters: parameters, sequences: x, count: count, timeSteps: steps, lengths: lengths)
 }
 
 /// Float64 logits `[count, C]` of `count` sequences given batch-major as `[count, T, I]`.
@@ -119,6 +224,13 @@ extension Checkpoint {
         hyper["schedule"] = .string(configuration.schedule.rawValue)
         hyper["initialization"] = .string(configuration.initialization.rawValue)
         hyper["optimizer"] = .string("adam")
+        // Written only for what is not a unidirectional LSTM, so that those files stay byte-identical.
+        let architecture = configuration.architecture
+        if architecture.cell == .gru {
+            hyper["cell"] = .string("gru")
+            hyper["gru_reset"] = .string(architecture.gruReset.rawValue)
+        }
+        if architecture.bidirectional { hyper["bidirectional"] = .number(1) }
         var provenance = Provenance(producer: "rnn-train", producerVersion: trainerVersion, datasetName: datasetName,
                                     datasetSHA256: datasetSHA256, hyperparameters: hyper, seed: configuration.seed,
                                     metrics: metrics)

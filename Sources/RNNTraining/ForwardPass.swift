@@ -1,60 +1,132 @@
 /// The forward pass (spec/FORMAT.md §6.1 equations), batched and time-major.
 ///
-/// Per batch: one GEMM projects the inputs of all `T` steps (`[T*B, in] x [in, 4H]`); then per step
-/// one GEMM adds the recurrent term (`[B, H] x [H, 4H]`) and one fused pass applies the gate
-/// nonlinearities and the cell update (``gateForward``). In float32 on a CPU with a fused kernel
-/// all of that is one kernel call per step instead (``FusedStep``).
+/// Per layer and direction: one GEMM projects the inputs of all `T` steps (`[T*B, in] x [in, GH]`);
+/// then per step the recurrent GEMM(s) and one fused pass of the gate nonlinearities and the state
+/// update (``gateForward`` for an LSTM, ``gruResetGate`` and ``gruGateForward`` for a GRU). In
+/// float32 on a CPU with a fused kernel all of a step is one kernel call instead (``FusedStep``).
+///
+/// A bidirectional layer's backward direction runs the very same code on its input reversed within
+/// each sequence's length (``Workspace/copySteps(from:stride:to:stride:width:count:reversed:add:)``),
+/// and its states are put back in sequence order as the second half of the layer's `2H`-wide output.
+///
+/// **Variable lengths.** On a padding step (`t >= length`) a sequence's state is carried unchanged,
+/// `h[t] = h[t-1]` and `c[t] = c[t-1]` (``carryPaddedStates``), so `h[T-1]` is the state at the last
+/// real step and padding changes no output (spec §6.2.2); the backward pass gives those steps no
+/// gate gradient.
 extension Workspace {
     /// Runs `count` sequences (already in ``input``) through the network, leaving logits in ``logits``.
     func forward(parameters p: UnsafePointer<Scalar>, prepared: PreparedWeights<Scalar>, count: Int) {
         let a = architecture, h = a.hiddenSize, t = timeSteps
-        if !prepared.fused.isEmpty {
-            unsafeDowncast(self, to: Workspace<Float>.self).fusedLayers(prepared.fused, isa: prepared.kernel, count: count)
-        } else {
-            blasLayers(parameters: p, prepared: prepared, count: count)
+        for l in 0..<a.layerCount {
+            let width = l == 0 ? a.inputSize : a.outputWidth
+            let x = UnsafePointer(l == 0 ? input : outputs[l - 1])
+            for d in 0..<a.directionCount {
+                let buffers = directions[l][d]
+                var source = x
+                if let reversed = buffers.reversedInput {
+                    copySteps(from: x, stride: width, to: reversed, stride: width, width: width, count: count, reversed: true)
+                    source = UnsafePointer(reversed)
+                }
+                if !prepared.fused.isEmpty {
+                    unsafeDowncast(self, to: Workspace<Float>.self).fusedDirection(
+                        prepared.fused[l][d], isa: prepared.kernel,
+                        x: UnsafeRawPointer(source).assumingMemoryBound(to: Float.self),
+                        buffers: unsafeBitCast(buffers, to: DirectionBuffers<Float>.self), count: count)
+                } else {
+                    blasDirection(parameters: p, prepared: prepared, layer: l, direction: d, x: source, width: width,
+                                  buffers: buffers, count: count)
+                }
+            }
+            if a.bidirectional && l < a.layerCount - 1 {
+                // The layer's output in sequence time: [hf[t], hb[t]], hb[t] = the backward direction's step length-1-t.
+                for d in 0..<2 {
+                    copySteps(from: directions[l][d].hidden, stride: h, to: outputs[l] + d * h, stride: 2 * h,
+                              width: h, count: count, reversed: d == 1)
+                }
+            }
         }
-        // logits = h[T-1] · W_out^T + b_out
-        let c = a.classCount
-        Scalar.gemm(transposeA: false, transposeB: true, m: count, n: c, k: h,
-                    alpha: 1, a: hidden[a.layerCount - 1] + (t - 1) * count * h, lda: h,
-                    b: p + layout.denseOutWeight.offset, ldb: h, beta: 0, c: logits, ldc: c)
+        // logits = [hf[T-1], hb[0]] · W_out^T + b_out; each direction's state at its own step T-1.
+        let c = a.classCount, last = a.layerCount - 1
+        for d in 0..<a.directionCount {
+            Scalar.gemm(transposeA: false, transposeB: true, m: count, n: c, k: h,
+                        alpha: 1, a: directions[last][d].hidden + (t - 1) * count * h, lda: h,
+                        b: p + layout.denseOutWeight.offset + d * h, ldb: a.outputWidth,
+                        beta: d == 0 ? 0 : 1, c: logits, ldc: c)
+        }
         let bias = p + layout.denseOutBias.offset
         for b in 0..<count { for k in 0..<c { logits[b * c + k] += bias[k] } }
     }
 
-    /// The LSTM layers through BLAS and ``gateForward`` (any scalar type and hidden size).
-    private func blasLayers(parameters p: UnsafePointer<Scalar>, prepared: PreparedWeights<Scalar>, count: Int) {
-        let a = architecture, h = a.hiddenSize, fourH = 4 * h, t = timeSteps, rows = t * count
-        for l in 0..<a.layerCount {
-            let slots = layout.lstm[l]
-            let z = gates[l]
-            // z[t] = x[t] · W^T for every step at once (W = W' for the first layer).
-            if l == 0 {
-                prepared.combinedInputWeight.withUnsafeBufferPointer { w in
-                    Scalar.gemm(transposeA: false, transposeB: true, m: rows, n: fourH, k: a.inputSize,
-                                alpha: 1, a: input, lda: a.inputSize, b: w.baseAddress!, ldb: a.inputSize,
-                                beta: 0, c: z, ldc: fourH)
-                }
-            } else {
-                Scalar.gemm(transposeA: false, transposeB: true, m: rows, n: fourH, k: h,
-                            alpha: 1, a: hidden[l - 1], lda: h, b: p + slots.weightIH.offset, ldb: h,
-                            beta: 0, c: z, ldc: fourH)
-            }
-            prepared.combinedBias[l].withUnsafeBufferPointer { bias in
-                for step in 0..<t {
-                    let zt = z + step * count * fourH
-                    if step > 0 {
+    /// One direction of one layer through BLAS and the Swift gate passes (any scalar type and hidden size).
+    private func blasDirection(parameters p: UnsafePointer<Scalar>, prepared: PreparedWeights<Scalar>, layer l: Int,
+                               direction d: Int, x: UnsafePointer<Scalar>, width: Int,
+                               buffers: DirectionBuffers<Scalar>, count: Int) {
+        let a = architecture, h = a.hiddenSize, fourH = 4 * h, rows = timeSteps * count, gateRows = a.gateRows
+        let slots = layout.lstm[l][d]
+        let z = buffers.gates
+        let weightHH = p + slots.weightHH.offset
+        // z[t] = x[t] · W^T for every step at once (W = W' for the first layer), into the first GH columns.
+        func project(_ w: UnsafePointer<Scalar>) {
+            Scalar.gemm(transposeA: false, transposeB: true, m: rows, n: gateRows, k: width,
+                        alpha: 1, a: x, lda: width, b: w, ldb: width, beta: 0, c: z, ldc: fourH)
+        }
+        if l == 0 {
+            prepared.combinedInputWeight[d].withUnsafeBufferPointer { project($0.baseAddress!) }
+        } else {
+            project(p + slots.weightIH.offset)
+        }
+        prepared.combinedBias[l][d].withUnsafeBufferPointer { biasBuffer in
+            let bias = biasBuffer.baseAddress!
+            for step in 0..<timeSteps {
+                let zt = z + step * count * fourH, current = step * count * h
+                let previous: UnsafePointer<Scalar>? = step > 0 ? UnsafePointer(buffers.hidden + current - count * h) : nil
+                switch a.cell {
+                case .lstm:
+                    if let previous {
                         // z[t] += h[t-1] · W_hh^T  (h[-1] = 0, so step 0 has no recurrent term).
                         Scalar.gemm(transposeA: false, transposeB: true, m: count, n: fourH, k: h,
-                                    alpha: 1, a: hidden[l] + (step - 1) * count * h, lda: h,
-                                    b: p + slots.weightHH.offset, ldb: h,
-                                    beta: 1, c: zt, ldc: fourH)
+                                    alpha: 1, a: previous, lda: h, b: weightHH, ldb: h, beta: 1, c: zt, ldc: fourH)
                     }
-                    gateForward(z: zt, bias: bias.baseAddress!,
-                                previousCell: step > 0 ? UnsafePointer(cells[l] + (step - 1) * count * h) : nil,
-                                cell: cells[l] + step * count * h, cellTanh: cellTanh[l] + step * count * h,
-                                hidden: hidden[l] + step * count * h, rows: count, hiddenSize: h)
+                    gateForward(z: zt, bias: bias,
+                                previousCell: step > 0 ? UnsafePointer(buffers.cells + current - count * h) : nil,
+                                cell: buffers.cells + current, cellTanh: buffers.aux + current,
+                                hidden: buffers.hidden + current, rows: count, hiddenSize: h)
+                case .gru:
+                    let after = a.gruReset == .after
+                    if let previous {
+                        // r and z columns: z[t][0, 2H) += h[t-1] · W_hr,hz^T.
+                        Scalar.gemm(transposeA: false, transposeB: true, m: count, n: 2 * h, k: h,
+                                    alpha: 1, a: previous, lda: h, b: weightHH, ldb: h, beta: 1, c: zt, ldc: fourH)
+                    }
+                    gruResetGate(z: zt, bias: bias, previousHidden: previous, after: after,
+                                 resetHidden: buffers.aux + current, rows: count, hiddenSize: h)
+                    // hn = (h[t-1] or r ⊙ h[t-1]) · W_hn^T into the fourth column block (0 at step 0).
+                    if let previous {
+                        Scalar.gemm(transposeA: false, transposeB: true, m: count, n: h, k: h,
+                                    alpha: 1, a: after ? previous : UnsafePointer(buffers.aux + current), lda: h,
+                                    b: weightHH + 2 * h * h, ldb: h, beta: 0, c: zt + 3 * h, ldc: fourH)
+                    } else {
+                        for b in 0..<count { (zt + b * fourH + 3 * h).update(repeating: 0, count: h) }
+                    }
+                    prepared.resetBias[l][d].withUnsafeBufferPointer { hn in
+                        gruGateForward(z: zt, bias: bias, resetBias: after ? hn.baseAddress : nil,
+                                       previousHidden: previous, hidden: buffers.hidden + current, rows: count, hiddenSize: h)
+                    }
                 }
+                carryPaddedStates(buffers, step: step, count: count)
+            }
+        }
+    }
+
+    /// On padding steps (`step >= length`) copies the previous step's state (`h`, and an LSTM's `c`)
+    /// over what the step computed, row by row.
+    func carryPaddedStates(_ buffers: DirectionBuffers<Scalar>, step: Int, count: Int) {
+        guard lengths != nil, step > 0 else { return }
+        let h = architecture.hiddenSize, current = step * count * h
+        for b in 0..<count where step >= length(b) {
+            (buffers.hidden + current + b * h).update(from: buffers.hidden + current - count * h + b * h, count: h)
+            if architecture.cell == .lstm {
+                (buffers.cells + current + b * h).update(from: buffers.cells + current - count * h + b * h, count: h)
             }
         }
     }
@@ -120,6 +192,60 @@ func gateForward<Scalar: TrainingScalar>(
             let tc = Scalar.gateTanh(c)
             zr[j] = i; zr[h + j] = f; zr[2 * h + j] = g; zr[3 * h + j] = o
             cr[j] = c; tr[j] = tc; hr[j] = o * tc
+        }
+    }
+}
+
+/// The first half of a GRU step for `rows` sequences (spec §6.1 `gru`): the reset gate
+///
+///     r = σ(z_r + b_r)            (z_r already holds W_ir x + W_hr h[t-1])
+///     reset "before": rh = r ⊙ h[t-1]   (0 at the first step), for the n product that follows
+///
+/// `r` overwrites `z_r`. A separate pass because with reset `before` the recurrent product of `n`
+/// needs all of `r ⊙ h[t-1]` first.
+@inline(__always)
+func gruResetGate<Scalar: TrainingScalar>(
+    z: UnsafeMutablePointer<Scalar>, bias: UnsafePointer<Scalar>, previousHidden: UnsafePointer<Scalar>?,
+    after: Bool, resetHidden: UnsafeMutablePointer<Scalar>, rows: Int, hiddenSize h: Int
+) {
+    for b in 0..<rows {
+        let zr = z + b * 4 * h, rh = resetHidden + b * h
+        let previous = previousHidden.map { $0 + b * h }
+        for j in 0..<h {
+            let r = Scalar.gateSigmoid(zr[j] + bias[j])
+            zr[j] = r
+            if !after { rh[j] = previous.map { r * $0[j] } ?? 0 }
+        }
+    }
+}
+
+/// The second half of a GRU step (after ``gruResetGate`` and the recurrent product of `n`, which
+/// left `hn' = h[t-1] W_hn^T` (reset `after`) or `(r ⊙ h[t-1]) W_hn^T` (`before`) in the fourth
+/// column block):
+///
+///     z  = σ(z_z + b_z)
+///     after:  hn = hn' + b_hn          n = tanh(z_n + b_n + r ⊙ hn)
+///     before: hn = hn'                 n = tanh(z_n + b_n + hn)        (b_n holds b_in + b_hn)
+///     h[t] = n + z ⊙ (h[t-1] - n)      (= (1 - z) ⊙ n + z ⊙ h[t-1], as the runtime's kernel computes it)
+///
+/// The row becomes `r, z, n, hn`: what ``gruGateBackward`` needs. `resetBias` is `b_hn` for reset
+/// `after`, nil for `before`.
+@inline(__always)
+func gruGateForward<Scalar: TrainingScalar>(
+    z: UnsafeMutablePointer<Scalar>, bias: UnsafePointer<Scalar>, resetBias: UnsafePointer<Scalar>?,
+    previousHidden: UnsafePointer<Scalar>?, hidden: UnsafeMutablePointer<Scalar>, rows: Int, hiddenSize h: Int
+) {
+    for b in 0..<rows {
+        let zr = z + b * 4 * h, hr = hidden + b * h
+        let previous = previousHidden.map { $0 + b * h }
+        for j in 0..<h {
+            let r = zr[j]
+            let u = Scalar.gateSigmoid(zr[h + j] + bias[h + j])
+            let hn = zr[3 * h + j] + (resetBias.map { $0[j] } ?? 0)
+            let n = Scalar.gateTanh(zr[2 * h + j] + bias[2 * h + j] + (resetBias == nil ? hn : r * hn))
+            let hp = previous.map { $0[j] } ?? 0
+            zr[h + j] = u; zr[2 * h + j] = n; zr[3 * h + j] = hn
+            hr[j] = n + u * (hp - n)
         }
     }
 }

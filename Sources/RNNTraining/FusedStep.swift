@@ -1,12 +1,14 @@
 import RNNCore
 import RNNKernels
 
-/// The float32 forward pass through the runtime's fused LSTM step kernel (RNNKernels, C), and the
-/// backward pass's products through the AVX-512 GEMM kernel.
+/// The float32 forward pass through the runtime's fused LSTM and GRU step kernels (RNNKernels, C),
+/// and the backward pass's products through the AVX-512 GEMM kernel.
 ///
-/// Per time step one kernel call (RNNCore's ``LSTMStep``) computes `z = x[t] W^T + h[t-1] W_hh^T + b`,
-/// the gates and the state update in registers (spec §6.1), and writes what the backward pass needs:
-/// the activated gates (gate-major, as ``gateForward`` leaves them), `c[t]`, `tanh(c[t])` and `h[t]`.
+/// Per time step one kernel call (RNNCore's ``LSTMStep`` or ``GRUStep``) computes
+/// `z = x[t] W^T + h[t-1] W_hh^T + b`, the gates and the state update in registers (spec §6.1), and
+/// writes what the backward pass needs: the activated gates (gate-major, as ``gateForward`` and
+/// ``gruGateForward`` leave them: LSTM `i, f, g, o`; GRU `r, z, n, hn`), an LSTM's `c[t]` and
+/// `tanh(c[t])`, and `h[t]`.
 /// It replaces the input-projection GEMM, the per-step GEMM and the Swift gate pass, whose sum was
 /// 40 % of an epoch (perf, course model, 2 workers). Same arithmetic as the BLAS path up to rounding:
 /// the kernel's `exp` is the same Cephes polynomial as ``Float/gateSigmoid(_:)``.
@@ -38,10 +40,12 @@ enum FusedStep {
     /// the kernel wants the wide side as its columns, so it computes `xᵀ dz` (`[width, gates]`) into
     /// `scratch` and the result is transposed into place. Returns false when the kernel does not
     /// apply (the caller then uses BLAS); either way each entry sums its rows in order.
-    static func weightGradient<Scalar: TrainingScalar>(_ isa: KernelISA, dz: UnsafePointer<Scalar>, x: UnsafePointer<Scalar>,
+    /// `dz`'s rows are `dzStride` apart (`gates` unless told: a GRU's gradient rows are `4H` wide).
+    static func weightGradient<Scalar: TrainingScalar>(_ isa: KernelISA, dz: UnsafePointer<Scalar>, dzStride: Int? = nil,
+                                                       x: UnsafePointer<Scalar>,
                                                        width: Int, gates: Int, rows: Int, scratch: UnsafeMutablePointer<Scalar>,
                                                        into out: UnsafeMutablePointer<Scalar>, accumulate: Bool) -> Bool {
-        guard product(isa, m: width, n: gates, k: rows, a: x, aRow: 1, aColumn: width, b: dz, ldb: gates,
+        guard product(isa, m: width, n: gates, k: rows, a: x, aRow: 1, aColumn: width, b: dz, ldb: dzStride ?? gates,
                       c: scratch, ldc: gates) else { return false }
         for j in 0..<gates {
             for i in 0..<width {
@@ -52,45 +56,99 @@ enum FusedStep {
     }
 }
 
-/// One LSTM layer's weights in the kernel's layout (rnn_kernels.h): gate columns interleaved in
-/// groups of 8 units (`[i8 f8 g8 o8]` per group), packed in panels (`rnnk_packed_index`).
+extension FusedStep {
+    /// Gate-major rows (`[GH, columns]`, `h` a multiple of 8) packed into the kernel's panels:
+    /// ``GateLayout/packGateMajor(_:hidden:columns:)`` for an LSTM; for a GRU the same walk with
+    /// the GRU's rows (``GateLayout/gruRow(gate:unit:)``) and panels (`rnnk_gru_packed_index`).
+    static func pack(_ cell: RecurrentCell, _ w: UnsafePointer<Float>, hidden h: Int, columns: Int) -> [Float] {
+        if cell == .lstm { return GateLayout.packGateMajor(w, hidden: h, columns: columns) }
+        var out = [Float](repeating: 0, count: 3 * h * columns)
+        let groups = Int32(h / 8)
+        for gate in 0..<3 {
+            for unit in 0..<h {
+                let column = Int32(GateLayout.gruRow(gate: gate, unit: unit))
+                let source = w + (gate * h + unit) * columns
+                for k in 0..<columns { out[rnnk_gru_packed_index(groups, Int32(columns), Int32(k), column)] = source[k] }
+            }
+        }
+        return out
+    }
+}
+
+/// One direction of one recurrent layer's weights in the kernel's layout (rnn_kernels.h): gate
+/// columns interleaved in groups of 8 units (`[i8 f8 g8 o8]` or `[r8 z8 n8]` per group), packed in panels.
 struct FusedLayerWeights {
     var input: [Float]
     var inputWidth: Int
     var recurrent: [Float]
     var bias: [Float]
+    /// A GRU's `b_hn` `[H]` (read with reset `after`); empty for an LSTM.
+    var resetBias: [Float]
 }
 
 extension Workspace where Scalar == Float {
-    /// Runs every LSTM layer over `count` sequences with the fused kernel, filling ``gates``,
-    /// ``cells``, ``cellTanh`` and ``hidden`` exactly as the BLAS path does.
-    func fusedLayers(_ layers: [FusedLayerWeights], isa: KernelISA, count: Int) {
-        let h = architecture.hiddenSize, t = timeSteps
-        for (l, weights) in layers.enumerated() {
-            let x = UnsafePointer(l == 0 ? input : hidden[l - 1])
-            let width = weights.inputWidth
-            weights.input.withUnsafeBufferPointer { wx in
-                weights.recurrent.withUnsafeBufferPointer { wh in
-                    weights.bias.withUnsafeBufferPointer { bias in
+    /// Runs one direction of one layer over `count` sequences (input `x` in direction time) with the
+    /// fused kernel, filling the direction's buffers exactly as the BLAS path does.
+    func fusedDirection(_ weights: FusedLayerWeights, isa: KernelISA, x: UnsafePointer<Float>,
+                        buffers: DirectionBuffers<Float>, count: Int) {
+        let h = architecture.hiddenSize, t = timeSteps, width = weights.inputWidth
+        let after = architecture.gruReset == .after
+        weights.input.withUnsafeBufferPointer { wx in
+            weights.recurrent.withUnsafeBufferPointer { wh in
+                weights.bias.withUnsafeBufferPointer { bias in
+                    weights.resetBias.withUnsafeBufferPointer { resetBias in
                         for step in 0..<t {
                             let previous = step > 0 ? (step - 1) * count * h : 0
                             let current = step * count * h
-                            var kernel = LSTMStep(
-                                rows: count, groups: h / 8,
-                                x: x + step * count * width, xStride: width, xWidth: width, wx: wx.baseAddress,
-                                h: step > 0 ? UnsafePointer(hidden[l] + previous) : nil, hStride: h, wh: wh.baseAddress!,
-                                bias: bias.baseAddress,
-                                cPrevious: step > 0 ? UnsafePointer(cells[l] + previous) : nil,
-                                cOut: cells[l] + current, cStride: h, hOut: hidden[l] + current, hOutStride: h)
-                            kernel.gatesOut = gates[l] + step * count * 4 * h
-                            kernel.gatesStride = 4 * h
-                            kernel.gatesHidden = h
-                            kernel.cellTanhOut = cellTanh[l] + current
-                            kernel.run(isa)  // isa came from the caller's KernelISA, checked by FusedStep.applies
+                            let hPrevious: UnsafePointer<Float>? = step > 0 ? UnsafePointer(buffers.hidden + previous) : nil
+                            switch architecture.cell {
+                            case .lstm:
+                                var kernel = LSTMStep(
+                                    rows: count, groups: h / 8,
+                                    x: x + step * count * width, xStride: width, xWidth: width, wx: wx.baseAddress,
+                                    h: hPrevious, hStride: h, wh: wh.baseAddress!,
+                                    bias: bias.baseAddress,
+                                    cPrevious: step > 0 ? UnsafePointer(buffers.cells + previous) : nil,
+                                    cOut: buffers.cells + current, cStride: h, hOut: buffers.hidden + current, hOutStride: h)
+                                kernel.gatesOut = buffers.gates + step * count * 4 * h
+                                kernel.gatesStride = 4 * h
+                                kernel.gatesHidden = h
+                                kernel.cellTanhOut = buffers.aux + current
+                                kernel.run(isa)  // isa came from the caller's KernelISA, checked by FusedStep.applies
+                            case .gru:
+                                var kernel = GRUStep(
+                                    rows: count, groups: h / 8,
+                                    x: x + step * count * width, xStride: width, xWidth: width, wx: wx.baseAddress,
+                                    h: hPrevious, hStride: h, wh: wh.baseAddress!,
+                                    biasX: bias.baseAddress, biasHN: after ? resetBias.baseAddress : nil, resetAfter: after,
+                                    hOut: buffers.hidden + current, hOutStride: h)
+                                // Reset "before" hands r ⊙ h over between its two phases; aux is free until we fill it below.
+                                kernel.scratch = after || hPrevious == nil ? nil : gruScratch(count * 3 * h)
+                                kernel.gatesOut = buffers.gates + step * count * 4 * h
+                                kernel.gatesStride = 4 * h
+                                kernel.gatesHidden = h
+                                kernel.run(isa)
+                                if !after {
+                                    // The backward pass's r ⊙ h[t-1] (the product W_hn saw).
+                                    let gates = buffers.gates + step * count * 4 * h
+                                    for b in 0..<count {
+                                        for j in 0..<h {
+                                            buffers.aux[current + b * h + j] = hPrevious.map { gates[b * 4 * h + j] * $0[b * h + j] } ?? 0
+                                        }
+                                    }
+                                }
+                            }
+                            carryPaddedStates(buffers, step: step, count: count)
                         }
                     }
                 }
             }
         }
+    }
+
+    /// The GRU kernel's two-phase scratch: the gate-gradient buffer, unused during the forward pass.
+    private func gruScratch(_ n: Int) -> UnsafeMutablePointer<Float> {
+        precondition(n <= capacity * timeSteps * 4 * architecture.hiddenSize)
+        return gateGradient
     }
 }

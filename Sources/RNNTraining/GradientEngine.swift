@@ -12,8 +12,10 @@ struct UncheckedSendable<Value>: @unchecked Sendable {
 enum BatchSource<Scalar: TrainingScalar> {
     /// u8 images `[N, T*I]`, scaled by `scale`.
     case images(UnsafeBufferPointer<UInt8>, scale: Scalar)
-    /// Batch-major sequences `[N, T, I]` (tests and the float64 reference path).
-    case sequences(UnsafeBufferPointer<Scalar>)
+    /// Batch-major sequences `[N, T, I]` (tests and the float64 reference path), each padded to
+    /// `T` steps; `lengths` (one per sequence, each in `1...T`) says how many of them are real
+    /// (nil: all `T`). Padding steps change no output (spec §6.2.2; see ``Workspace/forward``).
+    case sequences(UnsafeBufferPointer<Scalar>, lengths: UnsafeBufferPointer<Int>? = nil)
 }
 
 /// Runs batches forward (and back) on `workerCount` threads, each on its own slice of the batch.
@@ -123,9 +125,15 @@ extension Workspace {
         switch source {
         case .images(let pixels, let scale):
             loadImages(pixels, indices: indices, scale: scale)
-        case .sequences(let x):
+        case .sequences(let x, let sequenceLengths):
             let inputs = architecture.inputSize, stride = timeSteps * inputs
             let count = indices.count
+            lengths = sequenceLengths.map { all in
+                indices.map { index in
+                    precondition((1...timeSteps).contains(all[index]), "sequence length \(all[index]) outside 1...\(timeSteps)")
+                    return all[index]
+                }
+            }
             for (b, index) in indices.enumerated() {
                 for step in 0..<timeSteps {
                     (input + (step * count + b) * inputs).update(from: x.baseAddress! + index * stride + step * inputs, count: inputs)

@@ -1,8 +1,8 @@
 import RNNCore
 /// How the initial weights are drawn.
 package enum InitializationScheme: String, Sendable, Codable, CaseIterable {
-    /// Glorot-uniform dense and `W_ih`, orthogonal `W_hh` per gate block, forget-gate bias 1,
-    /// other biases 0. The trainer's default.
+    /// Glorot-uniform dense and `W_ih`, orthogonal `W_hh` per gate block, LSTM forget-gate bias 1,
+    /// other biases (every GRU bias) 0. The trainer's default.
     case standard
     /// The course notebook (TensorFlow 1 tutorial): `dense_in` and `dense_out` weights *and*
     /// biases from `tf.random_normal` (mean 0, standard deviation 1); the LSTM as TF1's
@@ -44,23 +44,27 @@ package struct LSTMParameters<Scalar: TrainingScalar>: Sendable, Equatable {
         switch scheme {
         case .standard:
             fillGlorotUniform(layout.denseInWeight, &rng)
-            for slots in layout.lstm {
+            for slots in layout.lstm.joined() {
                 fillGlorotUniform(slots.weightIH, &rng)
                 fillOrthogonalBlocks(slots.weightHH, blockRows: h, &rng)
-                // Forget-gate bias 1 (Jozefowicz et al. 2015): rows [H, 2H) of b_ih.
-                for j in h..<(2 * h) { values[slots.biasIH.offset + j] = 1 }
+                // LSTM forget-gate bias 1 (Jozefowicz et al. 2015): rows [H, 2H) of b_ih.
+                if architecture.cell == .lstm {
+                    for j in h..<(2 * h) { values[slots.biasIH.offset + j] = 1 }
+                }
             }
             fillGlorotUniform(layout.denseOutWeight, &rng)
         case .tutorial:
             fillNormal(layout.denseInWeight, &rng)
             fillNormal(layout.denseInBias, &rng)
-            for slots in layout.lstm {
+            for slots in layout.lstm.joined() {
                 // TF1 BasicLSTMCell: one kernel [in + H, 4H] with Glorot-uniform over that shape.
-                let limit = (6.0 / Double(2 * h + 4 * h)).squareRoot()
+                let limit = (6.0 / Double(slots.weightIH.shape[1] + h + architecture.gateRows)).squareRoot()
                 for slot in [slots.weightIH, slots.weightHH] {
                     for k in slot.range { values[k] = Scalar(rng.nextDouble(in: -limit, limit)) }
                 }
-                for j in h..<(2 * h) { values[slots.biasIH.offset + j] = 1 }
+                if architecture.cell == .lstm {
+                    for j in h..<(2 * h) { values[slots.biasIH.offset + j] = 1 }
+                }
             }
             fillNormal(layout.denseOutWeight, &rng)
             fillNormal(layout.denseOutBias, &rng)

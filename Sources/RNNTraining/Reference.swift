@@ -6,7 +6,7 @@ import RNNCore
 /// training, only instantiated for `Double`.
 func batchLossAndGradient<Scalar: TrainingScalar>(
     parameters: LSTMParameters<Scalar>, sequences: [Scalar], labels: [Int], timeSteps: Int,
-    kernel: KernelISA = .detected
+    lengths: [Int]? = nil, kernel: KernelISA = .detected
 ) -> (loss: Double, gradient: [Scalar]) {
     let count = labels.count
     let engine = GradientEngine<Scalar>(architecture: parameters.architecture, timeSteps: timeSteps,
@@ -16,8 +16,10 @@ func batchLossAndGradient<Scalar: TrainingScalar>(
         sequences.withUnsafeBufferPointer { x in
             labels.withUnsafeBufferPointer { y in
                 gradient.withUnsafeMutableBufferPointer { g in
-                    engine.lossAndGradient(parameters: p, source: .sequences(x), labels: y,
-                                           indices: Array(0..<count)[...], gradient: g)
+                    withOptionalBuffer(lengths) { n in
+                        engine.lossAndGradient(parameters: p, source: .sequences(x, lengths: n), labels: y,
+                                               indices: Array(0..<count)[...], gradient: g)
+                    }
                 }
             }
         }
@@ -25,13 +27,23 @@ func batchLossAndGradient<Scalar: TrainingScalar>(
     return (result.loss / Double(count), gradient)
 }
 
-/// Logits `[count, C]` of `count` sequences given batch-major as `[count, T, I]`.
-func batchLogits<Scalar: TrainingScalar>(parameters: LSTMParameters<Scalar>, sequences: [Scalar], count: Int, timeSteps: Int) -> [Scalar] {
+/// Logits `[count, C]` of `count` sequences given batch-major as `[count, T, I]`, with optional
+/// per-sequence lengths (see ``BatchSource/sequences(_:lengths:)``).
+func batchLogits<Scalar: TrainingScalar>(parameters: LSTMParameters<Scalar>, sequences: [Scalar], count: Int, timeSteps: Int,
+                                         lengths: [Int]? = nil, kernel: KernelISA = .detected) -> [Scalar] {
     let engine = GradientEngine<Scalar>(architecture: parameters.architecture, timeSteps: timeSteps,
-                                        batchCapacity: max(count, 1), workerCount: 1)
+                                        batchCapacity: max(count, 1), workerCount: 1, kernel: kernel)
     return parameters.values.withUnsafeBufferPointer { p in
         sequences.withUnsafeBufferPointer { x in
-            engine.logits(parameters: p, source: .sequences(x), indices: Array(0..<count)[...])
+            withOptionalBuffer(lengths) { n in
+                engine.logits(parameters: p, source: .sequences(x, lengths: n), indices: Array(0..<count)[...])
+            }
         }
     }
+}
+
+/// Calls `body` with a buffer over `array`, or nil.
+private func withOptionalBuffer<R>(_ array: [Int]?, _ body: (UnsafeBufferPointer<Int>?) -> R) -> R {
+    guard let array else { return body(nil) }
+    return array.withUnsafeBufferPointer { body($0) }
 }

@@ -1,5 +1,24 @@
 import RNNCore
 
+/// The buffers of one direction of one recurrent layer, all `T*B` rows in *direction time*: the
+/// forward direction's step `t` is the sequence's step `t`; the backward direction's step `t` is
+/// the sequence's step `length - 1 - t` (each sequence reversed within its own length, see
+/// ``Workspace/copySteps(from:stride:to:stride:width:count:reversed:add:)``), so both run the same
+/// step code.
+struct DirectionBuffers<Scalar: TrainingScalar> {
+    /// Pre-activations, overwritten in place by what the backward pass needs `[T*B, 4H]`:
+    /// LSTM `i, f, g, o`; GRU `r, z, n, hn` (``gruGateForward``).
+    let gates: UnsafeMutablePointer<Scalar>
+    /// LSTM cell states `c[t]` `[T*B, H]` (unused by a GRU).
+    let cells: UnsafeMutablePointer<Scalar>
+    /// LSTM `tanh(c[t])`; GRU with reset `before`: `r[t] ⊙ h[t-1]` `[T*B, H]`.
+    let aux: UnsafeMutablePointer<Scalar>
+    /// Hidden states `h[t]` `[T*B, H]`.
+    let hidden: UnsafeMutablePointer<Scalar>
+    /// The backward direction's input, reversed within each length `[T*B, in]`; nil for the forward one.
+    let reversedInput: UnsafeMutablePointer<Scalar>?
+}
+
 /// The buffers one worker needs to run a batch of up to `capacity` sequences forward and back.
 ///
 /// All activations are stored time-major: row `t * B + b` of a `[T*B, n]` buffer is sequence
@@ -15,38 +34,51 @@ final class Workspace<Scalar: TrainingScalar>: @unchecked Sendable {
 
     /// Network input `[T*B, I]`.
     let input: UnsafeMutablePointer<Scalar>
-    /// Per layer: pre-activations, overwritten in place by the activated gates `[T*B, 4H]` (i, f, g, o).
-    let gates: [UnsafeMutablePointer<Scalar>]
-    /// Per layer: cell states `c[t]` `[T*B, H]`.
-    let cells: [UnsafeMutablePointer<Scalar>]
-    /// Per layer: `tanh(c[t])` `[T*B, H]`, kept for the backward pass.
-    let cellTanh: [UnsafeMutablePointer<Scalar>]
-    /// Per layer: hidden states `h[t]` `[T*B, H]`; the next layer's input.
-    let hidden: [UnsafeMutablePointer<Scalar>]
+    /// Per loaded sequence, its length in `1...T`; nil when every sequence has all `T` steps.
+    var lengths: [Int]?
+    /// Per layer, per direction (forward, backward).
+    let directions: [[DirectionBuffers<Scalar>]]
+    /// Per layer below the last: its output in sequence time `[T*B, D*H]` (`[hf[t], hb[t]]`); for a
+    /// unidirectional layer the forward direction's ``DirectionBuffers/hidden`` itself.
+    let outputs: [UnsafeMutablePointer<Scalar>]
     /// Logits, then softmax probabilities, then `dL/dlogits` `[B, C]`.
     let logits: UnsafeMutablePointer<Scalar>
 
-    /// `dL/dz` for one layer, all steps `[T*B, 4H]`.
+    /// `dL/dz` for one direction, all steps `[T*B, 4H]` (GRU: `dr, dz, dn` input side, then the
+    /// `n` row block of the recurrent side, see ``gruGateBackward``).
     let gateGradient: UnsafeMutablePointer<Scalar>
-    /// `dL/dh[t-1]` through the recurrence, and `dL/dc` carried back one step `[B, H]`.
+    /// `dL/dh[t-1]` through the recurrence, and `dL/dc` carried back one step `[B, H]` (a GRU with
+    /// reset `before` uses the second for `dL/d(r ⊙ h)`).
     let recurrentHiddenGradient: UnsafeMutablePointer<Scalar>
     let cellGradient: UnsafeMutablePointer<Scalar>
-    /// `dL/dh` arriving from above (the output layer or the next LSTM), ping-ponged `[T*B, H]`.
+    /// Padded rows' `dL/dh` and `dL/dc`, passed through a step unchanged `[B, H]` each.
+    let passHidden: UnsafeMutablePointer<Scalar>
+    let passCell: UnsafeMutablePointer<Scalar>
+    /// `dL/d(layer output)` in sequence time, ping-ponged between layers `[T*B, D*H]`.
     let externalGradient: [UnsafeMutablePointer<Scalar>]
-    /// A weight gradient computed transposed (`[width, 4H]`) before it is stored `[4H, width]`
-    /// (see ``weightGradient(dz:x:width:rows:into:)``).
+    /// One direction's `dL/dh` in direction time `[T*B, H]` (a bidirectional layer's gather).
+    let directionGradient: UnsafeMutablePointer<Scalar>
+    /// The backward direction's `dL/dx` in direction time, before it is added back in sequence time `[T*B, D*H]`.
+    let reversedInputGradient: UnsafeMutablePointer<Scalar>
+    /// A weight gradient computed transposed (`[width, 4H]`) before it is stored `[4H, width]`.
     let transposedGradient: UnsafeMutablePointer<Scalar>
-    /// This worker's gradient: the parameter layout followed by `dW'` `[4H, I]` and `db'` `[4H]`
-    /// (see ``PreparedWeights``), which ``finishGradient`` maps onto `dense_in` and the first LSTM.
+    /// This worker's gradient: the parameter layout followed, per direction of the first layer, by
+    /// `dW'` `[GH, I]` and `db'` `[GH]` (see ``PreparedWeights``), which ``finishGradient`` maps
+    /// onto `dense_in` and the first layer.
     let gradient: UnsafeMutableBufferPointer<Scalar>
 
-    /// Offset of `dW'` in ``gradient``.
-    var combinedWeightGradientOffset: Int { layout.count }
-    /// Offset of `db'` in ``gradient``.
-    var combinedBiasGradientOffset: Int { layout.count + 4 * architecture.hiddenSize * architecture.inputSize }
-    static func gradientCount(_ a: LSTMArchitecture) -> Int {
-        a.layout.count + 4 * a.hiddenSize * a.inputSize + 4 * a.hiddenSize
+    /// Offset of direction `d`'s `dW'` in ``gradient``.
+    func combinedWeightGradientOffset(_ d: Int) -> Int { Self.combinedWeightGradientOffset(architecture, d) }
+    /// Offset of direction `d`'s `db'` in ``gradient``.
+    func combinedBiasGradientOffset(_ d: Int) -> Int { Self.combinedWeightGradientOffset(architecture, d) + architecture.gateRows * architecture.inputSize }
+    static func combinedWeightGradientOffset(_ a: LSTMArchitecture, _ d: Int) -> Int {
+        a.layout.count + d * a.gateRows * (a.inputSize + 1)
     }
+    static func gradientCount(_ a: LSTMArchitecture) -> Int {
+        combinedWeightGradientOffset(a, a.directionCount)
+    }
+
+    private var allocations: [UnsafeMutablePointer<Scalar>] = []
 
     init(architecture a: LSTMArchitecture, capacity: Int, timeSteps: Int, kernel: KernelISA) {
         architecture = a
@@ -54,31 +86,67 @@ final class Workspace<Scalar: TrainingScalar>: @unchecked Sendable {
         layout = a.layout
         self.capacity = capacity
         self.timeSteps = timeSteps
-        let rows = capacity * timeSteps, h = a.hiddenSize
+        let rows = capacity * timeSteps, h = a.hiddenSize, wide = a.outputWidth
+        var allocated: [UnsafeMutablePointer<Scalar>] = []
         func buffer(_ n: Int) -> UnsafeMutablePointer<Scalar> {
             let p = UnsafeMutablePointer<Scalar>.allocate(capacity: max(n, 1))
             p.initialize(repeating: 0, count: max(n, 1))
+            allocated.append(p)
             return p
         }
         input = buffer(rows * a.inputSize)
-        gates = (0..<a.layerCount).map { _ in buffer(rows * 4 * h) }
-        cells = (0..<a.layerCount).map { _ in buffer(rows * h) }
-        cellTanh = (0..<a.layerCount).map { _ in buffer(rows * h) }
-        hidden = (0..<a.layerCount).map { _ in buffer(rows * h) }
+        let directions = (0..<a.layerCount).map { l in
+            (0..<a.directionCount).map { d in
+                DirectionBuffers(gates: buffer(rows * 4 * h), cells: buffer(a.cell == .lstm ? rows * h : 0),
+                                 aux: buffer(rows * h), hidden: buffer(rows * h),
+                                 reversedInput: d == 0 ? nil : buffer(rows * (l == 0 ? a.inputSize : wide)))
+            }
+        }
+        self.directions = directions
+        outputs = (0..<(a.layerCount - 1)).map { l in
+            a.bidirectional ? buffer(rows * wide) : directions[l][0].hidden
+        }
         logits = buffer(capacity * a.classCount)
         gateGradient = buffer(rows * 4 * h)
         recurrentHiddenGradient = buffer(capacity * h)
         cellGradient = buffer(capacity * h)
-        externalGradient = [buffer(rows * h), buffer(rows * h)]
-        transposedGradient = buffer(4 * h * max(h, a.inputSize))
+        passHidden = buffer(capacity * h)
+        passCell = buffer(capacity * h)
+        externalGradient = [buffer(rows * wide), buffer(rows * wide)]
+        directionGradient = buffer(a.bidirectional ? rows * h : 0)
+        reversedInputGradient = buffer(a.bidirectional ? rows * wide : 0)
+        transposedGradient = buffer(4 * h * max(wide, a.inputSize, h))
         let g = Self.gradientCount(a)
         gradient = UnsafeMutableBufferPointer(start: buffer(g), count: g)
+        allocations = allocated
     }
 
     deinit {
-        for p in [input, logits, gateGradient, recurrentHiddenGradient, cellGradient, transposedGradient] { p.deallocate() }
-        for list in [gates, cells, cellTanh, hidden, externalGradient] { for p in list { p.deallocate() } }
-        gradient.baseAddress!.deallocate()
+        for p in allocations { p.deallocate() }
+    }
+
+    /// The length of loaded sequence `b` (`T` without ``lengths``).
+    @inline(__always) func length(_ b: Int) -> Int { lengths?[b] ?? timeSteps }
+
+    /// Copies `count` sequences' `width` values per step from `source` (row stride `sourceStride`)
+    /// to `target` (row stride `targetStride`), or adds them when `add`. With `reversed`, step `t`
+    /// of sequence `b` goes to step `length(b) - 1 - t` for `t < length(b)` (a reversal within each
+    /// sequence's own length, its own inverse); padding steps stay where they are.
+    func copySteps(from source: UnsafePointer<Scalar>, stride sourceStride: Int,
+                   to target: UnsafeMutablePointer<Scalar>, stride targetStride: Int,
+                   width: Int, count: Int, reversed: Bool, add: Bool = false) {
+        for b in 0..<count {
+            let n = length(b)
+            for t in 0..<timeSteps {
+                let u = reversed && t < n ? n - 1 - t : t
+                let from = source + (t * count + b) * sourceStride, to = target + (u * count + b) * targetStride
+                if add {
+                    for j in 0..<width { to[j] += from[j] }
+                } else {
+                    to.update(from: from, count: width)
+                }
+            }
+        }
     }
 
     /// Fills ``input`` from `count` u8 images (each `T x I`, row-major) chosen by `indices`:
@@ -86,6 +154,7 @@ final class Workspace<Scalar: TrainingScalar>: @unchecked Sendable {
     func loadImages(_ pixels: UnsafeBufferPointer<UInt8>, indices: ArraySlice<Int>, scale: Scalar) {
         let count = indices.count, inputs = architecture.inputSize, t = timeSteps
         let imageSize = t * inputs
+        lengths = nil
         for (b, index) in indices.enumerated() {
             let image = pixels.baseAddress! + index * imageSize
             for step in 0..<t {

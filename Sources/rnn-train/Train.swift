@@ -40,6 +40,8 @@ enum Preset: String, ExpressibleByArgument, CaseIterable {
 }
 
 extension ImageDataset: ExpressibleByArgument {}
+extension RecurrentCell: ExpressibleByArgument {}
+extension GRUReset: ExpressibleByArgument {}
 extension LearningRateSchedule: ExpressibleByArgument {}
 
 struct Train: ParsableCommand {
@@ -50,6 +52,7 @@ struct Train: ParsableCommand {
               rnn-train                                  # default preset, MNIST from ./data/mnist or $MNIST_DIR
               rnn-train --data ../shared/datasets/mnist --output models/mnist-lstm.rnnm
               rnn-train --preset tutorial                # the TF1 course notebook's settings
+              rnn-train --cell gru --bidirectional --layers 2   # a stacked bidirectional GRU
               rnn-train --resume models/mnist-lstm.ckpt  # continue an interrupted run
               rnn-train --dataset imdb --subset 2000     # a quick IMDb run on 2,000 reviews
 
@@ -62,13 +65,16 @@ struct Train: ParsableCommand {
     @Option(help: "Train on N examples only, for quick runs (the validation examples are held out on top of them; the test set is cut to N too).") var subset: Int?
     @Option(help: "Directory holding the four IDX files (.gz or raw); default $MNIST_DIR / $FASHION_MNIST_DIR, then the data module's default directory.") var data: String?
     @Flag(inversion: .prefixedNo, help: "Download missing data set files (from $RNN_DATASET_MIRROR or the public mirror), checking their SHA-256.") var download = true
-    @Option(help: "Model file to write (default models/<dataset>-lstm.rnnm).") var output: String?
+    @Option(help: "Model file to write (default models/<dataset>-<cell>.rnnm).") var output: String?
     @Option(help: "JSON-lines run log (default: next to the output, .log.jsonl).") var log: String?
     @Option(help: "Checkpoint written after every epoch and on Ctrl-C (default: next to the output, .ckpt).") var checkpoint: String?
     @Option(help: "Continue from this checkpoint, image or text (its settings and data set win over the options below).") var resume: String?
 
-    @Option(help: "LSTM width H.") var hiddenSize: Int?
-    @Option(help: "Stacked LSTM layers.") var layers: Int?
+    @Option(help: "Recurrent width H (per direction).") var hiddenSize: Int?
+    @Option(help: "Stacked recurrent layers.") var layers: Int?
+    @Option(help: "Recurrent cell of every layer: lstm or gru (image data sets only).") var cell: RecurrentCell?
+    @Option(help: "Where a GRU's reset gate applies: after (PyTorch's, the default) or before (the original GRU).") var gruReset: GRUReset?
+    @Flag(help: "Run every recurrent layer both ways (outputs [forward, backward], 2H wide; image data sets only).") var bidirectional = false
     @Option(help: "Sequences per step.") var batchSize: Int?
     @Option(help: "Passes over the training examples (55,000 MNIST images, 22,500 IMDb reviews).") var epochs: Int?
     @Option(help: "Stop after this many steps.") var steps: Int?
@@ -89,6 +95,9 @@ struct Train: ParsableCommand {
         var c = preset.configuration(classCount: dataset.classNames.count)
         if let v = hiddenSize { c.architecture.hiddenSize = v }
         if let v = layers { c.architecture.layerCount = v }
+        if let v = cell { c.architecture.cell = v }
+        if let v = gruReset { c.architecture.gruReset = v }
+        if bidirectional { c.architecture.bidirectional = true }
         if let v = batchSize { c.batchSize = v }
         if let v = epochs { c.epochs = v }
         if let v = steps { c.maximumSteps = v }
@@ -119,7 +128,11 @@ struct Train: ParsableCommand {
                 throw fail("\(resume!) is a checkpoint of an image run; leave out --dataset imdb", ExitStatus.usage)
             }
             try trainImages(resuming: checkpoint)
-        case nil: try datasetName == .imdb ? trainText(resuming: nil) : trainImages(resuming: nil)
+        case nil:
+            if datasetName == .imdb, cell == .gru || gruReset != nil || bidirectional {
+                throw fail("--cell gru, --gru-reset and --bidirectional need an image data set (mnist, fashion-mnist); the IMDb model is an LSTM", ExitStatus.usage)
+            }
+            try datasetName == .imdb ? trainText(resuming: nil) : trainImages(resuming: nil)
         }
     }
 
@@ -132,7 +145,7 @@ struct Train: ParsableCommand {
         let kernel = try trainingKernel()
 
         // 2. Output paths; check them now so that a directory or a read-only one fails in seconds.
-        let paths = try outputPaths(defaultOutput: "models/\(dataset.rawValue)-lstm.rnnm")
+        let paths = try outputPaths(defaultOutput: "models/\(dataset.rawValue)-\(configuration.architecture.cell.rawValue).rnnm")
 
         // 3. Data.
         let splits: DatasetSplits
