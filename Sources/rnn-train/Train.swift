@@ -52,7 +52,7 @@ struct Train: ParsableCommand {
               rnn-train                                  # default preset, MNIST from ./data/mnist or $MNIST_DIR
               rnn-train --data ../shared/datasets/mnist --output models/mnist-lstm.rnnm
               rnn-train --preset tutorial                # the TF1 course notebook's settings
-              rnn-train --cell gru --bidirectional --layers 2   # a stacked bidirectional GRU
+              rnn-train --cell gru --bidirectional       # a bidirectional GRU (--layers N to stack)
               rnn-train --resume models/mnist-lstm.ckpt  # continue an interrupted run
               rnn-train --dataset imdb --subset 2000     # a quick IMDb run on 2,000 reviews
               rnn-train --dataset ts --data JapaneseVowels_TRAIN.ts --test JapaneseVowels_TEST.ts

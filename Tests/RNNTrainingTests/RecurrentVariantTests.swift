@@ -147,6 +147,54 @@ import Testing
         }
     }
 
+    /// A GRU/bidirectional run's checkpoint reads back equal (settings and weights), and its model
+    /// names the cell in its provenance.
+    @Test func aGRUCheckpointRoundTripsAndItsModelNamesTheCell() throws {
+        var c = tinyConfiguration(layers: 2)
+        c.architecture.cell = .gru
+        c.architecture.gruReset = .before
+        c.architecture.bidirectional = true
+        c.epochs = 1
+        let trainer = try Trainer(configuration: c, data: syntheticTrainingData())
+        var state = TrainingState(configuration: trainer.configuration)
+        _ = try trainer.run(&state)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("gru-\(UUID().uuidString).ckpt").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try checkpoint(trainer, state).write(to: path)
+        let read = try Checkpoint.read(from: path)
+        #expect(read.configuration == c)
+        #expect(read.state.parameters == state.parameters)
+        let model = read.modelFile()
+        #expect(model.metadata.provenance.hyperparameters["cell"] == .string("gru"))
+        #expect(model.metadata.provenance.hyperparameters["gru_reset"] == .string("before"))
+        guard case .gru(let layer) = model.metadata.layers[1] else { Issue.record("expected a gru layer"); return }
+        #expect(layer.reset == .before && layer.reverse != nil && layer.returns == .sequence)
+    }
+
+    /// The command line: `--cell gru --gru-reset before --bidirectional --layers 2` trains and writes
+    /// a format-1.2 file the runtime loads (default name `<dataset>-gru.rnnm`); the IMDb model
+    /// refuses the GRU options with one usage line.
+    @Test(.enabled(if: rnnTrainExecutable != nil && FileManager.default.fileExists(atPath: mnistDirectory),
+                   "needs rnn-train built next to the tests and ../shared/datasets/mnist"))
+    func theCommandLineTrainsABidirectionalGRU() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rnn-train-gru-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("g.rnnm").path
+        let run = try runTrain(["--data", mnistDirectory, "--no-download", "--hidden-size", "8", "--batch-size", "8",
+                                "--steps", "2", "--epochs", "1", "--validation", "10", "--threads", "1",
+                                "--cell", "gru", "--gru-reset", "before", "--bidirectional", "--layers", "2",
+                                "--output", out])
+        #expect(run.status == 0, "\(run.stderr)")
+        let file = try ModelReader.read(contentsOf: out)
+        #expect(file.metadata.layers.count == 4)
+        guard case .gru(let top) = file.metadata.layers[2] else { Issue.record("expected a gru layer"); return }
+        #expect(top.reset == .before && top.reverse != nil && top.inputSize == 16)
+        _ = try Model(file)
+        let imdb = try runTrain(["--dataset", "imdb", "--cell", "gru"])
+        #expect(imdb.status == 64 && imdb.errorLines.count == 1 && imdb.errorLines[0].contains("--cell gru"), "\(imdb.stderr)")
+    }
+
     /// A few steps of training lower the loss of every variant (the gradient is usable, not only correct).
     @Test(arguments: shapes)
     func trainingLowersTheLoss(shape: (RecurrentCell, GRUReset, Bool, Int)) throws {
