@@ -73,16 +73,9 @@ package struct SequenceCheckpoint: Sendable, Equatable {
 
     init(_ contents: CheckpointFile.Contents, path: String) throws(TrainingError) {
         func fail(_ reason: String) -> TrainingError { .invalidCheckpoint(path: path, reason: reason) }
-        let header = try CheckpointFile.decodeHeader(CheckpointHeader<TrainingConfiguration>.self, from: contents.json, path: path)
-        do { try header.configuration.validate(naming: .checkpointField) } catch { throw fail(error.description) }
+        let header = try CheckpointHeader<TrainingConfiguration>.network(contents, path: path)
         let c = header.configuration
         guard c.subset == nil else { throw fail("configuration.subset must be absent in a feature-sequence run, got \(c.subset!)") }
-        let count = contents.arrays[0].count, needed = c.architecture.layout.count
-        guard count == needed else { throw fail("\(count) parameters stored, the architecture needs \(needed)") }
-        try header.validateIdentity(path: path)
-        guard header.classNames.count == c.architecture.classCount else {
-            throw fail("classNames must hold configuration.architecture.classCount = \(c.architecture.classCount) names, got \(header.classNames.count)")
-        }
         guard let maxLength = header.timeSteps else { throw fail("unreadable header: field timeSteps is missing") }
         guard (1...FeatureInput.limit).contains(maxLength) else {
             throw fail("timeSteps must be in 1...\(FeatureInput.limit), got \(maxLength)")
@@ -105,9 +98,7 @@ package struct SequenceCheckpoint: Sendable, Equatable {
             standardization = Standardization(mean: mean, std: std)
         default: throw fail("inputMeanBits and inputStdBits come together (both or neither)")
         }
-        let state = try header.state(contents, settings: c.sequenceLoop, beta1: c.beta1, beta2: c.beta2, epsilon: c.epsilon, path: path,
-                                     make: { LSTMParameters(architecture: c.architecture, values: $0) },
-                                     checkShape: { s throws(StateInconsistency) in try s.checkShape(c.architecture) })
+        let state = try header.networkState(contents, settings: c.sequenceLoop, path: path)
         self.init(configuration: c, state: state, datasetName: header.datasetName, datasetSHA256: header.datasetSHA256,
                   classNames: header.classNames, maxLength: maxLength, standardization: standardization, files: files)
         // Last, the export the run ends with: the format's own rules, so that a checkpoint that reads can be exported.
