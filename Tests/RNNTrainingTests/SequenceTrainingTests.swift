@@ -127,6 +127,30 @@ func sequenceConfiguration(cell: RecurrentCell = .lstm, bidirectional: Bool = fa
         }
     }
 
+    /// A run stopped mid-epoch (after the first epoch chose its best weights), written to a
+    /// checkpoint, read back and resumed ends with the same weights and best weights, bit for bit,
+    /// as the run that never stopped.
+    @Test func interruptedRunResumesBitForBit() throws {
+        let data = try syntheticSequenceData()
+        let trainer = try SequenceTrainer(configuration: sequenceConfiguration(), data: data)
+        var whole = TrainingState(configuration: trainer.configuration)
+        #expect(try trainer.run(&whole) == .finished)
+        var part = TrainingState(configuration: trainer.configuration)
+        var steps = 0
+        #expect(try trainer.run(&part, shouldStop: { steps += 1; return steps == 13 }) == .interrupted)
+        #expect(part.epoch == 1, "epoch \(part.epoch)")
+        #expect(part.stepInEpoch > 0, "stopped mid-epoch")
+        #expect(part.best != nil)
+        let bytes = try SequenceCheckpoint(configuration: trainer.configuration, state: part, data: data, files: .ts).encoded()
+        let read = try SequenceCheckpoint(decoding: bytes, path: "c.ckpt")
+        try read.validate(against: data, path: "c.ckpt")
+        var resumed = read.state
+        #expect(try SequenceTrainer(configuration: read.configuration, data: data).run(&resumed) == .finished)
+        #expect(resumed.parameters == whole.parameters)
+        #expect(resumed.best == whole.best)
+        #expect(resumed.history.map(\.validationAccuracy) == whole.history.map(\.validationAccuracy))
+    }
+
     /// Mismatched sizes between the configuration and the data are one-line data errors.
     @Test func configurationMustFitTheData() throws {
         var c = sequenceConfiguration()
