@@ -106,7 +106,7 @@ package struct LSTMArchitecture: Sendable, Equatable, Codable {
 
     /// The name of recurrent layer `index` in exported files: `lstm` (or `gru`) for a single
     /// layer, `lstm0`, `lstm1`, ... when stacked.
-    package func lstmName(_ index: Int) -> String {
+    package func layerName(_ index: Int) -> String {
         let kind = cell.rawValue
         return layerCount == 1 ? kind : "\(kind)\(index)"
     }
@@ -146,7 +146,7 @@ package struct ParameterLayout: Sendable, Equatable {
     package let denseInBias: ParameterSlot
     /// Per recurrent layer, per direction (forward, then the `*_reverse` tensors of a bidirectional
     /// layer): `w_ih` `[GH, in]`, `w_hh` `[GH, H]`, `b_ih` `[GH]`, `b_hh` `[GH]` with `G` gates.
-    package let lstm: [[LSTMSlots]]
+    package let recurrent: [[RecurrentSlots]]
     /// `dense_out.weight` `[C, D*H]`.
     package let denseOutWeight: ParameterSlot
     /// `dense_out.bias` `[C]`.
@@ -155,7 +155,7 @@ package struct ParameterLayout: Sendable, Equatable {
     package let count: Int
 
     /// The four tensors of one direction of one recurrent layer.
-    package struct LSTMSlots: Sendable, Equatable {
+    package struct RecurrentSlots: Sendable, Equatable {
         /// `w_ih` `[GH, in]`.
         package let weightIH: ParameterSlot
         /// `w_hh` `[GH, H]`.
@@ -176,17 +176,17 @@ package struct ParameterLayout: Sendable, Equatable {
         let h = a.hiddenSize, rows = a.gateRows
         denseInWeight = slot("dense_in.weight", [h, a.inputSize])
         denseInBias = slot("dense_in.bias", [h])
-        var layers: [[LSTMSlots]] = []
+        var layers: [[RecurrentSlots]] = []
         for l in 0..<a.layerCount {
-            let n = a.lstmName(l), width = a.layerInputSize(l)
+            let n = a.layerName(l), width = a.layerInputSize(l)
             layers.append(["", "_reverse"].prefix(a.directionCount).map { suffix in
-                LSTMSlots(weightIH: slot("\(n).w_ih\(suffix)", [rows, width]),
+                RecurrentSlots(weightIH: slot("\(n).w_ih\(suffix)", [rows, width]),
                           weightHH: slot("\(n).w_hh\(suffix)", [rows, h]),
                           biasIH: slot("\(n).b_ih\(suffix)", [rows]),
                           biasHH: slot("\(n).b_hh\(suffix)", [rows]))
             })
         }
-        lstm = layers
+        recurrent = layers
         denseOutWeight = slot("dense_out.weight", [a.classCount, a.outputWidth])
         denseOutBias = slot("dense_out.bias", [a.classCount])
         count = offset
@@ -195,7 +195,7 @@ package struct ParameterLayout: Sendable, Equatable {
     /// Every slot in vector order.
     package var slots: [ParameterSlot] {
         [denseInWeight, denseInBias]
-            + lstm.joined().flatMap { [$0.weightIH, $0.weightHH, $0.biasIH, $0.biasHH] }
+            + recurrent.joined().flatMap { [$0.weightIH, $0.weightHH, $0.biasIH, $0.biasHH] }
             + [denseOutWeight, denseOutBias]
     }
 }

@@ -50,7 +50,7 @@ extension Workspace {
             let below = externalGradient[1 - above]
             for d in 0..<a.directionCount {
                 let buffers = directions[l][d]
-                let slots = layout.lstm[l][d]
+                let slots = layout.recurrent[l][d]
                 // This direction's dL/dh in its own time: [B, H] at step T-1 for the last layer, else [T*B, H].
                 var dh = external + d * count * h
                 if l < last && a.bidirectional {
@@ -100,7 +100,7 @@ extension Workspace {
                                    onlyLastStep: Bool, count: Int) {
         let a = architecture, h = a.hiddenSize, fourH = 4 * h, t = timeSteps
         let g = gradient.baseAddress!
-        let slots = layout.lstm[l][d]
+        let slots = layout.recurrent[l][d]
         let weightHH = p + slots.weightHH.offset
         let after = a.gruReset == .after
         recurrentHiddenGradient.update(repeating: 0, count: count * h)
@@ -248,7 +248,7 @@ func finishGradient<Scalar: TrainingScalar>(
 ) {
     let layout = a.layout, h = a.hiddenSize, gateRows = a.gateRows, inputs = a.inputSize
     let folded = a.cell == .gru && a.gruReset == .after ? 2 * h : gateRows
-    for (d, first) in layout.lstm[0].enumerated() {
+    for (d, first) in layout.recurrent[0].enumerated() {
         let dW = g + Workspace<Scalar>.combinedWeightGradientOffset(a, d), db = dW + gateRows * inputs
         Scalar.gemm(transposeA: false, transposeB: true, m: gateRows, n: h, k: inputs,
                     alpha: 1, a: dW, lda: inputs, b: p + layout.denseInWeight.offset, ldb: inputs,

@@ -29,7 +29,7 @@ extension LSTMParameters where Scalar == Float {
         var layers: [Layer] = [.dense(DenseLayer(name: "dense_in", inputSize: a.inputSize, outputSize: h,
                                                  weight: layout.denseInWeight.name, bias: layout.denseInBias.name,
                                                  activation: .none))]
-        for (l, directions) in layout.lstm.enumerated() {
+        for (l, directions) in layout.recurrent.enumerated() {
             let s = directions[0]
             let reverse = directions.dropFirst().first.map {
                 ReverseTensors(weightIH: $0.weightIH.name, weightHH: $0.weightHH.name, biasIH: $0.biasIH.name, biasHH: $0.biasHH.name)
@@ -37,12 +37,12 @@ extension LSTMParameters where Scalar == Float {
             let returns: SequenceReturn = l == a.layerCount - 1 ? .last : .sequence
             switch a.cell {
             case .lstm:
-                layers.append(.lstm(LSTMLayer(name: a.lstmName(l), inputSize: a.layerInputSize(l), hiddenSize: h,
+                layers.append(.lstm(LSTMLayer(name: a.layerName(l), inputSize: a.layerInputSize(l), hiddenSize: h,
                                               weightIH: s.weightIH.name, weightHH: s.weightHH.name,
                                               biasIH: s.biasIH.name, biasHH: s.biasHH.name,
                                               returns: returns, reverse: reverse)))
             case .gru:
-                layers.append(.gru(GRULayer(name: a.lstmName(l), inputSize: a.layerInputSize(l), hiddenSize: h,
+                layers.append(.gru(GRULayer(name: a.layerName(l), inputSize: a.layerInputSize(l), hiddenSize: h,
                                             weightIH: s.weightIH.name, weightHH: s.weightHH.name,
                                             biasIH: s.biasIH.name, biasHH: s.biasHH.name, reset: a.gruReset,
                                             returns: returns, reverse: reverse)))
@@ -137,7 +137,7 @@ extension LSTMParameters {
         }
         try copy(first.weight, into: layout.denseInWeight)
         try copy(first.bias, into: layout.denseInBias)
-        for (l, directions) in zip(recurrent, layout.lstm) {
+        for (l, directions) in zip(recurrent, layout.recurrent) {
             for (names, s) in zip(l.tensors, directions) {
                 try copy(names.weightIH, into: s.weightIH)
                 try copy(names.weightHH, into: s.weightHH)

@@ -62,7 +62,7 @@ extension Workspace {
                                direction d: Int, x: UnsafePointer<Scalar>, width: Int,
                                buffers: DirectionBuffers<Scalar>, count: Int) {
         let a = architecture, h = a.hiddenSize, fourH = 4 * h, rows = timeSteps * count, gateRows = a.gateRows
-        let slots = layout.lstm[l][d]
+        let slots = layout.recurrent[l][d]
         let z = buffers.gates
         let weightHH = p + slots.weightHH.offset
         // z[t] = x[t] · W^T for every step at once (W = W' for the first layer), into the first GH columns.

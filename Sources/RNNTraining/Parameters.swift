@@ -44,7 +44,7 @@ package struct LSTMParameters<Scalar: TrainingScalar>: Sendable, Equatable {
         switch scheme {
         case .standard:
             fillGlorotUniform(layout.denseInWeight, &rng)
-            for slots in layout.lstm.joined() {
+            for slots in layout.recurrent.joined() {
                 fillGlorotUniform(slots.weightIH, &rng)
                 fillOrthogonalBlocks(slots.weightHH, blockRows: h, &rng)
                 // LSTM forget-gate bias 1 (Jozefowicz et al. 2015): rows [H, 2H) of b_ih.
@@ -56,7 +56,7 @@ package struct LSTMParameters<Scalar: TrainingScalar>: Sendable, Equatable {
         case .tutorial:
             fillNormal(layout.denseInWeight, &rng)
             fillNormal(layout.denseInBias, &rng)
-            for slots in layout.lstm.joined() {
+            for slots in layout.recurrent.joined() {
                 // TF1 BasicLSTMCell: one kernel [in + H, 4H] with Glorot-uniform over that shape.
                 let limit = (6.0 / Double(slots.weightIH.shape[1] + h + architecture.gateRows)).squareRoot()
                 for slot in [slots.weightIH, slots.weightHH] {

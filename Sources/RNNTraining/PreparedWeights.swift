@@ -32,7 +32,7 @@ struct PreparedWeights<Scalar: TrainingScalar> {
     init(parameters p: UnsafeBufferPointer<Scalar>, layout: ParameterLayout, architecture a: LSTMArchitecture, kernel: KernelISA) {
         let h = a.hiddenSize, gateRows = a.gateRows, inputs = a.inputSize
         let base = p.baseAddress!
-        combinedInputWeight = layout.lstm[0].map { first in
+        combinedInputWeight = layout.recurrent[0].map { first in
             var w = [Scalar](repeating: 0, count: gateRows * inputs)
             w.withUnsafeMutableBufferPointer { wp in
                 Scalar.gemm(transposeA: false, transposeB: false, m: gateRows, n: inputs, k: h,
@@ -44,7 +44,7 @@ struct PreparedWeights<Scalar: TrainingScalar> {
         }
         // The rows of b_hh folded into b': all but a reset-"after" GRU's n rows.
         let folded = a.cell == .gru && a.gruReset == .after ? 2 * h : gateRows
-        combinedBias = layout.lstm.enumerated().map { l, directions in
+        combinedBias = layout.recurrent.enumerated().map { l, directions in
             directions.map { slots in
                 var b = [Scalar](repeating: 0, count: gateRows)
                 for j in 0..<gateRows { b[j] = p[slots.biasIH.offset + j] + (j < folded ? p[slots.biasHH.offset + j] : 0) }
@@ -60,7 +60,7 @@ struct PreparedWeights<Scalar: TrainingScalar> {
                 return b
             }
         }
-        resetBias = layout.lstm.map { directions in
+        resetBias = layout.recurrent.map { directions in
             directions.map { slots in a.cell == .gru ? Array(p[(slots.biasHH.offset + 2 * h)..<(slots.biasHH.offset + 3 * h)]) : [] }
         }
         self.kernel = Scalar.self == Float.self && FusedStep.applies(kernel, hiddenSize: h) ? kernel : .none
@@ -78,7 +78,7 @@ struct PreparedWeights<Scalar: TrainingScalar> {
             UnsafeRawPointer(pointer).assumingMemoryBound(to: Float.self)
         }
         let base = floats(p.baseAddress!)
-        return layout.lstm.enumerated().map { l, directions in
+        return layout.recurrent.enumerated().map { l, directions in
             directions.enumerated().map { d, slots in
                 let width = l == 0 ? a.inputSize : a.outputWidth
                 let input = l == 0

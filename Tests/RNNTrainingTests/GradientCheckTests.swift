@@ -113,9 +113,9 @@ func everyGradientOfAStackedBidirectionalVariableLengthModelMatchesFiniteDiffere
 @Test func aSignErrorInTheBackwardPassFailsTheCheck() {
     let a = LSTMArchitecture(inputSize: 3, hiddenSize: 2, layerCount: 2, classCount: 3, cell: .gru, bidirectional: true)
     let blocks: [(ParameterLayout) -> Range<Int>] = [
-        { $0.lstm[1][0].weightHH.offset + 2 * 2 * 2 ..< $0.lstm[1][0].weightHH.offset + 3 * 2 * 2 },
-        { $0.lstm[0][1].weightIH.range },
-        { $0.lstm[0][0].biasIH.range },
+        { $0.recurrent[1][0].weightHH.offset + 2 * 2 * 2 ..< $0.recurrent[1][0].weightHH.offset + 3 * 2 * 2 },
+        { $0.recurrent[0][1].weightIH.range },
+        { $0.recurrent[0][0].biasIH.range },
     ]
     for block in blocks {
         let (worst, _) = worstRelativeError(a, timeSteps: 3, batch: 2, seed: 15, lengths: [3, 2]) { g, layout in

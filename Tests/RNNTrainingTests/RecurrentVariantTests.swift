@@ -49,11 +49,11 @@ import Testing
             "gru1.w_ih_reverse", "gru1.w_hh_reverse", "gru1.b_ih_reverse", "gru1.b_hh_reverse",
             "dense_out.weight", "dense_out.bias",
         ])
-        #expect(p.layout.lstm[0][1].weightIH.shape == [12, 4])
-        #expect(p.layout.lstm[1][0].weightIH.shape == [12, 8])
-        #expect(p.layout.lstm[1][1].weightHH.shape == [12, 4])
+        #expect(p.layout.recurrent[0][1].weightIH.shape == [12, 4])
+        #expect(p.layout.recurrent[1][0].weightIH.shape == [12, 8])
+        #expect(p.layout.recurrent[1][1].weightHH.shape == [12, 4])
         #expect(p.layout.denseOutWeight.shape == [3, 8])
-        for s in p.layout.lstm.joined() {
+        for s in p.layout.recurrent.joined() {
             #expect(p.tensor(s.biasIH).allSatisfy { $0 == 0 } && p.tensor(s.biasHH).allSatisfy { $0 == 0 })
             // Orthogonal recurrent blocks: each [H, H] gate block times its transpose is the identity.
             let w = p.tensor(s.weightHH)

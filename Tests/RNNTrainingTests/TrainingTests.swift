@@ -106,7 +106,7 @@ import Testing
 @Test func recurrentWeightsStartOrthogonalPerGate() {
     let a = LSTMArchitecture(inputSize: 28, hiddenSize: 16, classCount: 10)
     let p = LSTMParameters<Double>(architecture: a, seed: 11)
-    let w = p.tensor(p.layout.lstm[0][0].weightHH)
+    let w = p.tensor(p.layout.recurrent[0][0].weightHH)
     for gate in 0..<4 {
         for r in 0..<16 {
             for s in 0..<16 {
@@ -116,7 +116,7 @@ import Testing
             }
         }
     }
-    let forgetBias = p.tensor(p.layout.lstm[0][0].biasIH)[16..<32]
+    let forgetBias = p.tensor(p.layout.recurrent[0][0].biasIH)[16..<32]
     #expect(forgetBias.allSatisfy { $0 == 1 })
 }
 
