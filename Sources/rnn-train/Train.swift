@@ -55,13 +55,15 @@ struct Train: ParsableCommand {
               rnn-train --cell gru --bidirectional       # a bidirectional GRU (--layers N to stack)
               rnn-train --resume models/mnist-lstm.ckpt  # continue an interrupted run
               rnn-train --dataset imdb --subset 2000     # a quick IMDb run on 2,000 reviews
+              rnn-train --dataset ts --data JapaneseVowels_TRAIN.ts --test JapaneseVowels_TEST.ts
 
             \(trainingKernelHelp)
             """)
 
     @Option(help: "Hyperparameter preset: default or tutorial.") var preset: Preset = .default
-    @Option(name: .customLong("dataset"), help: "Data set: mnist, fashion-mnist or imdb.") var datasetName: TrainingDatasetName = .mnist
+    @Option(name: .customLong("dataset"), help: "Data set: mnist, fashion-mnist, imdb, ts (UEA .ts files) or npy (.npy arrays).") var datasetName: TrainingDatasetName = .mnist
     @OptionGroup(title: "IMDb options") var text: TextTrainOptions
+    @OptionGroup(title: "Feature-sequence options (--dataset ts|npy)") var sequence: SequenceTrainOptions
     @Option(help: "Train on N examples only, for quick runs (the validation examples are held out on top of them; the test set is cut to N too).") var subset: Int?
     @Option(help: "Directory holding the four IDX files (.gz or raw); default $MNIST_DIR / $FASHION_MNIST_DIR, then the data module's default directory.") var data: String?
     @Flag(inversion: .prefixedNo, help: "Download missing data set files (from $RNN_DATASET_MIRROR or the public mirror), checking their SHA-256.") var download = true
@@ -87,12 +89,17 @@ struct Train: ParsableCommand {
     @Option(help: "Gradient-norm clipping threshold (0: off).") var clip: Float?
     @Option(help: "Seed of initialization and shuffling.") var seed: UInt64?
     @Option(help: "Worker threads (same seed + same threads = identical weights).") var threads: Int?
-    @Option(help: "Training examples held out for validation (images: the last N, default 5000; IMDb: a seeded random N, default 2500, which choose the epoch whose weights the model keeps).") var validation: Int?
+    @Option(help: "Training examples held out for validation (images: the last N, default 5000; IMDb: a seeded random N, default 2500, which choose the epoch whose weights the model keeps; ts/npy: a stratified seeded N, default 0, which choose it too).") var validation: Int?
     @Option(help: WeightsDType.help) var weights: WeightsDType = .f32
     @Flag(help: reproducibleHelp) var reproducible = false
 
     func makeConfiguration() -> TrainingConfiguration {
-        var c = preset.configuration(classCount: dataset.classNames.count)
+        makeConfiguration(startingFrom: preset.configuration(classCount: dataset.classNames.count))
+    }
+
+    /// `base` with the settings the options give.
+    func makeConfiguration(startingFrom base: TrainingConfiguration) -> TrainingConfiguration {
+        var c = base
         if let v = hiddenSize { c.architecture.hiddenSize = v }
         if let v = layers { c.architecture.layerCount = v }
         if let v = cell { c.architecture.cell = v }
@@ -123,12 +130,14 @@ struct Train: ParsableCommand {
         }
         switch resumed {
         case .text(let checkpoint)?: try trainText(resuming: checkpoint)
+        case .sequence(let checkpoint)?: try trainSequences(resuming: checkpoint)
         case .image(let checkpoint)?:
             if datasetName == .imdb {
                 throw fail("\(resume!) is a checkpoint of an image run; leave out --dataset imdb", ExitStatus.usage)
             }
             try trainImages(resuming: checkpoint)
         case nil:
+            if datasetName.sequenceFiles != nil { return try trainSequences(resuming: nil) }
             if datasetName == .imdb, cell == .gru || gruReset != nil || bidirectional {
                 throw fail("--cell gru, --gru-reset and --bidirectional need an image data set (mnist, fashion-mnist); the IMDb model is an LSTM", ExitStatus.usage)
             }
