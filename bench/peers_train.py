@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Train the course LSTM in a peer framework with rnn-train's hyperparameters; time each epoch.
+"""Train the course LSTM (or its GRU twin) in a peer framework with rnn-train's hyperparameters; time each epoch.
 
-The network is rnn-train's: dense-in 28->H, LSTM H (gate order i, f, g, o), dense-out H->10,
+The network is rnn-train's: dense-in 28->H, LSTM H (gate order i, f, g, o) or, with --cell gru, GRU H
+(gate order r, z, n, reset after: PyTorch's nn.GRU, Keras's reset_after=True), dense-out H->10,
 softmax cross-entropy, Adam, rnn-train's learning-rate schedule (200 warm-up steps, cosine decay per step), gradient-norm clipping, trained
 on the first 55,000 MNIST training images (the last 5,000 are rnn-train's validation split) and
 evaluated on the 10,000 test images after every epoch.
@@ -64,7 +65,8 @@ def train_torch(args, data):
         def __init__(self):
             super().__init__()
             self.dense_in = torch.nn.Linear(28, args.hidden)
-            self.lstm = torch.nn.LSTM(args.hidden, args.hidden, batch_first=True)
+            cell = torch.nn.GRU if args.cell == "gru" else torch.nn.LSTM
+            self.lstm = cell(args.hidden, args.hidden, batch_first=True)
             self.dense_out = torch.nn.Linear(args.hidden, 10)
 
         def forward(self, x):
@@ -72,9 +74,10 @@ def train_torch(args, data):
             return self.dense_out(y[:, -1])
 
     net = Net()
-    with torch.no_grad():  # rnn-train's forget-gate bias convention (b_ih forget rows = 1)
-        net.lstm.bias_ih_l0[args.hidden:2 * args.hidden].fill_(1.0)
-        net.lstm.bias_hh_l0.zero_()
+    if args.cell == "lstm":
+        with torch.no_grad():  # rnn-train's forget-gate bias convention (b_ih forget rows = 1)
+            net.lstm.bias_ih_l0[args.hidden:2 * args.hidden].fill_(1.0)
+            net.lstm.bias_hh_l0.zero_()
     opt = torch.optim.Adam(net.parameters(), lr=args.lr, betas=(0.9, 0.999), eps=1e-8)
     steps_per_epoch = len(x_train) // args.batch
     total = steps_per_epoch * args.epochs
@@ -118,7 +121,8 @@ def train_tensorflow(args, data):
     model = tf.keras.Sequential([
         tf.keras.Input((28, 28)),
         tf.keras.layers.Dense(args.hidden),
-        tf.keras.layers.LSTM(args.hidden, unit_forget_bias=True),
+        (tf.keras.layers.GRU(args.hidden, reset_after=True) if args.cell == "gru"
+         else tf.keras.layers.LSTM(args.hidden, unit_forget_bias=True)),
         tf.keras.layers.Dense(10),
     ])
     steps_per_epoch = len(x_train) // args.batch
@@ -160,10 +164,12 @@ def main():
     ap.add_argument("--clip", type=float, default=1.0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--cell", choices=["lstm", "gru"], default="lstm")
     args = ap.parse_args()
     data = load_mnist(args.data)
     version, epochs = (train_torch if args.peer == "torch" else train_tensorflow)(args, data)
-    print(json.dumps({"peer": args.peer, "version": version, "threads": args.threads, "epochs": epochs}))
+    print(json.dumps({"peer": args.peer, "version": version, "threads": args.threads, "cell": args.cell,
+                      "epochs": epochs}))
 
 
 if __name__ == "__main__":

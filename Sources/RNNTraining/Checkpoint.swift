@@ -60,22 +60,11 @@ package struct Checkpoint: Sendable, Equatable {
 
     init(_ contents: CheckpointFile.Contents, path: String) throws(TrainingError) {
         func fail(_ reason: String) -> TrainingError { .invalidCheckpoint(path: path, reason: reason) }
-        let header = try CheckpointFile.decodeHeader(CheckpointHeader<TrainingConfiguration>.self, from: contents.json, path: path)
-        // The settings, with the command line's rules (one implementation), named by field.
-        do { try header.configuration.validate(naming: .checkpointField) } catch { throw fail(error.description) }
+        let header = try CheckpointHeader<TrainingConfiguration>.network(contents, path: path)
         let c = header.configuration
-        let count = contents.arrays[0].count, needed = c.architecture.layout.count
-        guard count == needed else { throw fail("\(count) parameters stored, the architecture needs \(needed)") }
-        // What the exported model is made of.
-        try header.validateIdentity(path: path)
-        guard header.classNames.count == c.architecture.classCount else {
-            throw fail("classNames must hold configuration.architecture.classCount = \(c.architecture.classCount) names, got \(header.classNames.count)")
-        }
         guard let timeSteps = header.timeSteps else { throw fail("unreadable header: field timeSteps is missing") }
         guard timeSteps >= 1 else { throw fail("timeSteps must be at least 1, got \(timeSteps)") }
-        let state = try header.state(contents, settings: c.loop, beta1: c.beta1, beta2: c.beta2, epsilon: c.epsilon, path: path,
-                                     make: { LSTMParameters(architecture: c.architecture, values: $0) },
-                                     checkShape: { s throws(StateInconsistency) in try s.checkShape(c.architecture) })
+        let state = try header.networkState(contents, settings: c.loop, path: path)
         self.init(configuration: c, state: state, datasetName: header.datasetName,
                   datasetSHA256: header.datasetSHA256, classNames: header.classNames, timeSteps: timeSteps)
         // Last, the export the run ends with: the format's own rules (label bytes, image height,
@@ -142,5 +131,35 @@ func checkClassNames(_ classNames: [String], against data: [String], path: Strin
     }
     guard classNames.count == data.count else {
         throw .invalidCheckpoint(path: path, reason: "classNames must hold the data set's \(data.count) class names, got \(classNames.count)")
+    }
+}
+
+extension CheckpointHeader where Configuration == TrainingConfiguration {
+    /// The header of a checkpoint of the `dense_in -> recurrent... -> dense_out` network (image and
+    /// sequence runs) with what both kinds check first (spec/CHECKPOINT.md §4.2.1, §4.3.1): the
+    /// settings with the command line's rules (one implementation), named by field; `P` against
+    /// the architecture; the data set's identity; one class name per class.
+    static func network(_ contents: CheckpointFile.Contents, path: String) throws(TrainingError) -> Self {
+        func fail(_ reason: String) -> TrainingError { .invalidCheckpoint(path: path, reason: reason) }
+        let header = try CheckpointFile.decodeHeader(Self.self, from: contents.json, path: path)
+        do { try header.configuration.validate(naming: .checkpointField) } catch { throw fail(error.description) }
+        let c = header.configuration
+        let count = contents.arrays[0].count, needed = c.architecture.layout.count
+        guard count == needed else { throw fail("\(count) parameters stored, the architecture needs \(needed)") }
+        // What the exported model is made of.
+        try header.validateIdentity(path: path)
+        guard header.classNames.count == c.architecture.classCount else {
+            throw fail("classNames must hold configuration.architecture.classCount = \(c.architecture.classCount) names, got \(header.classNames.count)")
+        }
+        return header
+    }
+
+    /// The network's run state of `contents` (``state(_:settings:beta1:beta2:epsilon:path:make:checkShape:)``
+    /// with the configuration's Adam settings and architecture).
+    func networkState(_ contents: CheckpointFile.Contents, settings: LoopSettings, path: String) throws(TrainingError) -> TrainingState {
+        let c = configuration
+        return try state(contents, settings: settings, beta1: c.beta1, beta2: c.beta2, epsilon: c.epsilon, path: path,
+                         make: { LSTMParameters(architecture: c.architecture, values: $0) },
+                         checkShape: { s throws(StateInconsistency) in try s.checkShape(c.architecture) })
     }
 }

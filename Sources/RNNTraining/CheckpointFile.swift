@@ -89,8 +89,10 @@ enum CheckpointFile {
         let json = Data(bytes[32..<(32 + Int(jsonCount))])
         struct Kind: Decodable { var kind: String? }
         let kind = try decodeHeader(Kind.self, from: json, path: path).kind ?? "image"
-        guard kind == "image" || kind == "text" else { throw fail("kind must be \"image\" or \"text\", got \(quoted(kind))") }
-        guard kind == "image" || version >= 2 else { throw fail("kind \"text\" needs version 2 (the best epoch's weights), got version \(version)") }
+        guard ["image", "text", "sequence"].contains(kind) else {
+            throw fail("kind must be \"image\", \"text\" or \"sequence\", got \(quoted(kind))")
+        }
+        guard kind == "image" || version >= 2 else { throw fail("kind \(quoted(kind)) needs version 2 (the best epoch's weights), got version \(version)") }
         let count = Int(p)
         let arrays = (0..<arrayCount).map { index in
             let base = 32 + Int(jsonCount) + index * 4 * count
@@ -167,6 +169,11 @@ struct CheckpointHeader<Configuration: Codable>: Codable {
     var tokenizer: String?
     var truncation: String?
     var vocabulary: [String]?
+    /// Feature sequences: which files the run read (`ts` or `npy`), and the standardization's
+    /// per-feature mean and std as binary32 bit patterns (absent for a run without standardization).
+    var sequenceFiles: String?
+    var inputMeanBits: [UInt32]?
+    var inputStdBits: [UInt32]?
 
     /// The header of `state` in a run configured by `configuration`.
     init<W>(kind: String?, configuration: Configuration, state s: RunState<W>, datasetName: String,
@@ -265,12 +272,14 @@ extension RunState {
 package enum AnyCheckpoint: Sendable, Equatable {
     case image(Checkpoint)
     case text(TextCheckpoint)
+    case sequence(SequenceCheckpoint)
 
     /// Parses checkpoint bytes of either kind (the header's `kind`); `path` is only used in error messages.
     package init(decoding bytes: [UInt8], path: String) throws(TrainingError) {
         let contents = try CheckpointFile.decode(bytes, path: path)
         switch contents.kind {
         case "text": self = .text(try TextCheckpoint(contents, path: path))
+        case "sequence": self = .sequence(try SequenceCheckpoint(contents, path: path))
         default: self = .image(try Checkpoint(contents, path: path))
         }
     }
@@ -285,6 +294,7 @@ package enum AnyCheckpoint: Sendable, Equatable {
         switch self {
         case .image(let c): try c.encoded()
         case .text(let c): try c.encoded()
+        case .sequence(let c): try c.encoded()
         }
     }
 }

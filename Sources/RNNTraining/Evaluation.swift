@@ -40,20 +40,28 @@ package final class Evaluator: @unchecked Sendable {
 
     /// Mean loss and accuracy on `data`.
     package func evaluate(parameters: LSTMParameters<Float>, on data: LabeledPixels) -> EvaluationResult {
-        let c = parameters.architecture.classCount
-        let logits = logits(parameters: parameters, images: data.pixels, count: data.count)
+        EvaluationResult(logits: logits(parameters: parameters, images: data.pixels, count: data.count),
+                         labels: data.labels, classCount: parameters.architecture.classCount)
+    }
+}
+
+extension EvaluationResult {
+    /// Mean cross-entropy and arg-max accuracy of `logits` (`[labels.count, classCount]`, row-major)
+    /// against `labels`. Per row, `loss = log(sum_j exp(z_j - m)) - (z_label - m)` with `m` the row's
+    /// maximum (no overflow), accumulated in float64; the prediction is the first maximum.
+    package init(logits: [Float], labels: [Int], classCount c: Int) {
         var loss = 0.0, correct = 0
-        for b in 0..<data.count {
+        for (b, label) in labels.enumerated() {
             let row = logits[(b * c)..<((b + 1) * c)]
             let maximum = row.max()!
             let best = row.firstIndex(of: maximum)! - b * c
-            if best == data.labels[b] { correct += 1 }
+            if best == label { correct += 1 }
             var sum = 0.0
             for v in row { sum += Double.exponential(Double(v - maximum)) }
-            loss += Double.logarithm(sum) - Double(row[b * c + data.labels[b]] - maximum)
+            loss += Double.logarithm(sum) - Double(row[b * c + label] - maximum)
         }
-        let n = max(1, data.count)
-        return EvaluationResult(loss: loss / Double(n), accuracy: Double(correct) / Double(n), count: data.count)
+        let n = max(1, labels.count)
+        self.init(loss: loss / Double(n), accuracy: Double(correct) / Double(n), count: labels.count)
     }
 }
 

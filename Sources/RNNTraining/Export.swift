@@ -221,6 +221,11 @@ extension Checkpoint {
     /// epoch's validation accuracy, the epochs and the training seconds are filled in from the history;
     /// `time` decides `created_at` and whether the training seconds stay (see ``ProvenanceTime``).
     package func modelFile(metrics extra: [String: Double] = [:], time: ProvenanceTime = .unstated) -> ModelFile {
+        state.parameters.modelFile(height: timeSteps, labels: classNames, provenance: provenance(metrics: extra, time: time))
+    }
+
+    /// The provenance ``modelFile(metrics:time:)`` writes (also that of a feature-sequence run's model).
+    package func provenance(metrics extra: [String: Double] = [:], time: ProvenanceTime = .unstated) -> Provenance {
         var metrics: [String: Double] = [
             "epochs": Double(state.history.count), "steps": Double(state.globalStep),
             "train_seconds": (state.trainSeconds * 10).rounded() / 10,
@@ -248,7 +253,7 @@ extension Checkpoint {
                                     datasetSHA256: datasetSHA256, hyperparameters: hyper, seed: configuration.seed,
                                     metrics: metrics)
         time.stamp(&provenance)
-        return state.parameters.modelFile(height: timeSteps, labels: classNames, provenance: provenance)
+        return provenance
     }
 }
 

@@ -35,10 +35,7 @@ package final class ImageTask: TrainingTask {
 
     /// A permutation drawn from a generator seeded by the run's seed and the epoch number alone.
     package func order(epoch: Int) -> [Int] {
-        var rng = Xoshiro256StarStar(seed: configuration.seed ^ (0xA076_1D64_78BD_642F &* UInt64(epoch + 1)))
-        var order = Array(0..<data.train.count)
-        rng.shuffle(&order)
-        return order
+        seededOrder(count: data.train.count, seed: configuration.seed, epoch: epoch)
     }
 
     package func lossAndGradient(_ parameters: LSTMParameters<Float>, indices: ArraySlice<Int>, step: Int,
@@ -92,4 +89,13 @@ extension TrainingLoop where Task == ImageTask {
     package func evaluate(_ parameters: LSTMParameters<Float>, on set: LabeledPixels) -> EvaluationResult {
         task.evaluator.evaluate(parameters: parameters, on: set)
     }
+}
+
+/// A permutation of `0..<count` drawn from a generator seeded by `seed` and `epoch` alone (the
+/// order of an image or feature-sequence run's epoch, ``TrainingTask/order(epoch:)``).
+func seededOrder(count: Int, seed: UInt64, epoch: Int) -> [Int] {
+    var rng = Xoshiro256StarStar(seed: seed ^ (0xA076_1D64_78BD_642F &* UInt64(epoch + 1)))
+    var order = Array(0..<count)
+    rng.shuffle(&order)
+    return order
 }

@@ -3,7 +3,7 @@ import RNNTraining
 
 extension TimePooling: ExpressibleByArgument {}
 
-/// `--pool` and the three dropout rates of the image/sequence classifier.
+/// `--pool` and the three dropout rates of the image and feature-sequence classifiers.
 struct PoolDropoutOptions: ParsableArguments {
     @Option(help: "What dense_out reads: last (the final state), mean or max of the last layer's outputs over each sequence's steps (a format-1.3 pool layer).") var pool: TimePooling?
     @Option(help: "Dropout on the input x (before dense_in) during training.") var inputDropout: Double?

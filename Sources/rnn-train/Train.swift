@@ -55,13 +55,15 @@ struct Train: ParsableCommand {
               rnn-train --cell gru --bidirectional       # a bidirectional GRU (--layers N to stack)
               rnn-train --resume models/mnist-lstm.ckpt  # continue an interrupted run
               rnn-train --dataset imdb --subset 2000     # a quick IMDb run on 2,000 reviews
+              rnn-train --dataset ts --data JapaneseVowels_TRAIN.ts --test JapaneseVowels_TEST.ts
 
             \(trainingKernelHelp)
             """)
 
     @Option(help: "Hyperparameter preset: default or tutorial.") var preset: Preset = .default
-    @Option(name: .customLong("dataset"), help: "Data set: mnist, fashion-mnist or imdb.") var datasetName: TrainingDatasetName = .mnist
+    @Option(name: .customLong("dataset"), help: "Data set: mnist, fashion-mnist, imdb, ts (UEA .ts files) or npy (.npy arrays).") var datasetName: TrainingDatasetName = .mnist
     @OptionGroup(title: "IMDb options") var text: TextTrainOptions
+    @OptionGroup(title: "Feature-sequence options (--dataset ts|npy)") var sequence: SequenceTrainOptions
     @Option(help: "Train on N examples only, for quick runs (the validation examples are held out on top of them; the test set is cut to N too).") var subset: Int?
     @Option(help: "Directory holding the four IDX files (.gz or raw); default $MNIST_DIR / $FASHION_MNIST_DIR, then the data module's default directory.") var data: String?
     @Flag(inversion: .prefixedNo, help: "Download missing data set files (from $RNN_DATASET_MIRROR or the public mirror), checking their SHA-256.") var download = true
@@ -75,7 +77,7 @@ struct Train: ParsableCommand {
     @Option(help: "Recurrent cell of every layer: lstm or gru (image data sets only).") var cell: RecurrentCell?
     @Option(help: "Where a GRU's reset gate applies: after (PyTorch's, the default) or before (the original GRU).") var gruReset: GRUReset?
     @Flag(help: "Run every recurrent layer both ways (outputs [forward, backward], 2H wide; image data sets only).") var bidirectional = false
-    @OptionGroup(title: "Pooling and dropout (image data sets)") var poolDropout: PoolDropoutOptions
+    @OptionGroup(title: "Pooling and dropout (image and sequence data sets)") var poolDropout: PoolDropoutOptions
     @Option(help: "Sequences per step.") var batchSize: Int?
     @Option(help: "Passes over the training examples (55,000 MNIST images, 22,500 IMDb reviews).") var epochs: Int?
     @Option(help: "Stop after this many steps.") var steps: Int?
@@ -88,12 +90,17 @@ struct Train: ParsableCommand {
     @Option(help: "Gradient-norm clipping threshold (0: off).") var clip: Float?
     @Option(help: "Seed of initialization and shuffling.") var seed: UInt64?
     @Option(help: "Worker threads (same seed + same threads = identical weights).") var threads: Int?
-    @Option(help: "Training examples held out for validation (images: the last N, default 5000; IMDb: a seeded random N, default 2500, which choose the epoch whose weights the model keeps).") var validation: Int?
+    @Option(help: "Training examples held out for validation (images: the last N, default 5000; IMDb: a seeded random N, default 2500, which choose the epoch whose weights the model keeps; ts/npy: a stratified seeded N, default 0, which choose it too).") var validation: Int?
     @Option(help: WeightsDType.help) var weights: WeightsDType = .f32
     @Flag(help: reproducibleHelp) var reproducible = false
 
     func makeConfiguration() -> TrainingConfiguration {
-        var c = preset.configuration(classCount: dataset.classNames.count)
+        makeConfiguration(startingFrom: preset.configuration(classCount: dataset.classNames.count))
+    }
+
+    /// `base` with the settings the options give.
+    func makeConfiguration(startingFrom base: TrainingConfiguration) -> TrainingConfiguration {
+        var c = base
         if let v = hiddenSize { c.architecture.hiddenSize = v }
         if let v = layers { c.architecture.layerCount = v }
         if let v = cell { c.architecture.cell = v }
@@ -125,6 +132,7 @@ struct Train: ParsableCommand {
         }
         switch resumed {
         case .text(let checkpoint)?: try trainText(resuming: checkpoint)
+        case .sequence(let checkpoint)?: try trainSequences(resuming: checkpoint)
         case .image(let checkpoint)?:
             if datasetName == .imdb {
                 throw fail("\(resume!) is a checkpoint of an image run; leave out --dataset imdb", ExitStatus.usage)
@@ -132,8 +140,9 @@ struct Train: ParsableCommand {
             try trainImages(resuming: checkpoint)
         case nil:
             if datasetName == .imdb, poolDropout.isSet {
-                throw fail("--pool, --input-dropout, --dropout and --output-dropout need an image data set; the IMDb model has --embedding-dropout and --hidden-dropout", ExitStatus.usage)
+                throw fail("--pool, --input-dropout, --dropout and --output-dropout need an image or sequence data set; the IMDb model has --embedding-dropout and --hidden-dropout", ExitStatus.usage)
             }
+            if datasetName.sequenceFiles != nil { return try trainSequences(resuming: nil) }
             if datasetName == .imdb, cell == .gru || gruReset != nil || bidirectional {
                 throw fail("--cell gru, --gru-reset and --bidirectional need an image data set (mnist, fashion-mnist); the IMDb model is an LSTM", ExitStatus.usage)
             }

@@ -5,11 +5,15 @@ import RNNFormat
 import RNNTraining
 import RNNSupport
 
-/// The values of `--dataset`: the image data sets of the data module, and `imdb` (text).
+/// The values of `--dataset`: the image data sets of the data module, `imdb` (text), and `ts`/`npy` (feature sequences).
 enum TrainingDatasetName: String, ExpressibleByArgument, CaseIterable {
     case mnist
     case fashionMNIST = "fashion-mnist"
     case imdb
+    /// Feature sequences from UEA `.ts` files.
+    case ts
+    /// Feature sequences from `.npy` arrays.
+    case npy
 
     /// The image data set, or nil for text.
     var imageDataset: ImageDataset? { ImageDataset(rawValue: rawValue) }
