@@ -146,3 +146,28 @@ import Testing
         #expect(state.history.last!.validationAccuracy > 0.5)
     }
 }
+
+/// The command line: `--pool max --layers 2 --input-dropout 0.1 --dropout 0.2 --output-dropout 0.3`
+/// trains and writes a format-1.3 file with a `pool` layer that the runtime loads, whose provenance
+/// holds the rates; the IMDb model refuses the options with one usage line.
+@Test(.enabled(if: rnnTrainExecutable != nil && FileManager.default.fileExists(atPath: mnistDirectory),
+               "needs rnn-train built next to the tests and ../shared/datasets/mnist"))
+func theCommandLineTrainsAPooledModelWithDropout() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rnn-train-pool-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let out = dir.appendingPathComponent("p.rnnm").path
+    let run = try runTrain(["--data", mnistDirectory, "--no-download", "--hidden-size", "8", "--batch-size", "8",
+                            "--steps", "2", "--epochs", "1", "--validation", "10", "--threads", "1", "--layers", "2",
+                            "--pool", "max", "--input-dropout", "0.1", "--dropout", "0.2", "--output-dropout", "0.3",
+                            "--output", out])
+    #expect(run.status == 0, "\(run.stderr)")
+    let file = try ModelReader.read(contentsOf: out)
+    #expect(file.metadata.layers.count == 5)
+    #expect(file.metadata.poolLayer == PoolLayer(name: "pool", mode: .max, size: 8))
+    let hyper = file.metadata.provenance.hyperparameters
+    #expect(hyper["pooling"] == .string("max") && hyper["dropout"] == .number(0.2) && hyper["input_dropout"] == .number(0.1))
+    _ = try Model(file)
+    let imdb = try runTrain(["--dataset", "imdb", "--pool", "mean"])
+    #expect(imdb.status == 64 && imdb.errorLines.count == 1 && imdb.errorLines[0].contains("--pool"), "\(imdb.stderr)")
+}
