@@ -41,6 +41,7 @@ enum Preset: String, ExpressibleByArgument, CaseIterable {
 
 extension ImageDataset: ExpressibleByArgument {}
 extension LearningRateSchedule: ExpressibleByArgument {}
+extension ImageAugmentation: ExpressibleByArgument {}
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -79,6 +80,9 @@ struct Train: ParsableCommand {
     @Option(help: "Adam beta2.") var beta2: Float?
     @Option(help: "Adam epsilon.") var epsilon: Float?
     @Option(help: "Gradient-norm clipping threshold (0: off).") var clip: Float?
+    @Option(help: "Decoupled weight decay (AdamW): each step shrinks the weight matrices, not the biases, by lr × this factor (0: plain Adam).") var weightDecay: Float?
+    @Option(help: "Augment the training batches: shift (each image moved by up to 2 pixels in x and y, zero fill; seeded). Validation and test images are never augmented.") var augment: ImageAugmentation?
+    @Option(help: "Early stopping: stop after N epochs without a better validation accuracy (ties: lower loss) and export the best epoch's weights.") var patience: Int?
     @Option(help: "Seed of initialization and shuffling.") var seed: UInt64?
     @Option(help: "Worker threads (same seed + same threads = identical weights).") var threads: Int?
     @Option(help: "Training examples held out for validation (images: the last N, default 5000; IMDb: a seeded random N, default 2500, which choose the epoch whose weights the model keeps).") var validation: Int?
@@ -99,6 +103,9 @@ struct Train: ParsableCommand {
         if let v = beta2 { c.beta2 = v }
         if let v = epsilon { c.epsilon = v }
         if let v = clip { c.clipNorm = v }
+        if let v = weightDecay { c.weightDecay = v }
+        if let v = augment { c.augmentation = v }
+        if let v = patience { c.patience = v }
         if let v = seed { c.seed = v }
         if let v = threads { c.threads = v }
         if let v = validation { c.validationCount = v }
@@ -155,6 +162,8 @@ struct Train: ParsableCommand {
         printError("rnn-train: \(trainingData.name): \(trainingData.train.count) train / \(trainingData.validation.count) validation / "
             + "\(trainingData.test.count) test images; H=\(a.hiddenSize) layers=\(a.layerCount) batch=\(configuration.batchSize) "
             + "lr=\(configuration.learningRate) \(configuration.schedule.rawValue) clip=\(configuration.clipNorm) "
+            + (configuration.weightDecay.map { "wd=\($0) " } ?? "") + (configuration.augmentation.map { "augment=\($0.rawValue) " } ?? "")
+            + (configuration.patience.map { "patience=\($0) " } ?? "")
             + "seed=\(configuration.seed) threads=\(configuration.threads); \(trainer.totalSteps) steps")
         func checkpointOf(_ s: TrainingState) -> Checkpoint {
             Checkpoint(configuration: configuration, state: s, datasetName: trainingData.name,
@@ -169,10 +178,16 @@ struct Train: ParsableCommand {
             try checkpointOf(s).write(to: paths.checkpoint)
         }
 
-        // 5. Test once, export with provenance.
-        let test = trainer.evaluate(state.parameters, on: trainingData.test)
+        if trainer.settings.stoppedEarly(state) && state.epoch < configuration.epochs {
+            printError("rnn-train: stopped early after epoch \(state.epoch) of \(configuration.epochs): "
+                + "no better validation accuracy for \(state.epochsSinceImprovement) epochs")
+        }
+
+        // 5. Test once (the best epoch's weights with early stopping), export with provenance.
+        let test = trainer.evaluate(state.result, on: trainingData.test)
         printError("rnn-train: test accuracy \(percent(test.accuracy)) (loss \(fixed(test.loss, 4))) on \(test.count) images; "
-            + "\(fixed(state.trainSeconds, 1)) s training")
+            + "\(fixed(state.trainSeconds, 1)) s training"
+            + (state.best != nil ? ", weights of epoch \(state.resultRecord.map { "\($0.epoch)" } ?? "?") (best validation accuracy)" : ""))
         let model = try exportedModel(checkpointOf(state).modelFile(metrics: ["test_accuracy": test.accuracy, "test_loss": test.loss], time: time),
                                       f32Result: test) { model throws in
             let parameters: LSTMParameters<Float>
