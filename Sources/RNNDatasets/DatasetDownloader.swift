@@ -67,7 +67,7 @@ public struct DatasetDownloader: Sendable {
     }
 
     /// SHA-256 of a file's decompressed content, streamed in 1 MiB chunks.
-    static func decompressedSHA256(of path: String) throws(DatasetError) -> String {
+    package static func decompressedSHA256(of path: String) throws(DatasetError) -> String {
         try VerifiedDownload.sha256(of: openDecompressedSource(path: path).source)
     }
 

@@ -32,10 +32,11 @@ extension FixtureModels {
         case features(width: Int, maxLength: Int, standardized: Bool)
     }
 
-    /// A model of recurrent `cells` then one dense output layer of `labels.count` outputs; weights
-    /// uniform(-0.5, 0.5) from SplitMix64 `seed`, stored as `dtype` (standardization tensors too).
+    /// A model of recurrent `cells`, then (with `pool`, since 1.3) a pool layer over the last cell's
+    /// steps, then one dense output layer of `labels.count` outputs; weights uniform(-0.5, 0.5) from
+    /// SplitMix64 `seed`, stored as `dtype` (standardization tensors too).
     static func recurrent(seed: UInt64, source: Source, cells: [Cell], labels: [String], output: ModelOutput = .logits,
-                          dtype: DType = .f32) -> ModelFile {
+                          dtype: DType = .f32, pool: PoolMode? = nil) -> ModelFile {
         var rng = SplitMix64(seed: seed)
         var tensors: [Tensor] = []
         func add(_ name: String, _ shape: [Int], _ values: [Float]? = nil) -> String {
@@ -56,7 +57,7 @@ extension FixtureModels {
                                biasIH: add("\(name).b_ih\(suffix)", [g]), biasHH: cell.bHH ? add("\(name).b_hh\(suffix)", [g]) : nil)
             }
             let forward = direction(""), reverse = cell.bidirectional ? direction("_reverse") : nil
-            let returns = cell.returns ?? (i == cells.count - 1 ? .last : .sequence)
+            let returns = cell.returns ?? (i == cells.count - 1 && pool == nil ? .last : .sequence)
             layers.append(cell.gru
                 ? .gru(GRULayer(name: name, inputSize: width, hiddenSize: cell.hidden, weightIH: forward.weightIH,
                                 weightHH: forward.weightHH, biasIH: forward.biasIH, biasHH: forward.biasHH,
@@ -66,6 +67,7 @@ extension FixtureModels {
                                   returns: returns, reverse: reverse)))
             width = cell.bidirectional ? 2 * cell.hidden : cell.hidden
         }
+        if let pool { layers.append(.pool(PoolLayer(name: "pool", mode: pool, size: width))) }
         layers.append(.dense(DenseLayer(name: "out", inputSize: width, outputSize: labels.count,
                                         weight: add("out.weight", [labels.count, width]), bias: add("out.bias", [labels.count]))))
         let input: InputContract

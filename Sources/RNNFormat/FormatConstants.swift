@@ -1,8 +1,9 @@
 /// The version of the format this library reads and writes (spec §3).
 public enum RNNFormatVersion {
-    /// `1.2`: the newest version this library implements (1.1 adds `embedding` and `tokens`; 1.2 adds
-    /// `gru`, bidirectional layers, the `features` input, per-step and real-valued outputs; spec §11).
-    public static let current = (major: 1, minor: 2)
+    /// `1.3`: the newest version this library implements (1.1 adds `embedding` and `tokens`; 1.2 adds
+    /// `gru`, bidirectional layers, the `features` input, per-step and real-valued outputs; 1.3 adds
+    /// the `pool` layer; spec §11).
+    public static let current = (major: 1, minor: 3)
 }
 
 /// Optional capabilities a file may use; each sets one bit of `required_features` (spec §3).

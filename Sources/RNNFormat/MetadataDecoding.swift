@@ -37,8 +37,8 @@ enum MetadataDecoding {
     private static func decodeLayer(_ value: JSONValue, path: String) throws(ModelFormatError) -> Layer {
         let o = try Object(value, path: path)
         let type = try o.string("type")
-        guard ["dense", "lstm", "embedding", "gru"].contains(type) else {
-            throw .unsupportedFeature("metadata: \(path).type \"\(type)\" is an unknown layer type; this reader knows dense, lstm, gru and embedding (upgrade the reader)")
+        guard ["dense", "lstm", "embedding", "gru", "pool"].contains(type) else {
+            throw .unsupportedFeature("metadata: \(path).type \"\(type)\" is an unknown layer type; this reader knows dense, lstm, gru, embedding and pool (upgrade the reader)")
         }
         let name = try o.string("name")
         let nameBytes = name.utf8.count
@@ -86,6 +86,13 @@ enum MetadataDecoding {
                 biasIH: try o.string("b_ih"), biasHH: try o.optionalString("b_hh"), reset: reset, returns: returns,
                 reverse: try decodeReverse(o, direction: direction, hasBiasHH: o.value("b_hh") != nil, path: path))
             return .gru(layer)
+        case "pool":
+            // Spec §6.1 (since 1.3): members in the order mode, size.
+            let modeText = try o.string("mode")
+            guard let mode = PoolMode(rawValue: modeText) else {
+                throw .unsupportedFeature("metadata: \(path).mode \"\(modeText)\" is unknown; this reader knows \"mean\" and \"max\" (upgrade the reader)")
+            }
+            return .pool(PoolLayer(name: name, mode: mode, size: try o.width("size")))
         case "embedding":
             // Spec §6.1 (since 1.1): members in the order vocab_size, dim, weight.
             return .embedding(EmbeddingLayer(name: name, vocabularySize: try o.width("vocab_size"),

@@ -65,6 +65,11 @@ package enum MetadataEncoding {
             ]
             if let b = g.biasHH { members.append(("b_hh", .string(b))) }
             return .object(members + reverseMembers(g.reverse))
+        case .pool(let p):
+            return .object([
+                ("type", .string("pool")), ("name", .string(p.name)),
+                ("mode", .string(p.mode.rawValue)), ("size", CanonicalJSON.integer(p.size)),
+            ])
         }
     }
 

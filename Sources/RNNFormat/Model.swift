@@ -122,8 +122,14 @@ public struct ModelMetadata: Sendable, Equatable {
     public var lastRecurrentLayer: Layer? { layers.last { $0.isRecurrent } }
 
     /// Whether the model produces an output at every time step (its last recurrent layer returns
-    /// `"sequence"`, since 1.2) rather than one per sequence.
-    public var outputsPerStep: Bool { lastRecurrentLayer?.returns == .sequence }
+    /// `"sequence"`, since 1.2, and no `pool` layer follows it) rather than one per sequence.
+    public var outputsPerStep: Bool { lastRecurrentLayer?.returns == .sequence && poolLayer == nil }
+
+    /// The model's `pool` layer, if any (since 1.3; at most one, right after the last recurrent layer).
+    public var poolLayer: PoolLayer? {
+        for case .pool(let p) in layers { return p }
+        return nil
+    }
 
     /// Whether some layer is bidirectional (such a model cannot be streamed, spec §6.5).
     public var hasBidirectionalLayer: Bool { layers.contains { $0.direction == .bidirectional } }
@@ -145,6 +151,8 @@ public enum Layer: Sendable, Equatable {
     case embedding(EmbeddingLayer)
     /// A GRU layer, gate order r, z, n (since 1.2; spec §6.1).
     case gru(GRULayer)
+    /// Mean or max of the last recurrent layer's outputs over each sequence's steps (since 1.3; spec §6.1).
+    case pool(PoolLayer)
 
     /// The layer's unique name.
     public var name: String {
@@ -153,6 +161,7 @@ public enum Layer: Sendable, Equatable {
         case .lstm(let l): l.name
         case .embedding(let e): e.name
         case .gru(let g): g.name
+        case .pool(let p): p.name
         }
     }
 
@@ -160,7 +169,7 @@ public enum Layer: Sendable, Equatable {
     public var isRecurrent: Bool {
         switch self {
         case .lstm, .gru: true
-        case .dense, .embedding: false
+        case .dense, .embedding, .pool: false
         }
     }
 
@@ -169,7 +178,7 @@ public enum Layer: Sendable, Equatable {
         switch self {
         case .lstm(let l): l.returns
         case .gru(let g): g.returns
-        case .dense, .embedding: nil
+        case .dense, .embedding, .pool: nil
         }
     }
 
@@ -178,7 +187,7 @@ public enum Layer: Sendable, Equatable {
         switch self {
         case .lstm(let l): l.direction
         case .gru(let g): g.direction
-        case .dense, .embedding: nil
+        case .dense, .embedding, .pool: nil
         }
     }
 }
@@ -274,6 +283,30 @@ public struct LSTMLayer: Sendable, Equatable {
     public var direction: Direction { reverse == nil ? .forward : .bidirectional }
     /// Width of one output step: `H`, or `2H` when bidirectional.
     public var outputSize: Int { reverse == nil ? hiddenSize : 2 * hiddenSize }
+}
+
+/// How a `pool` layer reduces a sequence to one vector (spec §6.1, `pool`, member `mode`).
+public enum PoolMode: String, Sendable, Equatable, CaseIterable {
+    /// `y = (h[0] + h[1] + ... + h[T-1]) / T`, summed in increasing `t`.
+    case mean
+    /// `y[j] = max over t of h[t][j]`.
+    case max
+}
+
+/// Pooling over time (spec §6.1, `pool`, since 1.3): the per-step outputs of the last recurrent
+/// layer (which returns `"sequence"`) become one vector per sequence, over exactly its `T` steps.
+public struct PoolLayer: Sendable, Equatable {
+    public var name: String
+    public var mode: PoolMode
+    /// Width of each step's row and of the pooled vector: the recurrent layer's `H`, or `2H` when
+    /// it is bidirectional (both halves pooled column by column).
+    public var size: Int
+
+    public init(name: String, mode: PoolMode, size: Int) {
+        self.name = name
+        self.mode = mode
+        self.size = size
+    }
 }
 
 /// Where a GRU applies its reset gate (spec §6.1, `gru`, member `reset`).

@@ -109,6 +109,8 @@ package enum ModelChecks {
             return r
         case .embedding(let e):
             return [("weight", e.weight, [e.vocabularySize, e.dimension])]
+        case .pool:
+            return []  // no weights
         case .lstm(let l):
             return recurrentReferences(gates: 4, input: l.inputSize, hidden: l.hiddenSize,
                                        forward: ReverseTensors(weightIH: l.weightIH, weightHH: l.weightHH, biasIH: l.biasIH, biasHH: l.biasHH),
@@ -145,6 +147,7 @@ package enum ModelChecks {
             throw .malformed("recurrent layer \"\(m.layers[i].name)\" returns \"last\" but is followed by recurrent layer \"\(m.layers[lastRecurrent].name)\"; every recurrent layer but the last returns \"sequence\" (spec §6.1)")
         }
         try tokenRules(m)
+        try poolRules(m, lastRecurrent: lastRecurrent)
         var width = m.input.featureWidth
         var source = "the input contract (width \(m.input.featureWidth))"
         for layer in m.layers {
@@ -152,6 +155,7 @@ package enum ModelChecks {
             case .dense(let d): (d.inputSize, d.outputSize)
             case .lstm(let l): (l.inputSize, l.outputSize)
             case .gru(let g): (g.inputSize, g.outputSize)
+            case .pool(let p): (p.size, p.size)
             // Its input is one token id per step (width 1 in the contract), checked by tokenRules.
             case .embedding(let e): (width, e.dimension)
             }
@@ -190,10 +194,29 @@ package enum ModelChecks {
         }
     }
 
-    /// The lowest reader minor version that understands `m` (spec §3): 2 when it uses anything of 1.2
-    /// (a `gru` layer, a bidirectional layer, the `features` input, per-step outputs, `"values"`);
-    /// else 1 when it uses the `tokens` input kind or an `embedding` layer (both since 1.1); else 0.
+    /// Spec §6.1 rule (2b), since 1.3: a `pool` layer appears at most once, right after the last
+    /// recurrent layer, which returns `"sequence"` (so only dense layers can follow it).
+    static func poolRules(_ m: ModelMetadata, lastRecurrent: Int) throws(ModelFormatError) {
+        let pools = m.layers.indices.filter { if case .pool = m.layers[$0] { true } else { false } }
+        guard let first = pools.first else { return }
+        if pools.count > 1 {
+            throw .malformed("layer \"\(m.layers[pools[1]].name)\" is a second pool layer; a model pools at most once (spec §6.1)")
+        }
+        let recurrent = m.layers[lastRecurrent]
+        if first != lastRecurrent + 1 {
+            throw .malformed("pool layer \"\(m.layers[first].name)\" is layer \(first) but the last recurrent layer \"\(recurrent.name)\" is layer \(lastRecurrent); a pool directly follows the last recurrent layer (spec §6.1)")
+        }
+        if recurrent.returns != .sequence {
+            throw .malformed("pool layer \"\(m.layers[first].name)\" follows recurrent layer \"\(recurrent.name)\", which returns \"last\"; a pool reads every step, so that layer returns \"sequence\" (spec §6.1)")
+        }
+    }
+
+    /// The lowest reader minor version that understands `m` (spec §3): 3 when it has a `pool` layer;
+    /// 2 when it uses anything of 1.2 (a `gru` layer, a bidirectional layer, the `features` input,
+    /// per-step outputs, `"values"`); else 1 when it uses the `tokens` input kind or an `embedding`
+    /// layer (both since 1.1); else 0.
     static func minimumReaderMinor(_ m: ModelMetadata) -> Int {
+        if m.poolLayer != nil { return 3 }
         let usesGRU = m.layers.contains { if case .gru = $0 { true } else { false } }
         if usesGRU || m.hasBidirectionalLayer || m.input.kind == .features || m.outputsPerStep || m.output == .values {
             return 2
@@ -204,9 +227,11 @@ package enum ModelChecks {
 
     /// What a file of minor `minor` uses of a newer version, for the message of spec §7 step 8.
     static func newestFeature(_ m: ModelMetadata) -> String {
-        minimumReaderMinor(m) == 2
-            ? "a 1.2 feature (gru, bidirectional, features input, per-step outputs or values)"
-            : "the embedding layer or tokens input of 1.1"
+        switch minimumReaderMinor(m) {
+        case 3: "the pool layer of 1.3"
+        case 2: "a 1.2 feature (gru, bidirectional, features input, per-step outputs or values)"
+        default: "the embedding layer or tokens input of 1.1"
+        }
     }
 
     /// Spec §6.1 (f), since 1.2: no standard deviation of a `features` input is negative.

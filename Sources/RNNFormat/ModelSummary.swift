@@ -198,6 +198,10 @@ extension ModelReader {
                 type = "gru (reset \(g.reset.rawValue)\(g.direction == .bidirectional ? ", bidirectional" : ""))"
                 width = g.outputSize
                 isSequence = g.returns == .sequence
+            case .pool(let p):
+                type = "pool (\(p.mode.rawValue))"
+                width = p.size
+                isSequence = false
             }
             layers.append(.init(name: layer.name, type: type, inputShape: inShape, outputShape: shape(width, isSequence),
                                 parameterCount: params, tensors: refs))

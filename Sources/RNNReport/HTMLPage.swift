@@ -126,6 +126,14 @@ package enum HTMLPage {
             page.raw("</div>\n</section>\n")
         }
 
+        if let family = input.family {
+            page.raw("<section id=\"family\"><h2>The recurrent family: LSTM, GRU, bidirectional LSTM</h2>\n")
+            if !family.findings.isEmpty { page.raw("<p>\(XML.escaped(family.findings.joined(separator: " ")))</p>\n") }
+            page.table(RecurrentFamily.header, family.tableRows, numeric: [2, 3, 4, 5, 6, 7])
+            if let provenance = family.provenance { page.raw("<p class=\"question\">Measured by \(XML.escaped(provenance)).</p>\n") }
+            page.raw("</section>\n")
+        }
+
         // Any figure not placed above (future additions) still appears.
         let rest = figures.filter { !shown.contains($0.name) }
         if !rest.isEmpty {

@@ -61,6 +61,12 @@ package enum MarkdownSummary {
             out += table(TextComparison.header, text.rows)
             if !text.notes.isEmpty { out += text.notes.map { "- \(inline($0))\n" }.joined() + "\n" }
         }
+        if let family = input.family {
+            out += "## The recurrent family: LSTM, GRU, bidirectional LSTM\n\n"
+            if !family.findings.isEmpty { out += inline(family.findings.joined(separator: " ")) + "\n\n" }
+            out += table(RecurrentFamily.header, family.tableRows)
+            if let provenance = family.provenance { out += "Measured by \(inline(provenance)).\n\n" }
+        }
         if !input.model.layers.isEmpty {
             out += "## The model\n\n" + table(["layer", "type", "input", "output", "parameters"],
                                               input.model.layers.map { [$0.name, $0.kind, $0.input, $0.output, Format.grouped($0.parameters)] })

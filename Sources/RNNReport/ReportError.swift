@@ -14,6 +14,8 @@ package enum ReportError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidComparison(detail: String)
     /// An IMDb comparison file that does not match the `rnn-imdb-compare/1` schema (``TextComparison``).
     case invalidTextComparison(detail: String)
+    /// The recurrent family file (bench/results/family.json) is not usable.
+    case invalidFamily(detail: String)
 
     package var description: String {
         switch self {
@@ -29,6 +31,8 @@ package enum ReportError: Error, Sendable, Equatable, CustomStringConvertible {
             return "comparison JSON: \(detail)"
         case .invalidTextComparison(let detail):
             return "IMDb comparison JSON (schema rnn-imdb-compare/1): \(detail)"
+        case .invalidFamily(let detail):
+            return "recurrent family JSON (bench/results/family.json): \(detail)"
         }
     }
 }

@@ -26,11 +26,13 @@ package struct ReportInput: Sendable {
     package var footer: String?
     /// The IMDb LSTM-versus-bag-of-words comparison, shown as its own section when present.
     package var textComparison: TextComparison?
+    /// The recurrent family table (bench/family.sh), shown as its own section when present.
+    package var family: RecurrentFamily?
 
     package init(title: String, question: String? = nil, model: ModelOverview, datasetName: String, classNames: [String],
                 runLog: RunLog? = nil, samples: [LabeledImage] = [], evaluation: Evaluation? = nil, sizes: [SizeRow] = [],
                 speeds: [SpeedRow] = [], comparison: Comparison? = nil, findings: [String] = [], footer: String? = nil,
-                textComparison: TextComparison? = nil) {
+                textComparison: TextComparison? = nil, family: RecurrentFamily? = nil) {
         self.title = title
         self.question = question
         self.model = model
@@ -45,6 +47,7 @@ package struct ReportInput: Sendable {
         self.findings = findings
         self.footer = footer
         self.textComparison = textComparison
+        self.family = family
     }
 
     /// The comparison's dataset key for ``datasetName`` ("mnist" or "fashion-mnist").

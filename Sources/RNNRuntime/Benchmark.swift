@@ -140,8 +140,8 @@ package enum Benchmark {
     /// `warmUp` untimed steps, then `steps` steps timed one by one, fed the rows of `input` in turn
     /// (at most 4,096 distinct rows, cycled). `options` chooses the kernel; a stream step runs on one thread.
     ///
-    /// - Throws: ``RuntimeError/notStreamable(_:)`` for a model that cannot stream (bidirectional or
-    ///   text); ``RuntimeError/inputKindMismatch(model:given:)`` when `input` is not the model's kind.
+    /// - Throws: ``RuntimeError/notStreamable(_:)`` for a model that cannot stream (bidirectional,
+    ///   text or pooled); ``RuntimeError/inputKindMismatch(model:given:)`` when `input` is not the model's kind.
     package static func streamStepLatency(_ model: Model, input: Input, steps: Int, warmUp: Int = 1000,
                                           options: ClassifyOptions) throws(RuntimeError) -> Latency {
         var single = options

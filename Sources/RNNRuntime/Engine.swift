@@ -117,6 +117,10 @@ struct Engine {
                 if let layerState { ws.saveState(layerState, callers: callers, batch: batch, output: out, stage: r) }
                 current = UnsafePointer(out)
                 layer += 1
+            case .pool(let p):
+                let out = nextVector()
+                pool(p, input: current, batch: batch, output: out)
+                current = UnsafePointer(out)
             }
             inputStride = stage.outputStride
         }
@@ -231,6 +235,40 @@ struct Engine {
         case .none: break
         case .relu: for i in 0..<n { output[i] = max(0, output[i]) }
         case .tanh: for i in 0..<n { output[i] = libmTanh(output[i]) }
+        }
+    }
+
+    // MARK: Pooling over time
+
+    /// Spec §6.1 `pool`: row `b` of `output` (`[B, stride]`) is the mean or the maximum, column by
+    /// column, of sorted sequence `b`'s packed rows `offsets[t] + b`, `t = 0 ..< length_b`.
+    ///
+    /// Mean: the running sum `s += h[t]` in increasing `t`, in binary32, then `s / T` (one rounded
+    /// division, not a multiplication by `1 / T`). Every `|h| < 1` (a product of a gate in (0, 1) and
+    /// a `tanh`, or a GRU's convex mix of them), so the sum's rounding error is below `(T - 1) 2^-24 T`
+    /// and the mean's below `T 2^-24` (spec §6.1). Max: exact. A sequence of length 0 (an empty text)
+    /// pools to 0. Nothing is allocated: the rows are read where the recurrent layer wrote them.
+    private func pool(_ p: PoolStage, input: UnsafePointer<Float>, batch: PackedBatch, output: UnsafeMutablePointer<Float>) {
+        let stride = p.stride
+        for b in 0..<batch.count {
+            let row = output + b * stride
+            let length = batch.lengths[b]
+            guard length > 0 else {
+                row.update(repeating: 0, count: stride)
+                continue
+            }
+            row.update(from: input + b * stride, count: stride)  // step 0: offsets[0] == 0
+            for t in 1..<length {
+                let step = input + (batch.offsets[t] + b) * stride
+                switch p.mode {
+                case .mean: for j in 0..<stride { row[j] += step[j] }
+                case .max: for j in 0..<stride { row[j] = max(row[j], step[j]) }
+                }
+            }
+            if p.mode == .mean {
+                let count = Float(length)
+                for j in 0..<stride { row[j] /= count }
+            }
         }
     }
 

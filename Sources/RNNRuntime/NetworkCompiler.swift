@@ -128,6 +128,18 @@ struct NetworkCompiler {
             case .embedding(let e):
                 throw .unsupportedModel("embedding layer '\(e.name)' is not the first layer of a tokens model")
 
+            case .pool(let p):
+                // Spec §6.1 rule (2b): right after the last recurrent layer, which returns "sequence".
+                guard inSequence, case .recurrent? = stages.last, pending.isEmpty else {
+                    throw .unsupportedModel("pool layer '\(p.name)' does not directly follow a recurrent layer that returns \"sequence\"")
+                }
+                guard p.size == width else {
+                    throw .unsupportedModel("pool layer '\(p.name)' expects \(p.size) inputs, previous layer gives \(width)")
+                }
+                // The rows keep the recurrent layer's padded layout: `stride` and `columns` stay.
+                stages.append(.pool(PoolStage(mode: p.mode, stride: stride)))
+                inSequence = false
+
             case .lstm, .gru:
                 let spec = RecurrentSpec(layer)!
                 guard inSequence else {
@@ -192,6 +204,16 @@ struct NetworkCompiler {
             }
         }
         flush()
+        if case .pool? = stages.last, columns != Array(0..<width) {
+            // A pool as the last layer (a "values" model) holds padded rows; an identity layer
+            // gathers its logical columns, which the output copy reads as the first `width`.
+            var identity = [Float](repeating: 0, count: width * width)
+            for j in 0..<width { identity[j * width + j] = 1 }
+            stages.append(.dense(DenseStage(
+                outputSize: width, inputStride: stride,
+                weight: scatterColumns(identity, rows: width, columns: columns, stride: stride),
+                bias: [Float](repeating: 0, count: width), activation: .none, perTimeStep: false)))
+        }
         guard width == metadata.labels.count else {
             throw .unsupportedModel("the last layer gives \(width) outputs but there are \(metadata.labels.count) labels")
         }
@@ -309,7 +331,7 @@ private struct RecurrentSpec {
                       hidden: g.hiddenSize,
                       forward: ReverseTensors(weightIH: g.weightIH, weightHH: g.weightHH, biasIH: g.biasIH, biasHH: g.biasHH),
                       reverse: g.reverse, returns: g.returns)
-        case .dense, .embedding:
+        case .dense, .embedding, .pool:
             return nil
         }
     }

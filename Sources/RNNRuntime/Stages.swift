@@ -1,4 +1,5 @@
 import RNNCore
+import RNNFormat  // PoolMode
 
 /// How the first stage gets its rows: the input stage of the compiled network.
 ///
@@ -127,16 +128,30 @@ struct RecurrentStage: Sendable {
     var outputStride: Int { backward == nil ? paddedHidden : 2 * paddedHidden }
 }
 
+/// Pooling over time (spec §6.1, `pool`, since 1.3): the packed per-step rows of the last recurrent
+/// layer become one row per sequence, over exactly that sequence's steps (padding is never packed,
+/// so it never counts).
+///
+/// Rows are `stride` floats wide, the recurrent layer's padded layout (`[hf | pad]`, or `[hf | pad |
+/// hb | pad]` when bidirectional). Padded units are exactly 0 at every step, so they pool to 0 in
+/// both modes and the next layer's scattered weights (zero there) see the same columns as before.
+struct PoolStage: Sendable {
+    var mode: PoolMode
+    var stride: Int
+}
+
 /// One step of the compiled network.
 enum Stage: Sendable {
     case dense(DenseStage)
     case recurrent(RecurrentStage)
+    case pool(PoolStage)
 
     /// Width of one output row, padding included.
     var outputStride: Int {
         switch self {
         case .dense(let d): d.outputSize
         case .recurrent(let r): r.outputStride
+        case .pool(let p): p.stride
         }
     }
 
@@ -145,6 +160,7 @@ enum Stage: Sendable {
         switch self {
         case .dense(let d): d.perTimeStep
         case .recurrent(let r): r.returnsSequence
+        case .pool: false
         }
     }
 }
@@ -176,6 +192,8 @@ struct CompiledNetwork: Sendable {
                 let directions = r.backward == nil ? 1 : 2
                 let gates = r.gateColumns
                 return total + directions * (steps * gates * r.inputStride + max(0, steps - 1) * gates * r.paddedHidden)
+            case .pool:
+                return total  // additions or comparisons only
             }
         }
     }

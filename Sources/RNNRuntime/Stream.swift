@@ -22,8 +22,11 @@ import RNNSupport
 /// so that a stateless server can keep it per client; ``reset(stream:)`` starts it over (zero state).
 /// Feature models (spec §6.2.2) and image-row models (one row of `u8` pixels per step,
 /// ``step(pixels:)``) stream; bidirectional models (their backward direction needs the end of the
-/// sequence) and text models cannot. A stream keeps its model alive, and may be shared between
-/// threads: calls are serialized.
+/// sequence) and text models cannot, and neither can pooled models (format 1.3, a `pool` layer):
+/// their prefix output would need the running pool in the state, and for `"mean"` the number of
+/// steps pooled, which a binary32 state holds exactly only up to 2^24 steps while streams are
+/// unbounded; classify whole sequences instead. A stream keeps its model alive, and may be shared
+/// between threads: calls are serialized.
 public final class Stream: Sendable {
     /// The model this stream runs (kept alive by the stream).
     public let model: Model
@@ -41,6 +44,12 @@ public final class Stream: Sendable {
         let network = model.network
         if network.recurrentStages.contains(where: { $0.backward != nil }) {
             throw .notStreamable("it has a bidirectional layer, whose backward direction starts from the end of the sequence")
+        }
+        // A pooled model's prefix output is well defined (a running sum and count, or a running
+        // maximum), but this runtime does not carry that state between calls (spec §6.5): an
+        // unbounded stream's step count does not fit a binary32 state exactly (see the type's comment).
+        if network.stages.contains(where: { if case .pool = $0 { true } else { false } }) {
+            throw .notStreamable("it pools over time (a pool layer): its output is one per whole sequence, and a stream's state does not carry the running pool; classify whole sequences")
         }
         switch network.input {
         case .imageRows(_, let width, _, _), .features(let width, _, _, _): self.width = width
@@ -150,7 +159,7 @@ public final class Stream: Sendable {
 extension Model {
     /// Opens `count` independent live streams through this model (see ``Stream``).
     ///
-    /// - Throws: ``RuntimeError/notStreamable(_:)`` for a bidirectional or text model;
+    /// - Throws: ``RuntimeError/notStreamable(_:)`` for a bidirectional, text or pooled (`pool` layer) model;
     ///   ``RuntimeError/invalidOption(name:expected:found:)`` for a count outside 1...4096 or bad options.
     public func makeStream(count: Int = 1, options: ClassifyOptions = ClassifyOptions()) throws(RuntimeError) -> Stream {
         try Stream(model: self, count: count, options: options)

@@ -35,8 +35,8 @@ func requireInputKind(_ model: Model, _ kind: InputContract.Kind, use: String? =
 }
 
 /// Whether `model` can stream: the rule of spec §6.5 that ``RNNRuntime/Model/makeStream(count:options:)``
-/// applies (no bidirectional layer, not a text model). `CAPIStreamTests` checks that the two agree
+/// applies (no bidirectional layer, not a text model, no pool layer). `CAPIStreamTests` checks that the two agree
 /// on every kind of model.
 func canStream(_ model: Model) -> Bool {
-    !model.metadata.hasBidirectionalLayer && model.inputKind != .tokens
+    !model.metadata.hasBidirectionalLayer && model.inputKind != .tokens && model.metadata.poolLayer == nil
 }

@@ -38,6 +38,7 @@ public func rnn_stream_create(_ model: OpaquePointer?, _ count: Int, _ outStream
             case .embedding(let e): e.dimension
             case .lstm(let l): 4 * l.hiddenSize
             case .gru(let g): 3 * g.hiddenSize
+            case .pool(let p): p.size
             }
         }.reduce(max(model.input.width, model.classCount), max)
         let bytes = try product(count, 16 * (widest + 16) * model.metadata.layers.count * MemoryLayout<Float>.size,

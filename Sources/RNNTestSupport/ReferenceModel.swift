@@ -67,7 +67,7 @@ package struct ReferenceModel: Sendable {
     }
 
     /// The layers of spec §6.1 over one input sequence: `[y]` for a model whose last recurrent layer
-    /// returns its last state, `[y[0], ..., y[T-1]]` for one that returns its sequence (spec §6.5).
+    /// returns its last state or is pooled, `[y[0], ..., y[T-1]]` for one that returns its sequence (spec §6.5).
     package func run(_ input: [[Double]]) throws(RuntimeError) -> [[Double]] {
         var sequence = input
         for layer in file.metadata.layers {
@@ -84,6 +84,8 @@ package struct ReferenceModel: Sendable {
                 sequence = try recurrentOutput(forward, g.returns, g.reverse, sequence) { r, xs throws(RuntimeError) in
                     try gru(g, r.weightIH, r.weightHH, r.biasIH, r.biasHH, xs)
                 }
+            case .pool(let p):
+                sequence = [pool(p, sequence)]
             case .embedding(let e):
                 throw .unsupportedModel("embedding layer '\(e.name)': the reference runs image and feature models")
             }
@@ -104,6 +106,16 @@ package struct ReferenceModel: Sendable {
             if returns == .last { return [forward.last! + backward.first!] }
         }
         return returns == .last ? [out.last ?? []] : out
+    }
+
+    /// Pooling over time (spec §6.1, `pool`): the mean (a sum in increasing `t`, then a division by
+    /// `T`) or the column-wise maximum of the `T` step rows; zeros for `T = 0`.
+    private func pool(_ p: PoolLayer, _ steps: [[Double]]) -> [Double] {
+        guard var y = steps.first else { return [Double](repeating: 0, count: p.size) }
+        for h in steps.dropFirst() {
+            for j in 0..<p.size { y[j] = p.mode == .mean ? y[j] + h[j] : max(y[j], h[j]) }
+        }
+        return p.mode == .mean ? y.map { $0 / Double(steps.count) } : y
     }
 
     private func floats(_ name: String) throws(RuntimeError) -> [Float] {

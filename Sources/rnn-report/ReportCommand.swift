@@ -49,6 +49,9 @@ struct ReportCommand: ParsableCommand {
             help: ArgumentHelp("IMDb LSTM-versus-bag-of-words JSON (schema rnn-imdb-compare/1, see notes/report.md).", valueName: "file"))
     var imdbComparison: String?
 
+    @Option(help: ArgumentHelp("The recurrent family table: bench/family.sh's bench/results/family.json.", valueName: "file"))
+    var family: String?
+
     @Option(help: ArgumentHelp("A text file of findings, one per line, shown in the report.", valueName: "file"))
     var findings: String?
 
@@ -123,6 +126,7 @@ struct ReportCommand: ParsableCommand {
         let runLog = try readRunLog()
         let comparisonResults = try readComparison()
         let textComparison = try readTextComparison()
+        let familyTable = try readFamily()
         let extraFindings = try readFindings()
 
         let summary: ModelSummary
@@ -175,7 +179,7 @@ struct ReportCommand: ParsableCommand {
             datasetName: imageDataset.description, classNames: classNames, runLog: runLog,
             samples: (0..<min(samples, test.count)).compactMap { i in digitImage(test.images, i).map { LabeledImage(image: $0, label: Int(test.labels[i])) } },
             evaluation: evaluation, sizes: sizes, speeds: speeds, comparison: comparisonResults, findings: extraFindings,
-            footer: footer(threads: threadCount), textComparison: textComparison)
+            footer: footer(threads: threadCount), textComparison: textComparison, family: familyTable)
         let rendered = ReportFigures.make(input)
 
         if let directory = figuresOnly {

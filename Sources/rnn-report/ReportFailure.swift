@@ -20,6 +20,8 @@ enum ReportFailure: Error, CustomStringConvertible {
     case comparison(path: String, ReportError)
     /// `--imdb-comparison FILE` was given but does not exist.
     case textComparisonMissing(path: String)
+    /// `--family FILE` was given but does not exist.
+    case familyMissing(path: String)
     case findingsMissing(path: String)
     /// A report file could not be written.
     case output(path: String, detail: String)
@@ -36,6 +38,8 @@ enum ReportFailure: Error, CustomStringConvertible {
         case .comparisonMissing(let path):
             return "expected the comparison JSON at '\(path)', found nothing (run bench/.venv/bin/python bench/compare_cnn.py)"
         case .comparison(let path, let error): return "\(path): \(error)"
+        case .familyMissing(let path):
+            return "expected the recurrent family JSON at '\(path)', found nothing (run bench/family.sh)"
         case .textComparisonMissing(let path):
             return "expected the IMDb comparison JSON (schema rnn-imdb-compare/1) at '\(path)', found nothing "
                 + "(see notes/report.md: python3 bench/imdb_bow.py --json FILE plus the LSTM's numbers)"
@@ -49,7 +53,7 @@ enum ReportFailure: Error, CustomStringConvertible {
         switch self {
         case .modelMissing, .model: 2
         case .dataset, .dataMismatch: 3
-        case .logMissing, .log, .comparisonMissing, .comparison, .textComparisonMissing, .findingsMissing: 4
+        case .logMissing, .log, .comparisonMissing, .comparison, .textComparisonMissing, .familyMissing, .findingsMissing: 4
         case .output: 5
         }
     }

@@ -10,3 +10,12 @@ extension ReportCommand {
         do { return try TextComparison.decode(json: data) } catch { throw .comparison(path: path, error) }
     }
 }
+
+extension ReportCommand {
+    /// The `--family` file (bench/results/family.json), decoded (nil when the option is absent).
+    func readFamily() throws(ReportFailure) -> RecurrentFamily? {
+        guard let path = family else { return nil }
+        guard let data = FileManager.default.contents(atPath: path) else { throw .familyMissing(path: path) }
+        do { return try RecurrentFamily.decode(json: data) } catch { throw .comparison(path: path, error) }
+    }
+}

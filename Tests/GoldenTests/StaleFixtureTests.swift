@@ -22,8 +22,10 @@ import Testing
         let (status, _, err) = try runProcess(tool, ["--data", mnistDirectory.path, output.path])
         try #require(status == 0, "rnn-golden failed (\(status)): \(err)")
 
-        // v1.2/ has its own generator (spec/reference/make_golden_v12.py) and its own check (V12GoldenTests).
-        let committed = try FileManager.default.contentsOfDirectory(atPath: goldenDirectory.path).filter { $0 != "v1.2" }.sorted()
+        // v1.2/ and v1.3/ have their own generators (spec/reference/make_golden_v12.py, make_golden_v13.py)
+        // and their own checks (V12GoldenTests, V13GoldenTests).
+        let committed = try FileManager.default.contentsOfDirectory(atPath: goldenDirectory.path)
+            .filter { $0 != "v1.2" && $0 != "v1.3" }.sorted()
         let generated = try FileManager.default.contentsOfDirectory(atPath: output.path).sorted()
         #expect(committed == generated, "file lists differ: committed \(committed), generated \(generated)")
         for name in committed where generated.contains(name) {
@@ -70,16 +72,17 @@ import Testing
     @Test func fixturesStayWellUnderOneMegabyteAndHoldNoDataSetFiles() throws {
         func total(_ directory: URL) throws -> Int {
             var bytes = 0
-            for name in try FileManager.default.contentsOfDirectory(atPath: directory.path) where name != "v1.2" {
+            for name in try FileManager.default.contentsOfDirectory(atPath: directory.path) where name != "v1.2" && name != "v1.3" {
                 let attributes = try FileManager.default.attributesOfItem(atPath: directory.appendingPathComponent(name).path)
                 bytes += (attributes[.size] as? Int) ?? 0
                 #expect(!name.contains("ubyte") && !name.hasSuffix(".gz"), "\(name) looks like a data set file")
             }
             return bytes
         }
-        let (v10, v12) = (try total(goldenDirectory), try total(v12Directory))
-        print("[golden] fixtures/golden: \(v10) bytes; fixtures/golden/v1.2: \(v12) bytes")
+        let (v10, v12, v13) = (try total(goldenDirectory), try total(v12Directory), try total(v13Directory))
+        print("[golden] fixtures/golden: \(v10) bytes; fixtures/golden/v1.2: \(v12) bytes; fixtures/golden/v1.3: \(v13) bytes")
         #expect(v10 < 800_000)
         #expect(v12 < 300_000)
+        #expect(v13 < 100_000)
     }
 }

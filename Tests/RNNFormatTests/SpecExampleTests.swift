@@ -3,7 +3,8 @@ import Testing
 @testable import RNNFormat
 
 /// The annotated hex dumps of spec/FORMAT.md §10 show the real bytes of the fixtures they name:
-/// tiny-uncompressed.rnnm (format 1.0) and, in §10.1, gru-uncompressed.rnnm (format 1.2).
+/// tiny-uncompressed.rnnm (format 1.0), in §10.1 gru-uncompressed.rnnm (format 1.2) and in §10.2
+/// pool-uncompressed.rnnm (format 1.3).
 @Test func specHexDumpsMatchTheFixturesTheyDescribe() throws {
     let specPath = CorpusTests.root.replacingLastComponent(with: "spec/FORMAT.md")
     let spec = String(decoding: try #require(CorpusTests.readFile(specPath)), as: UTF8.self)
@@ -35,6 +36,9 @@ import Testing
     // The 1.2 dump's header says 1.2 (format_minor and min_reader_minor at offsets 10 and 14).
     let gru = try #require(FixtureCorpus.goodModels().first { $0.file == "gru-uncompressed.rnnm" }).bytes
     #expect(gru.u16(at: 10) == 2 && gru.u16(at: 14) == 2)
+    #expect(dumps["pool-uncompressed.rnnm", default: 0] >= 20)
+    let pool = try #require(FixtureCorpus.goodModels().first { $0.file == "pool-uncompressed.rnnm" }).bytes
+    #expect(pool.u16(at: 10) == 3 && pool.u16(at: 14) == 3)
 }
 
 private extension String {

@@ -17,6 +17,8 @@ enum TestLayer {
     case dense(out: Int, activation: Activation, bias: Bool = true)
     case lstm(hidden: Int, returns: SequenceReturn, hiddenBias: Bool = true, bidirectional: Bool = false)
     case gru(hidden: Int, returns: SequenceReturn, reset: GRUReset = .after, hiddenBias: Bool = true, bidirectional: Bool = false)
+    /// Mean or max over time of the previous (recurrent, `"sequence"`) layer's steps (spec §6.1, since 1.3).
+    case pool(PoolMode)
 }
 
 /// A `features` input of `width` values per step, sequences up to `maxLength`, standardized by
@@ -76,6 +78,8 @@ func randomModel(height: Int, width: Int, layers: [TestLayer], seed: UInt64, dty
                 weightIH: f.weightIH, weightHH: f.weightHH, biasIH: f.biasIH, biasHH: f.biasHH,
                 reset: reset, returns: returns, reverse: r)))
             inputWidth = bidirectional ? 2 * hidden : hidden
+        case .pool(let mode):
+            specs.append(.pool(PoolLayer(name: "pool\(index)", mode: mode, size: inputWidth)))
         }
     }
     var input = InputContract(height: height, width: width, scale: 1 / 255, offset: -0.5)
@@ -98,6 +102,20 @@ func randomModel(height: Int, width: Int, layers: [TestLayer], seed: UInt64, dty
         labels: (0..<inputWidth).map { "class\($0)" },
         provenance: Provenance(producer: "RNNRuntimeTests"), output: output)
     return ModelFile(metadata: metadata, tensors: tensors)
+}
+
+/// The tokens version of a features model of width `d` without standardization: a random embedding
+/// table `[vocabulary + 2, d]` (uniform in ±1, from `seed`) as its first layer, the same layers after it.
+/// Returns the model and the table, whose rows are the features model's input for the same ids.
+func tokensModel(from features: ModelFile, vocabulary: [String], maxLength: Int, seed: UInt64) -> (ModelFile, [Float]) {
+    let d = features.metadata.input.width, rows = vocabulary.count + 2
+    var rng = SplitMix64(seed: seed)
+    let table = (0..<(rows * d)).map { _ in rng.uniform(1) }
+    var text = features
+    text.metadata.input = InputContract(tokens: TokenInput(maxLength: maxLength, vocabulary: vocabulary))
+    text.metadata.layers.insert(.embedding(EmbeddingLayer(name: "embed", vocabularySize: rows, dimension: d, weight: "embed.weight")), at: 0)
+    text.tensors.append(Tensor(name: "embed.weight", shape: [rows, d], values: table))
+    return (text, table)
 }
 
 /// Stores `values` in `dtype` (round to nearest even; int8 symmetric per row, spec §4.1).

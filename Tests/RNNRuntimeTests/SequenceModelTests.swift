@@ -66,10 +66,16 @@ import Testing
     @Test(arguments: cases.indices)
     func runtimeMatchesTheFloat64ReferenceOnEveryVariant(_ index: Int) throws {
         let (name, file) = Self.cases[index]
+        try Self.expectRuntimeMatchesTheReference(name, file, inputSeed: UInt64(100 + index), tag: "1.2")
+    }
+
+    /// 23 random sequences of lengths 1 ... max through `file`, on every run of ``runs``, against
+    /// ``ReferenceModel`` within ``tolerance`` (one output row per sequence, or one per step).
+    static func expectRuntimeMatchesTheReference(_ name: String, _ file: ModelFile, inputSeed: UInt64, tag: String) throws {
         let model = try Model(file)
-        let inputs = Self.sequences(for: file, count: 23, seed: UInt64(100 + index))
+        let inputs = sequences(for: file, count: 23, seed: inputSeed)
         let expected = try ReferenceModel(file).outputs(sequences: inputs)
-        for (runName, options) in Self.runs {
+        for (runName, options) in runs {
             let result = try model.classify(sequences: inputs, options: options)
             #expect(result.count == inputs.count)
             #expect(result.output == file.metadata.output)
@@ -81,24 +87,31 @@ import Testing
                     for (a, e) in zip(row, values) {
                         let error = abs(Double(a) - e)
                         worst = max(worst, error)
-                        #expect(error <= Self.tolerance * (1 + abs(e)), "\(name) [\(runName)] sequence \(i): \(a) vs \(e)")
+                        #expect(error <= tolerance * (1 + abs(e)), "\(name) [\(runName)] sequence \(i): \(a) vs \(e)")
                     }
                 }
             }
-            print("[1.2] \(name) [\(runName)]: max |runtime - reference| \(worst)")
+            print("[\(tag)] \(name) [\(runName)]: max |runtime - reference| \(worst)")
         }
     }
 
     @Test func anImageRowsGRUMatchesTheReference() throws {
-        let file = randomModel(height: 28, width: 28, layers: [.gru(hidden: 32, returns: .last), .dense(out: 10, activation: .none)], seed: 11)
-        var rng = SplitMix64(seed: 12)
+        try Self.expectImageModelMatchesTheReference(
+            randomModel(height: 28, width: 28, layers: [.gru(hidden: 32, returns: .last), .dense(out: 10, activation: .none)], seed: 11),
+            inputSeed: 12)
+    }
+
+    /// 13 random 28 x 28 images through a 10-output image-rows model, on every run of ``runs``,
+    /// against ``ReferenceModel`` within ``tolerance``.
+    static func expectImageModelMatchesTheReference(_ file: ModelFile, inputSeed: UInt64) throws {
+        var rng = SplitMix64(seed: inputSeed)
         let pixels = rng.bytes(13 * 784)
         let expected = try ReferenceModel(file).logits(pixels: pixels)
-        for (runName, options) in Self.runs {
+        for (runName, options) in runs {
             let result = try Model(file).classify(pixels: pixels, options: options)
             for i in 0..<13 {
                 for k in 0..<10 {
-                    #expect(abs(Double(result.logits[i * 10 + k]) - expected[i][k]) <= Self.tolerance * (1 + abs(expected[i][k])), "\(runName) image \(i)")
+                    #expect(abs(Double(result.logits[i * 10 + k]) - expected[i][k]) <= tolerance * (1 + abs(expected[i][k])), "\(runName) image \(i)")
                 }
             }
         }
@@ -271,13 +284,7 @@ import Testing
                                    layers: [bidirectional ? .lstm(hidden: 6, returns: .last, bidirectional: true) : .gru(hidden: 12, returns: .last),
                                             .dense(out: 2, activation: .none)],
                                    seed: 51, features: FeatureInputSpec(width: 4, maxLength: 9, standardize: false))
-        var rng = SplitMix64(seed: 52)
-        let vocabulary = ["good", "bad", "film", "plot"]
-        let table = (0..<((vocabulary.count + 2) * 4)).map { _ in rng.uniform(1) }
-        var text = features
-        text.metadata.input = InputContract(tokens: TokenInput(maxLength: 9, vocabulary: vocabulary))
-        text.metadata.layers.insert(.embedding(EmbeddingLayer(name: "embed", vocabularySize: 6, dimension: 4, weight: "embed.weight")), at: 0)
-        text.tensors.append(Tensor(name: "embed.weight", shape: [6, 4], values: table))
+        let (text, table) = tokensModel(from: features, vocabulary: ["good", "bad", "film", "plot"], maxLength: 9, seed: 52)
         let sequences: [[Int32]] = [[2, 3, 4], [5], [1, 1, 2, 3, 4, 5, 2, 3, 4], [3, 2]]
         for options in [ClassifyOptions(), ClassifyOptions(kernel: .portable)] {
             let viaTokens = try Model(text).classify(tokenSequences: sequences, options: options)

@@ -395,26 +395,45 @@ def teeth(directory: str, files: dict, verbose: bool):
                 ("gru-after", "no standardization", lambda m: [m.input.pop("mean"), m.input.pop("std")]),
                 ("gru-after", "a zero std divided as 0.5", scale_zero_std)]
     for stem, what, edit in mistakes:
-        moved = outputs(stem, edit)
-        assert moved > 10 * bound, f"{stem}: {what} moves the outputs by only {moved}"
-        if verbose:
-            print(f"teeth: {stem}, {what}: outputs move by up to {moved:.3g} ({moved / bound:.0f} x the tolerance)")
+        bites(stem, what, outputs(stem, edit), bound, verbose)
+
+
+def bites(stem: str, what: str, moved: float, bound: float, verbose: bool):
+    """A mistake must move some output by more than 10 x the tolerance."""
+    assert moved > 10 * bound, f"{stem}: {what} moves the outputs by only {moved}"
+    if verbose:
+        print(f"teeth: {stem}, {what}: outputs move by up to {moved:.3g} ({moved / bound:.0f} x the tolerance)")
 
 
 def main(argv) -> int:
+    return cli(argv, os.path.join(ROOT, "fixtures", "golden", "v1.2"), generate)
+
+
+def cli(argv, default_target: str, generate_into, siblings=()) -> int:
+    """`[--check] [OUTPUT_DIRECTORY]`: writes the set, or regenerates it into a temporary directory (next
+    to links to the `siblings` directories of the target, for sets that read another set's inputs) and
+    compares byte for byte."""
     check = "--check" in argv
     args = [a for a in argv if a != "--check"]
-    target = args[0] if args else os.path.join(ROOT, "fixtures", "golden", "v1.2")
+    target = args[0] if args else default_target
     if not check:
-        generate(target)
+        generate_into(target)
         total = sum(os.path.getsize(os.path.join(target, f)) for f in os.listdir(target))
         print(f"{target}: {len(os.listdir(target))} files, {total} bytes")
         return 0
-    with tempfile.TemporaryDirectory() as tmp:
-        generate(tmp, verbose=False)
-        stale = [f for f in sorted(set(os.listdir(tmp)) | set(os.listdir(target)))
-                 if not os.path.exists(os.path.join(target, f)) or not os.path.exists(os.path.join(tmp, f))
-                 or open(os.path.join(tmp, f), "rb").read() != open(os.path.join(target, f), "rb").read()]
+    with tempfile.TemporaryDirectory() as parent:
+        for name in siblings:
+            os.symlink(os.path.join(os.path.dirname(os.path.abspath(target)), name), os.path.join(parent, name))
+        tmp = os.path.join(parent, os.path.basename(os.path.normpath(target)))
+        generate_into(tmp, verbose=False)
+        return report_stale(tmp, target)
+
+
+def report_stale(regenerated: str, target: str) -> int:
+    """Compares a regenerated directory with the committed one byte for byte; prints what differs."""
+    stale = [f for f in sorted(set(os.listdir(regenerated)) | set(os.listdir(target)))
+             if not os.path.exists(os.path.join(target, f)) or not os.path.exists(os.path.join(regenerated, f))
+             or open(os.path.join(regenerated, f), "rb").read() != open(os.path.join(target, f), "rb").read()]
     for f in stale:
         print(f"stale: {target}/{f}")
     print("ok" if not stale else f"{len(stale)} stale files: regenerate and review the diff")

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent reference reader for the `.rnnm` model-file format, version 1.2.
+"""Independent reference reader for the `.rnnm` model-file format, version 1.3.
 
 Written from spec/FORMAT.md alone (it does not consult the Swift reader), so that it
 proves the specification is sufficient. Section numbers (§) refer to that document.
@@ -13,8 +13,8 @@ proves the specification is sufficient. Section numbers (§) refer to that docum
     run_sequence(model, x) -> outputs     the layers of §6.1 over one float64 sequence [T, width]
     softmax(logits) -> probabilities
 
-Outputs (§6.5): one vector [K] per sequence when the last recurrent layer returns "last", [T, K]
-(one vector per step) when it returns "sequence"; logits for model.output "logits", real values
+Outputs (§6.5): one vector [K] per sequence when the last recurrent layer returns "last" or a pool
+layer follows it (since 1.3), [T, K] (one vector per step) when it returns "sequence" unpooled; logits for model.output "logits", real values
 for "values".
 
 CLI:  rnnm.py verify FILE | inspect FILE
@@ -36,7 +36,7 @@ import zstandard
 
 MAGIC = b"\x89RNNM\r\n\x1a"
 END_MAGIC = b"RNNMEND\n"
-READER_MAJOR, READER_MINOR = 1, 2
+READER_MAJOR, READER_MINOR = 1, 3
 HEADER_SIZE, ENTRY_SIZE, TRAILER_SIZE = 64, 64, 16
 
 KIND_METADATA, KIND_TABLE, KIND_DATA = 1, 2, 3
@@ -232,6 +232,8 @@ def load(source) -> Model:
 def _needed_minor(model: Model) -> tuple:
     """§3: the largest "since" minor of the kinds and 1.2 rules the file uses, and what they are."""
     layers, inp = model.layers, model.input
+    if any(l["type"] == "pool" for l in layers):
+        return 3, "a pool layer"
     uses_12 = []
     if any(l["type"] == "gru" for l in layers):
         uses_12.append("a gru layer")
@@ -470,7 +472,7 @@ def _parse_metadata(raw: bytes) -> dict:
         where = f"model.layers[{k}]"
         if not isinstance(layer, dict):
             _fail("malformed", f"{where} must be an object")
-        kind = _one_of(layer, "type", ("dense", "lstm", "embedding", "gru"), where)
+        kind = _one_of(layer, "type", ("dense", "lstm", "embedding", "gru", "pool"), where)
         name = _member(layer, "name", str, where)
         if not 1 <= len(name.encode()) <= 63:
             _fail("malformed", f"{where}.name must be 1..=63 bytes, found {len(name.encode())}")
@@ -484,6 +486,9 @@ def _parse_metadata(raw: bytes) -> dict:
             _int_in(layer, "vocab_size", 1, MAX_DIM, where)
             _int_in(layer, "dim", 1, MAX_DIM, where)
             _member(layer, "weight", str, where)
+        elif kind == "pool":  # §6.1, since 1.3: mode, size
+            _one_of(layer, "mode", ("mean", "max"), where)
+            _int_in(layer, "size", 1, MAX_DIM, where)
         else:  # lstm (§6.1), gru (since 1.2): gate_order, [reset,] return, direction, widths, tensors
             _one_of(layer, "gate_order", ("ifgo",) if kind == "lstm" else ("rzn",), where)
             if kind == "gru":
@@ -751,6 +756,8 @@ def _layer_refs(layer: dict) -> list:
         refs = [("weight", (o, i)), ("bias", (o,))]
     elif layer["type"] == "embedding":
         refs = [("weight", (layer["vocab_size"], layer["dim"]))]
+    elif layer["type"] == "pool":  # no tensors
+        refs = []
     else:  # lstm: 4 gates, gru: 3; a bidirectional layer's *_reverse tensors have the same shapes
         i, g = layer["input_size"], GATES[layer["type"]] * layer["hidden_size"]
         shapes = {"w_ih": (g, i), "w_hh": (g, layer["hidden_size"]), "b_ih": (g,), "b_hh": (g,)}
@@ -793,6 +800,8 @@ def _widths(layer: dict, width: int) -> tuple:
         return layer["in"], layer["out"]
     if layer["type"] == "embedding":  # reads token ids: exempt from the width chain
         return width, layer["dim"]
+    if layer["type"] == "pool":  # one vector as wide as each step
+        return layer["size"], layer["size"]
     return layer["input_size"], layer["hidden_size"] * (2 if _bidirectional(layer) else 1)
 
 
@@ -820,6 +829,18 @@ def _check_architecture(model: Model):
             _fail("malformed", f"embedding vocab_size {model.layers[0]['vocab_size']} != "
                   f"{len(model.input['vocabulary'])} words + 2")
         width = 1
+    # Rule 2b (since 1.3): at most one pool, directly after the last recurrent layer, which returns "sequence".
+    pools = [k for k, l in enumerate(model.layers) if l["type"] == "pool"]
+    if len(pools) > 1:
+        _fail("malformed", f"layer {model.layers[pools[1]]['name']!r} is a second pool layer")
+    if pools:
+        last = model.layers[recurrent[-1]]
+        if pools[0] != recurrent[-1] + 1:
+            _fail("malformed", f"pool layer {model.layers[pools[0]]['name']!r} does not directly follow the last "
+                  f"recurrent layer {last['name']!r}")
+        if last["return"] != "sequence":
+            _fail("malformed", f"pool layer {model.layers[pools[0]]['name']!r} follows {last['name']!r}, which returns "
+                  f"{last['return']!r}; a pooled layer returns \"sequence\"")
     for layer in model.layers:
         w_in, w_out = _widths(layer, width)
         if w_in != width:
@@ -954,7 +975,8 @@ def _gru(x, a, r, b_ih, b_hh, reset):
 def run_sequence(model: Model, x) -> np.ndarray:
     """The layers of §6.1 over one input sequence x [T, width] (float64; for tokens: ids [T]).
 
-    Returns y [K] when the last recurrent layer returns "last", [T, K] when it returns "sequence" (§6.5).
+    Returns y [K] when the last recurrent layer returns "last" or is pooled, [T, K] when it returns
+    "sequence" and no pool follows (§6.5).
     """
     seq, vec = np.asarray(x), None  # a sequence [T, w] until a recurrent layer returns "last", then a vector
     for layer in model.layers:
@@ -962,6 +984,16 @@ def run_sequence(model: Model, x) -> np.ndarray:
         kind = layer["type"]
         if kind == "embedding":
             seq = f64("weight")[np.asarray(x, dtype=np.int64).reshape(-1)]  # x[t] = W[k[t]]: [T, D]
+        elif kind == "pool":  # §6.1 (since 1.3): over exactly the T steps; T = 0 pools to zeros
+            if seq.shape[0] == 0:
+                vec = np.zeros(layer["size"])
+            elif layer["mode"] == "mean":
+                total = np.zeros(seq.shape[1])
+                for t in range(seq.shape[0]):  # summed in increasing t, then divided by T
+                    total = total + seq[t]
+                vec = total / seq.shape[0]
+            else:
+                vec = seq.max(axis=0)
         elif kind == "dense":  # at every step of a sequence, or once on a vector
             w, b = f64("weight"), f64("bias")
             v = seq if vec is None else vec
@@ -987,6 +1019,12 @@ def run_sequence(model: Model, x) -> np.ndarray:
             else:
                 seq = out
     return seq if vec is None else vec
+
+
+def outputs_per_step(model: Model) -> bool:
+    """§6.5: one output per step when the last recurrent layer returns "sequence" and no pool follows it."""
+    return ([l for l in model.layers if l["type"] in RECURRENT][-1]["return"] == "sequence"
+            and not any(l["type"] == "pool" for l in model.layers))
 
 
 def _stack(outputs: list):
@@ -1040,10 +1078,10 @@ def _inspect(model: Model) -> str:
     else:
         lines.append(f"input {i['kind']} {i['height']}x{i['width']} {i['source_dtype']} scale {i['scale']} offset {i['offset']}")
     lines.append(f"output {model.metadata['model']['output']}"
-                 + (", one per step" if [l for l in model.layers if l["type"] in RECURRENT][-1]["return"] == "sequence"
-                    else ", one per sequence"))
+                 + (", one per step" if outputs_per_step(model) else ", one per sequence"))
     for layer in model.layers:
         extra = (f"{layer['in']}->{layer['out']} {layer['activation']}" if layer["type"] == "dense"
+                 else f"{layer['mode']} over {layer['size']}" if layer["type"] == "pool"
                  else f"{layer['vocab_size']}x{layer['dim']}" if layer["type"] == "embedding"
                  else f"{layer['input_size']}->{layer['hidden_size']} return {layer['return']}"
                  + (f" reset {layer['reset']}" if layer["type"] == "gru" else "")

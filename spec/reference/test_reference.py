@@ -86,6 +86,14 @@ def layers_f32(model: rnnm.Model, seq: list):
                 vec = apply(vec)
         elif layer["type"] == "embedding":
             raise ValueError("layers_f32 runs image and features models")
+        elif layer["type"] == "pool":  # binary32: a running sum in t order / T, or the column maximum
+            if layer["mode"] == "mean":
+                total = np.zeros(layer["size"], f32)
+                for v in seq:
+                    total = (total + v).astype(f32)
+                vec = (total / f32(len(seq))).astype(f32)
+            else:
+                vec = np.max(np.stack(seq), axis=0)
         else:
             fwd = _cell_f32(layer, get, "", seq)
             if layer.get("direction") == "bidirectional":
@@ -151,7 +159,7 @@ def synthetic_sequences(width: int, max_length: int) -> list:
 
 
 def _per_step(model: rnnm.Model) -> bool:
-    return [l for l in model.layers if l["type"] in rnnm.RECURRENT][-1]["return"] == "sequence"
+    return rnnm.outputs_per_step(model)
 
 
 def check_good_model(label: str, model: rnnm.Model):
@@ -375,7 +383,7 @@ def run_crafted():
             ("cut tail", base[:-10], "truncated"), ("extra byte", base + b"\0", "malformed"),
             ("flipped byte", base[:200] + bytes([base[200] ^ 1]) + base[201:], "corrupted"),
             ("end magic", base[:-1] + b"X", "corrupted"),
-            ("min reader 1.3", header(base, 14, "<H", 3), "unsupported_version"),
+            ("min reader 1.4", header(base, 14, "<H", 4), "unsupported_version"),
             ("min reader major 2", header(base, 12, "<H", 2), "unsupported_version"),
             ("feature bit 9", header(base, 16, "<Q", 1 << 9), "unsupported_feature"),
             ("header reserved", header(base, 40, "<I", 1), "malformed"),
@@ -645,7 +653,7 @@ def run_crafted_12():
             np.random.default_rng(2)), min_minor=1), "malformed"),
         ("values, min_reader_minor 0", edit(lambda m, t: m["model"].update(output="values"), *w.tiny_model(
             np.random.default_rng(2)), min_minor=0), "malformed"),
-        ("min_reader_minor 3", edit(lambda m, t: None, min_minor=3), "unsupported_version"),
+        ("min_reader_minor 4", edit(lambda m, t: None, min_minor=4), "unsupported_version"),
         ("model.output unknown", edit(lambda m, t: m["model"].update(output="probabilities")), "unsupported_feature"),
         ("model.output is a list", edit(lambda m, t: m["model"].update(output=["values"])), "malformed"),
         ("one label, logits", edit(lambda m, t: None, *fm(np.random.default_rng(4), classes=1)), "malformed"),
@@ -658,6 +666,83 @@ def run_crafted_12():
     ]
     for label, data, expected in bad:
         expect_error(f"crafted bad 1.2 {label}", data, expected)
+
+
+def run_crafted_13():
+    """Format 1.3 (§6.1 pool): good pooled models (checked against the float32 implementation and
+    against the pooling written out by hand), padding never counted, and one bad file per rule."""
+    fm = w.features_model
+    rng = np.random.default_rng(31)
+    good = {
+        "1.3 gru + mean pool": fm(rng, cells=[("gru", 4, {})], pool="mean"),
+        "1.3 bidirectional lstm + max pool, dense head": fm(rng, cells=[("lstm", 3, {"bidirectional": True})],
+                                                            pool="max", head=(5,)),
+        "1.3 stacked lstm -> bigru + mean pool": fm(rng, width=5, cells=[("lstm", 3, {}),
+                                                                         ("gru", 2, {"bidirectional": True})], pool="mean"),
+        "1.3 max pool, values": fm(rng, cells=[("gru", 3, {})], pool="max", classes=1, output="values"),
+        "1.3 int8 mean pool": fm(rng, dtype="int8", cells=[("lstm", 3, {})], pool="mean"),
+    }
+    for label, (meta, tensors) in good.items():
+        model = load_good(f"crafted {label}", w.write(meta, tensors))
+        if model is not None:
+            check(f"crafted {label}: min_reader_minor 3", model.min_reader_version == (1, 3))
+            check_good_model(f"crafted {label}", model)
+    # A 1.2 reader refuses a pooled file with "needs a reader >= 1.3".
+    saved = rnnm.READER_MINOR
+    rnnm.READER_MINOR = 2
+    try:
+        expect_error("1.2 reader refuses a pooled file", w.write(*good["1.3 gru + mean pool"]), "unsupported_version")
+    finally:
+        rnnm.READER_MINOR = saved
+
+    # The pool's arithmetic, by hand, on the recurrent layer's own outputs.
+    for mode in ("mean", "max"):
+        meta, tensors = fm(np.random.default_rng(32), cells=[("gru", 3, {"bidirectional": True})], pool=mode)
+        seq_meta = copy.deepcopy(meta)
+        pooled, seq = rnnm.load(w.write(meta, tensors)), rnnm.load(w.write(seq_meta, tensors))
+        pooled.layers.pop()                 # drop the dense head: look at the pool's output
+        del seq.layers[1:]                  # only the recurrent layer: its per-step rows [T, 2H]
+        x = rnnm.standardized(pooled, synthetic_sequences(4, 6)[-1])
+        rows = rnnm.run_sequence(seq, x)
+        expect = rows.mean(axis=0) if mode == "mean" else rows.max(axis=0)
+        check(f"pool {mode}: over the 2H columns of every step", rows.shape[1] == 6 and
+              np.allclose(rnnm.run_sequence(pooled, x), expect, rtol=0, atol=1e-15))
+        # Padding never counts: a sequence of T steps pools over exactly T, whatever follows it.
+        check(f"pool {mode}: a prefix pools over its own steps",
+              np.allclose(rnnm.run_sequence(pooled, x[:3]), (rnnm.run_sequence(seq, x[:3]).mean(axis=0) if mode == "mean"
+                                                             else rnnm.run_sequence(seq, x[:3]).max(axis=0)), atol=1e-15))
+
+    base_meta, base_tensors = good["1.3 gru + mean pool"]
+
+    def edit(fn, **kw):
+        m = copy.deepcopy(base_meta)
+        t = list(base_tensors)
+        out = fn(m, t)
+        return w.write(m, out if isinstance(out, list) else t, **kw)
+
+    def pool(m):
+        return m["model"]["layers"][1]
+
+    def recurrent(m):
+        return m["model"]["layers"][0]
+
+    bad = [
+        ("pool mode unknown", edit(lambda m, t: pool(m).update(mode="median")), "unsupported_feature"),
+        ("pool mode is a number", edit(lambda m, t: pool(m).update(mode=1)), "malformed"),
+        ("pool mode missing", edit(lambda m, t: pool(m).pop("mode")), "malformed"),
+        ("pool size 0", edit(lambda m, t: pool(m).update(size=0)), "malformed"),
+        ("pool size missing", edit(lambda m, t: pool(m).pop("size")), "malformed"),
+        ("pool mode before size", edit(lambda m, t: pool(m).update(mode="median", size=0)), "unsupported_feature"),
+        ("pool size mismatch", edit(lambda m, t: pool(m).update(size=5)), "malformed"),
+        ("pool after a layer returning last", edit(lambda m, t: recurrent(m).update({"return": "last"})), "malformed"),
+        ("pool first", edit(lambda m, t: m["model"]["layers"].insert(0, m["model"]["layers"].pop(1))), "malformed"),
+        ("pool after the dense head",
+         edit(lambda m, t: m["model"]["layers"].append(m["model"]["layers"].pop(1)), ), "malformed"),
+        ("two pools", edit(lambda m, t: m["model"]["layers"].insert(2, dict(pool(m), name="pool2"))), "malformed"),
+        ("pool, min_reader_minor 2", edit(lambda m, t: None, min_minor=2), "malformed"),
+    ]
+    for label, data, expected in bad:
+        expect_error(f"crafted bad 1.3 {label}", data, expected)
 
 
 def run_mutations(iterations: int = 1500):
@@ -687,6 +772,7 @@ def run_mutations(iterations: int = 1500):
 def main() -> int:
     run_crafted()
     run_crafted_12()
+    run_crafted_13()
     run_fixtures()
     run_mutations()
     if results.get("max_err"):

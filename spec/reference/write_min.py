@@ -124,11 +124,13 @@ def fix_crc(buf: bytes) -> bytes:
 
 
 def required_minor(meta: dict) -> int:
-    """§3: the lowest reader minor for `meta`: 2 with anything of 1.2 (a gru layer, a bidirectional
+    """§3: the lowest reader minor for `meta`: 3 with a pool layer; 2 with anything of 1.2 (a gru layer, a bidirectional
     layer, features input, a last recurrent layer returning "sequence", output "values"), 1 with
     tokens / embedding, else 0. Metadata that is not a well-formed model gives 0."""
     try:
         layers, kind = meta["model"]["layers"], meta["input"]["kind"]
+        if any(l.get("type") == "pool" for l in layers):
+            return 3
         recurrent = [l for l in layers if l.get("type") in ("lstm", "gru")]
         if (any(l.get("type") == "gru" or l.get("direction") == "bidirectional" for l in recurrent)
                 or kind == "features" or meta["model"].get("output") == "values"
@@ -251,6 +253,11 @@ def recurrent_layer(t: Tensors, kind: str, name: str, n_in: int, hidden: int, *,
     return layer
 
 
+def pool_layer(name: str, mode: str, size: int) -> dict:
+    """§6.1 pool (since 1.3): mean or max over time of `size` columns; no tensors."""
+    return {"type": "pool", "name": name, "mode": mode, "size": size}
+
+
 def features_input(width: int, max_length: int, mean=None, std=None) -> dict:
     """§6.2.2: `mean`/`std` are tensor names (both or neither)."""
     inp = {"kind": "features", "source_dtype": "f32", "width": width, "max_length": max_length}
@@ -273,16 +280,19 @@ def metadata(layers, inp: dict, labels, output="logits", producer="write_min.py"
 
 
 def features_model(rng, *, width=4, max_length=6, cells=(("gru", 3, {}),), head=(), classes=3, output="logits",
-                   standardize=True, dtype="f32", zero_std=False):
+                   standardize=True, dtype="f32", zero_std=False, pool=None):
     """A small features model (§6.2.2): optional mean/std tensors, a stack of recurrent cells
     (kind, hidden, options for recurrent_layer; all but the last return "sequence" unless an option
-    says otherwise), dense layers `head` (relu) and an output dense layer. Returns (metadata, tensors)."""
+    says otherwise; with `pool` ("mean" or "max", since 1.3) the last returns "sequence" and a pool
+    layer follows it), dense layers `head` (relu) and an output dense layer. Returns (metadata, tensors)."""
     t = Tensors(rng, dtype=dtype)
     layers, w = [], width
     for k, (kind, hidden, options) in enumerate(cells):
-        options = {"ret": "last" if k == len(cells) - 1 else "sequence", **options}
+        options = {"ret": "last" if k == len(cells) - 1 and pool is None else "sequence", **options}
         layers.append(recurrent_layer(t, kind, f"{kind}{k}", w, hidden, **options))
         w = hidden * (2 if options.get("bidirectional") else 1)
+    if pool is not None:
+        layers.append(pool_layer("pool", pool, w))
     for k, n in enumerate(head):
         layers.append(dense_layer(t, f"mid{k}", w, n, "relu"))
         w = n

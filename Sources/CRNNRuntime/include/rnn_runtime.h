@@ -262,8 +262,9 @@ rnn_status rnn_model_output_kind(const rnn_model *model, rnn_output_kind *out_ki
 rnn_status rnn_model_outputs_per_step(const rnn_model *model, int *out_per_step);
 
 /* *out_can_stream receives 1 when rnn_stream_create accepts the model, else 0: a model with a
- * bidirectional layer (its backward direction starts from the end of the sequence) and a text model
- * (its pipeline truncates whole texts) cannot stream (spec section 6.5). */
+ * bidirectional layer (its backward direction starts from the end of the sequence), a text model
+ * (its pipeline truncates whole texts) and a pooled model (format 1.3, a pool layer: this runtime
+ * does not carry the running pool) cannot stream (spec section 6.5). */
 rnn_status rnn_model_can_stream(const rnn_model *model, int *out_can_stream);
 
 /* ---------------------------------------------------------------------------------------------
@@ -375,7 +376,7 @@ typedef struct rnn_stream rnn_stream;
 /* Opens `count` (1 ..= 4096) sequences, each at the zero state. Checks, in order: model (NULL,
  * not live), out_stream NULL (RNN_ERROR_NULL_ARGUMENT), count outside 1 ..= 4096
  * (RNN_ERROR_INVALID_ARGUMENT), more memory than the process can allocate
- * (RNN_ERROR_LIMIT_EXCEEDED), a model that cannot stream (a text model, a bidirectional layer:
+ * (RNN_ERROR_LIMIT_EXCEEDED), a model that cannot stream (a text model, a bidirectional or pool layer:
  * RNN_ERROR_UNSUPPORTED_MODEL, see rnn_model_can_stream). On success *out_stream receives a new
  * handle that the caller releases with rnn_stream_free; on failure it receives NULL (when
  * out_stream is not NULL). */
