@@ -7,7 +7,7 @@ import RNNSupport
 
 /// The named starting points for the hyperparameters.
 enum Preset: String, ExpressibleByArgument, CaseIterable {
-    /// Our recommendation (>= 99 % test accuracy on MNIST).
+    /// Our recommendation: AdamW with shifted training digits, 30 epochs (README, "Results").
     case `default`
     /// The course notebook (TensorFlow 1 tutorial): Adam lr 0.001, batch 128, 781 steps
     /// (100,000 samples), random-normal dense layers, no clipping, constant rate.
@@ -18,13 +18,17 @@ enum Preset: String, ExpressibleByArgument, CaseIterable {
         switch self {
         case .default:
             c.batchSize = 128
-            // 10 epochs reach 98.9-99.0 % depending on the seed (measured: 98.86, 99.01, 98.94 for
-            // seeds 1-3); 15 reach 99.08-99.09 for the same seeds, 20 no more (99.08, 99.12).
-            c.epochs = 15
+            // Plain Adam overfits: 15 epochs reach 99.08-99.09 % with 99.99 % training accuracy, and
+            // 20 no more (99.08, 99.12). Shifted digits (--augment shift) and AdamW's decay of the
+            // weight matrices (0.05) keep it learning for twice the epochs: 99.44, 99.24, 99.29 %
+            // for seeds 1-3 (AVX2 kernel, 2026-12-02; README, "Results").
+            c.epochs = 30
             c.learningRate = 2e-3
             c.schedule = .cosine
             c.warmupSteps = 200
             c.clipNorm = 1.0
+            c.weightDecay = 0.05
+            c.augmentation = .shift
         case .tutorial:
             c.initialization = .tutorial
             c.batchSize = 128
@@ -41,7 +45,13 @@ enum Preset: String, ExpressibleByArgument, CaseIterable {
 
 extension ImageDataset: ExpressibleByArgument {}
 extension LearningRateSchedule: ExpressibleByArgument {}
-extension ImageAugmentation: ExpressibleByArgument {}
+
+/// `--augment`: an ``ImageAugmentation`` or `none` (the default preset shifts).
+enum AugmentOption: String, ExpressibleByArgument, CaseIterable {
+    case none, shift
+
+    var augmentation: ImageAugmentation? { self == .none ? nil : .shift }
+}
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -80,8 +90,8 @@ struct Train: ParsableCommand {
     @Option(help: "Adam beta2.") var beta2: Float?
     @Option(help: "Adam epsilon.") var epsilon: Float?
     @Option(help: "Gradient-norm clipping threshold (0: off).") var clip: Float?
-    @Option(help: "Decoupled weight decay (AdamW): each step shrinks the weight matrices, not the biases, by lr × this factor (0: plain Adam).") var weightDecay: Float?
-    @Option(help: "Augment the training batches: shift (each image moved by up to 2 pixels in x and y, zero fill; seeded). Validation and test images are never augmented.") var augment: ImageAugmentation?
+    @Option(help: "Decoupled weight decay (AdamW): each step subtracts lr × this × w from the weight matrices, not the biases (0: plain Adam).") var weightDecay: Float?
+    @Option(help: "Augment the training batches: shift (each image moved by up to 2 pixels in x and y, zero fill; seeded) or none. Validation and test images are never augmented.") var augment: AugmentOption?
     @Option(help: "Early stopping: stop after N epochs without a better validation accuracy (ties: lower loss) and export the best epoch's weights.") var patience: Int?
     @Option(help: "Seed of initialization and shuffling.") var seed: UInt64?
     @Option(help: "Worker threads (same seed + same threads = identical weights).") var threads: Int?
@@ -103,8 +113,8 @@ struct Train: ParsableCommand {
         if let v = beta2 { c.beta2 = v }
         if let v = epsilon { c.epsilon = v }
         if let v = clip { c.clipNorm = v }
-        if let v = weightDecay { c.weightDecay = v }
-        if let v = augment { c.augmentation = v }
+        if let v = weightDecay { c.weightDecay = v == 0 ? nil : v }
+        if let v = augment { c.augmentation = v.augmentation }
         if let v = patience { c.patience = v }
         if let v = seed { c.seed = v }
         if let v = threads { c.threads = v }
