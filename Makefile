@@ -80,7 +80,8 @@ run: build
 	    --labels $(DATA_DIR)/t10k-labels-idx1-ubyte.gz --misclassified reports/mnist-missed.svg > $(dir $(MODEL))mnist-predictions.csv
 	$(BIN)/rnn-report --model $(MODEL) --data $(DATA_DIR) --output reports/mnist \
 	    $(if $(wildcard bench/out/compare.json),--comparison bench/out/compare.json) \
-	    $(if $(wildcard bench/out/imdb-compare.json),--imdb-comparison bench/out/imdb-compare.json)
+	    $(if $(wildcard bench/out/imdb-compare.json),--imdb-comparison bench/out/imdb-compare.json) \
+	    $(if $(wildcard bench/results/family.json),--family bench/results/family.json)
 	@echo "report: reports/mnist/index.html (summary: reports/mnist/REPORT.md)"
 
 clean:

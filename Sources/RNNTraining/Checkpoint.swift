@@ -5,7 +5,8 @@ import RNNFormat
 /// ``CheckpointFile``'s; spec/CHECKPOINT.md has every field and what a reader refuses).
 ///
 /// Written as version 1 (byte for byte what rnn-train 1.0 wrote, and reads) unless the run has a
-/// `configuration.subset`, which 1.0 would ignore and resume on the wrong images: then version 2.
+/// `configuration.subset`, `weightDecay`, `augmentation` or `patience`, which 1.0 would ignore and
+/// resume as a different run: then version 2.
 package struct Checkpoint: Sendable, Equatable {
     /// The run's settings.
     package var configuration: TrainingConfiguration
@@ -32,7 +33,10 @@ package struct Checkpoint: Sendable, Equatable {
     }
 
     /// The version this checkpoint is written as.
-    var version: UInt32 { configuration.subset == nil ? 1 : 2 }
+    var version: UInt32 {
+        let c = configuration
+        return c.subset == nil && c.weightDecay == nil && c.augmentation == nil && c.patience == nil ? 1 : 2
+    }
 
     /// The checkpoint's bytes.
     package func encoded() throws(TrainingError) -> [UInt8] {
@@ -154,11 +158,11 @@ extension CheckpointHeader where Configuration == TrainingConfiguration {
         return header
     }
 
-    /// The network's run state of `contents` (``state(_:settings:beta1:beta2:epsilon:path:make:checkShape:)``
-    /// with the configuration's Adam settings and architecture).
+    /// The network's run state of `contents` (``state(_:settings:optimizer:path:make:checkShape:)``
+    /// with the configuration's optimizer settings and architecture).
     func networkState(_ contents: CheckpointFile.Contents, settings: LoopSettings, path: String) throws(TrainingError) -> TrainingState {
         let c = configuration
-        return try state(contents, settings: settings, beta1: c.beta1, beta2: c.beta2, epsilon: c.epsilon, path: path,
+        return try state(contents, settings: settings, optimizer: c.makeOptimizer(), path: path,
                          make: { LSTMParameters(architecture: c.architecture, values: $0) },
                          checkShape: { s throws(StateInconsistency) in try s.checkShape(c.architecture) })
     }

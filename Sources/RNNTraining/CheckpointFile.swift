@@ -159,6 +159,11 @@ struct CheckpointHeader<Configuration: Codable>: Codable {
     var epochCorrect, epochSeen: Int
     var epochSeconds, trainSeconds: Double
     var history: [EpochRecord]
+    /// Runs that keep their best epoch, once one has finished: its 1-based number, and the epochs
+    /// finished since (`epoch - bestEpoch`, stored so that early stopping resumes from what the file
+    /// says, and checked against it). Absent otherwise, and in checkpoints written before they were
+    /// added (the best epoch is then the first with the highest validation accuracy, that rule's choice).
+    var bestEpoch, epochsSinceImprovement: Int?
     var datasetName: String
     var datasetSHA256: [String: String]
     var classNames: [String]
@@ -190,6 +195,8 @@ struct CheckpointHeader<Configuration: Codable>: Codable {
         epochSeconds = s.epochSeconds
         trainSeconds = s.trainSeconds
         history = s.history
+        bestEpoch = s.bestEpoch
+        epochsSinceImprovement = s.bestEpoch.map { _ in s.epochsSinceImprovement }
         self.datasetName = datasetName
         self.datasetSHA256 = datasetSHA256
         self.classNames = classNames
@@ -212,8 +219,10 @@ struct CheckpointHeader<Configuration: Codable>: Codable {
     /// The state this header and `contents`' arrays describe (spec/CHECKPOINT.md §4.3.2, §4.2):
     /// finite weights and first moments, finite non-negative second moments, best weights exactly
     /// when the run keeps them (else all zero), counters that satisfy ``RunState/validate(_:)``.
-    /// `make` builds the model's weights from values; `checkShape` is the model's own size check.
-    func state<W>(_ contents: CheckpointFile.Contents, settings: LoopSettings, beta1: Float, beta2: Float, epsilon: Float,
+    /// `optimizer` is a fresh one of the run (its β1, β2, ε and weight decay), whose moments and step
+    /// the file's replace; `make` builds the model's weights from values; `checkShape` is the model's
+    /// own size check.
+    func state<W>(_ contents: CheckpointFile.Contents, settings: LoopSettings, optimizer fresh: AdamOptimizer,
                   path: String, make: ([Float]) -> W,
                   checkShape: (RunState<W>) throws(StateInconsistency) -> Void) throws(TrainingError) -> RunState<W> {
         func fail(_ reason: String) -> TrainingError { .invalidCheckpoint(path: path, reason: reason) }
@@ -226,7 +235,7 @@ struct CheckpointHeader<Configuration: Codable>: Codable {
         if let k = second.firstIndex(where: { !($0.isFinite && $0 >= 0) }) {
             throw fail("Adam second moment \(k) is \(second[k]); expected finite and >= 0")
         }
-        var optimizer = AdamOptimizer(parameterCount: values.count, beta1: beta1, beta2: beta2, epsilon: epsilon)
+        var optimizer = fresh
         optimizer.firstMoment = first
         optimizer.secondMoment = second
         optimizer.step = adamStep
@@ -245,16 +254,38 @@ struct CheckpointHeader<Configuration: Codable>: Codable {
             if settings.keepsBestEpoch && epoch > 0 {
                 if let k = best.firstIndex(where: { !$0.isFinite }) { throw fail("best epoch's weight \(k) is \(best[k]); weights are finite") }
                 state.best = make(best)
+                state.bestEpoch = try bestEpochOrDerived(fail)
             } else if let k = best.firstIndex(where: { $0.bitPattern != 0 }) {
                 throw fail("best epoch's weight \(k) is \(best[k]); expected 0: "
-                    + (settings.keepsBestEpoch ? "no epoch has finished" : "the run keeps no best epoch (configuration.validationCount 0, or an image run)"))
+                    + (settings.keepsBestEpoch ? "no epoch has finished" : "the run keeps no best epoch (configuration.validationCount 0, or an image run without patience)"))
             }
+        }
+        if state.best == nil && (bestEpoch != nil || epochsSinceImprovement != nil) {
+            throw fail("bestEpoch and epochsSinceImprovement must be absent without best weights, got \(bestEpoch.map(String.init) ?? "none") and \(epochsSinceImprovement.map(String.init) ?? "none")")
         }
         do {
             try checkShape(state)
             try state.validate(settings)
         } catch { throw fail(error.reason) }
         return state
+    }
+
+    /// The header's best epoch, with `epochsSinceImprovement` checked against it (both or neither);
+    /// for a checkpoint written before they existed, the first epoch with the highest validation
+    /// accuracy (the rule that chose its best weights). Its range is ``RunState/validate(_:)``'s check.
+    private func bestEpochOrDerived(_ fail: (String) -> TrainingError) throws(TrainingError) -> Int? {
+        switch (bestEpoch, epochsSinceImprovement) {
+        case (let n?, let since?):
+            guard since == epoch - n else {
+                throw fail("epochsSinceImprovement must be epoch - bestEpoch = \(epoch) - \(n) = \(epoch - n), got \(since)")
+            }
+            return n
+        case (nil, nil):
+            guard let top = history.map(\.validationAccuracy).max() else { return nil }
+            return history.firstIndex { $0.validationAccuracy == top }.map { $0 + 1 }
+        case (let n, let since):
+            throw fail("bestEpoch and epochsSinceImprovement must both be present or both absent, got \(n.map(String.init) ?? "none") and \(since.map(String.init) ?? "none")")
+        }
     }
 }
 

@@ -217,11 +217,12 @@ package func forward64(parameters: LSTMParameters<Double>, sequences: [Double], 
 
 extension Checkpoint {
     /// The model of this checkpoint's weights with full provenance (spec §6.3): data set name and
-    /// SHA-256s, hyperparameters, seed, producer; `metrics` adds e.g. `test_accuracy`. The last
-    /// epoch's validation accuracy, the epochs and the training seconds are filled in from the history;
+    /// SHA-256s, hyperparameters, seed, producer; `metrics` adds e.g. `test_accuracy`. The validation
+    /// accuracy of the epoch whose weights it holds (``RunState/resultRecord``: the best with early
+    /// stopping, else the last), the epochs and the training seconds are filled in from the history;
     /// `time` decides `created_at` and whether the training seconds stay (see ``ProvenanceTime``).
     package func modelFile(metrics extra: [String: Double] = [:], time: ProvenanceTime = .unstated) -> ModelFile {
-        state.parameters.modelFile(height: timeSteps, labels: classNames, provenance: provenance(metrics: extra, time: time))
+        state.result.modelFile(height: timeSteps, labels: classNames, provenance: provenance(metrics: extra, time: time))
     }
 
     /// The provenance ``modelFile(metrics:time:)`` writes (also that of a feature-sequence run's model).
@@ -230,7 +231,7 @@ extension Checkpoint {
             "epochs": Double(state.history.count), "steps": Double(state.globalStep),
             "train_seconds": (state.trainSeconds * 10).rounded() / 10,
         ]
-        if let last = state.history.last {
+        if let last = state.resultRecord {
             metrics["validation_accuracy"] = last.validationAccuracy.isFinite ? last.validationAccuracy : nil
             metrics["validation_loss"] = last.validationLoss.isFinite ? last.validationLoss : nil
             metrics["train_accuracy"] = last.trainAccuracy
@@ -240,7 +241,8 @@ extension Checkpoint {
         var hyper = configuration.provenanceHyperparameters.mapValues { MetadataValue.number($0) }
         hyper["schedule"] = .string(configuration.schedule.rawValue)
         hyper["initialization"] = .string(configuration.initialization.rawValue)
-        hyper["optimizer"] = .string("adam")
+        hyper["optimizer"] = .string(configuration.weightDecay == nil ? "adam" : "adamw")
+        if let a = configuration.augmentation { hyper["augment"] = .string(a.rawValue) }
         // Written only for what is not a unidirectional LSTM, so that those files stay byte-identical.
         let architecture = configuration.architecture
         if architecture.cell == .gru {

@@ -1,11 +1,21 @@
 import RNNSupport
 
-/// Adam (Kingma & Ba 2015, Algorithm 1) over a flat parameter vector, in float32.
+/// Adam (Kingma & Ba 2015, Algorithm 1) with decoupled weight decay (AdamW, Loshchilov & Hutter
+/// 2019, Algorithm 2) over a flat parameter vector, in float32.
 ///
 ///     m = β1 m + (1-β1) g        v = β2 v + (1-β2) g²
-///     θ = θ - lr · m̂ / (sqrt(v̂) + ε),   m̂ = m / (1-β1^t),  v̂ = v / (1-β2^t)
+///     θ = θ - lr · m̂ / (sqrt(v̂) + ε) - lr · wd · θ,   m̂ = m / (1-β1^t),  v̂ = v / (1-β2^t)
 ///
-/// This is the paper's form (ε added to `sqrt(v̂)`), which is also PyTorch's `torch.optim.Adam`.
+/// The first term is the paper's Adam (ε added to `sqrt(v̂)`, as PyTorch's `torch.optim.Adam`). The
+/// decay is *decoupled*: it shrinks the weights directly, scaled by the learning rate (so it follows
+/// the schedule), instead of adding `wd · θ` to the gradient, where Adam's `1/sqrt(v̂)` would weaken
+/// it for exactly the weights with large gradients (the paper's argument, §2). `θ` in the decay term
+/// is the weight before this update, as in PyTorch's `AdamW` (`θ ← θ(1 - lr·wd)` first); the two
+/// terms are subtracted in that order, so a step with decay is Adam's step minus `lr · wd · θ`
+/// exactly. Only the index ranges in ``decayed`` decay: for the LSTM, the weight matrices, not the
+/// biases (``TrainingConfiguration/decayedRanges``), the common choice (a bias sets an offset, not
+/// a scale, and pulling a forget-gate bias of 1 to 0 undoes its initialization). With a decay of 0
+/// the update is the previous optimizer's, bit for bit.
 package struct AdamOptimizer: Sendable, Equatable {
     /// Decay of the first-moment estimate.
     package var beta1: Float
@@ -13,6 +23,10 @@ package struct AdamOptimizer: Sendable, Equatable {
     package var beta2: Float
     /// Added to `sqrt(v̂)` to avoid division by zero.
     package var epsilon: Float
+    /// Decoupled weight decay `wd` (0: plain Adam).
+    package var weightDecay: Float
+    /// The parameter index ranges that decay (sorted, disjoint); the rest (biases) do not.
+    package var decayed: [Range<Int>]
     /// First-moment estimates, one per parameter.
     package var firstMoment: [Float]
     /// Second-moment estimates, one per parameter.
@@ -20,11 +34,18 @@ package struct AdamOptimizer: Sendable, Equatable {
     /// Number of updates applied so far (`t` of the paper after the next update is `step + 1`).
     package var step: Int
 
-    /// An optimizer with zero moments for `parameterCount` parameters.
-    package init(parameterCount: Int, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8) {
+    /// An optimizer with zero moments for `parameterCount` parameters; `weightDecay` applies to the
+    /// index ranges `decayed` only (sorted, disjoint, inside `0..<parameterCount`).
+    package init(parameterCount: Int, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
+                 weightDecay: Float = 0, decayed: [Range<Int>] = []) {
+        precondition(zip(decayed, decayed.dropFirst()).allSatisfy { $0.upperBound <= $1.lowerBound }
+                     && decayed.allSatisfy { $0.lowerBound >= 0 && $0.upperBound <= parameterCount },
+                     "decayed ranges must be sorted, disjoint and inside the parameters")
         self.beta1 = beta1
         self.beta2 = beta2
         self.epsilon = epsilon
+        self.weightDecay = weightDecay
+        self.decayed = decayed
         firstMoment = [Float](repeating: 0, count: parameterCount)
         secondMoment = [Float](repeating: 0, count: parameterCount)
         step = 0
@@ -40,17 +61,35 @@ package struct AdamOptimizer: Sendable, Equatable {
         let stepSize = learningRate / correction1
         let b1 = beta1, b2 = beta2, eps = epsilon
         let root2 = correction2.squareRoot()
+        let shrink = learningRate * weightDecay
+        // Segments [start, end) alternate between not decaying and decaying (`ranges`).
+        let ranges = shrink == 0 ? [] : decayed
         parameters.withUnsafeMutableBufferPointer { p in
             gradient.withUnsafeBufferPointer { g in
                 firstMoment.withUnsafeMutableBufferPointer { m in
                     secondMoment.withUnsafeMutableBufferPointer { v in
-                        for k in 0..<p.count {
-                            let gk = g[k]
-                            m[k] = b1 * m[k] + (1 - b1) * gk
-                            v[k] = b2 * v[k] + (1 - b2) * gk * gk
-                            // sqrt(v̂) = sqrt(v) / sqrt(1-β2^t)
-                            p[k] -= stepSize * m[k] / (v[k].squareRoot() / root2 + eps)
+                        // The hot loop of the optimizer; `decay` is a constant per segment so that
+                        // the loop without it is exactly the previous optimizer's.
+                        func adam(_ range: Range<Int>, decay: Float) {
+                            for k in range {
+                                let gk = g[k]
+                                m[k] = b1 * m[k] + (1 - b1) * gk
+                                v[k] = b2 * v[k] + (1 - b2) * gk * gk
+                                // sqrt(v̂) = sqrt(v) / sqrt(1-β2^t)
+                                if decay == 0 {
+                                    p[k] -= stepSize * m[k] / (v[k].squareRoot() / root2 + eps)
+                                } else {
+                                    p[k] = p[k] - stepSize * m[k] / (v[k].squareRoot() / root2 + eps) - decay * p[k]
+                                }
+                            }
                         }
+                        var start = 0
+                        for r in ranges {
+                            adam(start..<r.lowerBound, decay: 0)
+                            adam(r, decay: shrink)
+                            start = r.upperBound
+                        }
+                        adam(start..<p.count, decay: 0)
                     }
                 }
             }

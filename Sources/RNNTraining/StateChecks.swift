@@ -73,9 +73,21 @@ extension RunState {
         if s.keepsBestEpoch && epoch > 0 {
             try require(best?.values.count == count,
                         "the best epoch's weights must be kept (\(count) values) once an epoch has finished, got \(best.map { "\($0.values.count) values" } ?? "none")")
+            // The best epoch is a finished one with the highest validation accuracy (the loss only
+            // breaks ties), and early stopping would have ended the run `patience` epochs after it.
+            guard let n = bestEpoch else { throw StateInconsistency(reason: "bestEpoch must be set once an epoch has finished") }
+            try require((1...epoch).contains(n), "bestEpoch must be in 1...\(epoch) (the finished epochs), got \(n)")
+            let top = history.map(\.validationAccuracy).max() ?? 0
+            try require(history[n - 1].validationAccuracy == top,
+                        "bestEpoch \(n) must have the highest validation accuracy \(top), got \(history[n - 1].validationAccuracy)")
+            if let p = s.patience {
+                try require(epoch - n <= p, "epochsSinceImprovement must be at most configuration.patience \(p) (the run stops there), got \(epoch - n)")
+            }
         } else {
+            try require(bestEpoch == nil, "there must be no bestEpoch: "
+                + (s.keepsBestEpoch ? "no epoch has finished" : "the run keeps no best epoch"))
             try require(best == nil, "there must be no best epoch's weights: "
-                + (s.keepsBestEpoch ? "no epoch has finished" : "the run keeps no best epoch (configuration.validationCount 0, or an image run)"))
+                + (s.keepsBestEpoch ? "no epoch has finished" : "the run keeps no best epoch (configuration.validationCount 0, or an image run without patience)"))
         }
     }
 

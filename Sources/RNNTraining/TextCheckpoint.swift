@@ -93,7 +93,7 @@ package struct TextCheckpoint: Sendable, Equatable {
         guard vocabulary.count == c.vocabularyWords else {
             throw fail("vocabulary must hold configuration.vocabularyWords = \(c.vocabularyWords) words, got \(vocabulary.count)")
         }
-        let state = try header.state(contents, settings: c.loop, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, path: path,
+        let state = try header.state(contents, settings: c.loop, optimizer: AdamOptimizer(parameterCount: count), path: path,
                                      make: { TextParameters(shape: shape, values: $0) },
                                      checkShape: { s throws(StateInconsistency) in try s.checkShape(shape) })
         self.init(configuration: c, state: state, datasetName: header.datasetName, datasetSHA256: header.datasetSHA256,
@@ -182,14 +182,5 @@ package struct TextCheckpoint: Sendable, Equatable {
     /// Reads a text checkpoint file.
     package static func read(from path: String) throws(TrainingError) -> TextCheckpoint {
         try TextCheckpoint(decoding: try readFile(path, limit: CheckpointFile.maximumFileBytes), path: path)
-    }
-}
-
-extension RunState {
-    /// The record of the epoch whose weights ``result`` holds: the best epoch's (the first with the
-    /// highest validation accuracy) when the run keeps it, else the last finished epoch's.
-    package var resultRecord: EpochRecord? {
-        guard best != nil, let top = history.map(\.validationAccuracy).max() else { return history.last }
-        return history.first { $0.validationAccuracy == top }
     }
 }

@@ -29,6 +29,8 @@ package final class ImageTask: TrainingTask {
         engine = GradientEngine(architecture: a, timeSteps: data.train.height,
                                 batchCapacity: configuration.batchSize, workerCount: configuration.threads, kernel: kernel)
         evaluator = Evaluator(architecture: a, timeSteps: data.train.height, threads: configuration.threads, kernel: kernel)
+        batch = AugmentedBatch(capacity: configuration.augmentation == nil ? 0 : configuration.batchSize,
+                               height: data.train.height, width: data.train.width)
     }
 
     package var trainCount: Int { data.train.count }
@@ -38,11 +40,27 @@ package final class ImageTask: TrainingTask {
         seededOrder(count: data.train.count, seed: configuration.seed, epoch: epoch)
     }
 
+    /// The training images of an augmented step (``TrainingConfiguration/augmentation``).
+    var batch: AugmentedBatch
+
     package func lossAndGradient(_ parameters: LSTMParameters<Float>, indices: ArraySlice<Int>, step: Int,
                                  gradient: inout [Float]) -> (loss: Double, correct: Int) {
+        guard let augmentation = configuration.augmentation else {
+            return lossAndGradient(parameters, pixels: data.train.pixels, labels: data.train.labels, indices: indices, step: step,
+                                   gradient: &gradient)
+        }
+        batch.fill(from: data.train, indices: indices, augmentation: augmentation, seed: configuration.seed, step: step)
+        return lossAndGradient(parameters, pixels: batch.pixels, labels: batch.labels, indices: Array(0..<batch.count)[...],
+                               step: step, gradient: &gradient)
+    }
+
+    /// The gradient of the images `indices` of `pixels` (the training set's, or an augmented batch's);
+    /// `step` seeds the dropout masks.
+    func lossAndGradient(_ parameters: LSTMParameters<Float>, pixels: [UInt8], labels: [Int], indices: ArraySlice<Int>,
+                         step: Int, gradient: inout [Float]) -> (loss: Double, correct: Int) {
         parameters.values.withUnsafeBufferPointer { p in
-            data.train.pixels.withUnsafeBufferPointer { pixels in
-                data.train.labels.withUnsafeBufferPointer { labels in
+            pixels.withUnsafeBufferPointer { pixels in
+                labels.withUnsafeBufferPointer { labels in
                     gradient.withUnsafeMutableBufferPointer { g in
                         engine.lossAndGradient(parameters: p, source: .images(pixels, scale: pixelScale),
                                                labels: labels, indices: indices, gradient: g,

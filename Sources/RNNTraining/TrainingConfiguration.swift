@@ -26,6 +26,16 @@ package struct TrainingConfiguration: Sendable, Codable, Equatable {
     package var epsilon: Float = 1e-8
     /// Maximum gradient L2 norm; 0 disables clipping.
     package var clipNorm: Float = 1.0
+    /// Decoupled weight decay of the weight matrices, not the biases (AdamW, ``AdamOptimizer``);
+    /// nil: none (plain Adam, and a version-1 checkpoint).
+    package var weightDecay: Float?
+    /// How training batches are augmented (``ImageAugmentation``); nil: not at all. Validation and
+    /// test images never are.
+    package var augmentation: ImageAugmentation?
+    /// Early stopping: the run ends after this many epochs without a better validation accuracy
+    /// (ties broken by the lower loss) and keeps its best epoch's weights (``LoopSettings/patience``);
+    /// nil: it runs every epoch and ends with the last one's weights.
+    package var patience: Int?
     /// Seed of every random choice (initial weights and shuffling).
     package var seed: UInt64 = 1
     /// Worker threads; the same seed and thread count give bitwise identical weights.
@@ -65,6 +75,16 @@ package struct TrainingConfiguration: Sendable, Codable, Equatable {
         try check(beta2 >= 0 && beta2 < 1, "--beta2", "beta2", "in [0, 1)", beta2)
         try check(epsilon.isFinite && epsilon > 0, "--epsilon", "epsilon", "positive", epsilon)
         try check(clipNorm.isFinite && clipNorm >= 0, "--clip", "clipNorm", "0 (off) or positive", clipNorm)
+        if let wd = weightDecay {
+            // lr · wd >= 1 would flip the weights' sign every step.
+            try check(wd.isFinite && wd >= 0 && wd * learningRate < 1, "--weight-decay", "weightDecay",
+                      "at least 0 and below 1 / learning rate \(1 / learningRate)", wd)
+        }
+        if let n = patience {
+            try check((1...10000).contains(n), "--patience", "patience", "in 1...10000", n)
+            try check(validationCount > 0, "--patience", "patience", "used with validation images (validationCount above 0)",
+                      "\(n) with validationCount 0")
+        }
         try check((1...256).contains(threads), "--threads", "threads", "in 1...256", threads)
         try check(validationCount >= 0, "--validation", "validationCount", "at least 0", validationCount)
         if let n = subset { try check(n >= 1, "--subset", "subset", "at least 1", n) }
@@ -75,10 +95,24 @@ package struct TrainingConfiguration: Sendable, Codable, Equatable {
         }
     }
 
-    /// What the shared loop reads (an image run ends with its last epoch's weights).
+    /// What the shared loop reads: an image run with early stopping ends with its best epoch's
+    /// weights, any other with its last epoch's.
     package var loop: LoopSettings {
         LoopSettings(batchSize: batchSize, epochs: epochs, maximumSteps: maximumSteps, clipNorm: clipNorm,
-                     validationCount: validationCount, keepsBestEpoch: false)
+                     validationCount: validationCount, keepsBestEpoch: patience != nil && validationCount > 0,
+                     patience: patience)
+    }
+
+    /// The parameter ranges weight decay applies to: the weight matrices (every tensor of rank 2),
+    /// not the biases.
+    package var decayedRanges: [Range<Int>] {
+        architecture.layout.slots.filter { $0.shape.count > 1 }.map(\.range)
+    }
+
+    /// A fresh optimizer of this run: Adam's β1, β2, ε and the weight decay of the weight matrices.
+    package func makeOptimizer() -> AdamOptimizer {
+        AdamOptimizer(parameterCount: architecture.layout.count, beta1: beta1, beta2: beta2, epsilon: epsilon,
+                      weightDecay: weightDecay ?? 0, decayed: decayedRanges)
     }
 
     /// Hyperparameters as written into the model's provenance (spec §6.3).
@@ -96,6 +130,8 @@ package struct TrainingConfiguration: Sendable, Codable, Equatable {
         if let r = dropout {
             h["input_dropout"] = r.input; h["dropout"] = r.between; h["output_dropout"] = r.output
         }
+        if let wd = weightDecay { h["weight_decay"] = shortestDouble(wd) }
+        if let n = patience { h["patience"] = Double(n) }
         return h
     }
 }

@@ -1,3 +1,4 @@
+import RNNCore
 import RNNDatasets
 
 /// Labeled u8 images in the form the trainer consumes: `count` images of `height x width`
@@ -84,5 +85,94 @@ package struct TrainingData: Sendable {
         self.init(train: all.slice(0..<(subset ?? cut)), validation: all.slice(cut..<all.count),
                   test: subset.map { test.slice(0..<min($0, test.count)) } ?? test,
                   name: splits.dataset.description, sha256: splits.sha256, classNames: splits.classNames)
+    }
+}
+
+// MARK: - Augmentation
+
+/// How training batches are augmented (`--augment`). Validation and test images never are: only
+/// the batches the loop trains on (``AugmentedBatch``, filled by the image task's gradient step).
+package enum ImageAugmentation: String, Sendable, Codable, CaseIterable {
+    /// Every training image moved by a whole number of pixels, drawn uniformly from
+    /// `-maximumShift ... maximumShift` in x and in y independently (25 positions, the original
+    /// among them), the pixels that move in from outside zero (MNIST's background). A digit seen at
+    /// slightly different positions every epoch is the classic cure for a small model memorizing
+    /// its training set (Simard et al. 2003 use such distortions on MNIST).
+    case shift
+
+    /// The largest shift, in pixels, of ``shift``.
+    package static let maximumShift = 2
+}
+
+extension LabeledPixels {
+    /// Image `index` moved right by `dx` and down by `dy` pixels (negative: left, up), written to
+    /// `out` (`height × width` bytes, row-major): `out[y][x] = image[y - dy][x - dx]`, and 0 where
+    /// `(y - dy, x - dx)` lies outside the image.
+    package func shift(_ index: Int, dx: Int, dy: Int, into out: UnsafeMutableBufferPointer<UInt8>) {
+        precondition(out.count == height * width, "out holds one image")
+        out.update(repeating: 0)
+        // The rows and columns whose source lies inside: y - dy in 0..<height, x - dx in 0..<width.
+        let y0 = max(0, dy), y1 = min(height, height + dy), x0 = max(0, dx), x1 = min(width, width + dx)
+        guard y0 < y1 && x0 < x1 else { return }
+        pixels.withUnsafeBufferPointer { p in
+            let image = index * height * width
+            for y in y0..<y1 {
+                let source = image + (y - dy) * width - dx
+                for x in x0..<x1 { out[y * width + x] = p[source + x] }
+            }
+        }
+    }
+}
+
+/// The images of one training batch as the model sees them: copies of the batch's images, each
+/// shifted (``ImageAugmentation/shift``), with their labels, at positions `0..<count`.
+///
+/// The shifts come from a generator seeded by the run's seed and the step alone, like the epoch's
+/// order (``TrainingTask/order(epoch:)``): the same seed and thread count give the same weights,
+/// and a resumed run draws exactly what an uninterrupted one does without storing generator state.
+package struct AugmentedBatch: Sendable {
+    /// `capacity × height × width` bytes; the first `count` images are the batch's.
+    package private(set) var pixels: [UInt8]
+    /// The labels of the batch's images (the first `count`).
+    package private(set) var labels: [Int]
+    /// Images in the batch.
+    package private(set) var count = 0
+    let imageSize: Int
+
+    /// Room for `capacity` images of `height × width` pixels.
+    package init(capacity: Int, height: Int, width: Int) {
+        imageSize = height * width
+        pixels = [UInt8](repeating: 0, count: capacity * imageSize)
+        labels = [Int](repeating: 0, count: capacity)
+    }
+
+    /// The shifts `(dx, dy)` of a batch of `count` images at step `step` of a run seeded `seed`.
+    package static func shifts(count: Int, seed: UInt64, step: Int) -> [(dx: Int, dy: Int)] {
+        var rng = Xoshiro256StarStar(seed: seed ^ (0x9E37_79B9_7F4A_7C15 &* UInt64(step + 1)))
+        let m = ImageAugmentation.maximumShift
+        return (0..<count).map { _ in
+            let dx = rng.nextInt(below: 2 * m + 1) - m
+            return (dx, rng.nextInt(below: 2 * m + 1) - m)
+        }
+    }
+
+    /// Fills the batch with the images `indices` of `set`, augmented by `augmentation` as step
+    /// `step` of a run seeded `seed` draws it.
+    package mutating func fill(from set: LabeledPixels, indices: ArraySlice<Int>, augmentation: ImageAugmentation,
+                               seed: UInt64, step: Int) {
+        precondition(indices.count <= labels.count && set.height * set.width == imageSize, "batch too large or wrong image size")
+        switch augmentation {
+        case .shift:
+            let shifts = Self.shifts(count: indices.count, seed: seed, step: step)
+            let size = imageSize
+            pixels.withUnsafeMutableBufferPointer { out in
+                for (j, index) in indices.enumerated() {
+                    set.shift(index, dx: shifts[j].dx, dy: shifts[j].dy,
+                              into: UnsafeMutableBufferPointer(rebasing: out[(j * size)..<((j + 1) * size)]))
+                }
+            }
+            for (j, index) in indices.enumerated() { labels[j] = set.labels[index] }
+        }
+        count = indices.count
     }
 }

@@ -34,9 +34,11 @@ package struct RunState<Weights: TrainableWeights>: Sendable, Equatable {
     /// Seconds spent training so far, over all sessions.
     package var trainSeconds: Double = 0
     /// For a run that keeps its best epoch (``LoopSettings/keepsBestEpoch``): the weights after the
-    /// finished epoch with the highest validation accuracy (the first of equals). Nil before the
-    /// first epoch ends, and always for other runs.
+    /// best finished epoch (``bestEpoch``). Nil before the first epoch ends, and always for other runs.
     package var best: Weights? = nil
+    /// The 1-based number of the epoch whose weights ``best`` holds: the highest validation accuracy,
+    /// ties broken by the lower validation loss, then by the earlier epoch. Nil exactly when `best` is.
+    package var bestEpoch: Int? = nil
 
     /// A state at step 0 with the given weights and optimizer.
     package init(parameters: Weights, optimizer: AdamOptimizer) {
@@ -46,6 +48,27 @@ package struct RunState<Weights: TrainableWeights>: Sendable, Equatable {
 
     /// The weights the run ends with: its best epoch's when it keeps them, else the latest.
     package var result: Weights { best ?? parameters }
+
+    /// Finished epochs since the best one (0 without one): what early stopping compares with
+    /// ``LoopSettings/patience``.
+    package var epochsSinceImprovement: Int { bestEpoch.map { epoch - $0 } ?? 0 }
+
+    /// The record of the epoch whose weights ``result`` holds: the best epoch's when the run keeps
+    /// it, else the last finished epoch's.
+    package var resultRecord: EpochRecord? {
+        guard best != nil, let n = bestEpoch, history.indices.contains(n - 1) else { return history.last }
+        return history[n - 1]
+    }
+}
+
+extension EpochRecord {
+    /// Whether this epoch's validation is better than `other`'s: a higher accuracy, or the same
+    /// accuracy and a lower loss (accuracy moves in steps of one image; the loss breaks ties by how
+    /// confident the model is). An equal epoch is not better, so the earlier of equals stays.
+    package func validatesBetter(than other: EpochRecord) -> Bool {
+        validationAccuracy > other.validationAccuracy
+            || (validationAccuracy == other.validationAccuracy && validationLoss < other.validationLoss)
+    }
 }
 
 /// The state of an image run (`dense_in -> lstm... -> dense_out`).
@@ -56,9 +79,7 @@ extension RunState where Weights == LSTMParameters<Float> {
     package init(configuration: TrainingConfiguration) {
         let parameters = LSTMParameters<Float>(architecture: configuration.architecture, seed: configuration.seed,
                                                scheme: configuration.initialization)
-        self.init(parameters: parameters,
-                  optimizer: AdamOptimizer(parameterCount: parameters.values.count, beta1: configuration.beta1,
-                                           beta2: configuration.beta2, epsilon: configuration.epsilon))
+        self.init(parameters: parameters, optimizer: configuration.makeOptimizer())
     }
 }
 
@@ -118,8 +139,17 @@ package struct LoopSettings: Sendable, Equatable {
     /// Examples held out for validation; without any, an epoch's validation figures are NaN.
     package var validationCount: Int
     /// Whether the run ends with the weights of its best validation epoch (``RunState/best``)
-    /// rather than its last (text runs with validation examples).
+    /// rather than its last (text runs with validation examples, image runs with ``patience``).
     package var keepsBestEpoch: Bool
+    /// Early stopping: with ``keepsBestEpoch``, the run ends once this many epochs have finished
+    /// since the best one (``RunState/epochsSinceImprovement``); nil: every epoch runs.
+    package var patience: Int? = nil
+
+    /// Whether `state` is a run that early stopping has ended.
+    package func stoppedEarly<W>(_ state: RunState<W>) -> Bool {
+        guard keepsBestEpoch, let p = patience, state.bestEpoch != nil else { return false }
+        return state.epochsSinceImprovement >= p
+    }
 
     /// Batches per epoch of `trainCount` examples (the last one may be smaller).
     package func stepsPerEpoch(trainCount: Int) -> Int { (trainCount + batchSize - 1) / batchSize }
@@ -152,8 +182,9 @@ package protocol TrainingTask: AnyObject {
 }
 
 /// The one epoch/step loop of every training run: per epoch the task's order, per step a batch, its
-/// gradient, clipping, the learning-rate plan and an Adam update; after every epoch the validation
-/// record, the best epoch (when kept) and the checkpoint callback; `shouldStop` after every step.
+/// gradient, clipping, the learning-rate plan and an Adam(W) update; after every epoch the validation
+/// record, the best epoch (when kept), the checkpoint callback and early stopping (``LoopSettings/patience``);
+/// `shouldStop` after every step.
 /// Images (``Trainer``) and texts (``TextTrainer``) differ only in their ``TrainingTask``.
 package final class TrainingLoop<Task: TrainingTask> {
     /// The model's batches and gradient.
@@ -179,7 +210,8 @@ package final class TrainingLoop<Task: TrainingTask> {
     /// The order of the training examples in `epoch` (``TrainingTask/order(epoch:)``).
     package func order(epoch: Int) -> [Int] { task.order(epoch: epoch) }
 
-    /// Trains from `state` until the run is finished or `shouldStop()` returns true (checked after
+    /// Trains from `state` until the run is finished (all epochs, the step limit, or early stopping:
+    /// ``LoopSettings/stoppedEarly(_:)``) or `shouldStop()` returns true (checked after
     /// every step). A `state` no run of these settings on this data reaches is refused with
     /// ``TrainingError/invalidState(_:)`` before any step. `checkpoint` is called after every epoch
     /// with the state at that point.
@@ -200,7 +232,7 @@ package final class TrainingLoop<Task: TrainingTask> {
         var gradient = [Float](repeating: 0, count: state.parameters.values.count)
         let sessionStart = monotonicSeconds()
         var sessionSteps = 0
-        while state.globalStep < total && state.epoch < s.epochs {
+        while state.globalStep < total && state.epoch < s.epochs && !s.stoppedEarly(state) {
             let order = task.order(epoch: state.epoch)
             var stepStart = monotonicSeconds()
             while state.stepInEpoch < perEpoch && state.globalStep < total {
@@ -236,24 +268,29 @@ package final class TrainingLoop<Task: TrainingTask> {
             finishEpoch(&state)
             events(.epoch(state.history.last!))
             try checkpoint(state)
-            if shouldStop() && state.globalStep < total { return .interrupted }
+            if shouldStop() && state.globalStep < total && state.epoch < s.epochs && !s.stoppedEarly(state) {
+                return .interrupted
+            }
         }
         return .finished
     }
 
     /// Evaluates on the validation examples, records the epoch, keeps its weights if it is the best
-    /// so far (when the run keeps its best epoch), and moves to the next epoch.
+    /// so far (when the run keeps its best epoch, ``EpochRecord/validatesBetter(than:)``), and moves
+    /// to the next epoch.
     func finishEpoch(_ state: inout RunState<Task.Weights>) {
         let validation = task.validate(state.parameters)
-        state.history.append(EpochRecord(
+        let record = EpochRecord(
             epoch: state.epoch + 1, trainLoss: state.epochLossSum / Double(max(1, state.epochSeen)),
             trainAccuracy: Double(state.epochCorrect) / Double(max(1, state.epochSeen)),
             validationLoss: validation.loss, validationAccuracy: validation.accuracy,
             seconds: state.epochSeconds, learningRate: Double(plan.rate(at: max(0, state.globalStep - 1))),
-            steps: state.stepInEpoch))
+            steps: state.stepInEpoch)
+        state.history.append(record)
         if settings.keepsBestEpoch && validation.count > 0
-            && state.history.dropLast().allSatisfy({ validation.accuracy > $0.validationAccuracy }) {
+            && state.bestEpoch.map({ record.validatesBetter(than: state.history[$0 - 1]) }) ?? true {
             state.best = state.parameters
+            state.bestEpoch = record.epoch
         }
         state.epoch += 1
         state.stepInEpoch = 0

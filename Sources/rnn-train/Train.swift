@@ -7,7 +7,7 @@ import RNNSupport
 
 /// The named starting points for the hyperparameters.
 enum Preset: String, ExpressibleByArgument, CaseIterable {
-    /// Our recommendation (>= 99 % test accuracy on MNIST).
+    /// Our recommendation: AdamW with shifted training digits, 30 epochs (README, "Results").
     case `default`
     /// The course notebook (TensorFlow 1 tutorial): Adam lr 0.001, batch 128, 781 steps
     /// (100,000 samples), random-normal dense layers, no clipping, constant rate.
@@ -18,13 +18,17 @@ enum Preset: String, ExpressibleByArgument, CaseIterable {
         switch self {
         case .default:
             c.batchSize = 128
-            // 10 epochs reach 98.9-99.0 % depending on the seed (measured: 98.86, 99.01, 98.94 for
-            // seeds 1-3); 15 reach 99.08-99.09 for the same seeds, 20 no more (99.08, 99.12).
-            c.epochs = 15
+            // Plain Adam overfits: 15 epochs reach 99.08-99.09 % with 99.99 % training accuracy, and
+            // 20 no more (99.08, 99.12). Shifted digits (--augment shift) and AdamW's decay of the
+            // weight matrices (0.05) keep it learning for twice the epochs: 99.44, 99.24, 99.29 %
+            // for seeds 1-3 (AVX2 kernel, 2026-12-02; README, "Results").
+            c.epochs = 30
             c.learningRate = 2e-3
             c.schedule = .cosine
             c.warmupSteps = 200
             c.clipNorm = 1.0
+            c.weightDecay = 0.05
+            c.augmentation = .shift
         case .tutorial:
             c.initialization = .tutorial
             c.batchSize = 128
@@ -43,6 +47,13 @@ extension ImageDataset: ExpressibleByArgument {}
 extension RecurrentCell: ExpressibleByArgument {}
 extension GRUReset: ExpressibleByArgument {}
 extension LearningRateSchedule: ExpressibleByArgument {}
+
+/// `--augment`: an ``ImageAugmentation`` or `none` (the default preset shifts).
+enum AugmentOption: String, ExpressibleByArgument, CaseIterable {
+    case none, shift
+
+    var augmentation: ImageAugmentation? { self == .none ? nil : .shift }
+}
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -88,6 +99,9 @@ struct Train: ParsableCommand {
     @Option(help: "Adam beta2.") var beta2: Float?
     @Option(help: "Adam epsilon.") var epsilon: Float?
     @Option(help: "Gradient-norm clipping threshold (0: off).") var clip: Float?
+    @Option(help: "Decoupled weight decay (AdamW): each step subtracts lr × this × w from the weight matrices, not the biases (0: plain Adam).") var weightDecay: Float?
+    @Option(help: "Augment the training batches: shift (each image moved by up to 2 pixels in x and y, zero fill; seeded) or none. Validation and test images are never augmented.") var augment: AugmentOption?
+    @Option(help: "Early stopping: stop after N epochs without a better validation accuracy (ties: lower loss) and export the best epoch's weights.") var patience: Int?
     @Option(help: "Seed of initialization and shuffling.") var seed: UInt64?
     @Option(help: "Worker threads (same seed + same threads = identical weights).") var threads: Int?
     @Option(help: "Training examples held out for validation (images: the last N, default 5000; IMDb: a seeded random N, default 2500, which choose the epoch whose weights the model keeps; ts/npy: a stratified seeded N, default 0, which choose it too).") var validation: Int?
@@ -116,6 +130,9 @@ struct Train: ParsableCommand {
         if let v = beta2 { c.beta2 = v }
         if let v = epsilon { c.epsilon = v }
         if let v = clip { c.clipNorm = v }
+        if let v = weightDecay { c.weightDecay = v == 0 ? nil : v }
+        if let v = augment { c.augmentation = v.augmentation }
+        if let v = patience { c.patience = v }
         if let v = seed { c.seed = v }
         if let v = threads { c.threads = v }
         if let v = validation { c.validationCount = v }
@@ -182,6 +199,8 @@ struct Train: ParsableCommand {
         printError("rnn-train: \(trainingData.name): \(trainingData.train.count) train / \(trainingData.validation.count) validation / "
             + "\(trainingData.test.count) test images; H=\(a.hiddenSize) layers=\(a.layerCount) batch=\(configuration.batchSize) "
             + "lr=\(configuration.learningRate) \(configuration.schedule.rawValue) clip=\(configuration.clipNorm) "
+            + (configuration.weightDecay.map { "wd=\($0) " } ?? "") + (configuration.augmentation.map { "augment=\($0.rawValue) " } ?? "")
+            + (configuration.patience.map { "patience=\($0) " } ?? "")
             + "seed=\(configuration.seed) threads=\(configuration.threads); \(trainer.totalSteps) steps")
         func checkpointOf(_ s: TrainingState) -> Checkpoint {
             Checkpoint(configuration: configuration, state: s, datasetName: trainingData.name,
@@ -196,10 +215,16 @@ struct Train: ParsableCommand {
             try checkpointOf(s).write(to: paths.checkpoint)
         }
 
-        // 5. Test once, export with provenance.
-        let test = trainer.evaluate(state.parameters, on: trainingData.test)
+        if trainer.settings.stoppedEarly(state) && state.epoch < configuration.epochs {
+            printError("rnn-train: stopped early after epoch \(state.epoch) of \(configuration.epochs): "
+                + "no better validation accuracy for \(state.epochsSinceImprovement) epochs")
+        }
+
+        // 5. Test once (the best epoch's weights with early stopping), export with provenance.
+        let test = trainer.evaluate(state.result, on: trainingData.test)
         printError("rnn-train: test accuracy \(percent(test.accuracy)) (loss \(fixed(test.loss, 4))) on \(test.count) images; "
-            + "\(fixed(state.trainSeconds, 1)) s training")
+            + "\(fixed(state.trainSeconds, 1)) s training"
+            + (state.best != nil ? ", weights of epoch \(state.resultRecord.map { "\($0.epoch)" } ?? "?") (best validation accuracy)" : ""))
         let model = try exportedModel(checkpointOf(state).modelFile(metrics: ["test_accuracy": test.accuracy, "test_loss": test.loss], time: time),
                                       f32Result: test) { model throws in
             let parameters: LSTMParameters<Float>

@@ -35,6 +35,16 @@ import Testing
             self.expected = expected
         }
         var testDescription: String { edits.map { "\($0.path)=\($0.json ?? "removed")" }.joined(separator: ", ") }
+
+        /// The checkpoint `bytes` with these edits made to its header (CRC valid again).
+        func applied(to bytes: [UInt8]) throws -> [UInt8] {
+            try tampered(bytes) { header in
+                for edit in edits {
+                    header = setting(header, edit.path.split(separator: ".").map(String.init)[...],
+                                     edit.json.map { try! JSONSerialization.jsonObject(with: Data($0.utf8), options: .fragmentsAllowed) })
+                }
+            }
+        }
     }
 
     static let tampers: [Tamper] = [
@@ -85,13 +95,7 @@ import Testing
 
     @Test(arguments: tampers)
     func aTamperedHeaderIsRefusedWithOneLineNamingTheField(_ tamper: Tamper) throws {
-        let bytes = try tampered(Self.midEpoch) { header in
-            for edit in tamper.edits {
-                header = setting(header, edit.path.split(separator: ".").map(String.init)[...],
-                                 edit.json.map { try! JSONSerialization.jsonObject(with: Data($0.utf8), options: .fragmentsAllowed) })
-            }
-        }
-        expectRefusal(bytes, tamper.expected)
+        expectRefusal(try tamper.applied(to: Self.midEpoch), tamper.expected)
     }
 
     /// The binary parts: reserved words and the three float arrays, CRC made valid again.
@@ -177,6 +181,73 @@ import Testing
         #expect(decoded.state.history[0].validationAccuracy.isNaN)
     }
 
+    /// A run with early stopping (patience 3), weight decay and augmentation, stopped mid-epoch after
+    /// three finished epochs (20 steps): version 2, with the best epoch's weights and number.
+    static let earlyStopping: [UInt8] = {
+        var c = tinyConfiguration()
+        c.epochs = 4
+        c.patience = 3
+        c.weightDecay = 0.01
+        c.augmentation = .shift
+        let trainer = try! Trainer(configuration: c, data: syntheticTrainingData())
+        var state = TrainingState(configuration: c)
+        var steps = 0
+        _ = try! trainer.run(&state, shouldStop: { steps += 1; return steps == 21 })
+        return try! checkpoint(trainer, state).encoded()
+    }()
+
+    /// Validation accuracies 1.0, 0.5, 0.5 for the three finished epochs of ``earlyStopping``.
+    static let accuracies = [Edit(path: "history.0.validationAccuracy", json: "1.0"),
+                             Edit(path: "history.1.validationAccuracy", json: "0.5"),
+                             Edit(path: "history.2.validationAccuracy", json: "0.5")]
+
+    static let earlyStoppingTampers: [Tamper] = [
+        Tamper("configuration.patience", "0", "configuration.patience must be in 1...10000, got 0"),
+        Tamper("configuration.patience", "\"3\"", "configuration.patience is not a valid"),
+        Tamper([Edit(path: "configuration.validationCount", json: "0")],
+               "configuration.patience must be used with validation images (validationCount above 0), got 3 with validationCount 0"),
+        Tamper("configuration.weightDecay", "-1", "configuration.weightDecay must be at least 0 and below 1 / learning rate 100.0, got -1.0"),
+        Tamper("configuration.weightDecay", "\"NaN\"", "configuration.weightDecay must be at least 0"),
+        Tamper("configuration.augmentation", "\"rotate\"", "configuration.augmentation has an invalid value"),
+        // Without patience the run keeps no best epoch: the stored best weights are refused.
+        Tamper("configuration.patience", nil, "expected 0: the run keeps no best epoch"),
+        Tamper("epochsSinceImprovement", "7", "epochsSinceImprovement must be epoch - bestEpoch = 3 - "),
+        Tamper("bestEpoch", nil, "bestEpoch and epochsSinceImprovement must both be present or both absent, got none and "),
+        Tamper([Edit(path: "bestEpoch", json: "0"), Edit(path: "epochsSinceImprovement", json: "3")],
+               "bestEpoch must be in 1...3 (the finished epochs), got 0"),
+        Tamper([Edit(path: "bestEpoch", json: "4"), Edit(path: "epochsSinceImprovement", json: "-1")],
+               "bestEpoch must be in 1...3 (the finished epochs), got 4"),
+        Tamper(accuracies + [Edit(path: "bestEpoch", json: "2"), Edit(path: "epochsSinceImprovement", json: "1")],
+               "bestEpoch 2 must have the highest validation accuracy 1.0, got 0.5"),
+        Tamper(accuracies + [Edit(path: "bestEpoch", json: "1"), Edit(path: "epochsSinceImprovement", json: "2"),
+                             Edit(path: "configuration.patience", json: "1")],
+               "epochsSinceImprovement must be at most configuration.patience 1 (the run stops there), got 2"),
+    ]
+
+    @Test(arguments: earlyStoppingTampers)
+    func aTamperedEarlyStoppingHeaderIsRefusedWithOneLine(_ tamper: Tamper) throws {
+        expectRefusal(try tamper.applied(to: Self.earlyStopping), tamper.expected)
+    }
+
+    @Test func theEarlyStoppingFixtureReadsBackAndItsBestWeightsAreChecked() throws {
+        let read = try Checkpoint(decoding: Self.earlyStopping, path: "t.ckpt")
+        #expect(read.version == 2 && read.state.epoch == 3 && read.state.best != nil && read.state.bestEpoch != nil)
+        #expect(try read.encoded() == Self.earlyStopping)
+        // A NaN among the best epoch's weights (the fourth array).
+        let jsonCount = Int(readLittleEndian(Self.earlyStopping, 16) as UInt64)
+        let count = Int(readLittleEndian(Self.earlyStopping, 24) as UInt64)
+        var bytes = Self.earlyStopping
+        let offset = 32 + jsonCount + 4 * (3 * count + 2)
+        bytes.replaceSubrange(offset..<(offset + 4), with: withUnsafeBytes(of: Float.nan.bitPattern.littleEndian) { Array($0) })
+        expectRefusal(withValidCRC(bytes), "best epoch's weight 2 is nan; weights are finite")
+        // A run that keeps no best epoch must not claim one.
+        let claimed = try tampered(Self.midEpoch) { header in
+            header = setting(header, ["bestEpoch"], 1)
+            header = setting(header, ["epochsSinceImprovement"], 0)
+        }
+        expectRefusal(claimed, "bestEpoch and epochsSinceImprovement must be absent without best weights, got 1 and 0")
+    }
+
     /// `rnn-train --resume` on tampered files: exit 66 and one line, before any data is read
     /// (`--data` names a missing directory, which would be exit 65).
     @Test(.enabled(if: rnnTrainExecutable != nil, "rnn-train must be built next to the tests (swift build)"))
@@ -194,6 +265,12 @@ import Testing
             #expect(result.errorLines.count == 1 && result.errorLines[0].contains(expected), "\(result.stderr)")
             #expect(!result.stderr.contains("--validation"))
         }
+        // The early-stopping state too.
+        let ckpt = dir.appendingPathComponent("e.ckpt").path
+        try Data(try tampered(Self.earlyStopping) { $0 = setting($0, ["epochsSinceImprovement"], 9) }).write(to: URL(fileURLWithPath: ckpt))
+        let result = try runTrain(["--resume", ckpt, "--data", dir.appendingPathComponent("none").path, "--no-download"])
+        #expect(result.status == 66, "\(result.stderr)")
+        #expect(result.errorLines.count == 1 && result.errorLines[0].contains("epochsSinceImprovement must be epoch - bestEpoch"), "\(result.stderr)")
     }
 
     /// The checks that need the data, through the command on real MNIST: a `validationCount`

@@ -41,15 +41,17 @@ import Testing
         #expect(file.metadata.provenance.metrics["validation_accuracy"] == nil && file.metadata.provenance.metrics["test_accuracy"] == test.accuracy)
     }
 
-    /// With validation reviews the run ends with its best validation epoch's weights (the first of
-    /// equals), and the export carries that epoch's validation figures.
+    /// With validation reviews the run ends with its best validation epoch's weights (the highest
+    /// accuracy, ties broken by the lower loss, then the earlier epoch), and the export carries that
+    /// epoch's validation figures.
     @Test func aRunWithValidationEndsWithItsBestEpoch() throws {
         var c = tinyTextConfiguration()
         c.epochs = 6
         let (trainer, state, data) = try Self.run(c)
-        let accuracies = state.history.map(\.validationAccuracy)
-        let best = accuracies.firstIndex(of: accuracies.max()!)!
-        #expect(state.best != nil && state.resultRecord == state.history[best])
+        let h = state.history
+        let best = h.indices.reduce(0) { h[$1].validationAccuracy > h[$0].validationAccuracy
+            || (h[$1].validationAccuracy == h[$0].validationAccuracy && h[$1].validationLoss < h[$0].validationLoss) ? $1 : $0 }
+        #expect(state.best != nil && state.resultRecord == state.history[best] && state.bestEpoch == best + 1)
         // The kept weights are the best epoch's: evaluating them reproduces that epoch's record.
         let again = trainer.task.validate(state.result)
         #expect(again.accuracy == state.history[best].validationAccuracy && again.loss == state.history[best].validationLoss)
