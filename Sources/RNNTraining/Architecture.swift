@@ -14,11 +14,22 @@ package enum RecurrentCell: String, Sendable, Equatable, Codable, CaseIterable {
 
 extension GRUReset: Codable {}
 
+/// How the last recurrent layer's outputs become `dense_out`'s input.
+package enum TimePooling: String, Sendable, Equatable, Codable, CaseIterable {
+    /// The final state: `h[T-1]`, or `[hf[T-1], hb[0]]` when bidirectional (each sequence's own last step).
+    case last
+    /// The mean of the per-step outputs over each sequence's valid steps (a `pool` layer, format 1.3).
+    case mean
+    /// The element-wise maximum of the per-step outputs over each sequence's valid steps (a `pool` layer).
+    case max
+}
+
 /// The shape of the classifier: `dense_in (I -> H)`, `layerCount` stacked recurrent layers of
 /// width `H` (LSTM or GRU, each unidirectional or bidirectional), `dense_out (D*H -> classes)`.
 ///
 /// Every recurrent layer but the last returns its whole sequence to the next one; the last returns
-/// its final state: `h[T-1]`, or `[hf[T-1], hb[0]]` when bidirectional (spec/FORMAT.md §6.1). A layer
+/// its final state: `h[T-1]`, or `[hf[T-1], hb[0]]` when bidirectional (spec/FORMAT.md §6.1), or,
+/// with ``pooling`` `mean` or `max`, its per-step outputs pooled over each sequence's steps. A layer
 /// above a bidirectional one reads `2H` inputs. `dense_in` has no activation, which is what lets the
 /// trainer fold it into the first layer's input weights (see ``PreparedWeights``).
 package struct LSTMArchitecture: Sendable, Equatable, Codable {
@@ -36,6 +47,9 @@ package struct LSTMArchitecture: Sendable, Equatable, Codable {
     package var gruReset: GRUReset = .after
     /// Whether every layer runs both ways (`[forward, backward]`, `2H` wide).
     package var bidirectional: Bool = false
+    /// What `dense_out` reads: the final state (`last`) or the mean or max over time of the last
+    /// layer's per-step outputs, masked by each sequence's length.
+    package var pooling: TimePooling = .last
 
     /// Directions per layer: 1 or 2.
     package var directionCount: Int { bidirectional ? 2 : 1 }
@@ -48,7 +62,8 @@ package struct LSTMArchitecture: Sendable, Equatable, Codable {
 
     /// An architecture; call ``validate()`` before use.
     package init(inputSize: Int, hiddenSize: Int, layerCount: Int = 1, classCount: Int,
-                 cell: RecurrentCell = .lstm, gruReset: GRUReset = .after, bidirectional: Bool = false) {
+                 cell: RecurrentCell = .lstm, gruReset: GRUReset = .after, bidirectional: Bool = false,
+                 pooling: TimePooling = .last) {
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
         self.layerCount = layerCount
@@ -56,14 +71,15 @@ package struct LSTMArchitecture: Sendable, Equatable, Codable {
         self.cell = cell
         self.gruReset = gruReset
         self.bidirectional = bidirectional
+        self.pooling = pooling
     }
 
     private enum CodingKeys: String, CodingKey {
-        case inputSize, hiddenSize, layerCount, classCount, cell, gruReset, bidirectional
+        case inputSize, hiddenSize, layerCount, classCount, cell, gruReset, bidirectional, pooling
     }
 
-    /// Decodes a header; `cell`, `gruReset` and `bidirectional` are optional (a checkpoint written
-    /// before they existed is an LSTM, unidirectional).
+    /// Decodes a header; `cell`, `gruReset`, `bidirectional` and `pooling` are optional (a checkpoint
+    /// written before they existed is an LSTM, unidirectional, reading the final state).
     package init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         inputSize = try c.decode(Int.self, forKey: .inputSize)
@@ -73,6 +89,7 @@ package struct LSTMArchitecture: Sendable, Equatable, Codable {
         cell = try c.decodeIfPresent(RecurrentCell.self, forKey: .cell) ?? .lstm
         gruReset = try c.decodeIfPresent(GRUReset.self, forKey: .gruReset) ?? .after
         bidirectional = try c.decodeIfPresent(Bool.self, forKey: .bidirectional) ?? false
+        pooling = try c.decodeIfPresent(TimePooling.self, forKey: .pooling) ?? .last
     }
 
     /// Encodes a header; the new members are written only when they differ from an LSTM's
@@ -86,6 +103,7 @@ package struct LSTMArchitecture: Sendable, Equatable, Codable {
         if cell != .lstm { try c.encode(cell, forKey: .cell) }
         if cell == .gru { try c.encode(gruReset, forKey: .gruReset) }
         if bidirectional { try c.encode(bidirectional, forKey: .bidirectional) }
+        if pooling != .last { try c.encode(pooling, forKey: .pooling) }
     }
 
     /// Throws ``TrainingError/invalidArchitecture(_:)`` unless every size is in range.

@@ -33,8 +33,19 @@ extension Workspace {
 
         // dense_out, per direction d: dW_out[:, dH..] = dlogits^T h_d[T-1], dh_d[T-1] = dlogits W_out[:, dH..].
         for b in 0..<count { for k in 0..<c { g[layout.denseOutBias.offset + k] += logits[b * c + k] } }
-        let topGradient = externalGradient[0]  // [B, H] per direction: only step T-1 receives one
-        for d in 0..<a.directionCount {
+        // [B, H] per direction (only step T-1 receives one), or [T*B, H] per direction when pooling.
+        let topGradient = externalGradient[0]
+        if usesHead {
+            // dW_out = dlogits^T head, dhead = dlogits W_out, then back through the mask and the pooling.
+            Scalar.gemm(transposeA: true, transposeB: false, m: c, n: wide, k: count,
+                        alpha: 1, a: logits, lda: c, b: head, ldb: wide,
+                        beta: 0, c: g + layout.denseOutWeight.offset, ldc: wide)
+            Scalar.gemm(transposeA: false, transposeB: false, m: count, n: wide, k: c,
+                        alpha: 1, a: logits, lda: c, b: p + layout.denseOutWeight.offset, ldb: wide,
+                        beta: 0, c: headGradient, ldc: wide)
+            backwardHead(into: topGradient, count: count)
+        }
+        for d in 0..<a.directionCount where !usesHead {
             Scalar.gemm(transposeA: true, transposeB: false, m: c, n: h, k: count,
                         alpha: 1, a: logits, lda: c, b: directions[last][d].hidden + (t - 1) * count * h, ldb: h,
                         beta: 0, c: g + layout.denseOutWeight.offset + d * h, ldc: wide)
@@ -51,8 +62,10 @@ extension Workspace {
             for d in 0..<a.directionCount {
                 let buffers = directions[l][d]
                 let slots = layout.recurrent[l][d]
-                // This direction's dL/dh in its own time: [B, H] at step T-1 for the last layer, else [T*B, H].
-                var dh = external + d * count * h
+                // This direction's dL/dh in its own time: [B, H] at step T-1 for the last layer (unless
+                // pooled: [T*B, H], every step), else [T*B, H].
+                let pooled = l == last && a.pooling != .last
+                var dh = external + d * (pooled ? rows : count) * h
                 if l < last && a.bidirectional {
                     copySteps(from: external + d * h, stride: wide, to: directionGradient, stride: h,
                               width: h, count: count, reversed: d == 1)
@@ -60,9 +73,9 @@ extension Workspace {
                 } else if l < last {
                     dh = external
                 }
-                let source = UnsafePointer(buffers.reversedInput ?? (l == 0 ? input : outputs[l - 1]))
+                let source = UnsafePointer(buffers.reversedInput ?? layerInput(l))
                 backwardDirection(parameters: p, layer: l, direction: d, buffers: buffers, external: dh,
-                                  onlyLastStep: l == last, count: count)
+                                  onlyLastStep: l == last && !pooled, count: count)
                 // Input side: dW_ih (dW' for the first layer), db_ih, dx.
                 let gateRows = a.gateRows
                 let weightOut = g + (l == 0 ? combinedWeightGradientOffset(d) : slots.weightIH.offset)
@@ -87,6 +100,10 @@ extension Workspace {
                                   width: width, count: count, reversed: true, add: true)
                     }
                 }
+            }
+            if l > 0, let mask = masks?.between?[l - 1] {
+                // dL/d(output) = dL/d(dropped output) ⊙ mask, in sequence time like the mask.
+                applyMask(mask, to: below)
             }
             above = 1 - above
         }

@@ -23,7 +23,8 @@ extension LSTMParameters where Scalar == Float {
 
     /// The `.rnnm` model of these weights with the input contract `input` (see
     /// ``modelFile(height:labels:provenance:)``). A GRU, a bidirectional layer or a `features`
-    /// input makes it a format-1.2 file.
+    /// input makes it a format-1.2 file; pooling over time (a `pool` layer after the last recurrent
+    /// layer, which then returns `"sequence"`) a format-1.3 file.
     package func modelFile(input: ExportInput, labels: [String], provenance: Provenance) -> ModelFile {
         let a = architecture, h = a.hiddenSize
         var layers: [Layer] = [.dense(DenseLayer(name: "dense_in", inputSize: a.inputSize, outputSize: h,
@@ -34,7 +35,7 @@ extension LSTMParameters where Scalar == Float {
             let reverse = directions.dropFirst().first.map {
                 ReverseTensors(weightIH: $0.weightIH.name, weightHH: $0.weightHH.name, biasIH: $0.biasIH.name, biasHH: $0.biasHH.name)
             }
-            let returns: SequenceReturn = l == a.layerCount - 1 ? .last : .sequence
+            let returns: SequenceReturn = l == a.layerCount - 1 && a.pooling == .last ? .last : .sequence
             switch a.cell {
             case .lstm:
                 layers.append(.lstm(LSTMLayer(name: a.layerName(l), inputSize: a.layerInputSize(l), hiddenSize: h,
@@ -47,6 +48,11 @@ extension LSTMParameters where Scalar == Float {
                                             biasIH: s.biasIH.name, biasHH: s.biasHH.name, reset: a.gruReset,
                                             returns: returns, reverse: reverse)))
             }
+        }
+        switch a.pooling {
+        case .last: break
+        case .mean: layers.append(.pool(PoolLayer(name: "pool", mode: .mean, size: a.outputWidth)))
+        case .max: layers.append(.pool(PoolLayer(name: "pool", mode: .max, size: a.outputWidth)))
         }
         layers.append(.dense(DenseLayer(name: "dense_out", inputSize: a.outputWidth, outputSize: a.classCount,
                                         weight: layout.denseOutWeight.name, bias: layout.denseOutBias.name,
@@ -101,16 +107,22 @@ private struct ImportedLayer {
 extension LSTMParameters {
     /// The weights of a model with this trainer's shape: `dense` (no activation) `I -> H`, one or
     /// more `lstm` or `gru` layers of width `H` (one cell kind and one direction for all of them),
-    /// `dense` `D*H -> C`. Tensors of any dtype are dequantized to binary32 first (spec §4.1); a
+    /// optionally a `mean` or `max` `pool` of width `D*H` (format 1.3), `dense` `D*H -> C`. Tensors of any dtype are dequantized to binary32 first (spec §4.1); a
     /// missing bias counts as zero.
     package init(model: ModelFile) throws(TrainingError) {
         let layers = model.metadata.layers
         guard layers.count >= 3, case .dense(let first) = layers.first!, case .dense(let last) = layers.last! else {
             throw .unsupportedModel("expected dense, recurrent layers, dense")
         }
-        let recurrent = layers.dropFirst().dropLast().compactMap(ImportedLayer.init)
-        guard recurrent.count == layers.count - 2 else {
-            throw .unsupportedModel("only lstm or gru layers may sit between the two dense layers")
+        var middle = layers.dropFirst().dropLast()
+        var pooling = TimePooling.last
+        if case .pool(let pool) = middle.last {
+            pooling = pool.mode == .mean ? .mean : .max
+            middle = middle.dropLast()
+        }
+        let recurrent = middle.compactMap(ImportedLayer.init)
+        guard !recurrent.isEmpty, recurrent.count == middle.count else {
+            throw .unsupportedModel("only lstm or gru layers (then at most one pool) may sit between the two dense layers")
         }
         guard first.activation == .none, last.activation == .none else {
             throw .unsupportedModel("dense layers must have activation none, found \(first.activation) and \(last.activation)")
@@ -122,7 +134,7 @@ extension LSTMParameters {
         let h = first.outputSize
         let architecture = LSTMArchitecture(inputSize: first.inputSize, hiddenSize: h, layerCount: recurrent.count,
                                             classCount: last.outputSize, cell: top.cell, gruReset: top.reset,
-                                            bidirectional: top.tensors.count == 2)
+                                            bidirectional: top.tensors.count == 2, pooling: pooling)
         for (i, l) in recurrent.enumerated() where l.inputSize != architecture.layerInputSize(i) || l.hiddenSize != h {
             throw .unsupportedModel("layer \(l.name) must have input size \(architecture.layerInputSize(i)) and hidden size \(h), found \(l.inputSize) and \(l.hiddenSize)")
         }
@@ -238,6 +250,7 @@ extension Checkpoint {
             hyper["gru_reset"] = .string(architecture.gruReset.rawValue)
         }
         if architecture.bidirectional { hyper["bidirectional"] = .number(1) }
+        if architecture.pooling != .last { hyper["pooling"] = .string(architecture.pooling.rawValue) }
         var provenance = Provenance(producer: "rnn-train", producerVersion: trainerVersion, datasetName: datasetName,
                                     datasetSHA256: datasetSHA256, hyperparameters: hyper, seed: configuration.seed,
                                     metrics: metrics)

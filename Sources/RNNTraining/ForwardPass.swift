@@ -17,9 +17,10 @@ extension Workspace {
     /// Runs `count` sequences (already in ``input``) through the network, leaving logits in ``logits``.
     func forward(parameters p: UnsafePointer<Scalar>, prepared: PreparedWeights<Scalar>, count: Int) {
         let a = architecture, h = a.hiddenSize, t = timeSteps
+        if let mask = masks?.input { applyMask(mask, to: input) }
         for l in 0..<a.layerCount {
             let width = l == 0 ? a.inputSize : a.outputWidth
-            let x = UnsafePointer(l == 0 ? input : outputs[l - 1])
+            let x = UnsafePointer(layerInput(l))
             for d in 0..<a.directionCount {
                 let buffers = directions[l][d]
                 var source = x
@@ -44,14 +45,26 @@ extension Workspace {
                               width: h, count: count, reversed: d == 1)
                 }
             }
+            if l < a.layerCount - 1, let mask = masks?.between?[l] {
+                // Between-layer dropout: the layer above reads outputs ⊙ mask (the outputs stay for the backward pass).
+                for k in mask.indices { droppedOutputs[l][k] = outputs[l][k] * mask[k] }
+            }
         }
-        // logits = [hf[T-1], hb[0]] · W_out^T + b_out; each direction's state at its own step T-1.
         let c = a.classCount, last = a.layerCount - 1
-        for d in 0..<a.directionCount {
-            Scalar.gemm(transposeA: false, transposeB: true, m: count, n: c, k: h,
-                        alpha: 1, a: directions[last][d].hidden + (t - 1) * count * h, lda: h,
-                        b: p + layout.denseOutWeight.offset + d * h, ldb: a.outputWidth,
-                        beta: d == 0 ? 0 : 1, c: logits, ldc: c)
+        if usesHead {
+            // logits = head · W_out^T + b_out, head = the pooled vector or final state, dropped out (``forwardHead``).
+            forwardHead(count: count)
+            Scalar.gemm(transposeA: false, transposeB: true, m: count, n: c, k: a.outputWidth,
+                        alpha: 1, a: head, lda: a.outputWidth, b: p + layout.denseOutWeight.offset, ldb: a.outputWidth,
+                        beta: 0, c: logits, ldc: c)
+        } else {
+            // logits = [hf[T-1], hb[0]] · W_out^T + b_out; each direction's state at its own step T-1.
+            for d in 0..<a.directionCount {
+                Scalar.gemm(transposeA: false, transposeB: true, m: count, n: c, k: h,
+                            alpha: 1, a: directions[last][d].hidden + (t - 1) * count * h, lda: h,
+                            b: p + layout.denseOutWeight.offset + d * h, ldb: a.outputWidth,
+                            beta: d == 0 ? 0 : 1, c: logits, ldc: c)
+            }
         }
         let bias = p + layout.denseOutBias.offset
         for b in 0..<count { for k in 0..<c { logits[b * c + k] += bias[k] } }

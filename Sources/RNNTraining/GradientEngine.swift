@@ -48,10 +48,12 @@ final class GradientEngine<Scalar: TrainingScalar> {
     }
 
     /// Mean cross-entropy gradient of the batch `indices` into `gradient` (layout order);
-    /// returns the summed loss and the number of correct predictions.
+    /// returns the summed loss and the number of correct predictions. With `dropout`, worker `w`
+    /// draws its masks from ``dropoutGenerator(seed:step:worker:)`` (see ``DropoutMasks``).
     func lossAndGradient(
         parameters: UnsafeBufferPointer<Scalar>, source: BatchSource<Scalar>, labels: UnsafeBufferPointer<Int>,
-        indices: ArraySlice<Int>, gradient: UnsafeMutableBufferPointer<Scalar>
+        indices: ArraySlice<Int>, gradient: UnsafeMutableBufferPointer<Scalar>,
+        dropout: (rates: DropoutRates, seed: UInt64, step: Int)? = nil
     ) -> (loss: Double, correct: Int) {
         let count = indices.count
         let prepared = PreparedWeights(parameters: parameters, layout: architecture.layout, architecture: architecture, kernel: kernel)
@@ -71,6 +73,12 @@ final class GradientEngine<Scalar: TrainingScalar> {
                 }
                 let ws = work.value[w]
                 ws.load(source, indices: mine)
+                ws.masks = nil
+                if let dropout, !dropout.rates.isZero {
+                    var generator = dropoutGenerator(seed: dropout.seed, step: dropout.step, worker: w)
+                    ws.masks = DropoutMasks(dropout.rates, architecture: self.architecture, timeSteps: self.timeSteps,
+                                            count: mine.count, generator: &generator)
+                }
                 ws.forward(parameters: parameters.baseAddress!, prepared: prepared, count: mine.count)
                 let batchLabels = mine.map { labels[$0] }
                 let r = batchLabels.withUnsafeBufferPointer {
@@ -108,6 +116,7 @@ final class GradientEngine<Scalar: TrainingScalar> {
                 let mine = indices[(indices.startIndex + range.lowerBound)..<(indices.startIndex + range.upperBound)]
                 let ws = work.value[w]
                 ws.load(source, indices: mine)
+                ws.masks = nil  // evaluation never drops
                 ws.forward(parameters: parameters.baseAddress!, prepared: prepared, count: mine.count)
                 (output.value.baseAddress! + range.lowerBound * c).update(from: ws.logits, count: mine.count * c)
             }

@@ -3,10 +3,12 @@ import RNNCore
 /// The loss and gradient of a batch of sequences, computed on one thread.
 ///
 /// This is the path the float64 gradient checks exercise: the same forward and backward code as
-/// training, only instantiated for `Double`.
+/// training, only instantiated for `Double`. `dropout` fixes the masks by seed and step, so every
+/// call with the same one drops the same elements.
 func batchLossAndGradient<Scalar: TrainingScalar>(
     parameters: LSTMParameters<Scalar>, sequences: [Scalar], labels: [Int], timeSteps: Int,
-    lengths: [Int]? = nil, kernel: KernelISA = .detected
+    lengths: [Int]? = nil, kernel: KernelISA = .detected,
+    dropout: (rates: DropoutRates, seed: UInt64, step: Int)? = nil
 ) -> (loss: Double, gradient: [Scalar]) {
     let count = labels.count
     let engine = GradientEngine<Scalar>(architecture: parameters.architecture, timeSteps: timeSteps,
@@ -18,7 +20,7 @@ func batchLossAndGradient<Scalar: TrainingScalar>(
                 gradient.withUnsafeMutableBufferPointer { g in
                     withOptionalBuffer(lengths) { n in
                         engine.lossAndGradient(parameters: p, source: .sequences(x, lengths: n), labels: y,
-                                               indices: Array(0..<count)[...], gradient: g)
+                                               indices: Array(0..<count)[...], gradient: g, dropout: dropout)
                     }
                 }
             }

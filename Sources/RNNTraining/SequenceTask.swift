@@ -106,7 +106,8 @@ package final class SequenceTask: TrainingTask {
                     train.labels.withUnsafeBufferPointer { labels in
                         gradient.withUnsafeMutableBufferPointer { g in
                             engine.lossAndGradient(parameters: p, source: .sequences(x, lengths: lengths),
-                                                   labels: labels, indices: indices, gradient: g)
+                                                   labels: labels, indices: indices, gradient: g,
+                                                   dropout: configuration.dropout.map { ($0, configuration.seed, step) })
                         }
                     }
                 }

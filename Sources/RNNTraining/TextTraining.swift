@@ -238,8 +238,7 @@ package final class TextTask: TrainingTask {
             var grad = [Float](repeating: 0, count: shape.parameterCount)
             let engine = engines[w]
             if c.embeddingDropout > 0 || c.hiddenDropout > 0 {
-                let seed = c.seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(step) &* 64 &+ UInt64(w)
-                engine.dropout = (c.embeddingDropout, c.hiddenDropout, Xoshiro256StarStar(seed: seed))
+                engine.dropout = (c.embeddingDropout, c.hiddenDropout, dropoutGenerator(seed: c.seed, step: step, worker: w))
             }
             var outcome: (Float, Int) = (0, 0)
             params.withUnsafeBufferPointer { p in

@@ -46,22 +46,25 @@ package final class ImageTask: TrainingTask {
     package func lossAndGradient(_ parameters: LSTMParameters<Float>, indices: ArraySlice<Int>, step: Int,
                                  gradient: inout [Float]) -> (loss: Double, correct: Int) {
         guard let augmentation = configuration.augmentation else {
-            return lossAndGradient(parameters, pixels: data.train.pixels, labels: data.train.labels, indices: indices, gradient: &gradient)
+            return lossAndGradient(parameters, pixels: data.train.pixels, labels: data.train.labels, indices: indices, step: step,
+                                   gradient: &gradient)
         }
         batch.fill(from: data.train, indices: indices, augmentation: augmentation, seed: configuration.seed, step: step)
         return lossAndGradient(parameters, pixels: batch.pixels, labels: batch.labels, indices: Array(0..<batch.count)[...],
-                               gradient: &gradient)
+                               step: step, gradient: &gradient)
     }
 
-    /// The gradient of the images `indices` of `pixels` (the training set's, or an augmented batch's).
+    /// The gradient of the images `indices` of `pixels` (the training set's, or an augmented batch's);
+    /// `step` seeds the dropout masks.
     func lossAndGradient(_ parameters: LSTMParameters<Float>, pixels: [UInt8], labels: [Int], indices: ArraySlice<Int>,
-                         gradient: inout [Float]) -> (loss: Double, correct: Int) {
+                         step: Int, gradient: inout [Float]) -> (loss: Double, correct: Int) {
         parameters.values.withUnsafeBufferPointer { p in
             pixels.withUnsafeBufferPointer { pixels in
                 labels.withUnsafeBufferPointer { labels in
                     gradient.withUnsafeMutableBufferPointer { g in
                         engine.lossAndGradient(parameters: p, source: .images(pixels, scale: pixelScale),
-                                               labels: labels, indices: indices, gradient: g)
+                                               labels: labels, indices: indices, gradient: g,
+                                               dropout: configuration.dropout.map { ($0, configuration.seed, step) })
                     }
                 }
             }

@@ -45,6 +45,9 @@ package struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// If set, the run trains on this many images only: the first of those the validation images
     /// leave (and tests on as many), see ``TrainingData/init(_:validationCount:subset:)``.
     package var subset: Int?
+    /// Dropout during training (``DropoutRates``); nil: none, and absent from the checkpoint, so a
+    /// run without dropout writes the same bytes as before dropout existed.
+    package var dropout: DropoutRates?
 
     /// The default settings for `architecture`.
     package init(architecture: LSTMArchitecture) {
@@ -85,6 +88,11 @@ package struct TrainingConfiguration: Sendable, Codable, Equatable {
         try check((1...256).contains(threads), "--threads", "threads", "in 1...256", threads)
         try check(validationCount >= 0, "--validation", "validationCount", "at least 0", validationCount)
         if let n = subset { try check(n >= 1, "--subset", "subset", "at least 1", n) }
+        if let r = dropout {
+            try check((0..<1).contains(r.input), "--input-dropout", "dropout.input", "in [0, 1)", r.input)
+            try check((0..<1).contains(r.between), "--dropout", "dropout.between", "in [0, 1)", r.between)
+            try check((0..<1).contains(r.output), "--output-dropout", "dropout.output", "in [0, 1)", r.output)
+        }
     }
 
     /// What the shared loop reads: an image run with early stopping ends with its best epoch's
@@ -119,6 +127,9 @@ package struct TrainingConfiguration: Sendable, Codable, Equatable {
         ]
         if let m = maximumSteps { h["max_steps"] = Double(m) }
         if let n = subset { h["subset"] = Double(n) }
+        if let r = dropout {
+            h["input_dropout"] = r.input; h["dropout"] = r.between; h["output_dropout"] = r.output
+        }
         if let wd = weightDecay { h["weight_decay"] = shortestDouble(wd) }
         if let n = patience { h["patience"] = Double(n) }
         return h

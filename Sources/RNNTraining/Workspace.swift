@@ -41,6 +41,18 @@ final class Workspace<Scalar: TrainingScalar>: @unchecked Sendable {
     /// Per layer below the last: its output in sequence time `[T*B, D*H]` (`[hf[t], hb[t]]`); for a
     /// unidirectional layer the forward direction's ``DirectionBuffers/hidden`` itself.
     let outputs: [UnsafeMutablePointer<Scalar>]
+    /// Per layer below the last: its output after between-layer dropout, the next layer's input
+    /// `[T*B, D*H]` (read only while ``masks`` has ``DropoutMasks/between`` masks).
+    let droppedOutputs: [UnsafeMutablePointer<Scalar>]
+    /// `dense_out`'s input when it is not read straight from the final states (pooling, or output
+    /// dropout): the pooled vector or the gathered final state, masked `[B, D*H]`.
+    let head: UnsafeMutablePointer<Scalar>
+    /// `dL/d(head)` `[B, D*H]`.
+    let headGradient: UnsafeMutablePointer<Scalar>
+    /// Max pooling's arg-max per sequence and column: the step (in its direction's time) that won `[B, D*H]`.
+    let argmax: UnsafeMutablePointer<Int>
+    /// This batch's dropout masks (training only); nil: nothing is dropped.
+    var masks: DropoutMasks<Scalar>?
     /// Logits, then softmax probabilities, then `dL/dlogits` `[B, C]`.
     let logits: UnsafeMutablePointer<Scalar>
 
@@ -106,6 +118,11 @@ final class Workspace<Scalar: TrainingScalar>: @unchecked Sendable {
         outputs = (0..<(a.layerCount - 1)).map { l in
             a.bidirectional ? buffer(rows * wide) : directions[l][0].hidden
         }
+        droppedOutputs = (0..<(a.layerCount - 1)).map { _ in buffer(rows * wide) }
+        head = buffer(capacity * wide)
+        headGradient = buffer(capacity * wide)
+        argmax = UnsafeMutablePointer<Int>.allocate(capacity: capacity * wide)
+        argmax.initialize(repeating: 0, count: capacity * wide)
         logits = buffer(capacity * a.classCount)
         gateGradient = buffer(rows * 4 * h)
         recurrentHiddenGradient = buffer(capacity * h)
@@ -123,6 +140,14 @@ final class Workspace<Scalar: TrainingScalar>: @unchecked Sendable {
 
     deinit {
         for p in allocations { p.deallocate() }
+        argmax.deallocate()
+    }
+
+    /// The input of recurrent layer `l` in sequence time: the network input (already dropped out,
+    /// see ``DropoutMasks``) for the first, else the layer below's output, after dropout when it applies.
+    func layerInput(_ l: Int) -> UnsafeMutablePointer<Scalar> {
+        if l == 0 { return input }
+        return masks?.between != nil ? droppedOutputs[l - 1] : outputs[l - 1]
     }
 
     /// The length of loaded sequence `b` (`T` without ``lengths``).

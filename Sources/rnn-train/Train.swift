@@ -88,6 +88,7 @@ struct Train: ParsableCommand {
     @Option(help: "Recurrent cell of every layer: lstm or gru (image data sets only).") var cell: RecurrentCell?
     @Option(help: "Where a GRU's reset gate applies: after (PyTorch's, the default) or before (the original GRU).") var gruReset: GRUReset?
     @Flag(help: "Run every recurrent layer both ways (outputs [forward, backward], 2H wide; image data sets only).") var bidirectional = false
+    @OptionGroup(title: "Pooling and dropout (image and sequence data sets)") var poolDropout: PoolDropoutOptions
     @Option(help: "Sequences per step.") var batchSize: Int?
     @Option(help: "Passes over the training examples (55,000 MNIST images, 22,500 IMDb reviews).") var epochs: Int?
     @Option(help: "Stop after this many steps.") var steps: Int?
@@ -136,6 +137,7 @@ struct Train: ParsableCommand {
         if let v = threads { c.threads = v }
         if let v = validation { c.validationCount = v }
         c.subset = subset
+        poolDropout.apply(to: &c)
         return c
     }
 
@@ -154,6 +156,9 @@ struct Train: ParsableCommand {
             }
             try trainImages(resuming: checkpoint)
         case nil:
+            if datasetName == .imdb, poolDropout.isSet {
+                throw fail("--pool, --input-dropout, --dropout and --output-dropout need an image or sequence data set; the IMDb model has --embedding-dropout and --hidden-dropout", ExitStatus.usage)
+            }
             if datasetName.sequenceFiles != nil { return try trainSequences(resuming: nil) }
             if datasetName == .imdb, cell == .gru || gruReset != nil || bidirectional {
                 throw fail("--cell gru, --gru-reset and --bidirectional need an image data set (mnist, fashion-mnist); the IMDb model is an LSTM", ExitStatus.usage)

@@ -24,21 +24,24 @@ func randomSequences(count: Int, timeSteps: Int, inputs: Int, classes: Int, seed
 /// parameters whose true gradient is ~0 from dividing round-off by round-off.
 ///
 /// `lengths` makes the batch variable-length (padding steps hold random values too, which must not
-/// matter); `corrupt` alters the analytic gradient before the comparison (to show the check fails).
+/// matter); `dropout` fixes dropout masks (the same seed and step draw the same masks at every
+/// evaluation, so the finite differences are of the loss under those masks); `corrupt` alters the analytic gradient before the comparison (to show the check fails).
 func worstRelativeError(_ architecture: LSTMArchitecture, timeSteps: Int, batch: Int, seed: UInt64,
-                        lengths: [Int]? = nil,
+                        lengths: [Int]? = nil, dropout: (rates: DropoutRates, seed: UInt64, step: Int)? = nil,
                         corrupt: (inout [Double], ParameterLayout) -> Void = { _, _ in }) -> (Double, String) {
     let p = randomTinyParameters(architecture, seed: seed)
     let (x, y) = randomSequences(count: batch, timeSteps: timeSteps, inputs: architecture.inputSize,
                                  classes: architecture.classCount, seed: seed + 1)
-    var analytic = batchLossAndGradient(parameters: p, sequences: x, labels: y, timeSteps: timeSteps, lengths: lengths).gradient
+    var analytic = batchLossAndGradient(parameters: p, sequences: x, labels: y, timeSteps: timeSteps, lengths: lengths,
+                                        dropout: dropout).gradient
     corrupt(&analytic, p.layout)
     // Five-point central difference: truncation error O(h^4) ~ 1e-16, round-off ~ 1e-16/h ~ 1e-12.
     let h = 1e-4
     func loss(shiftedBy delta: Double, at k: Int) -> Double {
         var shifted = p
         shifted.values[k] += delta
-        return batchLossAndGradient(parameters: shifted, sequences: x, labels: y, timeSteps: timeSteps, lengths: lengths).loss
+        return batchLossAndGradient(parameters: shifted, sequences: x, labels: y, timeSteps: timeSteps, lengths: lengths,
+                                     dropout: dropout).loss
     }
     var worst = 0.0, worstName = ""
     for slot in p.layout.slots {
@@ -123,4 +126,62 @@ func everyGradientOfAStackedBidirectionalVariableLengthModelMatchesFiniteDiffere
         }
         #expect(worst > 1, "a flipped gradient block gave only \(worst)")
     }
+}
+
+// Pooling over time (mean and max of the last layer's per-step outputs over each sequence's own
+// steps): the same five-point check of every parameter, same bound, on variable-length batches,
+// uni- and bidirectional, LSTM and GRU. Max pooling is differentiable only where each column's
+// maximum is unique; the inputs and weights are continuous random values, so the best and the
+// second-best step of a column differ by O(0.1), far more than the largest shift of the
+// differences (2e-4 in one parameter), and no finite difference crosses an arg-max (a crossing
+// would show as a relative error of order 1, not below 1e-6). ``maxPoolingMargins`` measures it.
+
+@Test(arguments: [TimePooling.mean, .max], [(RecurrentCell.lstm, false), (.gru, false), (.lstm, true), (.gru, true)])
+func everyGradientOfAPooledModelMatchesFiniteDifferences(pooling: TimePooling, shape: (RecurrentCell, Bool)) {
+    let a = LSTMArchitecture(inputSize: 3, hiddenSize: 3, layerCount: 2, classCount: 3, cell: shape.0,
+                             bidirectional: shape.1, pooling: pooling)
+    let lengths = [4, 2, 1, 3]
+    if pooling == .max {
+        let margin = maxPoolingMargin(a, timeSteps: 4, batch: 4, seed: 16, lengths: lengths)
+        #expect(margin > 1e-3, "the smallest gap between a column's best and second-best step is \(margin)")
+    }
+    let (worst, name) = worstRelativeError(a, timeSteps: 4, batch: 4, seed: 16, lengths: lengths)
+    #expect(worst < 1e-6, "worst: \(worst) at \(name)")
+}
+
+/// Dropout with fixed masks (input, between the two layers, output; rates 0.3, 0.4, 0.5): the
+/// gradient is that of the loss under those masks, for the final state and both poolings.
+@Test(arguments: [TimePooling.last, .mean, .max])
+func everyGradientUnderFixedDropoutMasksMatchesFiniteDifferences(pooling: TimePooling) {
+    let a = LSTMArchitecture(inputSize: 3, hiddenSize: 3, layerCount: 2, classCount: 3, cell: .gru, bidirectional: true,
+                             pooling: pooling)
+    let dropout = (rates: DropoutRates(input: 0.3, between: 0.4, output: 0.5), seed: UInt64(7), step: 3)
+    let (worst, name) = worstRelativeError(a, timeSteps: 4, batch: 3, seed: 17, lengths: [4, 2, 3], dropout: dropout)
+    #expect(worst < 1e-6, "worst: \(worst) at \(name)")
+}
+
+/// The smallest gap, over every sequence and column of the last layer's max pooling, between the
+/// largest and the second-largest value over the sequence's valid steps (infinity for length 1).
+func maxPoolingMargin(_ a: LSTMArchitecture, timeSteps: Int, batch: Int, seed: UInt64, lengths: [Int]) -> Double {
+    let p = randomTinyParameters(a, seed: seed)
+    let (x, _) = randomSequences(count: batch, timeSteps: timeSteps, inputs: a.inputSize, classes: a.classCount, seed: seed + 1)
+    let engine = GradientEngine<Double>(architecture: a, timeSteps: timeSteps, batchCapacity: batch, workerCount: 1)
+    _ = p.values.withUnsafeBufferPointer { pp in
+        x.withUnsafeBufferPointer { xp in
+            lengths.withUnsafeBufferPointer { n in
+                engine.logits(parameters: pp, source: .sequences(xp, lengths: n), indices: Array(0..<batch)[...])
+            }
+        }
+    }
+    let ws = engine.workers[0], h = a.hiddenSize, last = a.layerCount - 1
+    var margin = Double.infinity
+    for d in 0..<a.directionCount {
+        for b in 0..<batch where lengths[b] > 1 {
+            for j in 0..<h {
+                let values = (0..<lengths[b]).map { u in ws.directions[last][d].hidden[(u * batch + b) * h + j] }.sorted(by: >)
+                margin = min(margin, values[0] - values[1])
+            }
+        }
+    }
+    return margin
 }

@@ -105,18 +105,26 @@ import Testing
         for hidden in [8, 5] {
             let a = Self.architecture(shape, hidden: hidden)
             let p = randomTinyParameters(a, seed: 31).converted(to: Float.self)
-            let file = p.modelFile(height: 6, labels: ["a", "b", "c"], provenance: Provenance(producer: "test"))
-            let decoded = try ModelReader.decode(ModelWriter.encode(file))
-            #expect(try LSTMParameters<Float>(model: decoded) == p)
-            let images = Array(syntheticData(count: 7, seed: 32).pixels)
-            let reference = try forward64(model: decoded, images: images, count: 7)
-            let runtime = try Model(decoded).classify(pixels: images).logits
-            let trainer = Evaluator(architecture: a, timeSteps: 6, threads: 1).logits(parameters: p, images: images, count: 7)
-            for k in reference.indices {
-                #expect(abs(Double(runtime[k]) - reference[k]) <= 1e-4 * max(1, abs(reference[k])), "runtime, H \(hidden), logit \(k)")
-                #expect(abs(Double(trainer[k]) - reference[k]) <= 1e-4 * max(1, abs(reference[k])), "trainer, H \(hidden), logit \(k)")
-            }
+            _ = try Self.expectRuntimeAgreesOnImageRows(p, seed: 32, note: "H \(hidden)")
         }
+    }
+
+    /// Exports `p` for 6-row images, reads the file back (into equal weights), and expects
+    /// RNNRuntime's logits and the trainer's float32 ones of 7 synthetic images (seed `seed`) to
+    /// be within 1e-4 relative (floor 1) of the trainer's float64 forward pass of the file. Returns the file.
+    static func expectRuntimeAgreesOnImageRows(_ p: LSTMParameters<Float>, seed: UInt64, note: String) throws -> ModelFile {
+        let file = p.modelFile(height: 6, labels: ["a", "b", "c"], provenance: Provenance(producer: "test"))
+        let decoded = try ModelReader.decode(ModelWriter.encode(file))
+        #expect(try LSTMParameters<Float>(model: decoded) == p)
+        let images = Array(syntheticData(count: 7, seed: seed).pixels)
+        let reference = try forward64(model: decoded, images: images, count: 7)
+        let runtime = try Model(decoded).classify(pixels: images).logits
+        let trainer = Evaluator(architecture: p.architecture, timeSteps: 6, threads: 1).logits(parameters: p, images: images, count: 7)
+        for k in reference.indices {
+            #expect(abs(Double(runtime[k]) - reference[k]) <= 1e-4 * max(1, abs(reference[k])), "runtime, \(note), logit \(k)")
+            #expect(abs(Double(trainer[k]) - reference[k]) <= 1e-4 * max(1, abs(reference[k])), "trainer, \(note), logit \(k)")
+        }
+        return decoded
     }
 
     /// The same on a `features` input (spec §6.2.2) with standardization and sequences of different
