@@ -202,7 +202,8 @@ private func fuzzData(width: Int, height: Int, classes: [String], validation: In
 
 /// Checkpoints of tiny real runs. Image runs: mid-epoch, at an epoch's end, finished by the step
 /// limit, without validation images (NaN records), two layers with the tutorial preset's settings,
-/// GRU and bidirectional layers, AdamW with patience and shift augmentation (mid-run and finished).
+/// GRU and bidirectional layers (one with max pooling and dropout), AdamW with patience and shift
+/// augmentation (mid-run and finished).
 /// Text runs and sequence runs (``fuzzRawSequences(features:maxLength:classes:)``), each mid-epoch
 /// and finished, with and without validation.
 private func seedCheckpoints() throws(TrainingError) -> [(String, [UInt8])] {
@@ -227,6 +228,8 @@ private func seedCheckpoints() throws(TrainingError) -> [(String, [UInt8])] {
     gru.architecture.gruReset = .before
     var bidirectional = configuration(layers: 2)
     bidirectional.architecture.bidirectional = true
+    bidirectional.architecture.pooling = .max
+    bidirectional.dropout = DropoutRates(input: 0.1, between: 0.2, output: 0.3)
     var gruBidirectional = configuration()
     gruBidirectional.architecture.cell = .gru
     gruBidirectional.architecture.bidirectional = true
@@ -240,7 +243,7 @@ private func seedCheckpoints() throws(TrainingError) -> [(String, [UInt8])] {
     let runs: [(String, TrainingConfiguration, stopAfter: Int?)] = [
         ("mid-epoch", configuration(), 3), ("epoch-end", configuration(), 6), ("finished", configuration(), nil),
         ("no-validation", noValidation, 7), ("tutorial-2-layers", tutorial, nil),
-        ("gru-reset-before", gru, 4), ("bidirectional-2-layers", bidirectional, 8), ("gru-bidirectional", gruBidirectional, nil),
+        ("gru-reset-before", gru, 4), ("bidirectional-2-layers-max-pool-dropout", bidirectional, 8), ("gru-bidirectional", gruBidirectional, nil),
         ("adamw-patience-shift-mid-epoch", adamW, 9), ("adamw-patience-shift-finished", adamW, nil),
     ]
     var seeds: [(String, [UInt8])] = []
@@ -291,13 +294,14 @@ private func seedCheckpoints() throws(TrainingError) -> [(String, [UInt8])] {
     var sequenceGRU = sequenceConfiguration(validation: 3)
     sequenceGRU.architecture.cell = .gru
     sequenceGRU.architecture.bidirectional = true
+    sequenceGRU.architecture.pooling = .mean
     sequenceGRU.weightDecay = 0.01
     let sequenceRuns: [(String, TrainingConfiguration, SequenceFiles, stopAfter: Int?)] = [
         ("sequence-mid-epoch", sequenceConfiguration(validation: 3), .ts, 6),
         ("sequence-finished", sequenceConfiguration(validation: 3), .ts, nil),
         ("sequence-no-validation-mid-epoch", sequenceConfiguration(validation: 0), .npy, 2),
         ("sequence-no-validation-finished", sequenceConfiguration(validation: 0), .npy, nil),
-        ("sequence-gru-bidirectional", sequenceGRU, .ts, nil),
+        ("sequence-gru-bidirectional-mean-pool", sequenceGRU, .ts, nil),
     ]
     for (name, c, files, stopAfter) in sequenceRuns {
         let raw = fuzzRawSequences(features: 2, maxLength: 5, classes: 3)
