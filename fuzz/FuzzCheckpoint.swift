@@ -1,5 +1,5 @@
-// libFuzzer entry point for the checkpoint reader, image and text checkpoints alike (see
-// fuzz/README.md, spec/CHECKPOINT.md).
+// libFuzzer entry point for the checkpoint reader, image, text and feature-sequence checkpoints
+// alike (see fuzz/README.md, spec/CHECKPOINT.md).
 //
 // Compiled in one module together with Sources/RNNTraining/*.swift (so it can use internal
 // helpers), against RNNFormat, RNNDatasets and RNNCore built as static libraries and the C kernels
@@ -12,7 +12,9 @@
 //   - re-encode to bytes that decode and re-encode to the same bytes (and, when its JSON header was
 //     already canonical, to the input itself);
 //   - when its data-dependent checks pass against a data set of its shape, train one step
-//     without trapping (the crash `rnn-train --resume` used to have on a negative stepInEpoch).
+//     without trapping (the crash `rnn-train --resume` used to have on a negative stepInEpoch);
+//     a sequence checkpoint's data takes its identity (SHA-256s, standardization) from the
+//     checkpoint (``fuzzSequences(_:)``).
 //
 // Seeds: with FUZZ_CHECKPOINT_SEEDS=DIR set, LLVMFuzzerInitialize writes checkpoints of real
 // tiny training runs into DIR (fuzz/run.sh does this before fuzzing); nothing binary is committed.
@@ -80,6 +82,7 @@ private func check(_ bytes: [UInt8]) {
     switch checkpoint {
     case .image(let c): trainOneStep(c)
     case .text(let c): trainOneStep(c)
+    case .sequence(let c): trainOneStep(c)
     }
 }
 
@@ -112,6 +115,68 @@ private func trainOneStep(_ checkpoint: TextCheckpoint) {
     _ = try? trainer.run(&state, shouldStop: { true })
 }
 
+/// Resumes a feature-sequence checkpoint, if small enough to be quick, for one step on the fuzz
+/// sequences of its shape (``fuzzSequences(_:)``).
+private func trainOneStep(_ checkpoint: SequenceCheckpoint) {
+    let c = checkpoint.configuration, a = c.architecture
+    guard (1...4).contains(a.inputSize), checkpoint.maxLength <= 16, a.hiddenSize <= 8, a.layerCount <= 2, a.classCount <= 4,
+          c.batchSize <= 64, c.threads <= 2, c.validationCount < fuzzSequenceCount else { return }
+    guard let data = fuzzSequences(checkpoint) else { return }
+    guard (try? checkpoint.validate(against: data, path: "fuzz")) != nil else { return }
+    guard let trainer = try? SequenceTrainer(configuration: c, data: data) else {
+        fatalError("a sequence checkpoint that fits its data was refused by the trainer")
+    }
+    var state = checkpoint.state
+    _ = try? trainer.run(&state, shouldStop: { true })
+}
+
+/// Training sequences (validation ones included) of the fuzz sequence data; 4 more for testing.
+private let fuzzSequenceCount = 16
+
+/// The fuzz sequences of `checkpoint`'s shape: `fuzzSequenceCount` training and 4 test sequences
+/// of `architecture.inputSize` features, the first of each `timeSteps` steps long and the others
+/// 1 ... `timeSteps`, labels cycling through the classes, values in -10 ... 10; split with the
+/// checkpoint's seed and validation count, and carrying the checkpoint's own `datasetSHA256`.
+///
+/// The data's identity cannot come from the data here: a real resume hashes the files and fits
+/// the standardization on the training part, so a mutated SHA-256 or mean/std bit pattern would
+/// never pass, and the training step would only be reached by unmutated seeds. So, as the text
+/// harness does with SHA-256s, the identity is the checkpoint's: the file hashes are copied, and
+/// the sequences are standardized with the checkpoint's own statistics (raw when it has none).
+/// For the seeds, which are trained on this data with `standardize: true`, those statistics are
+/// exactly the ones the split fits, so the data is the one they were trained on, bit for bit.
+private func fuzzSequences(_ checkpoint: SequenceCheckpoint) -> SequenceTrainingData? {
+    let c = checkpoint.configuration
+    let raw = fuzzRawSequences(features: c.architecture.inputSize, maxLength: checkpoint.maxLength,
+                               classes: checkpoint.classNames.count)
+    guard var data = try? SequenceTrainingData(train: raw.train, test: raw.test, validationCount: c.validationCount,
+                                                seed: c.seed, standardize: false, name: checkpoint.datasetName,
+                                                sha256: checkpoint.datasetSHA256, classNames: checkpoint.classNames)
+    else { return nil }
+    if let s = checkpoint.standardization {
+        data.train.sequences = s.apply(to: data.train.sequences)
+        data.validation.sequences = s.apply(to: data.validation.sequences)
+        data.test.sequences = s.apply(to: data.test.sequences)
+        data.standardization = s
+    }
+    return data
+}
+
+/// Deterministic unstandardized sequences (``fuzzSequences(_:)``): `fuzzSequenceCount` to train on, 4 to test.
+private func fuzzRawSequences(features: Int, maxLength: Int, classes: Int) -> (train: LabeledSequences, test: LabeledSequences) {
+    var rng = Xoshiro256StarStar(seed: 13)
+    func set(_ count: Int) -> LabeledSequences {
+        let values = (0..<count).map { i in
+            let length = i == 0 ? maxLength : 1 + rng.nextInt(below: maxLength)
+            return (0..<(length * features)).map { _ in Float(rng.nextInt(below: 2001) - 1000) / 100 }
+        }
+        // Finite values of a positive feature count (the callers' guard): the checks cannot fail.
+        return LabeledSequences(sequences: try! FeatureSequences(features: features, values: values),
+                                labels: (0..<count).map { $0 % max(classes, 1) })
+    }
+    return (set(fuzzSequenceCount), set(4))
+}
+
 /// Deterministic two-class reviews over a ten-word vocabulary: 30 for training, 4 for testing.
 private func fuzzReviews() -> TextDatasetSplits {
     var rng = Xoshiro256StarStar(seed: 11)
@@ -135,8 +200,12 @@ private func fuzzData(width: Int, height: Int, classes: [String], validation: In
                         sha256: ["fuzz": String(repeating: "0", count: 64)], classNames: classes)
 }
 
-/// Checkpoints of tiny real runs: mid-epoch, at an epoch's end, finished by the step limit,
-/// without validation images (NaN records), two layers with the tutorial preset's settings.
+/// Checkpoints of tiny real runs. Image runs: mid-epoch, at an epoch's end, finished by the step
+/// limit, without validation images (NaN records), two layers with the tutorial preset's settings,
+/// GRU and bidirectional layers (one with max pooling and dropout), AdamW with patience and shift
+/// augmentation (mid-run and finished).
+/// Text runs and sequence runs (``fuzzRawSequences(features:maxLength:classes:)``), each mid-epoch
+/// and finished, with and without validation.
 private func seedCheckpoints() throws(TrainingError) -> [(String, [UInt8])] {
     func configuration(layers: Int = 1) -> TrainingConfiguration {
         var c = TrainingConfiguration(architecture: LSTMArchitecture(inputSize: 3, hiddenSize: 2, layerCount: layers, classCount: 2))
@@ -154,9 +223,28 @@ private func seedCheckpoints() throws(TrainingError) -> [(String, [UInt8])] {
     tutorial.maximumSteps = 8
     var noValidation = configuration()
     noValidation.validationCount = 0
+    var gru = configuration()
+    gru.architecture.cell = .gru
+    gru.architecture.gruReset = .before
+    var bidirectional = configuration(layers: 2)
+    bidirectional.architecture.bidirectional = true
+    bidirectional.architecture.pooling = .max
+    bidirectional.dropout = DropoutRates(input: 0.1, between: 0.2, output: 0.3)
+    var gruBidirectional = configuration()
+    gruBidirectional.architecture.cell = .gru
+    gruBidirectional.architecture.bidirectional = true
+    // AdamW, early stopping and shifted images: 3 epochs of 6 steps, patience 1 (a best epoch is kept
+    // from the first epoch's end: bestEpoch and epochsSinceImprovement in the header).
+    var adamW = configuration()
+    adamW.epochs = 3
+    adamW.weightDecay = 0.05
+    adamW.patience = 1
+    adamW.augmentation = .shift
     let runs: [(String, TrainingConfiguration, stopAfter: Int?)] = [
         ("mid-epoch", configuration(), 3), ("epoch-end", configuration(), 6), ("finished", configuration(), nil),
         ("no-validation", noValidation, 7), ("tutorial-2-layers", tutorial, nil),
+        ("gru-reset-before", gru, 4), ("bidirectional-2-layers-max-pool-dropout", bidirectional, 8), ("gru-bidirectional", gruBidirectional, nil),
+        ("adamw-patience-shift-mid-epoch", adamW, 9), ("adamw-patience-shift-finished", adamW, nil),
     ]
     var seeds: [(String, [UInt8])] = []
     for (name, c, stopAfter) in runs {
@@ -191,6 +279,43 @@ private func seedCheckpoints() throws(TrainingError) -> [(String, [UInt8])] {
         var steps = 0
         _ = try trainer.run(&state, shouldStop: { steps += 1; return steps == stopAfter })
         seeds.append((name, try TextCheckpoint(configuration: c, state: state, data: data).encoded()))
+    }
+    // Sequence runs (version 2) on the fuzz sequences: 2 features, up to 5 steps, 3 classes; with 3
+    // validation sequences (best epoch kept) and standardized, or without either.
+    func sequenceConfiguration(validation: Int) -> TrainingConfiguration {
+        var c = TrainingConfiguration(architecture: LSTMArchitecture(inputSize: 2, hiddenSize: 3, classCount: 3))
+        c.batchSize = 4
+        c.epochs = 2
+        c.warmupSteps = 2
+        c.threads = 1
+        c.validationCount = validation
+        return c
+    }
+    var sequenceGRU = sequenceConfiguration(validation: 3)
+    sequenceGRU.architecture.cell = .gru
+    sequenceGRU.architecture.bidirectional = true
+    sequenceGRU.architecture.pooling = .mean
+    sequenceGRU.weightDecay = 0.01
+    let sequenceRuns: [(String, TrainingConfiguration, SequenceFiles, stopAfter: Int?)] = [
+        ("sequence-mid-epoch", sequenceConfiguration(validation: 3), .ts, 6),
+        ("sequence-finished", sequenceConfiguration(validation: 3), .ts, nil),
+        ("sequence-no-validation-mid-epoch", sequenceConfiguration(validation: 0), .npy, 2),
+        ("sequence-no-validation-finished", sequenceConfiguration(validation: 0), .npy, nil),
+        ("sequence-gru-bidirectional-mean-pool", sequenceGRU, .ts, nil),
+    ]
+    for (name, c, files, stopAfter) in sequenceRuns {
+        let raw = fuzzRawSequences(features: 2, maxLength: 5, classes: 3)
+        let hashes = files == .ts ? ["Fuzz_TRAIN.ts": String(repeating: "0", count: 64), "Fuzz_TEST.ts": String(repeating: "1", count: 64)]
+                                  : ["x_train.npy": String(repeating: "2", count: 64), "y_train.npy": String(repeating: "3", count: 64),
+                                     "x_test.npy": String(repeating: "4", count: 64), "y_test.npy": String(repeating: "5", count: 64)]
+        let data = try SequenceTrainingData(train: raw.train, test: raw.test, validationCount: c.validationCount, seed: c.seed,
+                                            standardize: files == .ts, name: "Fuzz", sha256: hashes,
+                                            classNames: files == .ts ? ["walk", "run", "stand"] : ["0", "1", "2"])
+        let trainer = try SequenceTrainer(configuration: c, data: data)
+        var state = TrainingState(configuration: c)
+        var steps = 0
+        _ = try trainer.run(&state, shouldStop: { steps += 1; return steps == stopAfter })
+        seeds.append((name, try SequenceCheckpoint(configuration: c, state: state, data: data, files: files).encoded()))
     }
     return seeds
 }
