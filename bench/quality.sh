@@ -23,6 +23,8 @@ ROWS=(
   "mnist-default|MNIST|course LSTM (default preset)|$TRAIN --data $MNIST"
   "fashion-default|Fashion-MNIST|course LSTM (default preset)|$TRAIN --dataset fashion-mnist --data $FASHION"
   "imdb-default|IMDb|LSTM (default text preset)|$TRAIN --dataset imdb --data $IMDB"
+  "japanese-vowels|JapaneseVowels (UEA)|2-layer BiGRU 64 (ts defaults)|$TRAIN --dataset ts --data $UEA/JapaneseVowels_TRAIN.ts --test $UEA/JapaneseVowels_TEST.ts"
+  "basic-motions|BasicMotions (UEA)|2-layer BiGRU 64, batch 4, 100 epochs|$TRAIN --dataset ts --data $UEA/BasicMotions_TRAIN.ts --test $UEA/BasicMotions_TEST.ts --batch-size 4 --epochs 100"
 )
 
 if [ "${1:-}" = "--list" ]; then
