@@ -8,6 +8,9 @@ package struct EvaluationResult: Sendable, Equatable {
     package var accuracy: Double
     /// Number of images evaluated.
     package var count: Int
+
+    /// The figures of an empty set: NaN loss and accuracy, count 0 (a run without validation examples).
+    package static let none = EvaluationResult(loss: .nan, accuracy: .nan, count: 0)
 }
 
 /// A float32 forward-only evaluator that reuses its buffers across calls.

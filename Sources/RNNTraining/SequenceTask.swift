@@ -139,7 +139,7 @@ package final class SequenceTask: TrainingTask {
     }
 
     package func validate(_ parameters: LSTMParameters<Float>) -> EvaluationResult {
-        validation.count > 0 ? evaluate(parameters, on: validation) : EvaluationResult(loss: .nan, accuracy: .nan, count: 0)
+        validation.count > 0 ? evaluate(parameters, on: validation) : .none
     }
 
     package func checkShape(of state: TrainingState) throws(StateInconsistency) {
@@ -158,10 +158,7 @@ extension TrainingLoop where Task == SequenceTask {
     package convenience init(configuration: TrainingConfiguration, data: SequenceTrainingData,
                              kernel: KernelISA = .detected) throws(TrainingError) {
         let task = try SequenceTask(configuration: configuration, data: data, kernel: kernel)
-        self.init(task: task, settings: configuration.sequenceLoop) { total in
-            LearningRatePlan(base: configuration.learningRate, schedule: configuration.schedule,
-                             totalSteps: total, warmupSteps: configuration.warmupSteps)
-        }
+        self.init(task: task, settings: configuration.sequenceLoop, plan: configuration.learningRatePlan(totalSteps:))
     }
 
     /// The validated settings.

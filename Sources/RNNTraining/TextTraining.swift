@@ -261,7 +261,7 @@ package final class TextTask: TrainingTask {
     }
 
     package func validate(_ parameters: TextParameters) -> EvaluationResult {
-        validation.count > 0 ? evaluate(parameters.values, on: validation) : EvaluationResult(loss: .nan, accuracy: .nan, count: 0)
+        validation.count > 0 ? evaluate(parameters.values, on: validation) : .none
     }
 
     /// Mean cross-entropy and accuracy of `parameters` on `data`.

@@ -74,7 +74,7 @@ package final class ImageTask: TrainingTask {
     package func validate(_ parameters: LSTMParameters<Float>) -> EvaluationResult {
         data.validation.count > 0
             ? evaluator.evaluate(parameters: parameters, on: data.validation)
-            : EvaluationResult(loss: .nan, accuracy: .nan, count: 0)
+            : .none
     }
 
     package func checkShape(of state: TrainingState) throws(StateInconsistency) {
@@ -92,10 +92,7 @@ extension TrainingLoop where Task == ImageTask {
     package convenience init(configuration: TrainingConfiguration, data: TrainingData,
                              kernel: KernelISA = .detected) throws(TrainingError) {
         let task = try ImageTask(configuration: configuration, data: data, kernel: kernel)
-        self.init(task: task, settings: configuration.loop) { total in
-            LearningRatePlan(base: configuration.learningRate, schedule: configuration.schedule,
-                             totalSteps: total, warmupSteps: configuration.warmupSteps)
-        }
+        self.init(task: task, settings: configuration.loop, plan: configuration.learningRatePlan(totalSteps:))
     }
 
     /// The validated settings.

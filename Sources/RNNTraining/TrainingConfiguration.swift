@@ -115,6 +115,12 @@ package struct TrainingConfiguration: Sendable, Codable, Equatable {
                       weightDecay: weightDecay ?? 0, decayed: decayedRanges)
     }
 
+    /// The learning rate at every step of a run of `totalSteps` steps (``schedule`` after
+    /// ``warmupSteps`` of warm-up from ``learningRate``): image and sequence runs alike.
+    package func learningRatePlan(totalSteps: Int) -> LearningRatePlan {
+        LearningRatePlan(base: learningRate, schedule: schedule, totalSteps: totalSteps, warmupSteps: warmupSteps)
+    }
+
     /// Hyperparameters as written into the model's provenance (spec §6.3).
     package var provenanceHyperparameters: [String: Double] {
         var h: [String: Double] = [
