@@ -24,8 +24,12 @@ package enum TimePooling: String, Sendable, Equatable, Codable, CaseIterable {
     case max
 }
 
-/// The shape of the classifier: `dense_in (I -> H)`, `layerCount` stacked recurrent layers of
-/// width `H` (LSTM or GRU, each unidirectional or bidirectional), `dense_out (D*H -> classes)`.
+/// The shape of the classifier: an input stage, `layerCount` stacked recurrent layers of width `H`
+/// (LSTM or GRU, each unidirectional or bidirectional), `dense_out (D*H -> classes)`.
+///
+/// The input stage is `dense_in (I -> H)` for real-valued rows (images, feature sequences), or,
+/// with ``vocabularySize``, an `embedding` table `[V, I]` for token ids (texts): step `t`'s input
+/// is row `token[t]` of the table, `I` wide, read by the first layer's `W_ih` directly.
 ///
 /// Every recurrent layer but the last returns its whole sequence to the next one; the last returns
 /// its final state: `h[T-1]`, or `[hf[T-1], hb[0]]` when bidirectional (spec/FORMAT.md §6.1), or,
@@ -33,8 +37,10 @@ package enum TimePooling: String, Sendable, Equatable, Codable, CaseIterable {
 /// above a bidirectional one reads `2H` inputs. `dense_in` has no activation, which is what lets the
 /// trainer fold it into the first layer's input weights (see ``PreparedWeights``).
 package struct LSTMArchitecture: Sendable, Equatable, Codable {
-    /// Features per time step (28 for MNIST rows).
+    /// Features per time step (28 for MNIST rows); with an embedding, its width `D`.
     package var inputSize: Int
+    /// The embedding's rows `V` (token ids `0 ..< V`) when the input is tokens; nil: `dense_in`.
+    package var vocabularySize: Int? = nil
     /// Width `H` of `dense_in` and of every recurrent layer (per direction).
     package var hiddenSize: Int
     /// Number of stacked recurrent layers.
@@ -55,16 +61,20 @@ package struct LSTMArchitecture: Sendable, Equatable, Codable {
     package var directionCount: Int { bidirectional ? 2 : 1 }
     /// Width of a layer's output step (and `dense_out`'s input): `H` or `2H`.
     package var outputWidth: Int { directionCount * hiddenSize }
-    /// Input width of recurrent layer `l`: `H` (from `dense_in`) for the first, else the layer below's output.
-    package func layerInputSize(_ l: Int) -> Int { l == 0 ? hiddenSize : outputWidth }
+    /// Input width of recurrent layer `l`: `H` (from `dense_in`) or the embedding width for the
+    /// first, else the layer below's output.
+    package func layerInputSize(_ l: Int) -> Int { l > 0 ? outputWidth : hasDenseIn ? hiddenSize : inputSize }
+    /// Whether the input stage is `dense_in` (else an embedding).
+    package var hasDenseIn: Bool { vocabularySize == nil }
     /// Gate rows per direction: `4H` (LSTM) or `3H` (GRU).
     package var gateRows: Int { cell.gateCount * hiddenSize }
 
     /// An architecture; call ``validate()`` before use.
     package init(inputSize: Int, hiddenSize: Int, layerCount: Int = 1, classCount: Int,
                  cell: RecurrentCell = .lstm, gruReset: GRUReset = .after, bidirectional: Bool = false,
-                 pooling: TimePooling = .last) {
+                 pooling: TimePooling = .last, vocabularySize: Int? = nil) {
         self.inputSize = inputSize
+        self.vocabularySize = vocabularySize
         self.hiddenSize = hiddenSize
         self.layerCount = layerCount
         self.classCount = classCount
@@ -75,7 +85,7 @@ package struct LSTMArchitecture: Sendable, Equatable, Codable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case inputSize, hiddenSize, layerCount, classCount, cell, gruReset, bidirectional, pooling
+        case inputSize, hiddenSize, layerCount, classCount, cell, gruReset, bidirectional, pooling, vocabularySize
     }
 
     /// Decodes a header; `cell`, `gruReset`, `bidirectional` and `pooling` are optional (a checkpoint
@@ -90,6 +100,7 @@ package struct LSTMArchitecture: Sendable, Equatable, Codable {
         gruReset = try c.decodeIfPresent(GRUReset.self, forKey: .gruReset) ?? .after
         bidirectional = try c.decodeIfPresent(Bool.self, forKey: .bidirectional) ?? false
         pooling = try c.decodeIfPresent(TimePooling.self, forKey: .pooling) ?? .last
+        vocabularySize = try c.decodeIfPresent(Int.self, forKey: .vocabularySize)
     }
 
     /// Encodes a header; the new members are written only when they differ from an LSTM's
@@ -104,6 +115,7 @@ package struct LSTMArchitecture: Sendable, Equatable, Codable {
         if cell == .gru { try c.encode(gruReset, forKey: .gruReset) }
         if bidirectional { try c.encode(bidirectional, forKey: .bidirectional) }
         if pooling != .last { try c.encode(pooling, forKey: .pooling) }
+        if let v = vocabularySize { try c.encode(v, forKey: .vocabularySize) }
     }
 
     /// Throws ``TrainingError/invalidArchitecture(_:)`` unless every size is in range.
@@ -120,6 +132,7 @@ package struct LSTMArchitecture: Sendable, Equatable, Codable {
         try check("--hidden-size", "hiddenSize", hiddenSize, 1...4096)
         try check("--layers", "layerCount", layerCount, 1...16)
         try check("class count", "classCount", classCount, 2...65536)
+        if let v = vocabularySize { try check("vocabulary size", "vocabularySize", v, 1...16_777_216) }
     }
 
     /// The name of recurrent layer `index` in exported files: `lstm` (or `gru`) for a single
@@ -158,10 +171,12 @@ package struct ParameterSlot: Sendable, Equatable {
 /// Keeping every parameter in one contiguous array makes Adam, clipping, gradient reduction and
 /// checkpoints single loops over one buffer.
 package struct ParameterLayout: Sendable, Equatable {
-    /// `dense_in.weight` `[H, I]`.
-    package let denseInWeight: ParameterSlot
-    /// `dense_in.bias` `[H]`.
-    package let denseInBias: ParameterSlot
+    /// `dense_in.weight` `[H, I]` (nil with an embedding).
+    package let denseInWeight: ParameterSlot?
+    /// `dense_in.bias` `[H]` (nil with an embedding).
+    package let denseInBias: ParameterSlot?
+    /// `embed.weight` `[V, D]`: one row per token id (nil with `dense_in`).
+    package let embedding: ParameterSlot?
     /// Per recurrent layer, per direction (forward, then the `*_reverse` tensors of a bidirectional
     /// layer): `w_ih` `[GH, in]`, `w_hh` `[GH, H]`, `b_ih` `[GH]`, `b_hh` `[GH]` with `G` gates.
     package let recurrent: [[RecurrentSlots]]
@@ -192,8 +207,15 @@ package struct ParameterLayout: Sendable, Equatable {
             return s
         }
         let h = a.hiddenSize, rows = a.gateRows
-        denseInWeight = slot("dense_in.weight", [h, a.inputSize])
-        denseInBias = slot("dense_in.bias", [h])
+        if let v = a.vocabularySize {
+            embedding = slot("embed.weight", [v, a.inputSize])
+            denseInWeight = nil
+            denseInBias = nil
+        } else {
+            embedding = nil
+            denseInWeight = slot("dense_in.weight", [h, a.inputSize])
+            denseInBias = slot("dense_in.bias", [h])
+        }
         var layers: [[RecurrentSlots]] = []
         for l in 0..<a.layerCount {
             let n = a.layerName(l), width = a.layerInputSize(l)
@@ -212,7 +234,7 @@ package struct ParameterLayout: Sendable, Equatable {
 
     /// Every slot in vector order.
     package var slots: [ParameterSlot] {
-        [denseInWeight, denseInBias]
+        [embedding, denseInWeight, denseInBias].compactMap { $0 }
             + recurrent.joined().flatMap { [$0.weightIH, $0.weightHH, $0.biasIH, $0.biasHH] }
             + [denseOutWeight, denseOutBias]
     }

@@ -76,17 +76,18 @@ extension Workspace {
                 let source = UnsafePointer(buffers.reversedInput ?? layerInput(l))
                 backwardDirection(parameters: p, layer: l, direction: d, buffers: buffers, external: dh,
                                   onlyLastStep: l == last && !pooled, count: count)
-                // Input side: dW_ih (dW' for the first layer), db_ih, dx.
+                // Input side: dW_ih (dW' for a first layer behind dense_in), db_ih, dx.
                 let gateRows = a.gateRows
-                let weightOut = g + (l == 0 ? combinedWeightGradientOffset(d) : slots.weightIH.offset)
+                let folded = l == 0 && a.hasDenseIn
+                let weightOut = g + (folded ? combinedWeightGradientOffset(d) : slots.weightIH.offset)
                 weightGradient(dz: gateGradient, dzStride: 4 * h, x: source, width: width, gates: gateRows, rows: rows,
                                into: weightOut)
-                let biasGradient = g + (l == 0 ? combinedBiasGradientOffset(d) : slots.biasIH.offset)
+                let biasGradient = g + (folded ? combinedBiasGradientOffset(d) : slots.biasIH.offset)
                 for r in 0..<rows {
                     let dz = gateGradient + r * 4 * h
                     for j in 0..<gateRows { biasGradient[j] += dz[j] }
                 }
-                if l > 0 {
+                if !folded {
                     // db_hh: the rows that share b_ih's pre-activation (all of an LSTM's, a GRU's r and z).
                     let shared = a.cell == .lstm ? gateRows : 2 * h
                     (g + slots.biasHH.offset).update(from: biasGradient, count: shared)
@@ -104,6 +105,11 @@ extension Workspace {
             if l > 0, let mask = masks?.between?[l - 1] {
                 // dL/d(output) = dL/d(dropped output) ⊙ mask, in sequence time like the mask.
                 applyMask(mask, to: below)
+            }
+            if l == 0, let table = layout.embedding {
+                // The embedding: dL/dx through the input mask, then dE[token] += dL/dx per real step.
+                if let mask = masks?.input { applyMask(mask, to: below) }
+                scatterEmbeddingGradient(below, into: g + table.offset, count: count)
             }
             above = 1 - above
         }
@@ -264,22 +270,24 @@ func finishGradient<Scalar: TrainingScalar>(
     parameters p: UnsafePointer<Scalar>, gradient g: UnsafeMutablePointer<Scalar>, architecture a: LSTMArchitecture
 ) {
     let layout = a.layout, h = a.hiddenSize, gateRows = a.gateRows, inputs = a.inputSize
+    // With an embedding the first layer's gradients were stored in place: nothing was folded.
+    guard let denseInWeight = layout.denseInWeight, let denseInBias = layout.denseInBias else { return }
     let folded = a.cell == .gru && a.gruReset == .after ? 2 * h : gateRows
     for (d, first) in layout.recurrent[0].enumerated() {
         let dW = g + Workspace<Scalar>.combinedWeightGradientOffset(a, d), db = dW + gateRows * inputs
         Scalar.gemm(transposeA: false, transposeB: true, m: gateRows, n: h, k: inputs,
-                    alpha: 1, a: dW, lda: inputs, b: p + layout.denseInWeight.offset, ldb: inputs,
+                    alpha: 1, a: dW, lda: inputs, b: p + denseInWeight.offset, ldb: inputs,
                     beta: 0, c: g + first.weightIH.offset, ldc: h)
         // dW_ih += db' b_in^T  (outer product [GH, 1] x [1, H]).
         Scalar.gemm(transposeA: false, transposeB: false, m: gateRows, n: h, k: 1,
-                    alpha: 1, a: db, lda: 1, b: p + layout.denseInBias.offset, ldb: h,
+                    alpha: 1, a: db, lda: 1, b: p + denseInBias.offset, ldb: h,
                     beta: 1, c: g + first.weightIH.offset, ldc: h)
         Scalar.gemm(transposeA: true, transposeB: false, m: h, n: inputs, k: gateRows,
                     alpha: 1, a: p + first.weightIH.offset, lda: h, b: dW, ldb: inputs,
-                    beta: d == 0 ? 0 : 1, c: g + layout.denseInWeight.offset, ldc: inputs)
+                    beta: d == 0 ? 0 : 1, c: g + denseInWeight.offset, ldc: inputs)
         Scalar.gemm(transposeA: true, transposeB: false, m: h, n: 1, k: gateRows,
                     alpha: 1, a: p + first.weightIH.offset, lda: h, b: db, ldb: 1,
-                    beta: d == 0 ? 0 : 1, c: g + layout.denseInBias.offset, ldc: 1)
+                    beta: d == 0 ? 0 : 1, c: g + denseInBias.offset, ldc: 1)
         (g + first.biasIH.offset).update(from: db, count: gateRows)
         (g + first.biasHH.offset).update(from: db, count: folded)
     }

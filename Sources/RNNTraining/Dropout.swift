@@ -8,8 +8,8 @@ import RNNCore
 /// - `input`: on the raw input `x[t]`, *before* `dense_in`. Dropping `dense_in`'s output instead
 ///   would put a mask between `dense_in` and the first layer's `W_ih`, which ``PreparedWeights``
 ///   fold into one matrix `W' = W_ih W_in`; dropping `x` keeps the fold (and its 18 % fewer FLOPs)
-///   valid for every `p`. (`dense_in (x ⊙ m)` is `dense_in` of a corrupted input, like the text
-///   trainer's dropout on the embedding outputs, which are its inputs.)
+///   valid for every `p`. (`dense_in (x ⊙ m)` is `dense_in` of a corrupted input.) With an
+///   embedding, `x[t]` is the token's embedding row: the classic dropout on embedding outputs.
 /// - `between`: on each recurrent layer's per-step output before the layer above reads it.
 /// - `output`: on `dense_out`'s input: the last layer's final state or pooled vector.
 package struct DropoutRates: Sendable, Equatable, Codable {
@@ -38,8 +38,15 @@ func dropoutGenerator(seed: UInt64, step: Int, worker: Int) -> Xoshiro256StarSta
     Xoshiro256StarStar(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(step) &* 64 &+ UInt64(worker))
 }
 
+/// `count` inverted-dropout factors: each `0` with probability `rate`, else `1 / (1 - rate)`.
+func dropoutMask<Scalar: TrainingScalar>(_ count: Int, _ rate: Double, _ g: inout Xoshiro256StarStar) -> [Scalar] {
+    guard rate > 0 else { return [Scalar](repeating: 1, count: count) }
+    let keep = Scalar(1 / (1 - rate))
+    return (0..<count).map { _ in g.nextUnitDouble() < rate ? 0 : keep }
+}
+
 /// One worker's masks for one batch of `count` sequences: each element `0` or `1 / (1 - p)`
-/// (``TextLSTMEngine/mask(_:_:_:)``), nil where the rate is 0. Drawn in the order input, between
+/// (``dropoutMask(_:_:_:)``), nil where the rate is 0. Drawn in the order input, between
 /// (layer by layer), output, all time-major like the buffers they multiply.
 struct DropoutMasks<Scalar: TrainingScalar> {
     /// `[T*B, I]`, on ``Workspace/input``.
@@ -53,7 +60,7 @@ struct DropoutMasks<Scalar: TrainingScalar> {
          generator g: inout Xoshiro256StarStar) {
         let rows = timeSteps * count
         func draw(_ n: Int, _ rate: Double) -> [Scalar]? {
-            rate > 0 ? TextLSTMEngine<Scalar>.mask(n, rate, &g) : nil
+            rate > 0 ? dropoutMask(n, rate, &g) : nil
         }
         input = draw(rows * a.inputSize, rates.input)
         between = rates.between > 0 && a.layerCount > 1

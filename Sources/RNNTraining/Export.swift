@@ -10,6 +10,9 @@ package enum ExportInput: Sendable, Equatable {
     /// `features` (spec §6.2.2, format 1.2): sequences of 1 ... `maxLength` steps of `I` binary32
     /// values, standardized by `mean` and `std` (`[I]` each, both or neither) when given.
     case features(maxLength: Int, mean: [Float]?, std: [Float]?)
+    /// `tokens` (spec §6.2.1, format 1.1): texts through this tokenizer and vocabulary into token
+    /// ids, for a model whose input stage is an embedding.
+    case tokens(TokenInput)
 }
 
 extension LSTMParameters where Scalar == Float {
@@ -27,9 +30,13 @@ extension LSTMParameters where Scalar == Float {
     /// layer, which then returns `"sequence"`) a format-1.3 file.
     package func modelFile(input: ExportInput, labels: [String], provenance: Provenance) -> ModelFile {
         let a = architecture, h = a.hiddenSize
-        var layers: [Layer] = [.dense(DenseLayer(name: "dense_in", inputSize: a.inputSize, outputSize: h,
-                                                 weight: layout.denseInWeight.name, bias: layout.denseInBias.name,
-                                                 activation: .none))]
+        var layers: [Layer] = []
+        if let w = layout.denseInWeight, let b = layout.denseInBias {
+            layers.append(.dense(DenseLayer(name: "dense_in", inputSize: a.inputSize, outputSize: h, weight: w.name,
+                                            bias: b.name, activation: .none)))
+        } else if let e = layout.embedding {
+            layers.append(.embedding(EmbeddingLayer(name: "embed", vocabularySize: e.shape[0], dimension: e.shape[1], weight: e.name)))
+        }
         for (l, directions) in layout.recurrent.enumerated() {
             let s = directions[0]
             let reverse = directions.dropFirst().first.map {
@@ -73,6 +80,10 @@ extension LSTMParameters where Scalar == Float {
                             Tensor(name: "input.std", shape: [a.inputSize], values: std)]
             }
             contract = InputContract(features: features)
+        case .tokens(let tokens):
+            precondition(a.vocabularySize == tokens.vocabulary.count + TokenInput.firstWordID,
+                         "the embedding's rows are the vocabulary's words plus the padding and out-of-vocabulary ids")
+            contract = InputContract(tokens: tokens)
         }
         let metadata = ModelMetadata(layers: layers, input: contract, labels: labels, provenance: provenance)
         return ModelFile(metadata: metadata, tensors: tensors)
@@ -111,8 +122,15 @@ extension LSTMParameters {
     /// missing bias counts as zero.
     package init(model: ModelFile) throws(TrainingError) {
         let layers = model.metadata.layers
-        guard layers.count >= 3, case .dense(let first) = layers.first!, case .dense(let last) = layers.last! else {
-            throw .unsupportedModel("expected dense, recurrent layers, dense")
+        guard layers.count >= 3, case .dense(let last) = layers.last! else {
+            throw .unsupportedModel("expected dense or embedding, recurrent layers, dense")
+        }
+        // The input stage: dense_in, or an embedding (whose width the first recurrent layer reads).
+        var first: DenseLayer?, embedding: EmbeddingLayer?
+        switch layers.first! {
+        case .dense(let d): first = d
+        case .embedding(let e): embedding = e
+        default: throw .unsupportedModel("expected dense or embedding, recurrent layers, dense")
         }
         var middle = layers.dropFirst().dropLast()
         var pooling = TimePooling.last
@@ -124,17 +142,18 @@ extension LSTMParameters {
         guard !recurrent.isEmpty, recurrent.count == middle.count else {
             throw .unsupportedModel("only lstm or gru layers (then at most one pool) may sit between the two dense layers")
         }
-        guard first.activation == .none, last.activation == .none else {
-            throw .unsupportedModel("dense layers must have activation none, found \(first.activation) and \(last.activation)")
+        for dense in [first, last].compactMap({ $0 }) where dense.activation != .none {
+            throw .unsupportedModel("dense layers must have activation none, found \(dense.activation) in \(dense.name)")
         }
         let top = recurrent[0]
         for l in recurrent where l.cell != top.cell || l.reset != top.reset || l.tensors.count != top.tensors.count {
             throw .unsupportedModel("every recurrent layer must be a \(top.cell.rawValue) like \(top.name) with the same reset and direction (layer \(l.name) differs)")
         }
-        let h = first.outputSize
-        let architecture = LSTMArchitecture(inputSize: first.inputSize, hiddenSize: h, layerCount: recurrent.count,
-                                            classCount: last.outputSize, cell: top.cell, gruReset: top.reset,
-                                            bidirectional: top.tensors.count == 2, pooling: pooling)
+        let h = first?.outputSize ?? top.hiddenSize
+        let architecture = LSTMArchitecture(inputSize: first?.inputSize ?? embedding!.dimension, hiddenSize: h,
+                                            layerCount: recurrent.count, classCount: last.outputSize, cell: top.cell,
+                                            gruReset: top.reset, bidirectional: top.tensors.count == 2, pooling: pooling,
+                                            vocabularySize: embedding?.vocabularySize)
         for (i, l) in recurrent.enumerated() where l.inputSize != architecture.layerInputSize(i) || l.hiddenSize != h {
             throw .unsupportedModel("layer \(l.name) must have input size \(architecture.layerInputSize(i)) and hidden size \(h), found \(l.inputSize) and \(l.hiddenSize)")
         }
@@ -147,8 +166,11 @@ extension LSTMParameters {
             let v = t.floatValues()
             for k in 0..<slot.count { values[slot.offset + k] = Scalar(v[k]) }
         }
-        try copy(first.weight, into: layout.denseInWeight)
-        try copy(first.bias, into: layout.denseInBias)
+        if let first, let w = layout.denseInWeight, let b = layout.denseInBias {
+            try copy(first.weight, into: w)
+            try copy(first.bias, into: b)
+        }
+        if let embedding, let e = layout.embedding { try copy(embedding.weight, into: e) }
         for (l, directions) in zip(recurrent, layout.recurrent) {
             for (names, s) in zip(l.tensors, directions) {
                 try copy(names.weightIH, into: s.weightIH)
@@ -207,6 +229,19 @@ package func forward64(model: ModelFile, features: [Float], lengths: [Int]) thro
     // x = (src - mean) / d in binary32: a subtraction, then a division (spec §6.2.2).
     let x = features.indices.map { k in Double((features[k] - mean[k % width]) / divisor[k % width]) }
     return batchLogits(parameters: parameters, sequences: x, count: count, timeSteps: steps, lengths: lengths)
+}
+
+/// Float64 logits `[texts.count, C]` of token sequences (ids, already through the model's
+/// tokenizer, spec §6.2.1) under a model whose input stage is an embedding: every operation in
+/// float64 with the trainer's own forward code, each text over its own length (an empty one gives
+/// the zero state).
+package func forward64(model: ModelFile, tokens texts: [[Int32]]) throws(TrainingError) -> [Double] {
+    let parameters = try LSTMParameters<Double>(model: model)
+    guard let rows = parameters.architecture.vocabularySize else { throw .unsupportedModel("expected an embedding input stage") }
+    if let bad = texts.joined().first(where: { !(0..<Int32(rows)).contains($0) }) {
+        throw .dataMismatch("token id \(bad) outside the embedding's 0..<\(rows)")
+    }
+    return tokenLogits(parameters: parameters, texts: texts)
 }
 
 /// Float64 logits `[count, C]` of `count` sequences given batch-major as `[count, T, I]`.

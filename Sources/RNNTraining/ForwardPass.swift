@@ -17,6 +17,7 @@ extension Workspace {
     /// Runs `count` sequences (already in ``input``) through the network, leaving logits in ``logits``.
     func forward(parameters p: UnsafePointer<Scalar>, prepared: PreparedWeights<Scalar>, count: Int) {
         let a = architecture, h = a.hiddenSize, t = timeSteps
+        if let table = layout.embedding { gatherEmbeddings(p + table.offset, count: count) }
         if let mask = masks?.input { applyMask(mask, to: input) }
         for l in 0..<a.layerCount {
             let width = l == 0 ? a.inputSize : a.outputWidth
@@ -134,8 +135,16 @@ extension Workspace {
     /// On padding steps (`step >= length`) copies the previous step's state (`h`, and an LSTM's `c`)
     /// over what the step computed, row by row.
     func carryPaddedStates(_ buffers: DirectionBuffers<Scalar>, step: Int, count: Int) {
-        guard lengths != nil, step > 0 else { return }
+        guard lengths != nil else { return }
         let h = architecture.hiddenSize, current = step * count * h
+        if step == 0 {
+            // An empty text (length 0) keeps the zero state h[-1] = c[-1] = 0 (spec §6.1).
+            for b in 0..<count where length(b) == 0 {
+                (buffers.hidden + b * h).update(repeating: 0, count: h)
+                if architecture.cell == .lstm { (buffers.cells + b * h).update(repeating: 0, count: h) }
+            }
+            return
+        }
         for b in 0..<count where step >= length(b) {
             (buffers.hidden + current + b * h).update(from: buffers.hidden + current - count * h + b * h, count: h)
             if architecture.cell == .lstm {

@@ -16,6 +16,10 @@ enum BatchSource<Scalar: TrainingScalar> {
     /// `T` steps; `lengths` (one per sequence, each in `1...T`) says how many of them are real
     /// (nil: all `T`). Padding steps change no output (spec §6.2.2; see ``Workspace/forward``).
     case sequences(UnsafeBufferPointer<Scalar>, lengths: UnsafeBufferPointer<Int>? = nil)
+    /// Token sequences for a model with an embedding: sequence `i` is `ids[offsets[i] ..< offsets[i+1]]`
+    /// (``PackedTokens``), of any length up to the engine's `timeSteps`, empty included. A batch runs
+    /// as many steps as its longest sequence.
+    case tokens(UnsafeBufferPointer<Int32>, offsets: UnsafeBufferPointer<Int>)
 }
 
 /// Runs batches forward (and back) on `workerCount` threads, each on its own slice of the batch.
@@ -76,7 +80,7 @@ final class GradientEngine<Scalar: TrainingScalar> {
                 ws.masks = nil
                 if let dropout, !dropout.rates.isZero {
                     var generator = dropoutGenerator(seed: dropout.seed, step: dropout.step, worker: w)
-                    ws.masks = DropoutMasks(dropout.rates, architecture: self.architecture, timeSteps: self.timeSteps,
+                    ws.masks = DropoutMasks(dropout.rates, architecture: self.architecture, timeSteps: ws.timeSteps,
                                             count: mine.count, generator: &generator)
                 }
                 ws.forward(parameters: parameters.baseAddress!, prepared: prepared, count: mine.count)
@@ -134,7 +138,10 @@ extension Workspace {
         switch source {
         case .images(let pixels, let scale):
             loadImages(pixels, indices: indices, scale: scale)
+        case .tokens(let ids, let offsets):
+            loadTokens(ids, offsets: offsets, indices: indices)
         case .sequences(let x, let sequenceLengths):
+            timeSteps = maximumSteps
             let inputs = architecture.inputSize, stride = timeSteps * inputs
             let count = indices.count
             lengths = sequenceLengths.map { all in

@@ -43,7 +43,8 @@ package struct LSTMParameters<Scalar: TrainingScalar>: Sendable, Equatable {
         let layout = self.layout
         switch scheme {
         case .standard:
-            fillGlorotUniform(layout.denseInWeight, &rng)
+            if let w = layout.denseInWeight { fillGlorotUniform(w, &rng) }
+            if let e = layout.embedding { fillUniform(e, limit: Self.embeddingLimit, &rng) }
             for slots in layout.recurrent.joined() {
                 fillGlorotUniform(slots.weightIH, &rng)
                 fillOrthogonalBlocks(slots.weightHH, blockRows: h, &rng)
@@ -54,8 +55,11 @@ package struct LSTMParameters<Scalar: TrainingScalar>: Sendable, Equatable {
             }
             fillGlorotUniform(layout.denseOutWeight, &rng)
         case .tutorial:
-            fillNormal(layout.denseInWeight, &rng)
-            fillNormal(layout.denseInBias, &rng)
+            if let w = layout.denseInWeight, let b = layout.denseInBias {
+                fillNormal(w, &rng)
+                fillNormal(b, &rng)
+            }
+            if let e = layout.embedding { fillUniform(e, limit: Self.embeddingLimit, &rng) }
             for slots in layout.recurrent.joined() {
                 // TF1 BasicLSTMCell: one kernel [in + H, 4H] with Glorot-uniform over that shape.
                 let limit = (6.0 / Double(slots.weightIH.shape[1] + h + architecture.gateRows)).squareRoot()
@@ -71,9 +75,16 @@ package struct LSTMParameters<Scalar: TrainingScalar>: Sendable, Equatable {
         }
     }
 
+    /// An embedding table starts uniform in `±0.1`: small next to the recurrent weights, so that
+    /// early steps see every word at a similar scale (the text trainer's measured recipe).
+    static var embeddingLimit: Double { 0.1 }
+
     /// Glorot/Xavier uniform: `U(-sqrt(6/(fan_in+fan_out)), +...)` with fan_out = rows, fan_in = columns.
     private mutating func fillGlorotUniform(_ slot: ParameterSlot, _ rng: inout Xoshiro256StarStar) {
-        let limit = (6.0 / Double(slot.shape[0] + slot.shape[1])).squareRoot()
+        fillUniform(slot, limit: (6.0 / Double(slot.shape[0] + slot.shape[1])).squareRoot(), &rng)
+    }
+
+    private mutating func fillUniform(_ slot: ParameterSlot, limit: Double, _ rng: inout Xoshiro256StarStar) {
         for k in slot.range { values[k] = Scalar(rng.nextDouble(in: -limit, limit)) }
     }
 

@@ -30,6 +30,10 @@ extension Workspace {
                 let out = head + b * wide + d * h, n = length(b)
                 // Row of sequence step t in this direction's buffer.
                 func row(_ t: Int) -> UnsafeMutablePointer<Scalar> { hidden + ((d == 1 ? n - 1 - t : t) * count + b) * h }
+                if n == 0 && a.pooling != .last {
+                    out.update(repeating: 0, count: h)  // an empty text pools to y = 0 (spec §6.1 pool)
+                    continue
+                }
                 switch a.pooling {
                 case .last:
                     // Each direction's state at its own step T-1 (carried over padding).
@@ -64,6 +68,7 @@ extension Workspace {
             if a.pooling != .last { base.update(repeating: 0, count: rows * h) }
             for b in 0..<count {
                 let dy = headGradient + b * wide + d * h, n = length(b)
+                if n == 0 && a.pooling != .last { continue }  // y = 0 does not depend on any step
                 switch a.pooling {
                 case .last:
                     (base + b * h).update(from: dy, count: h)

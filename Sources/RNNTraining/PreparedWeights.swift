@@ -15,7 +15,8 @@ import RNNCore
 /// stays separate (``resetBias``). The first layer's input projection for all `T` steps of a batch
 /// is then one `[T*B, I] x [I, GH]` GEMM instead of a `[T*B, I] x [I, H]` GEMM followed by a
 /// `[T*B, H] x [H, GH]` one — 28/(28+128) ≈ 18 % of the FLOPs at `H = 128`. Layers above the first
-/// use `b_ih + b_hh'` as their combined bias.
+/// use `b_ih + b_hh'` as their combined bias. With an embedding input stage there is nothing to
+/// fold: the first layer's `W'` is its `W_ih` and `b'` its `b_ih + b_hh'`, like the layers above.
 struct PreparedWeights<Scalar: TrainingScalar> {
     /// Per direction, `W'` `[GH, I]`.
     var combinedInputWeight: [[Scalar]]
@@ -33,11 +34,13 @@ struct PreparedWeights<Scalar: TrainingScalar> {
         let h = a.hiddenSize, gateRows = a.gateRows, inputs = a.inputSize
         let base = p.baseAddress!
         combinedInputWeight = layout.recurrent[0].map { first in
+            // With an embedding there is no dense_in to fold: W' = W_ih.
+            guard let denseIn = layout.denseInWeight else { return Array(p[first.weightIH.range]) }
             var w = [Scalar](repeating: 0, count: gateRows * inputs)
             w.withUnsafeMutableBufferPointer { wp in
                 Scalar.gemm(transposeA: false, transposeB: false, m: gateRows, n: inputs, k: h,
                             alpha: 1, a: base + first.weightIH.offset, lda: h,
-                            b: base + layout.denseInWeight.offset, ldb: inputs,
+                            b: base + denseIn.offset, ldb: inputs,
                             beta: 0, c: wp.baseAddress!, ldc: inputs)
             }
             return w
@@ -48,12 +51,12 @@ struct PreparedWeights<Scalar: TrainingScalar> {
             directions.map { slots in
                 var b = [Scalar](repeating: 0, count: gateRows)
                 for j in 0..<gateRows { b[j] = p[slots.biasIH.offset + j] + (j < folded ? p[slots.biasHH.offset + j] : 0) }
-                if l == 0 {
+                if l == 0, let denseInBias = layout.denseInBias {
                     b.withUnsafeMutableBufferPointer { bp in
                         // b' += W_ih · b_in, as a [GH, H] x [H, 1] product.
                         Scalar.gemm(transposeA: false, transposeB: false, m: gateRows, n: 1, k: h,
                                     alpha: 1, a: base + slots.weightIH.offset, lda: h,
-                                    b: base + layout.denseInBias.offset, ldb: 1,
+                                    b: base + denseInBias.offset, ldb: 1,
                                     beta: 1, c: bp.baseAddress!, ldc: 1)
                     }
                 }

@@ -42,8 +42,8 @@ package struct TextCheckpoint: Sendable, Equatable {
         TokenInput(tokenizer: Self.tokenizer, maxLength: configuration.maxLength, truncation: Self.truncation, vocabulary: vocabulary)
     }
 
-    /// The model's sizes.
-    package var shape: TextModelShape { configuration.shape(classCount: classNames.count) }
+    /// The network.
+    package var architecture: LSTMArchitecture { configuration.architecture(classCount: classNames.count) }
 
     /// The checkpoint's bytes (always version 2: the best epoch's weights need the fourth array).
     package func encoded() throws(TrainingError) -> [UInt8] {
@@ -74,10 +74,12 @@ package struct TextCheckpoint: Sendable, Equatable {
         guard (2...65_536).contains(header.classNames.count) else {
             throw fail("classNames must hold 2...65536 class names, got \(header.classNames.count)")
         }
-        let shape = c.shape(classCount: header.classNames.count)
+        let architecture = c.architecture(classCount: header.classNames.count)
+        var contents = contents
+        Self.upgradeSingleBiasLayout(&contents, configuration: c, architecture: architecture)
         let count = contents.arrays[0].count
-        guard count == shape.parameterCount else {
-            throw fail("\(count) parameters stored, the configuration and classNames need \(shape.parameterCount)")
+        guard count == architecture.layout.count else {
+            throw fail("\(count) parameters stored, the configuration and classNames need \(architecture.layout.count)")
         }
         try header.validateIdentity(path: path)
         // The tokenizer settings the exported model stores.
@@ -93,14 +95,29 @@ package struct TextCheckpoint: Sendable, Equatable {
         guard vocabulary.count == c.vocabularyWords else {
             throw fail("vocabulary must hold configuration.vocabularyWords = \(c.vocabularyWords) words, got \(vocabulary.count)")
         }
-        let state = try header.state(contents, settings: c.loop, optimizer: AdamOptimizer(parameterCount: count), path: path,
-                                     make: { TextParameters(shape: shape, values: $0) },
-                                     checkShape: { s throws(StateInconsistency) in try s.checkShape(shape) })
+        let state = try header.state(contents, settings: c.loop, optimizer: c.makeOptimizer(classCount: header.classNames.count),
+                                     path: path, make: { LSTMParameters(architecture: architecture, values: $0) },
+                                     checkShape: { s throws(StateInconsistency) in try s.checkShape(architecture) })
         self.init(configuration: c, state: state, datasetName: header.datasetName, datasetSHA256: header.datasetSHA256,
                   classNames: header.classNames, vocabulary: vocabulary)
         // Last, the export: the format's rules (vocabulary words, labels, metadata size).
         do { _ = try ModelWriter.encode(modelFile()) } catch {
             throw fail("its model cannot be written (\(error)); check vocabulary, classNames and datasetSHA256")
+        }
+    }
+
+    /// The first text trainer had its own LSTM with a single bias and stored `embed.weight`, `w_ih`,
+    /// `w_hh`, `b_ih`, `out.weight`, `out.bias` (spec/CHECKPOINT.md §3.4). Such a checkpoint (none of
+    /// the later architecture members, and exactly that many parameters) is the same network with
+    /// `b_hh = 0`: every array gets `4H` zeros after `b_ih`, a moment of zero included, so the run
+    /// continues exactly (`b_ih + b_hh` is what the gates see).
+    static func upgradeSingleBiasLayout(_ contents: inout CheckpointFile.Contents, configuration c: TextTrainingConfiguration,
+                                        architecture a: LSTMArchitecture) {
+        guard c.cell == nil, c.bidirectional == nil, c.layerCount == nil, c.pooling == nil,
+              let biasHH = a.layout.recurrent.first?.first?.biasHH,
+              contents.arrays.allSatisfy({ $0.count == a.layout.count - biasHH.count }) else { return }
+        for k in contents.arrays.indices {
+            contents.arrays[k].insert(contentsOf: [Float](repeating: 0, count: biasHH.count), at: biasHH.offset)
         }
     }
 
@@ -168,6 +185,20 @@ package struct TextCheckpoint: Sendable, Equatable {
             "hidden_dropout": .number(c.hiddenDropout),
         ]
         if let n = c.subset { provenance.hyperparameters["subset"] = .number(Double(n)) }
+        // Written only when set, so that an LSTM run's file keeps its members.
+        let a = architecture
+        if a.cell == .gru {
+            provenance.hyperparameters["cell"] = .string("gru")
+            provenance.hyperparameters["gru_reset"] = .string(a.gruReset.rawValue)
+        }
+        if a.bidirectional { provenance.hyperparameters["bidirectional"] = .number(1) }
+        if a.layerCount > 1 { provenance.hyperparameters["layers"] = .number(Double(a.layerCount)) }
+        if a.pooling != .last { provenance.hyperparameters["pooling"] = .string(a.pooling.rawValue) }
+        if let p = c.layerDropout { provenance.hyperparameters["dropout"] = .number(p) }
+        if let w = c.weightDecay {
+            provenance.hyperparameters["weight_decay"] = .number(Double(w))
+            provenance.hyperparameters["optimizer"] = .string("adamw")
+        }
         var metrics: [String: Double] = ["train_seconds": (state.trainSeconds * 10).rounded() / 10]
         if let record = state.resultRecord, record.validationAccuracy.isFinite {
             metrics["validation_accuracy"] = record.validationAccuracy
@@ -175,8 +206,7 @@ package struct TextCheckpoint: Sendable, Equatable {
         }
         provenance.metrics = metrics.merging(extra) { $1 }
         time.stamp(&provenance)
-        return TextTrainer.modelFile(parameters: state.result.values, shape: shape, tokens: tokens, labels: classNames,
-                                     provenance: provenance)
+        return state.result.modelFile(input: .tokens(tokens), labels: classNames, provenance: provenance)
     }
 
     /// Reads a text checkpoint file.

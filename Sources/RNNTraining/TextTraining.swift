@@ -1,17 +1,18 @@
-import Dispatch
 import RNNCore
 import RNNFormat
-import RNNSupport
 
-/// Hyperparameters of the text classifier `embedding -> lstm -> dense` (IMDb sentiment). The defaults
-/// are the measured recipe: 87.92 % on the 25,000 IMDb test reviews in about a minute on 2 cores.
-/// Stored in text checkpoints (spec/CHECKPOINT.md §3.4) under these names.
+/// Hyperparameters of the text classifier `embedding -> recurrent layers -> (pool) -> dense` (IMDb
+/// sentiment): the one engine's network with an embedding input stage
+/// (``LSTMArchitecture/vocabularySize``). Stored in text checkpoints (spec/CHECKPOINT.md §3.4) under
+/// these names; the members added after the first text trainer (``cell`` ... ``weightDecay``) are
+/// optional there, and absent means that trainer's model: one unidirectional LSTM reading its final
+/// state, trained with plain Adam.
 package struct TextTrainingConfiguration: Sendable, Equatable, Codable {
     /// Vocabulary words kept (the embedding has `vocabularyWords + 2` rows: padding and out-of-vocabulary).
     package var vocabularyWords = 19_998
     /// Embedding width `D`.
     package var embeddingSize = 64
-    /// LSTM width `H`.
+    /// Recurrent width `H` (per direction).
     package var hiddenSize = 128
     /// Tokens kept per review; longer reviews keep their END (spec §6.2.1 `truncate: "start"`).
     package var maxLength = 500
@@ -34,10 +35,24 @@ package struct TextTrainingConfiguration: Sendable, Equatable, Codable {
     /// If set, the run trains on this many reviews only (and tests on as many), see
     /// ``TextTrainingData/init(splits:configuration:name:sha256:)``.
     package var subset: Int?
-    /// Dropout on the embedding outputs (the LSTM's inputs) during training.
+    /// Dropout on the embedding outputs (the first recurrent layer's inputs) during training.
     package var embeddingDropout = 0.5
-    /// Dropout on the final LSTM state (the dense head's input) during training.
+    /// Dropout on `dense`'s input (the final state or the pooled vector) during training.
     package var hiddenDropout = 0.5
+    /// The recurrent cell (nil: LSTM).
+    package var cell: RecurrentCell?
+    /// A GRU's reset placement (nil: `after`, PyTorch's).
+    package var gruReset: GRUReset?
+    /// Whether every recurrent layer runs both ways (nil: no).
+    package var bidirectional: Bool?
+    /// Stacked recurrent layers (nil: 1).
+    package var layerCount: Int?
+    /// What `dense` reads (nil: the final state).
+    package var pooling: TimePooling?
+    /// Dropout between stacked recurrent layers during training (nil: none).
+    package var layerDropout: Double?
+    /// Decoupled weight decay of the rank-2 tensors, the embedding included (AdamW; nil: plain Adam).
+    package var weightDecay: Float?
 
     package init() {}
 
@@ -66,6 +81,9 @@ package struct TextTrainingConfiguration: Sendable, Equatable, Codable {
         if let n = subset { try check(n >= 1, "--subset", "subset", "at least 1", n) }
         try check((0..<1).contains(embeddingDropout), "--embedding-dropout", "embeddingDropout", "in [0, 1)", embeddingDropout)
         try check((0..<1).contains(hiddenDropout), "--hidden-dropout", "hiddenDropout", "in [0, 1)", hiddenDropout)
+        if let n = layerCount { try check((1...16).contains(n), "--layers", "layerCount", "in 1...16", n) }
+        if let p = layerDropout { try check((0..<1).contains(p), "--dropout", "layerDropout", "in [0, 1)", p) }
+        if let w = weightDecay { try check(w.isFinite && w >= 0, "--weight-decay", "weightDecay", "finite and at least 0", w) }
     }
 
     /// What the shared loop reads: with validation reviews, the run ends with its best epoch.
@@ -74,10 +92,25 @@ package struct TextTrainingConfiguration: Sendable, Equatable, Codable {
                      validationCount: validationCount, keepsBestEpoch: validationCount > 0)
     }
 
-    /// The model's sizes for `classCount` classes.
-    package func shape(classCount: Int) -> TextModelShape {
-        TextModelShape(vocabularySize: vocabularyWords + TokenInput.firstWordID, embeddingSize: embeddingSize,
-                       hiddenSize: hiddenSize, classCount: classCount)
+    /// The network for `classCount` classes: an embedding of `vocabularyWords + 2` rows of width
+    /// `embeddingSize`, the recurrent layers, the optional pooling, `dense`.
+    package func architecture(classCount: Int) -> LSTMArchitecture {
+        LSTMArchitecture(inputSize: embeddingSize, hiddenSize: hiddenSize, layerCount: layerCount ?? 1, classCount: classCount,
+                         cell: cell ?? .lstm, gruReset: gruReset ?? .after, bidirectional: bidirectional ?? false,
+                         pooling: pooling ?? .last, vocabularySize: vocabularyWords + TokenInput.firstWordID)
+    }
+
+    /// The training-time dropout: on the embedding outputs, between layers, on `dense`'s input.
+    package var dropout: DropoutRates {
+        DropoutRates(input: embeddingDropout, between: layerDropout ?? 0, output: hiddenDropout)
+    }
+
+    /// A fresh optimizer of a run with `classCount` classes: Adam (β 0.9, 0.999, ε 1e-8), with
+    /// decoupled weight decay of every rank-2 tensor (the embedding and the weight matrices) when set.
+    package func makeOptimizer(classCount: Int) -> AdamOptimizer {
+        let layout = architecture(classCount: classCount).layout
+        return AdamOptimizer(parameterCount: layout.count, weightDecay: weightDecay ?? 0,
+                             decayed: layout.slots.filter { $0.shape.count > 1 }.map(\.range))
     }
 }
 
@@ -125,76 +158,73 @@ package struct TokenizedTexts: Sendable {
     }
 }
 
-/// The text model's weights: flat parameters in the layout of ``TextModelShape``.
-package struct TextParameters: TrainableWeights {
-    /// The sizes, and where each tensor lives in ``values``.
-    package let shape: TextModelShape
-    package var values: [Float]
 
-    package init(shape: TextModelShape, values: [Float]) {
-        self.shape = shape
-        self.values = values
-    }
-}
+/// The state of a text run: the one engine's weights (``LSTMParameters``), whose layout starts with
+/// the embedding.
+package typealias TextTrainingState = TrainingState
 
-/// The state of a text run.
-package typealias TextTrainingState = RunState<TextParameters>
-
-extension RunState where Weights == TextParameters {
-    /// The state before the first step: freshly initialized weights (seeded by `configuration.seed`),
+extension RunState where Weights == LSTMParameters<Float> {
+    /// The state before the first step of a text run: weights drawn by the standard scheme from
+    /// `configuration.seed` (embedding uniform ±0.1, ``LSTMParameters/init(architecture:seed:scheme:)``),
     /// zero optimizer moments.
-    package init(configuration: TextTrainingConfiguration, shape: TextModelShape) {
-        self.init(parameters: TextParameters(shape: shape, values: TextTrainer.initialParameters(shape, seed: configuration.seed)),
-                  optimizer: AdamOptimizer(parameterCount: shape.parameterCount))
-    }
-
-    /// The weights are those of `shape`.
-    func checkShape(_ shape: TextModelShape) throws(StateInconsistency) {
-        for weights in [parameters] + (best.map { [$0] } ?? []) where weights.shape != shape || weights.values.count != shape.parameterCount {
-            throw StateInconsistency(reason: "the weights are for \(weights.shape), the configuration for \(shape)")
-        }
+    package init(configuration: TextTrainingConfiguration, classCount: Int) {
+        let parameters = LSTMParameters<Float>(architecture: configuration.architecture(classCount: classCount),
+                                               seed: configuration.seed)
+        self.init(parameters: parameters, optimizer: configuration.makeOptimizer(classCount: classCount))
     }
 }
 
-/// The text classifier's part of a run (`embedding -> lstm (masked) -> dense` over packed batches of
-/// token sequences, ``TextBatch``): its batches, engines, dropout and validation, for ``TrainingLoop``.
+/// The text classifier's part of a run: batches of reviews of similar length through the one
+/// engine (``GradientEngine`` with ``BatchSource/tokens(_:offsets:)``), dropout and validation, for
+/// ``TrainingLoop``.
 package final class TextTask: TrainingTask {
     /// The validated settings.
     package let configuration: TextTrainingConfiguration
-    /// The model's sizes.
-    package let shape: TextModelShape
+    /// The network.
+    package let architecture: LSTMArchitecture
     /// Reviews trained on.
     package let train: TokenizedTexts
     /// Reviews evaluated after every epoch (they choose the best epoch).
     package let validation: TokenizedTexts
     /// The fused kernel variant (``FusedStep``).
     let kernel: KernelISA
-    private let engines: [TextLSTMEngine<Float>]
+    private let packed: PackedTokens
+    private let engine: GradientEngine<Float>
+    /// Reviews per forward-only evaluation batch.
+    static let evaluationBatch = 128
+    /// Batches whose reviews are sorted by length together (``order(epoch:)``).
+    static let bucketBatches = 32
     /// The shuffled order of the last epoch asked for, and the generator that shuffles it again for
     /// the next: each epoch shuffles the previous epoch's order once more.
     private var shuffled: (epoch: Int, order: [Int], generator: Xoshiro256StarStar)
 
-    /// Checks the configuration and the data and allocates one engine per thread.
+    /// Checks the configuration and the data and allocates the engine.
     init(configuration: TextTrainingConfiguration, classCount: Int, train: TokenizedTexts, validation: TokenizedTexts,
          kernel: KernelISA) throws(TrainingError) {
         try configuration.validate()
         guard (2...65_536).contains(classCount) else { throw .dataMismatch("\(classCount) classes; a model has 2...65536") }
         guard train.count > 0 else { throw .dataMismatch("no training reviews") }
-        let shape = configuration.shape(classCount: classCount)
+        let architecture = configuration.architecture(classCount: classCount)
+        let rows = Int32(architecture.vocabularySize!)
         for (name, set) in [("training", train), ("validation", validation)] {
             if let bad = set.labels.firstIndex(where: { !(0..<classCount).contains($0) }) {
                 throw .dataMismatch("label \(set.labels[bad]) of \(name) review \(bad) is outside 0..<\(classCount)")
             }
-            if let bad = set.sequences.firstIndex(where: { $0.contains { !(0..<Int32(shape.vocabularySize)).contains($0) } }) {
-                throw .dataMismatch("\(name) review \(bad) has a token id outside 0..<\(shape.vocabularySize)")
+            if let bad = set.sequences.firstIndex(where: { $0.contains { !(0..<rows).contains($0) } }) {
+                throw .dataMismatch("\(name) review \(bad) has a token id outside 0..<\(rows)")
+            }
+            if let bad = set.sequences.firstIndex(where: { $0.count > configuration.maxLength }) {
+                throw .dataMismatch("\(name) review \(bad) has \(set.sequences[bad].count) tokens; at most \(configuration.maxLength)")
             }
         }
         self.configuration = configuration
-        self.shape = shape
+        self.architecture = architecture
         self.train = train
         self.validation = validation
         self.kernel = kernel
-        engines = (0..<configuration.threads).map { _ in TextLSTMEngine<Float>(shape: shape, kernel: kernel) }
+        packed = PackedTokens(train.sequences)
+        engine = GradientEngine(architecture: architecture, timeSteps: max(1, packed.longest), batchCapacity: configuration.batchSize,
+                                workerCount: configuration.threads, kernel: kernel)
         shuffled = Self.unshuffled(train.count, seed: configuration.seed)
     }
 
@@ -205,7 +235,11 @@ package final class TextTask: TrainingTask {
     package var trainCount: Int { train.count }
 
     /// The order of epoch `e`: the identity shuffled `e + 1` times in a row by one generator seeded
-    /// from the seed (the previous epoch's order is kept, so a run shuffles once per epoch).
+    /// from the seed (the previous epoch's order is kept, so a run shuffles once per epoch), then
+    /// bucketed: each run of ``bucketBatches`` batches is sorted by length and cut into batches, and
+    /// the full batches are put in an order drawn from the seed and `e` (a partial last batch stays
+    /// last). A batch runs as many steps as its longest review, so reviews of similar length waste
+    /// few padded steps.
     package func order(epoch: Int) -> [Int] {
         var (done, order, generator) = epoch < shuffled.epoch ? Self.unshuffled(train.count, seed: configuration.seed) : shuffled
         while done < epoch {
@@ -213,87 +247,63 @@ package final class TextTask: TrainingTask {
             done += 1
         }
         shuffled = (done, order, generator)
-        return order
+        let size = configuration.batchSize
+        let sorted: [Int] = Array(packed.lengthSortedChunks(order, chunk: size * Self.bucketBatches).joined())
+        var batches: [[Int]] = []
+        for start in stride(from: 0, to: sorted.count, by: size) {
+            batches.append(Array(sorted[start..<min(sorted.count, start + size)]))
+        }
+        var partial: [Int] = []
+        if let last = batches.last, last.count < size { partial = batches.removeLast() }
+        var rng = Xoshiro256StarStar(seed: configuration.seed ^ (0xB5AD_4ECE_DA1C_E2A9 &* UInt64(epoch + 1)))
+        rng.shuffle(&batches)
+        return Array(batches.joined()) + partial
     }
 
-    /// Loss, correct count and mean gradient over one batch, split across the workers: worker `w`
-    /// takes the `w`-th run of `ceil(count / workers)` reviews, and the gradients are summed in worker
-    /// order. Each worker's dropout masks are drawn from a generator seeded by the seed, `step` and `w`.
-    package func lossAndGradient(_ parameters: TextParameters, indices: ArraySlice<Int>, step: Int,
+    /// Loss, correct count and mean gradient over one batch, split across the engine's workers.
+    package func lossAndGradient(_ parameters: LSTMParameters<Float>, indices: ArraySlice<Int>, step: Int,
                                  gradient: inout [Float]) -> (loss: Double, correct: Int) {
-        let c = configuration
-        let batch = train.subset(indices)
-        let workers = min(engines.count, batch.count)
-        let per = (batch.count + workers - 1) / workers
-        let scale = 1 / Float(batch.count)
-        let results = ResultSlots<(Double, Int, [Float])>(count: workers)
-        let params = parameters.values
-        let shape = self.shape
-        let engines = self.engines
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            // With more workers than runs of `per` (5 reviews on 4 workers), the last ones get none.
-            let range = min(w * per, batch.count)..<min((w + 1) * per, batch.count)
-            let part = batch.subset(range)
-            let packed = TextBatch(part.sequences)
-            var grad = [Float](repeating: 0, count: shape.parameterCount)
-            let engine = engines[w]
-            if c.embeddingDropout > 0 || c.hiddenDropout > 0 {
-                engine.dropout = (c.embeddingDropout, c.hiddenDropout, dropoutGenerator(seed: c.seed, step: step, worker: w))
+        let rates = configuration.dropout
+        return parameters.values.withUnsafeBufferPointer { p in
+            train.labels.withUnsafeBufferPointer { labels in
+                gradient.withUnsafeMutableBufferPointer { g in
+                    packed.withSource { (source: BatchSource<Float>) in
+                        engine.lossAndGradient(parameters: p, source: source, labels: labels, indices: indices, gradient: g,
+                                               dropout: rates.isZero ? nil : (rates, configuration.seed, step))
+                    }
+                }
             }
-            var outcome: (Float, Int) = (0, 0)
-            params.withUnsafeBufferPointer { p in
-                let logits = engine.forward(p.baseAddress!, packed)
-                let ce = TextLSTMEngine<Float>.crossEntropy(logits, packed, labels: part.labels, classes: shape.classCount, scale: scale)
-                grad.withUnsafeMutableBufferPointer { g in engine.backward(p.baseAddress!, packed, dLogits: ce.dLogits, grad: g.baseAddress!) }
-                outcome = (ce.loss, ce.correct)
-            }
-            engine.dropout = nil
-            results.set(w, (Double(outcome.0), outcome.1, grad))
         }
-        var total = results.get(0)
-        for w in 1..<workers {
-            let r = results.get(w)
-            total.0 += r.0; total.1 += r.1
-            for k in 0..<total.2.count { total.2[k] += r.2[k] }
-        }
-        gradient = total.2
-        return (total.0, total.1)
     }
 
-    package func validate(_ parameters: TextParameters) -> EvaluationResult {
-        validation.count > 0 ? evaluate(parameters.values, on: validation) : .none
+    package func validate(_ parameters: LSTMParameters<Float>) -> EvaluationResult {
+        validation.count > 0 ? evaluate(parameters, on: validation) : .none
     }
 
     /// Mean cross-entropy and accuracy of `parameters` on `data`.
-    package func evaluate(_ parameters: [Float], on data: TokenizedTexts) -> EvaluationResult {
-        let predictions = TextTrainer.logits(parameters: parameters, shape: shape, sequences: data.sequences,
-                                             threads: configuration.threads, kernel: kernel)
-        var loss = 0.0, correct = 0
-        let c = shape.classCount
-        for i in 0..<data.count {
-            let row = Array(predictions[(i * c)..<((i + 1) * c)]).map(Double.init)
-            let m = row.max()!
-            let lse = m + Double.logarithm(row.reduce(0) { $0 + Double.exponential($1 - m) })
-            loss += lse - row[data.labels[i]]
-            if row.firstIndex(of: m)! == data.labels[i] { correct += 1 }
-        }
-        return EvaluationResult(loss: loss / Double(max(1, data.count)), accuracy: Double(correct) / Double(max(1, data.count)),
-                                count: data.count)
+    package func evaluate(_ parameters: LSTMParameters<Float>, on data: TokenizedTexts) -> EvaluationResult {
+        EvaluationResult(logits: logits(parameters, on: data), labels: data.labels, classCount: architecture.classCount)
+    }
+
+    /// Float32 logits `[data.count, C]` of `data` in its order.
+    package func logits(_ parameters: LSTMParameters<Float>, on data: TokenizedTexts) -> [Float] {
+        tokenLogits(parameters: parameters, texts: PackedTokens(data.sequences), threads: configuration.threads,
+                    batchSize: Self.evaluationBatch, kernel: kernel)
     }
 
     package func checkShape(of state: TextTrainingState) throws(StateInconsistency) {
-        try state.checkShape(shape)
+        try state.checkShape(architecture)
     }
 }
 
-/// Trains `embedding -> lstm -> dense` with Adam over masked, packed batches: the shared loop over a
+/// Trains the text classifier with Adam over length-bucketed batches: the shared loop over a
 /// ``TextTask``. With validation reviews, the run ends with the weights of its best validation epoch
 /// (``RunState/result``).
 package typealias TextTrainer = TrainingLoop<TextTask>
 
 extension TrainingLoop where Task == TextTask {
-    /// Checks the configuration against the data and allocates the engines. `kernel` is the fused
-    /// kernel variant of the float32 forward pass (``FusedStep``; `.none` for BLAS only).
+    /// Checks the configuration against the data and allocates the engine. `kernel` is the fused
+    /// kernel variant of the float32 passes (``FusedStep``; `.none` for BLAS only).
     package convenience init(configuration: TextTrainingConfiguration, data: TextTrainingData,
                              kernel: KernelISA = .detected) throws(TrainingError) {
         let task = try TextTask(configuration: configuration, classCount: data.classNames.count, train: data.train,
@@ -307,81 +317,11 @@ extension TrainingLoop where Task == TextTask {
 
     /// The validated settings.
     package var configuration: TextTrainingConfiguration { task.configuration }
-    /// The model's sizes.
-    package var shape: TextModelShape { task.shape }
+    /// The network.
+    package var architecture: LSTMArchitecture { task.architecture }
 
     /// Mean cross-entropy and accuracy of `parameters` on `data`.
-    package func evaluate(_ parameters: TextParameters, on data: TokenizedTexts) -> EvaluationResult {
-        task.evaluate(parameters.values, on: data)
-    }
-
-    /// Initial weights: embedding uniform(±0.1); LSTM and head uniform(±1/sqrt(H)) (PyTorch's
-    /// default); gate bias 0 except the forget rows, 1 (helps gradients through long reviews).
-    package static func initialParameters<S: TrainingScalar>(_ s: TextModelShape, seed: UInt64) -> [S] {
-        var rng = Xoshiro256StarStar(seed: seed)
-        var p = [S](repeating: 0, count: s.parameterCount)
-        let k = 1 / Double(s.hiddenSize).squareRoot()
-        for i in 0..<s.inputWeights { p[i] = S(rng.nextDouble(in: -0.1, 0.1)) }
-        for i in s.inputWeights..<s.gateBias { p[i] = S(rng.nextDouble(in: -k, k)) }
-        for j in 0..<s.hiddenSize { p[s.gateBias + s.hiddenSize + j] = 1 }
-        for i in s.outputWeights..<s.outputBias { p[i] = S(rng.nextDouble(in: -k, k)) }
-        return p
-    }
-
-    /// Logits `[count, C]` in the order of `sequences`, computed in chunks over `threads` workers.
-    package static func logits(parameters: [Float], shape: TextModelShape, sequences: [[Int32]], threads: Int = 2,
-                              kernel: KernelISA = .detected) -> [Float] {
-        let chunk = 256
-        let chunks = (sequences.count + chunk - 1) / chunk
-        let c = shape.classCount
-        let out = ResultSlots<[Float]>(count: chunks)
-        let workers = max(1, min(threads, chunks))
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            let engine = TextLSTMEngine<Float>(shape: shape, kernel: kernel)
-            parameters.withUnsafeBufferPointer { p in
-                for k in stride(from: w, to: chunks, by: workers) {
-                    let range = (k * chunk)..<min((k + 1) * chunk, sequences.count)
-                    let batch = TextBatch(Array(sequences[range]))
-                    let sorted = engine.forward(p.baseAddress!, batch)
-                    var logits = [Float](repeating: 0, count: range.count * c)
-                    for b in 0..<batch.count { for j in 0..<c { logits[batch.order[b] * c + j] = sorted[b * c + j] } }
-                    out.set(k, logits)
-                }
-            }
-        }
-        return (0..<chunks).flatMap { out.get($0) }
-    }
-
-    /// Builds the model file from flat parameters (layout ``TextModelShape``).
-    package static func modelFile(parameters p: [Float], shape s: TextModelShape, tokens: TokenInput, labels: [String],
-                                 provenance: Provenance) -> ModelFile {
-        let v = s.vocabularySize, d = s.embeddingSize, h = s.hiddenSize, c = s.classCount
-        func slice(_ from: Int, _ count: Int) -> [Float] { Array(p[from..<(from + count)]) }
-        let tensors = [
-            Tensor(name: "embed.weight", shape: [v, d], values: slice(s.embedding, v * d)),
-            Tensor(name: "lstm0.w_ih", shape: [4 * h, d], values: slice(s.inputWeights, 4 * h * d)),
-            Tensor(name: "lstm0.w_hh", shape: [4 * h, h], values: slice(s.recurrentWeights, 4 * h * h)),
-            Tensor(name: "lstm0.b_ih", shape: [4 * h], values: slice(s.gateBias, 4 * h)),
-            Tensor(name: "out.weight", shape: [c, h], values: slice(s.outputWeights, c * h)),
-            Tensor(name: "out.bias", shape: [c], values: slice(s.outputBias, c)),
-        ]
-        let layers: [Layer] = [
-            .embedding(EmbeddingLayer(name: "embed", vocabularySize: v, dimension: d, weight: "embed.weight")),
-            .lstm(LSTMLayer(name: "lstm0", inputSize: d, hiddenSize: h, weightIH: "lstm0.w_ih", weightHH: "lstm0.w_hh",
-                            biasIH: "lstm0.b_ih", biasHH: nil, returns: .last)),
-            .dense(DenseLayer(name: "out", inputSize: h, outputSize: c, weight: "out.weight", bias: "out.bias")),
-        ]
-        return ModelFile(metadata: ModelMetadata(layers: layers, input: InputContract(tokens: tokens), labels: labels,
-                                                 provenance: provenance), tensors: tensors)
+    package func evaluate(_ parameters: LSTMParameters<Float>, on data: TokenizedTexts) -> EvaluationResult {
+        task.evaluate(parameters, on: data)
     }
 }
-
-
-/// Per-worker results written from `concurrentPerform` without a data race (each slot by one worker).
-final class ResultSlots<T>: @unchecked Sendable {
-    private let slots: Locked<[T?]>
-    init(count: Int) { slots = Locked(Array(repeating: nil, count: count)) }
-    func set(_ i: Int, _ value: T) { slots.withLock { $0[i] = value } }
-    func get(_ i: Int) -> T { slots.withLock { $0[i]! } }
-}
-

@@ -28,14 +28,22 @@ final class Workspace<Scalar: TrainingScalar>: @unchecked Sendable {
     let architecture: LSTMArchitecture
     let layout: ParameterLayout
     let capacity: Int
-    let timeSteps: Int
+    /// The most steps a batch may have (the buffers' size).
+    let maximumSteps: Int
+    /// Steps of the loaded batch (`maximumSteps` for images; the longest loaded sequence, at least 1,
+    /// for tokens): every buffer below holds `timeSteps * count` rows of the batch in the front.
+    var timeSteps: Int
     /// The fused-kernel variant for the backward products (``FusedStep/product``).
     let kernel: KernelISA
 
-    /// Network input `[T*B, I]`.
+    /// Network input `[T*B, I]` (with an embedding: the rows of the loaded tokens, gathered by the forward pass).
     let input: UnsafeMutablePointer<Scalar>
-    /// Per loaded sequence, its length in `1...T`; nil when every sequence has all `T` steps.
+    /// Per loaded sequence, its length in `1...T` (`0...T` for tokens: an empty text); nil when every
+    /// sequence has all `T` steps.
     var lengths: [Int]?
+    /// The loaded token ids, time-major `[T*B]` (row `t*B + b`; 0 past a sequence's length); empty
+    /// without an embedding.
+    var tokens: [Int32] = []
     /// Per layer, per direction (forward, backward).
     let directions: [[DirectionBuffers<Scalar>]]
     /// Per layer below the last: its output in sequence time `[T*B, D*H]` (`[hf[t], hb[t]]`); for a
@@ -86,8 +94,9 @@ final class Workspace<Scalar: TrainingScalar>: @unchecked Sendable {
     static func combinedWeightGradientOffset(_ a: LSTMArchitecture, _ d: Int) -> Int {
         a.layout.count + d * a.gateRows * (a.inputSize + 1)
     }
+    /// The gradient's length: the parameters, then `dW'` and `db'` when `dense_in` is folded.
     static func gradientCount(_ a: LSTMArchitecture) -> Int {
-        combinedWeightGradientOffset(a, a.directionCount)
+        a.hasDenseIn ? combinedWeightGradientOffset(a, a.directionCount) : a.layout.count
     }
 
     private var allocations: [UnsafeMutablePointer<Scalar>] = []
@@ -97,8 +106,11 @@ final class Workspace<Scalar: TrainingScalar>: @unchecked Sendable {
         self.kernel = kernel
         layout = a.layout
         self.capacity = capacity
+        self.maximumSteps = timeSteps
         self.timeSteps = timeSteps
         let rows = capacity * timeSteps, h = a.hiddenSize, wide = a.outputWidth
+        // dL/dx of the first layer goes through the same buffers as a layer above's when there is an embedding to train.
+        let inputGradientWidth = a.hasDenseIn ? wide : max(wide, a.inputSize)
         var allocated: [UnsafeMutablePointer<Scalar>] = []
         func buffer(_ n: Int) -> UnsafeMutablePointer<Scalar> {
             let p = UnsafeMutablePointer<Scalar>.allocate(capacity: max(n, 1))
@@ -129,9 +141,9 @@ final class Workspace<Scalar: TrainingScalar>: @unchecked Sendable {
         cellGradient = buffer(capacity * h)
         passHidden = buffer(capacity * h)
         passCell = buffer(capacity * h)
-        externalGradient = [buffer(rows * wide), buffer(rows * wide)]
+        externalGradient = [buffer(rows * inputGradientWidth), buffer(rows * inputGradientWidth)]
         directionGradient = buffer(a.bidirectional ? rows * h : 0)
-        reversedInputGradient = buffer(a.bidirectional ? rows * wide : 0)
+        reversedInputGradient = buffer(a.bidirectional ? rows * inputGradientWidth : 0)
         transposedGradient = buffer(4 * h * max(wide, a.inputSize, h))
         let g = Self.gradientCount(a)
         gradient = UnsafeMutableBufferPointer(start: buffer(g), count: g)
@@ -174,9 +186,53 @@ final class Workspace<Scalar: TrainingScalar>: @unchecked Sendable {
         }
     }
 
+    /// Loads `count` token sequences chosen by `indices` (sequence `i` is `ids[offsets[i] ..< offsets[i+1]]`):
+    /// the batch runs `max(1, longest)` steps, and the forward pass gathers each token's embedding row.
+    func loadTokens(_ ids: UnsafeBufferPointer<Int32>, offsets: UnsafeBufferPointer<Int>, indices: ArraySlice<Int>) {
+        let count = indices.count
+        let sequenceLengths = indices.map { offsets[$0 + 1] - offsets[$0] }
+        let steps = max(1, sequenceLengths.max() ?? 0)
+        precondition(steps <= maximumSteps && count <= capacity, "a batch of \(count) texts of \(steps) tokens exceeds the workspace")
+        timeSteps = steps
+        lengths = sequenceLengths
+        if tokens.count < maximumSteps * capacity { tokens = [Int32](repeating: 0, count: maximumSteps * capacity) }
+        for (b, index) in indices.enumerated() {
+            let start = offsets[index]
+            for t in 0..<steps { tokens[t * count + b] = t < sequenceLengths[b] ? ids[start + t] : 0 }
+        }
+    }
+
+    /// `input[t*B + b] = E[token]` for every real step, 0 on padding (an embedding's forward pass).
+    func gatherEmbeddings(_ table: UnsafePointer<Scalar>, count: Int) {
+        let width = architecture.inputSize
+        for t in 0..<timeSteps {
+            for b in 0..<count {
+                let row = input + (t * count + b) * width
+                if t < length(b) {
+                    row.update(from: table + Int(tokens[t * count + b]) * width, count: width)
+                } else {
+                    row.update(repeating: 0, count: width)
+                }
+            }
+        }
+    }
+
+    /// `dE[token] += dL/dx[t*B + b]` for every real step (the embedding's backward pass: a scatter-add
+    /// into the rows of the tokens seen; rows of unseen tokens get no gradient).
+    func scatterEmbeddingGradient(_ dx: UnsafePointer<Scalar>, into table: UnsafeMutablePointer<Scalar>, count: Int) {
+        let width = architecture.inputSize
+        for t in 0..<timeSteps {
+            for b in 0..<count where t < length(b) {
+                let row = table + Int(tokens[t * count + b]) * width, d = dx + (t * count + b) * width
+                for j in 0..<width { row[j] += d[j] }
+            }
+        }
+    }
+
     /// Fills ``input`` from `count` u8 images (each `T x I`, row-major) chosen by `indices`:
     /// `x[t][b][j] = pixel * scale` (spec §6.2, offset 0).
     func loadImages(_ pixels: UnsafeBufferPointer<UInt8>, indices: ArraySlice<Int>, scale: Scalar) {
+        timeSteps = maximumSteps
         let count = indices.count, inputs = architecture.inputSize, t = timeSteps
         let imageSize = t * inputs
         lengths = nil

@@ -1,4 +1,5 @@
 import RNNSupport
+import RNNTraining
 import CommandLineSupport
 import Dispatch
 import Synchronization
@@ -30,4 +31,10 @@ final class InterruptHandler {
         }
         source.resume()
     }
+}
+
+/// `gru bidirectional H=64 layers=2 pool=max`: the network in the run's first line.
+func describe(_ a: LSTMArchitecture) -> String {
+    "\(a.cell.rawValue)\(a.bidirectional ? " bidirectional" : "") H=\(a.hiddenSize) layers=\(a.layerCount)"
+        + (a.pooling == .last ? "" : " pool=\(a.pooling.rawValue)")
 }

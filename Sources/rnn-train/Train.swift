@@ -85,9 +85,9 @@ struct Train: ParsableCommand {
 
     @Option(help: "Recurrent width H (per direction).") var hiddenSize: Int?
     @Option(help: "Stacked recurrent layers.") var layers: Int?
-    @Option(help: "Recurrent cell of every layer: lstm or gru (image data sets only).") var cell: RecurrentCell?
+    @Option(help: "Recurrent cell of every layer: lstm or gru.") var cell: RecurrentCell?
     @Option(help: "Where a GRU's reset gate applies: after (PyTorch's, the default) or before (the original GRU).") var gruReset: GRUReset?
-    @Flag(help: "Run every recurrent layer both ways (outputs [forward, backward], 2H wide; image data sets only).") var bidirectional = false
+    @Flag(help: "Run every recurrent layer both ways (outputs [forward, backward], 2H wide).") var bidirectional = false
     @OptionGroup(title: "Pooling and dropout (image and sequence data sets)") var poolDropout: PoolDropoutOptions
     @Option(help: "Sequences per step.") var batchSize: Int?
     @Option(help: "Passes over the training examples (55,000 MNIST images, 22,500 IMDb reviews).") var epochs: Int?
@@ -156,13 +156,7 @@ struct Train: ParsableCommand {
             }
             try trainImages(resuming: checkpoint)
         case nil:
-            if datasetName == .imdb, poolDropout.isSet {
-                throw fail("--pool, --input-dropout, --dropout and --output-dropout need an image or sequence data set; the IMDb model has --embedding-dropout and --hidden-dropout", ExitStatus.usage)
-            }
             if datasetName.sequenceFiles != nil { return try trainSequences(resuming: nil) }
-            if datasetName == .imdb, cell == .gru || gruReset != nil || bidirectional {
-                throw fail("--cell gru, --gru-reset and --bidirectional need an image data set (mnist, fashion-mnist); the IMDb model is an LSTM", ExitStatus.usage)
-            }
             try datasetName == .imdb ? trainText(resuming: nil) : trainImages(resuming: nil)
         }
     }
@@ -197,7 +191,7 @@ struct Train: ParsableCommand {
         // 4. Train.
         let a = configuration.architecture
         printError("rnn-train: \(trainingData.name): \(trainingData.train.count) train / \(trainingData.validation.count) validation / "
-            + "\(trainingData.test.count) test images; H=\(a.hiddenSize) layers=\(a.layerCount) batch=\(configuration.batchSize) "
+            + "\(trainingData.test.count) test images; \(describe(a)) batch=\(configuration.batchSize) "
             + "lr=\(configuration.learningRate) \(configuration.schedule.rawValue) clip=\(configuration.clipNorm) "
             + (configuration.weightDecay.map { "wd=\($0) " } ?? "") + (configuration.augmentation.map { "augment=\($0.rawValue) " } ?? "")
             + (configuration.patience.map { "patience=\($0) " } ?? "")

@@ -90,8 +90,8 @@ extension Train {
         let a = c.architecture
         printError("rnn-train: \(data.name): \(data.train.count) train / \(data.validation.count) validation / \(data.test.count) test sequences "
             + "of \(data.features) features, up to \(data.maximumLength) steps, \(data.classNames.count) classes; loaded in "
-            + "\(fixed(monotonicSeconds() - started, 1)) s; \(a.cell.rawValue)\(a.bidirectional ? " bidirectional" : "") H=\(a.hiddenSize) "
-            + "layers=\(a.layerCount) batch=\(c.batchSize) lr=\(c.learningRate) \(c.schedule.rawValue) clip=\(c.clipNorm) "
+            + "\(fixed(monotonicSeconds() - started, 1)) s; \(describe(a)) "
+            + "batch=\(c.batchSize) lr=\(c.learningRate) \(c.schedule.rawValue) clip=\(c.clipNorm) "
             + "seed=\(c.seed) threads=\(c.threads)\(data.standardization == nil ? " unstandardized" : ""); \(trainer.totalSteps) steps")
 
         // 4. Train.

@@ -24,8 +24,8 @@ struct TextTrainOptions: ParsableArguments {
     @Option(help: "IMDb: vocabulary words kept (most frequent in the training reviews).") var vocabSize: Int?
     @Option(help: "IMDb: embedding width.") var embeddingSize: Int?
     @Option(help: "IMDb: tokens kept per review (its END is kept).") var maxLength: Int?
-    @Option(help: "IMDb: dropout on the embedding outputs during training.") var embeddingDropout: Double?
-    @Option(help: "IMDb: dropout on the final LSTM state during training.") var hiddenDropout: Double?
+    @Option(help: "IMDb: dropout on the embedding outputs during training (what --input-dropout is for IMDb).") var embeddingDropout: Double?
+    @Option(help: "IMDb: dropout on dense's input, the final state or pooled vector (what --output-dropout is for IMDb).") var hiddenDropout: Double?
 }
 
 extension Train {
@@ -39,8 +39,16 @@ extension Train {
         return access(shared, R_OK) == 0 ? shared : "data/aclImdb_v1.tar.gz"
     }
 
-    /// The text settings from the options (the defaults are the measured recipe).
-    func makeTextConfiguration() -> TextTrainingConfiguration {
+    /// The text settings from the options (the defaults are the measured recipe). `--input-dropout`
+    /// and `--output-dropout` are the embedding and hidden dropout here; giving both names of one is
+    /// a usage error.
+    func makeTextConfiguration() throws -> TextTrainingConfiguration {
+        if text.embeddingDropout != nil && poolDropout.inputDropout != nil {
+            throw fail("give --embedding-dropout or --input-dropout, not both (for IMDb they are the same)", ExitStatus.usage)
+        }
+        if text.hiddenDropout != nil && poolDropout.outputDropout != nil {
+            throw fail("give --hidden-dropout or --output-dropout, not both (for IMDb they are the same)", ExitStatus.usage)
+        }
         var c = TextTrainingConfiguration()
         if let v = text.vocabSize { c.vocabularyWords = v }
         if let v = text.embeddingSize { c.embeddingSize = v }
@@ -54,24 +62,32 @@ extension Train {
         if let v = seed { c.seed = v }
         if let v = threads { c.threads = v }
         if let v = validation { c.validationCount = v }
-        if let v = text.embeddingDropout { c.embeddingDropout = v }
-        if let v = text.hiddenDropout { c.hiddenDropout = v }
+        if let v = text.embeddingDropout ?? poolDropout.inputDropout { c.embeddingDropout = v }
+        if let v = text.hiddenDropout ?? poolDropout.outputDropout { c.hiddenDropout = v }
+        if let v = poolDropout.dropout { c.layerDropout = v }
+        if let v = poolDropout.pool, v != .last { c.pooling = v }
+        if let v = cell, v != .lstm { c.cell = v }
+        if let v = gruReset { c.gruReset = v }
+        if bidirectional { c.bidirectional = true }
+        if let v = layers, v != 1 { c.layerCount = v }
+        if let v = weightDecay, v != 0 { c.weightDecay = v }
         c.subset = subset
         return c
     }
 
-    /// `rnn-train --dataset imdb` (or `--resume` of a text checkpoint): embedding -> lstm -> dense on
-    /// IMDb reviews, exported as format 1.1, with the checkpoints, run log, progress and Ctrl-C of
+    /// `rnn-train --dataset imdb` (or `--resume` of a text checkpoint): embedding -> lstm/gru layers
+    /// (-> pool) -> dense on IMDb reviews, exported as format 1.1 (1.2 with a GRU or bidirectional
+    /// layers, 1.3 with pooling), with the checkpoints, run log, progress and Ctrl-C of
     /// every run (``drive(_:_:resumed:paths:unit:resumeArguments:writeCheckpoint:)``).
     func trainText(resuming resumed: TextCheckpoint?) throws {
         // 1. Settings, from the checkpoint or the options.
-        var c = resumed?.configuration ?? makeTextConfiguration()
+        var c = try resumed?.configuration ?? makeTextConfiguration()
         do { try c.validate() } catch { throw fail(error.description, ExitStatus.usage) }
         let time = try provenanceTime(reproducible: reproducible)
         let kernel = try trainingKernel()
 
         // 2. Output paths.
-        let paths = try outputPaths(defaultOutput: "models/imdb-lstm.rnnm")
+        let paths = try outputPaths(defaultOutput: "models/imdb-\((c.cell ?? .lstm).rawValue).rnnm")
 
         // 3. Data.
         let path = data ?? Train.defaultIMDbPath()
@@ -105,7 +121,7 @@ extension Train {
         } catch { throw fail(error.description, statusCode(for: error)) }
         printError("rnn-train: IMDb from \(path): \(prepared.train.count) train, \(prepared.validation.count) validation, "
                    + "\(prepared.test.count) test reviews; vocabulary \(c.vocabularyWords) words; loaded in \(fixed(monotonicSeconds() - started, 1)) s; "
-                   + "H=\(c.hiddenSize) D=\(c.embeddingSize) batch=\(c.batchSize) lr=\(c.learningRate) seed=\(c.seed) "
+                   + "\(describe(trainer.architecture)) D=\(c.embeddingSize) batch=\(c.batchSize) lr=\(c.learningRate) seed=\(c.seed) "
                    + "threads=\(c.threads); \(trainer.totalSteps) steps")
 
         // 4. Train.
@@ -113,7 +129,7 @@ extension Train {
         func checkpointOf(_ s: TextTrainingState) -> TextCheckpoint {
             TextCheckpoint(configuration: configuration, state: s, data: prepared)
         }
-        var state = resumed?.state ?? TextTrainingState(configuration: c, shape: trainer.shape)
+        var state = resumed?.state ?? TextTrainingState(configuration: c, classCount: prepared.classNames.count)
         let runLog = try drive(trainer, &state, resumed: resumed != nil, paths: paths, unit: "reviews",
                                resumeArguments: (data.map { " --data \($0)" } ?? "") + (output.map { " --output \($0)" } ?? "")) {
             s throws(TrainingError) in try checkpointOf(s).write(to: paths.checkpoint)
@@ -126,9 +142,10 @@ extension Train {
             + (state.best != nil ? ", weights of epoch \(state.resultRecord.map { "\($0.epoch)" } ?? "?") (best validation accuracy)" : ""))
         let trained = checkpointOf(state).modelFile(metrics: ["test_accuracy": test.accuracy, "test_loss": test.loss], time: time)
         let model = try exportedModel(trained, f32Result: test) { model in
-            // The tensors in file order are the flat parameter layout (TextModelShape).
-            let values = model.tensors.flatMap { $0.floatValues() }
-            return trainer.evaluate(TextParameters(shape: trainer.shape, values: values), on: prepared.test)
+            // The file's weights as stored (dequantized when --weights quantized them).
+            let parameters: LSTMParameters<Float>
+            do throws(TrainingError) { parameters = try LSTMParameters(model: model) } catch { throw fail(error.description, statusCode(for: error)) }
+            return trainer.evaluate(parameters, on: prepared.test)
         }
         try finish(model, test: test, trainSeconds: state.trainSeconds, paths: paths, runLog: runLog)
     }

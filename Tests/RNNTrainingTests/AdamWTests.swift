@@ -75,7 +75,7 @@ import Testing
         var c = tinyConfiguration(layers: 2)
         c.weightDecay = 0.01
         let layout = c.architecture.layout
-        let matrices = [layout.denseInWeight, layout.denseOutWeight] + layout.recurrent.joined().flatMap { [$0.weightIH, $0.weightHH] }
+        let matrices = [layout.denseInWeight!, layout.denseOutWeight] + layout.recurrent.joined().flatMap { [$0.weightIH, $0.weightHH] }
         #expect(Set(c.decayedRanges) == Set(matrices.map(\.range)))
         let optimizer = c.makeOptimizer()
         #expect(optimizer.weightDecay == 0.01 && optimizer.decayed == c.decayedRanges)

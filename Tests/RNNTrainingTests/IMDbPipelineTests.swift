@@ -14,16 +14,18 @@ struct IMDbPipelineTests {
     static let script = root.appendingPathComponent("spec/reference/rnnm.py").path
     static let haveData = FileManager.default.fileExists(atPath: archive)
 
-    /// A small random text model over `vocabulary` (H = 8 unless given, D = 6).
-    static func randomModel(vocabulary: [String], maxLength: Int = 400, seed: UInt64 = 7, hiddenSize: Int = 8) -> (ModelFile, TextModelShape, [Float]) {
-        let shape = TextModelShape(vocabularySize: vocabulary.count + 2, embeddingSize: 6, hiddenSize: hiddenSize, classCount: 2)
-        var p: [Float] = TextTrainer.initialParameters(shape, seed: seed)
+    /// A small random text model over `vocabulary` (H = 8 unless given, D = 6; an LSTM unless `architecture` says otherwise).
+    static func randomModel(vocabulary: [String], maxLength: Int = 400, seed: UInt64 = 7, hiddenSize: Int = 8,
+                            cell: RecurrentCell = .lstm, bidirectional: Bool = false, pooling: TimePooling = .last)
+        -> (ModelFile, LSTMParameters<Float>) {
+        let a = LSTMArchitecture(inputSize: 6, hiddenSize: hiddenSize, classCount: 2, cell: cell, bidirectional: bidirectional,
+                                 pooling: pooling, vocabularySize: vocabulary.count + 2)
+        var p = LSTMParameters<Float>(architecture: a, seed: seed)
         var rng = Xoshiro256StarStar(seed: seed)
-        for i in p.indices { p[i] += Float(rng.nextDouble(in: -0.3, 0.3)) }
+        for i in p.values.indices { p.values[i] += Float(rng.nextDouble(in: -0.3, 0.3)) }
         let tokens = TokenInput(maxLength: maxLength, truncation: .start, vocabulary: vocabulary)
-        let file = TextTrainer.modelFile(parameters: p, shape: shape, tokens: tokens, labels: ["negative", "positive"],
-                                         provenance: Provenance(producer: "tests"))
-        return (file, shape, p)
+        let file = p.modelFile(input: .tokens(tokens), labels: ["negative", "positive"], provenance: Provenance(producer: "tests"))
+        return (file, p)
     }
 
     @Test(.enabled(if: haveData, "needs ../shared/datasets/aclImdb_v1_labeled.tar.gz"))
@@ -35,7 +37,7 @@ struct IMDbPipelineTests {
         }
         #expect(texts.count == 1000)
         let vocabulary = TextVocabulary.build(from: texts, size: 5000)
-        let (file, _, _) = Self.randomModel(vocabulary: vocabulary, maxLength: 300)
+        let (file, _) = Self.randomModel(vocabulary: vocabulary, maxLength: 300)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("imdb-tok-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -85,28 +87,35 @@ struct IMDbPipelineTests {
     /// Every LSTM implementation this CPU can run (the portable path and each fused kernel variant).
     static let kernels: [StepKernel] = [.portable] + FusedKernel.supported.filter { $0 != .none }.map { .fused($0) }
 
-    /// Hidden sizes 8 (one group of 8 units) and 13 (padded to 16 in the fused kernel's layout).
-    @Test(arguments: [8, 13])
-    func runtimeAgreesWithTheTrainerFoldedOrNotAndPaddingChangesNothing(hiddenSize: Int) throws {
+    /// Hidden sizes 8 (one group of 8 units) and 13 (padded to 16 in the fused kernel's layout); an
+    /// LSTM, and a bidirectional GRU pooled by max and by mean (format 1.3 text models).
+    @Test(arguments: [(8, RecurrentCell.lstm, false, TimePooling.last), (13, .lstm, false, .last),
+                      (8, .gru, true, .max), (13, .gru, true, .mean)])
+    func runtimeAgreesWithTheTrainerFoldedOrNotAndPaddingChangesNothing(hiddenSize: Int, cell: RecurrentCell,
+                                                                        bidirectional: Bool, pooling: TimePooling) throws {
         for kernel in Self.kernels {
-            try checkRuntimeAgainstTrainer(hiddenSize: hiddenSize, kernel: kernel)
+            try checkRuntimeAgainstTrainer(hiddenSize: hiddenSize, cell: cell, bidirectional: bidirectional, pooling: pooling,
+                                           kernel: kernel)
         }
     }
 
-    func checkRuntimeAgainstTrainer(hiddenSize: Int, kernel: StepKernel) throws {
+    func checkRuntimeAgainstTrainer(hiddenSize: Int, cell: RecurrentCell, bidirectional: Bool, pooling: TimePooling,
+                                    kernel: StepKernel) throws {
         let vocabulary = ["the", "movie", "good", "bad", "plot", "actor", "boring", "fun"]
-        let (file, shape, p) = Self.randomModel(vocabulary: vocabulary, maxLength: 6, hiddenSize: hiddenSize)
+        let (file, p) = Self.randomModel(vocabulary: vocabulary, maxLength: 6, hiddenSize: hiddenSize, cell: cell,
+                                         bidirectional: bidirectional, pooling: pooling)
         let bytes = try ModelWriter.encode(file)
         let folded = try Model(try ModelReader.decode(bytes))
         let plain = try Model(try ModelReader.decode(bytes), options: LoadOptions(embeddingFoldingLimitBytes: 0))
-        #expect(folded.isEmbeddingFolded && !plain.isEmbeddingFolded)
+        // The runtime folds the embedding into a unidirectional LSTM's input projection only.
+        #expect(folded.isEmbeddingFolded == (cell == .lstm && !bidirectional) && !plain.isEmbeddingFolded)
         let one = ClassifyOptions(kernel: kernel), two = ClassifyOptions(threads: 2, blockSize: 2, kernel: kernel)
         let texts = ["The movie was GOOD, good fun!", "bad<br />boring plot", "", "zzz unknown words only",
                      "the the the movie movie plot actor fun bad good boring"]  // longer than max_length 6
         let encoder = TokenEncoder(file.metadata.input.tokens!)
         let ids = texts.map(encoder.tokenIDs)
         #expect(ids[4].count == 6 && ids[2].isEmpty && ids[3] == [1, 1, 1, 1])
-        let trainer = TextTrainer.logits(parameters: p, shape: shape, sequences: ids, threads: 1)
+        let trainer = tokenLogits(parameters: p, texts: PackedTokens(ids))
         for runtime in [try folded.classify(tokenSequences: ids, options: one).logits,
                         try plain.classify(tokenSequences: ids, options: two).logits] {
             for i in trainer.indices { #expect(abs(runtime[i] - trainer[i]) <= 1e-5 * max(1, abs(trainer[i])), "\(kernel)") }

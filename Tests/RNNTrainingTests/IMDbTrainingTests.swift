@@ -3,68 +3,99 @@ import Testing
 @testable import RNNTraining
 import RNNFormat
 
-/// Tiny random text model for gradient checks: V = 7, D = 3, H = 4, 2 classes.
-private let shape = TextModelShape(vocabularySize: 7, embeddingSize: 3, hiddenSize: 4, classCount: 2)
+// The embedding input stage of the one engine (texts): finite-difference checks of every
+// parameter for each cell, direction, stacking and pooling with mixed lengths (an empty text
+// included), dropout masks differentiated exactly, float32 against float64 per kernel, padding
+// invariance, and the length-bucketed epoch order.
 
-/// Sequences of different lengths, including an empty one and repeated tokens.
+/// Token sequences of different lengths, including an empty one and repeated tokens (V = 7).
 private let sequences: [[Int32]] = [[2, 3, 4, 5, 6], [1], [], [6, 6, 2], [3, 4, 1, 2, 5, 6, 1]]
 private let labels = [1, 0, 1, 0, 1]
 
-/// Mean cross-entropy of `p` in float64 (the quantity the gradient is taken of).
-private func loss(_ p: [Double]) -> Double {
-    let engine = TextLSTMEngine<Double>(shape: shape)
-    let batch = TextBatch(sequences)
-    let logits = p.withUnsafeBufferPointer { engine.forward($0.baseAddress!, batch) }
-    return TextLSTMEngine<Double>.crossEntropy(logits, batch, labels: labels, classes: 2, scale: 1).loss / Double(labels.count)
+/// A tiny text network: V = 7 token ids, D = 3, H = 4, 2 classes.
+private func textArchitecture(cell: RecurrentCell = .lstm, reset: GRUReset = .after, bidirectional: Bool = false,
+                              layers: Int = 1, pooling: TimePooling = .last, classes: Int = 2) -> LSTMArchitecture {
+    LSTMArchitecture(inputSize: 3, hiddenSize: 4, layerCount: layers, classCount: classes, cell: cell, gruReset: reset,
+                     bidirectional: bidirectional, pooling: pooling, vocabularySize: 7)
 }
 
-@Test func textLSTMGradientMatchesFiniteDifferencesForEveryParameter() {
-    var p: [Double] = TextTrainer.initialParameters(shape, seed: 3)
-    // Larger weights than the initializer gives, so that every gate is away from its linear regime.
-    var rng = Xoshiro256StarStar(seed: 9)
-    for i in p.indices { p[i] += rng.nextDouble(in: -0.5, 0.5) }
-    let engine = TextLSTMEngine<Double>(shape: shape)
-    let batch = TextBatch(sequences)
-    var grad = [Double](repeating: 0, count: shape.parameterCount)
-    p.withUnsafeBufferPointer { pp in
-        let logits = engine.forward(pp.baseAddress!, batch)
-        let ce = TextLSTMEngine<Double>.crossEntropy(logits, batch, labels: labels, classes: 2, scale: 1 / Double(labels.count))
-        grad.withUnsafeMutableBufferPointer { engine.backward(pp.baseAddress!, batch, dLogits: ce.dLogits, grad: $0.baseAddress!) }
+/// Largest relative error of the analytic gradient against five-point central differences over
+/// every parameter (as ``worstRelativeError(_:timeSteps:batch:seed:lengths:dropout:corrupt:)``).
+private func worstTextGradientError(_ a: LSTMArchitecture, seed: UInt64,
+                                    dropout: (rates: DropoutRates, seed: UInt64, step: Int)? = nil,
+                                    corrupt: (inout [Double], ParameterLayout) -> Void = { _, _ in }) -> (Double, String, [Double]) {
+    let p = randomTinyParameters(a, seed: seed)
+    var analytic = tokenLossAndGradient(parameters: p, texts: sequences, labels: labels, dropout: dropout).gradient
+    corrupt(&analytic, p.layout)
+    let h = 1e-4
+    func loss(_ delta: Double, _ k: Int) -> Double {
+        var q = p
+        q.values[k] += delta
+        return tokenLossAndGradient(parameters: q, texts: sequences, labels: labels, dropout: dropout).loss
     }
-    var worst = 0.0
-    for i in p.indices {
-        // Five-point central difference (error O(h^4)).
-        func at(_ delta: Double) -> Double { var q = p; q[i] += delta; return loss(q) }
-        let h = 1e-4
-        let numeric = (at(-2 * h) - 8 * at(-h) + 8 * at(h) - at(2 * h)) / (12 * h)
-        let relative = abs(numeric - grad[i]) / max(abs(numeric), abs(grad[i]), 1e-5)
-        worst = max(worst, relative)
+    var worst = 0.0, name = ""
+    for slot in p.layout.slots {
+        for k in slot.range {
+            let numeric = (-loss(2 * h, k) + 8 * loss(h, k) - 8 * loss(-h, k) + loss(-2 * h, k)) / (12 * h)
+            let error = abs(analytic[k] - numeric) / max(abs(analytic[k]), abs(numeric), 1e-5)
+            if error > worst { worst = error; name = "\(slot.name)[\(k - slot.offset)] analytic \(analytic[k]) numeric \(numeric)" }
+        }
     }
-    #expect(worst < 1e-6, "worst relative gradient error \(worst)")
+    return (worst, name, analytic)
+}
+
+@Test(arguments: [
+    ("lstm", textArchitecture()),
+    ("gru after", textArchitecture(cell: .gru)),
+    ("gru before, mean", textArchitecture(cell: .gru, reset: .before, pooling: .mean)),
+    ("bilstm, mean", textArchitecture(bidirectional: true, pooling: .mean)),
+    ("stacked bigru", textArchitecture(cell: .gru, bidirectional: true, layers: 2)),
+    ("stacked lstm, 3 classes", textArchitecture(layers: 2, classes: 3)),
+])
+func everyTextGradientMatchesFiniteDifferences(_ name: String, _ a: LSTMArchitecture) {
+    let (worst, place, gradient) = worstTextGradientError(a, seed: 3)
+    #expect(worst < 1e-6, "\(name): worst \(worst) at \(place)")
     // Row 0 (padding) is never looked up, so its gradient is exactly zero; row 1 (OOV) is used.
-    #expect((0..<3).allSatisfy { grad[shape.embedding + $0] == 0 })
-    #expect((3..<6).contains { grad[shape.embedding + $0] != 0 })
+    let table = a.layout.embedding!
+    #expect((0..<3).allSatisfy { gradient[table.offset + $0] == 0 }, "\(name)")
+    #expect((3..<6).contains { gradient[table.offset + $0] != 0 }, "\(name)")
 }
 
-@Test func paddingNeverChangesAPrediction() {
-    let p: [Float] = TextTrainer.initialParameters(TextModelShape(vocabularySize: 9, embeddingSize: 4, hiddenSize: 8, classCount: 2), seed: 5)
-    let s = TextModelShape(vocabularySize: 9, embeddingSize: 4, hiddenSize: 8, classCount: 2)
+@Test func aWrongEmbeddingGradientFailsTheCheck() {
+    // The check has teeth: the embedding gradient scattered to the wrong row is caught by far.
+    let (worst, _, _) = worstTextGradientError(textArchitecture(cell: .gru, bidirectional: true), seed: 3) { g, layout in
+        let e = layout.embedding!
+        for j in 0..<3 { g.swapAt(e.offset + 2 * 3 + j, e.offset + 3 * 3 + j) }
+    }
+    #expect(worst > 1e-2)
+}
+
+@Test func dropoutMasksOfTheEmbeddingStageAreDifferentiatedExactly() {
+    // Same masks at every evaluation (seed and step fixed), so the loss is a smooth function of p.
+    let rates = DropoutRates(input: 0.3, between: 0.25, output: 0.4)
+    for a in [textArchitecture(layers: 2), textArchitecture(cell: .gru, bidirectional: true, layers: 2, pooling: .mean)] {
+        let (worst, place, _) = worstTextGradientError(a, seed: 8, dropout: (rates, 4, 2))
+        #expect(worst < 1e-6, "\(a.cell) bidirectional \(a.bidirectional): worst \(worst) at \(place)")
+    }
+}
+
+@Test(arguments: [TimePooling.last, .mean, .max])
+func paddingNeverChangesAPredictionAndAnEmptyTextGivesTheZeroState(_ pooling: TimePooling) {
+    let a = LSTMArchitecture(inputSize: 4, hiddenSize: 8, classCount: 2, cell: .gru, bidirectional: true, pooling: pooling,
+                             vocabularySize: 9)
+    let p = randomTinyParameters(a, seed: 5).converted(to: Float.self)
     let short: [Int32] = [3, 7, 2]
-    let alone = TextTrainer.logits(parameters: p, shape: s, sequences: [short], threads: 1)
-    // The same sequence batched with much longer ones (which pad it in any dense layout).
-    let mixed = TextTrainer.logits(parameters: p, shape: s, sequences: [[1, 2, 3, 4, 5, 6, 7, 8, 2, 3], short, [8, 8, 8, 8, 8]], threads: 1)
-    #expect(Array(mixed[2..<4]) == alone)
-    // An empty review gives h = 0: the logits are the output bias.
-    let empty = TextTrainer.logits(parameters: p, shape: s, sequences: [[]], threads: 1)
-    #expect(empty == Array(p[s.outputBias..<(s.outputBias + 2)]))
-}
-
-@Test func packedBatchSortsLongestFirstAndCountsActiveRows() {
-    let b = TextBatch([[1, 2], [], [3, 4, 5], [6, 7]])
-    #expect(b.order == [2, 0, 3, 1])
-    #expect(b.active == [3, 3, 1])
-    #expect(b.offsets == [0, 3, 6])
-    #expect(b.tokens == [3, 1, 6, 4, 2, 7, 5])
+    let alone = tokenLogits(parameters: p, texts: PackedTokens([short]))
+    // The same text batched with longer ones, which pad it.
+    let mixed = tokenLogits(parameters: p, texts: PackedTokens([[1, 2, 3, 4, 5, 6, 7, 8, 2, 3], short, [8, 8, 8, 8, 8]]))
+    for k in 0..<2 { #expect(abs(mixed[2 + k] - alone[k]) <= 1e-6 * max(1, abs(alone[k])), "\(pooling)") }
+    // One more step would change it: the comparison has teeth.
+    let longer = tokenLogits(parameters: p, texts: PackedTokens([short + [0]]))
+    #expect(abs(longer[0] - alone[0]) > 1e-4 || abs(longer[1] - alone[1]) > 1e-4)
+    // An empty text: h = 0 (last) or y = 0 (pool), so the logits are dense_out's bias.
+    let empty = tokenLogits(parameters: p, texts: PackedTokens([[], short]))
+    let bias = Array(p.values[p.layout.denseOutBias.range])
+    #expect(Array(empty[0..<2]) == bias, "\(pooling)")
 }
 
 @Test func vocabularyIsMostFrequentFirstWithTiesInByteOrder() {
@@ -79,70 +110,33 @@ private func loss(_ p: [Double]) -> Double {
     #expect(words.map { Array($0.utf8) } == [Array(precomposed.utf8), Array(decomposed.utf8)])
 }
 
-@Test func dropoutMasksAreDifferentiatedExactly() {
-    // Same masks in every evaluation (same generator seed), so the loss is a smooth function of p.
-    func run(_ p: [Double], gradient: Bool) -> (Double, [Double]) {
-        let engine = TextLSTMEngine<Double>(shape: shape)
-        engine.dropout = (0.3, 0.4, Xoshiro256StarStar(seed: 4))
-        let batch = TextBatch(sequences)
-        var grad = [Double](repeating: 0, count: shape.parameterCount)
-        var value = 0.0
-        p.withUnsafeBufferPointer { pp in
-            let logits = engine.forward(pp.baseAddress!, batch)
-            let ce = TextLSTMEngine<Double>.crossEntropy(logits, batch, labels: labels, classes: 2, scale: 1 / Double(labels.count))
-            value = ce.loss / Double(labels.count)
-            if gradient { grad.withUnsafeMutableBufferPointer { engine.backward(pp.baseAddress!, batch, dLogits: ce.dLogits, grad: $0.baseAddress!) } }
-        }
-        return (value, grad)
-    }
-    var p: [Double] = TextTrainer.initialParameters(shape, seed: 8)
-    var rng = Xoshiro256StarStar(seed: 2)
-    for i in p.indices { p[i] += rng.nextDouble(in: -0.5, 0.5) }
-    let analytic = run(p, gradient: true).1
-    var worst = 0.0
-    for i in p.indices {
-        func at(_ delta: Double) -> Double { var q = p; q[i] += delta; return run(q, gradient: false).0 }
-        let h = 1e-4
-        let numeric = (at(-2 * h) - 8 * at(-h) + 8 * at(h) - at(2 * h)) / (12 * h)
-        worst = max(worst, abs(numeric - analytic[i]) / max(abs(numeric), abs(analytic[i]), 1e-5))
-    }
-    #expect(worst < 1e-6, "worst relative gradient error \(worst)")
-}
-
-/// The float32 text engine (fused forward kernel; on AVX-512 also the backward product kernel) against
-/// the float64 one, which the finite-difference check above verifies: V = 11, D = 16, H = 16 (sizes at
-/// which the kernels apply), mixed lengths down to 0 so that the running rows shrink step by step.
-/// Tolerance as for the image model (`float32AndFloat64GradientsAgree`).
-@Test func textEngineFloat32GradientMatchesFloat64ForEveryKernel() {
-    let wide = TextModelShape(vocabularySize: 11, embeddingSize: 16, hiddenSize: 16, classCount: 2)
-    var p64: [Double] = TextTrainer.initialParameters(wide, seed: 5)
+/// The float32 engine (fused kernels where the hidden size allows) against the float64 one, which
+/// the finite-difference checks verify: V = 11, D = 16, H = 16, mixed lengths down to 0. Tolerance
+/// as for the image model (`float32AndFloat64GradientsAgree`).
+@Test(arguments: [RecurrentCell.lstm, .gru])
+func textFloat32GradientMatchesFloat64ForEveryKernel(_ cell: RecurrentCell) {
+    let a = LSTMArchitecture(inputSize: 16, hiddenSize: 16, classCount: 2, cell: cell, bidirectional: true, pooling: .mean,
+                             vocabularySize: 11)
+    var p64 = LSTMParameters<Double>(architecture: a, seed: 5)
     var rng = Xoshiro256StarStar(seed: 6)
-    for i in p64.indices { p64[i] += rng.nextDouble(in: -0.3, 0.3) }
-    let p32 = p64.map(Float.init)
+    for i in p64.values.indices { p64.values[i] += rng.nextDouble(in: -0.3, 0.3) }
+    let p32 = p64.converted(to: Float.self)
     let texts: [[Int32]] = (0..<13).map { k in (0..<(k * 3 % 17)).map { Int32(($0 * 7 + k) % 11) } }
     let textLabels = texts.indices.map { $0 % 2 }
-    let batch = TextBatch(texts)
-    func gradient<S: TrainingScalar>(_ p: [S], kernel: KernelISA) -> [S] {
-        let engine = TextLSTMEngine<S>(shape: wide, kernel: kernel)
-        var grad = [S](repeating: 0, count: wide.parameterCount)
-        p.withUnsafeBufferPointer { pp in
-            let logits = engine.forward(pp.baseAddress!, batch)
-            let ce = TextLSTMEngine<S>.crossEntropy(logits, batch, labels: textLabels, classes: 2, scale: 1 / S(texts.count))
-            grad.withUnsafeMutableBufferPointer { engine.backward(pp.baseAddress!, batch, dLogits: ce.dLogits, grad: $0.baseAddress!) }
-        }
-        return grad
-    }
-    let g64 = gradient(p64, kernel: .none)
-    let slots = [("embedding", wide.embedding..<wide.inputWeights), ("w_ih", wide.inputWeights..<wide.recurrentWeights),
-                 ("w_hh", wide.recurrentWeights..<wide.gateBias), ("bias", wide.gateBias..<wide.outputWeights),
-                 ("dense", wide.outputWeights..<wide.parameterCount)]
-    for kernel in KernelISA.supported {
-        #expect(TextLSTMEngine<Float>(shape: wide, kernel: kernel).kernel == kernel)
-        let g32 = gradient(p32, kernel: kernel)
-        for (name, range) in slots {
-            let scale = range.map { abs(g64[$0]) }.max()!
-            let worst = range.map { abs(Double(g32[$0]) - g64[$0]) }.max()!
-            #expect(scale > 0 && worst <= 1e-4 * scale, "kernel \(kernel.rawValue), \(name): |f32 - f64| \(worst), |f64| \(scale)")
+    let g64 = tokenLossAndGradient(parameters: p64, texts: texts, labels: textLabels, kernel: .none).gradient
+    for kernel in [KernelISA.none] + KernelISA.supported {
+        let g32 = tokenLossAndGradient(parameters: p32, texts: texts, labels: textLabels, kernel: kernel).gradient
+        for slot in a.layout.slots {
+            let scale = slot.range.map { abs(g64[$0]) }.max()!
+            let worst = slot.range.map { abs(Double(g32[$0]) - g64[$0]) }.max()!
+            #expect(scale > 0 && worst <= 1e-4 * scale, "\(cell) kernel \(kernel.rawValue), \(slot.name): |f32 - f64| \(worst), |f64| \(scale)")
         }
     }
+}
+
+@Test func packedTokensKeepEverySequenceAndSortChunksByLength() {
+    let packed = PackedTokens([[1, 2], [], [3, 4, 5], [6, 7]])
+    #expect(packed.count == 4 && packed.longest == 3 && packed.ids == [1, 2, 3, 4, 5, 6, 7] && packed.offsets == [0, 2, 2, 5, 7])
+    // Chunks of 3 in the given order, each longest first, ties in index order.
+    #expect(packed.lengthSortedChunks([1, 0, 3, 2], chunk: 3) == [[0, 3, 1], [2]])
 }

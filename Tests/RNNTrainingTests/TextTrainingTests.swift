@@ -2,6 +2,7 @@ import Foundation
 import RNNCore
 @testable import RNNDatasets
 import RNNFormat
+import RNNRuntime
 import Testing
 @testable import RNNTraining
 
@@ -17,7 +18,7 @@ import Testing
         var c = configuration
         let data = try syntheticTextData(&c)
         let trainer = try TextTrainer(configuration: c, data: data, kernel: kernel)
-        var state = TextTrainingState(configuration: c, shape: trainer.shape)
+        var state = TextTrainingState(configuration: c, classCount: 2)
         var done = 0
         _ = try trainer.run(&state, shouldStop: { done += 1; return done == steps })
         return (trainer, state, data)
@@ -68,7 +69,7 @@ import Testing
         var written = 0
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("rnn-train-text-\(getpid()).ckpt").path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        var state = TextTrainingState(configuration: configuration, shape: straight.shape)
+        var state = TextTrainingState(configuration: configuration, classCount: 2)
         // 13 steps per epoch (200 reviews in batches of 16): stop at step 17 (mid-epoch 2), then at 26 (its end).
         for stopAt in [17, 26] {
             let trainer = try TextTrainer(configuration: configuration, data: data)
@@ -105,6 +106,60 @@ import Testing
         #expect(throws: TrainingError.invalidCheckpoint(path: "m", reason: "a checkpoint of a text run, not of an image run")) {
             try Checkpoint(decoding: bytes, path: "m")
         }
+    }
+
+    @Test func aCheckpointOfTheFirstTextTrainerReadsAsTheSameNetworkWithAZeroSecondBias() throws {
+        // The first text trainer's LSTM had one bias: its checkpoints are this layout without b_hh.
+        let (trainer, trained, data) = try Self.run(tinyTextConfiguration(), stopAfter: 17)
+        let biasHH = trainer.architecture.layout.recurrent[0][0].biasHH
+        var state = trained
+        func zero(_ values: inout [Float]) { for k in biasHH.range { values[k] = 0 } }
+        zero(&state.parameters.values); zero(&state.optimizer.firstMoment); zero(&state.optimizer.secondMoment)
+        if state.best != nil { zero(&state.best!.values) }
+        let checkpoint = TextCheckpoint(configuration: trainer.configuration, state: state, data: data)
+        let contents = try CheckpointFile.decode(try checkpoint.encoded(), path: "memory")
+        func old(dropping n: Int) -> [UInt8] {
+            CheckpointFile.encode(version: 2, json: Array(contents.json), arrays: contents.arrays.map { a in
+                Array(a[..<biasHH.offset]) + Array(a[(biasHH.offset + n)...])
+            })
+        }
+        #expect(try TextCheckpoint(decoding: old(dropping: biasHH.count), path: "old") == checkpoint)
+        // Any other count is refused in one line naming both numbers.
+        let short = trainer.architecture.layout.count - biasHH.count + 1
+        #expect(throws: TrainingError.invalidCheckpoint(path: "old", reason: "\(short) parameters stored, the configuration and classNames need \(trainer.architecture.layout.count)")) {
+            try TextCheckpoint(decoding: old(dropping: biasHH.count - 1), path: "old")
+        }
+    }
+
+    @Test func anEpochIsAPermutationInBatchesOfSimilarLengthDrawnFromTheSeedAndEpoch() throws {
+        var c = tinyTextConfiguration()
+        c.batchSize = 7  // 200 reviews: 28 full batches and a partial one of 4
+        let data = try syntheticTextData(&c)
+        let trainer = try TextTrainer(configuration: c, data: data)
+        let n = data.train.count, size = c.batchSize
+        func lengths(_ batch: ArraySlice<Int>) -> [Int] { batch.map { data.train.sequences[$0].count } }
+        let orders = (0..<3).map { trainer.task.order(epoch: $0) }
+        for order in orders {
+            #expect(order.sorted() == Array(0..<n))
+            // Every batch runs longest first (sorted within its bucket of 32 batches).
+            for start in stride(from: 0, to: n, by: size) {
+                let l = lengths(order[start..<min(n, start + size)])
+                #expect(l == l.sorted(by: >))
+            }
+        }
+        #expect(orders[0] != orders[1] && orders[1] != orders[2])
+        // A function of the seed and the epoch alone: asked again, out of order, the same.
+        #expect(trainer.task.order(epoch: 1) == orders[1] && trainer.task.order(epoch: 0) == orders[0])
+        let again = try TextTrainer(configuration: c, data: data)
+        #expect(again.task.order(epoch: 2) == orders[2])
+        // Bucketing pays: fewer padded steps than the same reviews in the shuffled order alone.
+        func steps(_ order: [Int]) -> Int {
+            stride(from: 0, to: n, by: size).map { lengths(order[$0..<min(n, $0 + size)]).max()! * min(size, n - $0) }.reduce(0, +)
+        }
+        var shuffled = Array(0..<n)
+        var rng = Xoshiro256StarStar(seed: 3)
+        rng.shuffle(&shuffled)
+        #expect(steps(orders[0]) < steps(shuffled))
     }
 
     /// A text checkpoint stopped mid-epoch 2 (13 steps per epoch, one finished; the best epoch kept).
@@ -266,8 +321,8 @@ import Testing
         func gradients(_ kernel: KernelISA) throws -> (text: [Float], image: [Float]) {
             let text = try TextTrainer(configuration: c, data: data, kernel: kernel)
             #expect(text.task.kernel == kernel)
-            var g = [Float](repeating: 0, count: text.shape.parameterCount)
-            _ = text.task.lossAndGradient(TextTrainingState(configuration: c, shape: text.shape).parameters, indices: Array(0..<16)[...],
+            var g = [Float](repeating: 0, count: text.architecture.layout.count)
+            _ = text.task.lossAndGradient(TextTrainingState(configuration: c, classCount: 2).parameters, indices: Array(0..<16)[...],
                                           step: 0, gradient: &g)
             let images = try Trainer(configuration: image, data: syntheticTrainingData(), kernel: kernel)
             #expect(images.task.engine.kernel == kernel)
@@ -304,6 +359,31 @@ struct TextCommandTests {
     static let options = ["--dataset", "imdb", "--vocab-size", "40", "--embedding-size", "8", "--hidden-size", "8",
                           "--max-length", "20", "--batch-size", "16", "--lr", "0.02", "--validation", "40", "--threads", "2"]
     static let reproducible: [String: String?] = ["SOURCE_DATE_EPOCH": "1700000000", "RNN_TRAIN_KERNEL": nil]
+
+    @Test func theCommandLineTrainsAStackedBidirectionalGRUWithPoolingAndDropoutOnText() throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try writeIMDbDirectory(syntheticTextSplits(), to: dir)
+        let out = dir.appendingPathComponent("g.rnnm").path
+        let run = try runTrain(Self.options + ["--data", dir.path, "--epochs", "2", "--cell", "gru", "--bidirectional",
+                                               "--layers", "2", "--pool", "max", "--dropout", "0.2", "--input-dropout", "0.1",
+                                               "--weight-decay", "0.01", "--output", out], environment: Self.reproducible)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("gru bidirectional H=8 layers=2 pool=max"), "\(run.stderr)")
+        let file = try ModelReader.read(contentsOf: out)
+        guard file.metadata.layers.count == 5, case .embedding = file.metadata.layers[0], case .gru(let first) = file.metadata.layers[1],
+              case .gru(let second) = file.metadata.layers[2], case .pool(let pool) = file.metadata.layers[3] else {
+            Issue.record("expected embedding, gru, gru, pool, dense: \(file.metadata.layers)"); return
+        }
+        #expect(first.reverse != nil && first.inputSize == 8 && second.inputSize == 16 && pool.mode == .max && pool.size == 16)
+        let hyper = file.metadata.provenance.hyperparameters
+        #expect(hyper["cell"] == .string("gru") && hyper["pooling"] == .string("max") && hyper["layers"] == .number(2)
+                && hyper["embedding_dropout"] == .number(0.1) && hyper["dropout"] == .number(0.2) && hyper["optimizer"] == .string("adamw"))
+        _ = try Model(file)
+        // The two names of the embedding dropout are one option: both at once is a usage error.
+        let both = try runTrain(Self.options + ["--data", dir.path, "--input-dropout", "0.1", "--embedding-dropout", "0.2"])
+        #expect(both.status == 64 && both.errorLines.count == 1 && both.errorLines[0].contains("--input-dropout"), "\(both.stderr)")
+    }
 
     @Test func aTextRunCheckpointsEveryEpochStopsOnCtrlCAndResumesToTheSameModel() throws {
         let dir = try scratchDirectory()
