@@ -19,7 +19,7 @@ struct TrainerSetFixtures {
     static let lengths = "lengths.npy"
 
     /// The binary32 tolerance stated in the manifest (spec/GOLDEN.md derives it; the tests apply it).
-    static let toleranceText = #"{"binary32":{"absolute":0.0002,"relative":0.0001},"binary64":{"absolute":1e-09,"relative":1e-09}}"#
+    static let toleranceText = #"{"binary32":{"absolute":0.001,"relative":0.0001},"binary64":{"absolute":1e-09,"relative":1e-09}}"#
 
     /// Generates everything and returns the names of the files written (relative to `directory`), in order.
     func generate(log: (String) -> Void) throws(GoldenError) -> [String] {

@@ -11,17 +11,23 @@ import Testing
 let trainerSetDirectory = goldenDirectory.appendingPathComponent("trainer")
 
 extension Tolerance {
-    /// binary32 inference on the trainer-made set: the 1.2 set's `2e-4` absolute, `1e-4` relative.
+    /// binary32 inference on the trainer-made set: `1e-3` absolute, `1e-4` relative.
     ///
-    /// The derivation of ``binary32FormatV12`` with the trained weights' numbers (spec/GOLDEN.md,
-    /// "Trainer-made set", has the table): per layer and direction `δh ≈ T √K u S` with `T` <= 29
-    /// (28 for images), `K = I + H + 2` from 13 to 28 and `S`, the largest row 1-norm of `[A' R b']`
-    /// over standardized inputs or pixels in `[0, 1]` and `|h| < 1`, at most 11; so one direction
-    /// errs by at most `29 × 5.3 × 5.96e-8 × 11 ≈ 1.0e-4` in `h`, the two directions of a
-    /// bidirectional layer add as `√2`, the second layer of `stacked-bigru` adds its own through
-    /// `A` (row 2-norms below 1.3), and `dense_out`'s rows (2-norm at most 3.2) map `δh` to the
-    /// logits... The estimate stays below 2e-4 for every model, so the 1.2 tolerance applies unchanged.
-    static let binary32TrainerSet = binary32FormatV12
+    /// The derivation of ``binary32FormatV12`` (the model of rounding of ``binary32``) with the
+    /// trained weights' numbers; spec/GOLDEN.md, "Trainer-made set", has the table. Per recurrent
+    /// layer and direction `δh ≈ T √K u S`: `T` = 28 rows or 29 steps, `K = I + H + 2` (dense_in
+    /// folded: 13 ... 38), `S` the largest row 1-norm of `[A' R b']` against `|x| <= 1` and `|h| < 1`.
+    /// Training made the weights larger than PyTorch's initialization: `S` is 12.7 ... 17.2 for the
+    /// image models (and is reached: the all-255 image has every pixel at 1) and 6.9 ... 9.5 for the
+    /// feature models, so one direction errs by 1.2e-4 ... 1.8e-4 (images) and 4.4e-5 ... 8.3e-5
+    /// (features). The two directions of a bidirectional layer meet as `√2`; the second layer of
+    /// `image-stacked-bigru` passes the first's 2.4e-4 on through rows of 2-norm <= 1.6 and adds its
+    /// own 1.1e-4, about 4e-4 in `h`; `dense_out` (row 2-norms 1.7 ... 2.3) makes that 8.5e-4 on the
+    /// logits, and a runtime's activation approximations (<= 1e-6 each) add `28 × 1e-6 × 2.1 ≈ 6e-5`
+    /// per layer and direction, about 1.2e-4 for that model. The largest estimate, ~9.7e-4, sets
+    /// `absolute = 1e-3`; the relative term is the other sets'. A statistically safe estimate, not a
+    /// bound: the measured differences stay below 3e-6, and a misread model misses by > 400 times it.
+    static let binary32TrainerSet = Tolerance(absolute: 1e-3, relative: 1e-4)
 }
 
 /// Every model of the trainer-made set, against the trainer's own float64 outputs: the committed
@@ -150,7 +156,7 @@ extension Tolerance {
 
     /// The tolerance separates right from wrong: `forward64` of each model with one thing changed
     /// (the GRU's other reset placement, the two directions swapped, the other pool, no
-    /// standardization) moves some output by more than 1,000 times the binary32 tolerance.
+    /// standardization) moves some output by more than 100 times the binary32 tolerance.
     @Test(arguments: cases)
     func aMisreadModelMissesTheExpectedValuesByFar(_ c: V12Manifest.Case) throws {
         let golden = try V12Case(c, in: trainerSetDirectory)
@@ -168,7 +174,7 @@ extension Tolerance {
             var difference = LogitDifference()
             _ = compare(outputs, golden.expected, tolerance: tolerance, into: &difference, label: what)
             print("[golden trainer] \(c.model) read with \(what): \(difference)")
-            #expect(difference.worstRatio > 1000, "\(c.model) read with \(what) stays within \(difference.worstRatio) x the tolerance")
+            #expect(difference.worstRatio > 100, "\(c.model) read with \(what) stays within \(difference.worstRatio) x the tolerance")
         }
     }
 
