@@ -35,6 +35,7 @@ struct TrainerSetFixtures {
 
         var modelLines: [String] = [], caseLines: [String] = []
         for input in TrainerSetInput.allCases {
+            let batch = input.batch(images: images, sequences: sequences)
             for (index, kind) in LayerKind.all.enumerated() {
                 let stem = input.stem(kind)
                 log("training \(stem) ...")
@@ -45,29 +46,14 @@ struct TrainerSetFixtures {
                     throw .training("export of \(file): \(error)")
                 }
                 // Expected outputs: forward64 of the model as exported (binary32 weights, binary64 arithmetic).
-                let expected: ExpectedValues, lengths: [Int], inputLine: String
-                do {
-                    switch input {
-                    case .imageRows:
-                        let logits = try forward64(model: trained.model, images: images.flatMap(\.pixels), count: images.count)
-                        expected = ExpectedValues(modelFile: file, imagesFile: Self.images, count: images.count,
-                                                  classes: trained.model.metadata.labels.count, logits: logits)
-                        lengths = [Int](repeating: DigitPainter.side, count: images.count)
-                        inputLine = #""images":"\#(Self.images)""#
-                    case .features:
-                        let logits = try forward64(model: trained.model, features: sequences.padded, lengths: sequences.lengths)
-                        expected = ExpectedValues(modelFile: file, imagesFile: Self.features, count: GoldenSequences.count,
-                                                  classes: trained.model.metadata.labels.count, logits: logits)
-                        lengths = sequences.lengths
-                        inputLine = #""features":"\#(Self.features)","lengths":"\#(Self.lengths)""#
-                    }
-                } catch {
-                    throw .training("forward64 of \(file): \(error)")
-                }
+                let logits: [Double]
+                do { logits = try batch.forward64(trained.model) } catch { throw .training("forward64 of \(file): \(error)") }
+                let expected = ExpectedValues(modelFile: file, imagesFile: batch.file, count: batch.lengths.count,
+                                              classes: trained.model.metadata.labels.count, logits: logits)
                 let json = "\(stem).json"
-                try write(Array(expected.sequenceJSON(lengths: lengths).utf8), json)
+                try write(Array(expected.sequenceJSON(lengths: batch.lengths).utf8), json)
                 modelLines.append(#"  {"file":"\#(file)","dtype":"f32","architecture":"\#(trained.architecture)","output":"logits","outputs_per_step":false,"training":"\#(trained.summary)"}"#)
-                caseLines.append(#"  {"model":"\#(file)",\#(inputLine),"expected":"\#(json)"}"#)
+                caseLines.append(#"  {"model":"\#(file)",\#(batch.caseMembers),"expected":"\#(json)"}"#)
             }
         }
 
@@ -90,6 +76,39 @@ struct TrainerSetFixtures {
             """
         try write(Array(manifest.utf8), "manifest.json")
         return writer.written
+    }
+}
+
+/// The golden input batch of one ``TrainerSetInput`` and how a model runs on it in float64.
+struct TrainerSetBatch {
+    /// The input file the expected values name (relative to the set's directory).
+    var file: String
+    /// The manifest case's members that name the input: `"images":"..."` or `"features":"...","lengths":"..."`.
+    var caseMembers: String
+    /// The steps of each input.
+    var lengths: [Int]
+    /// The trainer's float64 logits `[count, C]` of a model on this batch.
+    var forward64: (ModelFile) throws(TrainingError) -> [Double]
+}
+
+extension TrainerSetInput {
+    /// The golden batch of this input kind: the 37 images, or the 23 sequences.
+    func batch(images: [GoldenImage], sequences: GoldenSequences) -> TrainerSetBatch {
+        switch self {
+        case .imageRows:
+            let pixels = images.flatMap(\.pixels)
+            return TrainerSetBatch(file: TrainerSetFixtures.images, caseMembers: #""images":"\#(TrainerSetFixtures.images)""#,
+                                   lengths: [Int](repeating: DigitPainter.side, count: images.count)) { model throws(TrainingError) in
+                try RNNTraining.forward64(model: model, images: pixels, count: images.count)
+            }
+        case .features:
+            let (padded, lengths) = (sequences.padded, sequences.lengths)
+            return TrainerSetBatch(file: TrainerSetFixtures.features,
+                                   caseMembers: #""features":"\#(TrainerSetFixtures.features)","lengths":"\#(TrainerSetFixtures.lengths)""#,
+                                   lengths: lengths) { model throws(TrainingError) in
+                try RNNTraining.forward64(model: model, features: padded, lengths: lengths)
+            }
+        }
     }
 }
 

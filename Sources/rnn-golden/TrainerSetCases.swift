@@ -44,9 +44,10 @@ struct LayerKind {
 }
 
 /// The input kinds of the trainer-made set. Each trains a model of a ``LayerKind`` on data drawn by
-/// code and computes its expected outputs on one golden input batch. (A text model, once the
-/// trainer's `embedding` input stage can be combined with these layers, is one more case here:
-/// its training data, golden token batch and `forward64` call.)
+/// code (``TrainerSetTraining/train(_:on:seed:)``) and computes its expected outputs on one golden
+/// input batch (``batch(images:sequences:)``). A text model, once the trainer's `embedding` input
+/// stage combines with these layers, is one more case here and one arm in each of those two
+/// switches: its training run on drawn texts, and its golden token batch with its `forward64` call.
 enum TrainerSetInput: CaseIterable {
     /// 28 x 28 u8 images read as 28 rows (spec §6.2), trained on ``DigitPainter`` digits, run on
     /// `../inputs-37.idx3`.
