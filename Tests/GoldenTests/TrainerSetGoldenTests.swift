@@ -64,7 +64,7 @@ extension Tolerance {
         let kind = c.model.replacingOccurrences(of: "image-", with: "").replacingOccurrences(of: ".rnnm", with: "")
         #expect(a.cell == (kind.contains("gru") ? .gru : .lstm), "\(c.model)")
         #expect(a.gruReset == (kind == "gru-before" ? .before : .after), "\(c.model)")
-        #expect(a.bidirectional == kind.hasPrefix("bi") || kind.hasPrefix("stacked"), "\(c.model)")
+        #expect(a.bidirectional == (kind.hasPrefix("bi") || kind.hasPrefix("stacked")), "\(c.model)")
         #expect(a.layerCount == (kind.hasPrefix("stacked") ? 2 : 1), "\(c.model)")
         #expect(a.pooling == (kind.hasSuffix("-mean") ? .mean : kind.hasSuffix("-max") ? .max : .last), "\(c.model)")
         let bytes = Array(try Data(contentsOf: trainerSetDirectory.appendingPathComponent(c.model)))
