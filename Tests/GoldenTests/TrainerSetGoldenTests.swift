@@ -14,19 +14,20 @@ extension Tolerance {
     /// binary32 inference on the trainer-made set: `1e-3` absolute, `1e-4` relative.
     ///
     /// The derivation of ``binary32FormatV12`` (the model of rounding of ``binary32``) with the
-    /// trained weights' numbers; spec/GOLDEN.md, "Trainer-made set", has the table. Per recurrent
-    /// layer and direction `δh ≈ T √K u S`: `T` = 28 rows or 29 steps, `K = I + H + 2` (dense_in
-    /// folded: 13 ... 38), `S` the largest row 1-norm of `[A' R b']` against `|x| <= 1` and `|h| < 1`.
-    /// Training made the weights larger than PyTorch's initialization: `S` is 12.7 ... 17.2 for the
-    /// image models (and is reached: the all-255 image has every pixel at 1) and 6.9 ... 9.5 for the
-    /// feature models, so one direction errs by 1.2e-4 ... 1.8e-4 (images) and 4.4e-5 ... 8.3e-5
-    /// (features). The two directions of a bidirectional layer meet as `√2`; the second layer of
-    /// `image-stacked-bigru` passes the first's 2.4e-4 on through rows of 2-norm <= 1.6 and adds its
-    /// own 1.1e-4, about 4e-4 in `h`; `dense_out` (row 2-norms 1.7 ... 2.3) makes that 8.5e-4 on the
-    /// logits, and a runtime's activation approximations (<= 1e-6 each) add `28 × 1e-6 × 2.1 ≈ 6e-5`
-    /// per layer and direction, about 1.2e-4 for that model. The largest estimate, ~9.7e-4, sets
-    /// `absolute = 1e-3`; the relative term is the other sets'. A statistically safe estimate, not a
-    /// bound: the measured differences stay below 3e-6, and a misread model misses by > 400 times it.
+    /// trained weights' numbers; spec/GOLDEN.md, "Trainer-made set", has the table, and
+    /// ``TrainerSetGoldenTests/roundingEstimate(_:)`` recomputes it from every committed model. Per
+    /// recurrent layer and direction `δh ≈ T √K u S`: `T` = 28 rows or 29 steps, `K = I + H + 2`
+    /// (dense_in folded: 13 ... 38), `S` the largest row 1-norm of `[A' R b']` against `|x| <= 1` and
+    /// `|h| < 1`. Training made the weights larger than PyTorch's initialization: `S` is up to 17.2
+    /// for the image models (and is reached: the all-255 image has every pixel at 1) and 9.5 for the
+    /// feature models. The two directions of a bidirectional layer meet as `√2`, independent errors
+    /// add in quadrature: the second layer of `image-stacked-bigru` takes the first's 2.4e-4 through
+    /// input rows of 2-norm <= 1.6 and adds its own 1.1e-4, 4.0e-4 in `h`; `dense_out` (row 2-norm
+    /// 2.1) makes that 8.3e-4, and a runtime's activation approximations (<= 1e-6 each) add
+    /// `28 × 1e-6 × 2.1 ≈ 6e-5` per layer and direction, 1.2e-4 over its four. That largest
+    /// estimate, 9.5e-4 (the others: 1.4e-4 ... 5.4e-4), sets `absolute = 1e-3`; the relative term
+    /// is the other sets'. A statistically safe estimate, not a bound: the measured differences stay
+    /// below 3e-6, and a misread model misses by more than 400 times the tolerance.
     static let binary32TrainerSet = Tolerance(absolute: 1e-3, relative: 1e-4)
 }
 
@@ -150,6 +151,77 @@ extension Tolerance {
     func pythonReferenceReaderMatchesTheExpectedValues(_ c: V12Manifest.Case) throws {
         let golden = try V12Case(c, in: trainerSetDirectory)
         Self.expect(try pythonReferenceOutputs(c, golden, in: trainerSetDirectory), golden, .binary64, "python \(c)")
+    }
+
+    // MARK: - The tolerance's derivation
+
+    /// ``Tolerance/binary32TrainerSet``'s derivation, recomputed from each committed model's weights
+    /// (spec/GOLDEN.md, "Tolerance for binary32 (trainer-made set)"), stays within its absolute term,
+    /// so a regenerated set with larger weights fails here instead of quietly outgrowing it.
+    @Test(arguments: cases)
+    func theToleranceCoversTheRoundingEstimateOfEveryModel(_ c: V12Manifest.Case) throws {
+        let file = try V12Case(c, in: trainerSetDirectory).file
+        let estimate = try Self.roundingEstimate(file)
+        print("[golden trainer] \(c.model): \(estimate.text)")
+        #expect(estimate.logits <= Tolerance.binary32TrainerSet.absolute, "\(c.model): \(estimate.text)")
+    }
+
+    /// The estimate of a binary32 forward pass's error on `file`'s outputs, under the golden sets'
+    /// model of rounding (independent zero-mean errors, a contractive state map):
+    ///
+    /// - each recurrent layer and direction adds `T √K u S` to `h`, with `K = I + H + 2` and `S` the
+    ///   largest row 1-norm of `[A' R b_ih' b_hh]` (`dense_in` folded into the first layer:
+    ///   `A' = W_ih W_in`, `b_ih' = b_ih + W_ih b_in`), for `|x| <= 1` and `|h| < 1`;
+    /// - the two directions of a layer meet as `√2`; the error of the layer below enters through the
+    ///   layer's input rows (largest 2-norm), and independent errors add in quadrature;
+    /// - `dense_out`'s largest row 2-norm maps `δh` to the outputs, and a runtime's activation
+    ///   approximations (at most 1e-6 each) add `T × 1e-6 × that norm` per layer and direction, in
+    ///   quadrature over them.
+    static func roundingEstimate(_ file: ModelFile) throws -> (logits: Double, text: String) {
+        let p = try LSTMParameters<Double>(model: file), a = p.architecture
+        let input = file.metadata.input
+        let steps = Double(input.kind == .imageRows ? input.height : try #require(input.features).maxLength)
+        let u = 0x1p-24, h = a.hiddenSize
+        let win = p.tensor(p.layout.denseInWeight), bin = p.tensor(p.layout.denseInBias)  // [H, I], [H]
+        func rowNorm2(_ w: [Double], columns: Int) -> Double {
+            stride(from: 0, to: w.count, by: columns).map { r in w[r..<(r + columns)].reduce(0) { $0 + $1 * $1 }.squareRoot() }.max()!
+        }
+        var carried = 0.0, parts: [String] = []
+        for (l, directions) in p.layout.recurrent.enumerated() {
+            let width = a.layerInputSize(l)
+            var own = 0.0, inputRows = 0.0
+            for s in directions {
+                let wih = p.tensor(s.weightIH), whh = p.tensor(s.weightHH), bih = p.tensor(s.biasIH), bhh = p.tensor(s.biasHH)
+                var largest = 0.0
+                for r in 0..<a.gateRows {
+                    let w = wih[(r * width)..<((r + 1) * width)]
+                    var rowSum: Double, bias = bih[r]
+                    if l == 0 {  // A' = W_ih W_in: row r is sum_j w[j] W_in[j, :]
+                        rowSum = (0..<a.inputSize).reduce(0) { sum, i in
+                            sum + abs(w.indices.reduce(0) { $0 + w[$1] * win[($1 - w.startIndex) * a.inputSize + i] })
+                        }
+                        bias += w.indices.reduce(0) { $0 + w[$1] * bin[$1 - w.startIndex] }
+                    } else {
+                        rowSum = w.reduce(0) { $0 + abs($1) }
+                    }
+                    rowSum += whh[(r * h)..<((r + 1) * h)].reduce(0) { $0 + abs($1) } + abs(bias) + abs(bhh[r])
+                    largest = max(largest, rowSum)
+                }
+                let k = Double((l == 0 ? a.inputSize : width) + h + 2)
+                own = max(own, steps * k.squareRoot() * u * largest)
+                inputRows = max(inputRows, rowNorm2(wih, columns: width))
+                parts.append("layer \(l) S \(String(format: "%.1f", largest)) K \(Int(k))")
+            }
+            own *= Double(directions.count).squareRoot()
+            // dense_in's own error is part of the first layer's folded sums; above it, the layer below's.
+            carried = l == 0 ? own : ((carried * inputRows) * (carried * inputRows) + own * own).squareRoot()
+        }
+        let outRows = rowNorm2(p.tensor(p.layout.denseOutWeight), columns: a.outputWidth)
+        let activations = steps * 1e-6 * outRows * Double(a.layerCount * a.directionCount).squareRoot()
+        let logits = carried * outRows + activations
+        let text = parts.joined(separator: ", ") + String(format: "; δh %.2e, dense_out rows %.2f, activations %.1e: %.2e on the outputs",
+                                                          carried, outRows, activations, logits)
+        return (logits, text)
     }
 
     // MARK: - Teeth
