@@ -53,3 +53,23 @@ struct ExpectedValues {
             """
     }
 }
+
+extension ExpectedValues {
+    /// The JSON text in the layout of the format-1.2 set (spec/GOLDEN.md, "Format 1.2": one output
+    /// vector per sequence, `lengths`, no probabilities), used by the trainer-made set; `imagesFile`
+    /// names the input (an IDX file or a `.npy` features file), `lengths` the steps of each input.
+    func sequenceJSON(lengths: [Int]) -> String {
+        precondition(lengths.count == count, "one length per input")
+        func list(_ values: some Sequence<Double>) -> String { "[" + values.map { "\($0)" }.joined(separator: ",") + "]" }
+        func integers(_ values: some Sequence<Int>) -> String { "[" + values.map(String.init).joined(separator: ",") + "]" }
+        return """
+            {"model":"\(modelFile)","input":"\(imagesFile)","count":\(count),"outputs_per_step":false,"output":"logits","classes":\(classes),"lengths":\(integers(lengths)),
+            "predictions":\(integers((0..<count).map(prediction))),
+            "margins":[
+            \((0..<count).map { "\(margin($0))" }.joined(separator: ",\n"))],
+            "outputs":[
+            \((0..<count).map { list(row($0)) }.joined(separator: ",\n"))]}
+
+            """
+    }
+}

@@ -14,13 +14,8 @@ struct GoldenFixtures {
 
     /// Generates everything and returns the names of the files written, in order.
     func generate(log: (String) -> Void) throws(GoldenError) -> [String] {
-        var written: [String] = []
-        func write(_ bytes: [UInt8], _ name: String) throws(GoldenError) {
-            do { try writeFileAtomically(bytes, to: "\(directory)/\(name)") } catch {
-                throw .io(path: "\(directory)/\(name)", reason: error.description)
-            }
-            written.append(name)
-        }
+        var writer = FixtureWriter(directory: directory)
+        func write(_ bytes: [UInt8], _ name: String) throws(GoldenError) { try writer.write(bytes, name) }
         func encode(_ model: ModelFile) throws(GoldenError) -> [UInt8] {
             do { return try ModelWriter.encode(model) } catch { throw .training("export: \(error)") }
         }
@@ -38,7 +33,7 @@ struct GoldenFixtures {
             } catch {
                 throw .io(path: "\(directory)/\(batch.name)", reason: error.description)
             }
-            written.append(batch.name)
+            writer.written.append(batch.name)
         }
 
         // Models.
@@ -106,11 +101,25 @@ struct GoldenFixtures {
 
             """
         try write(Array(manifest.utf8), "manifest.json")
-        return written
+        return writer.written
     }
 
     private func hiddenSize(_ model: ModelFile) -> Int {
         for case .lstm(let l) in model.metadata.layers { return l.hiddenSize }
         return 0
+    }
+}
+
+/// Writes fixture files into one directory, atomically, and remembers their names in order.
+struct FixtureWriter {
+    var directory: String
+    /// The names written so far, relative to ``directory``.
+    var written: [String] = []
+
+    mutating func write(_ bytes: [UInt8], _ name: String) throws(GoldenError) {
+        do { try writeFileAtomically(bytes, to: "\(directory)/\(name)") } catch {
+            throw .io(path: "\(directory)/\(name)", reason: error.description)
+        }
+        written.append(name)
     }
 }

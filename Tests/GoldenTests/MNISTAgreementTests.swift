@@ -1,80 +1,97 @@
+import Foundation
 import RNNDatasets
 import RNNFormat
 import RNNRuntime
 import RNNTraining
 import Testing
 
-/// Real data: a short seeded training run, then the trainer and the runtime classify all 10,000
-/// MNIST test images. Needs ../shared/datasets/mnist and fails (does not skip) without it.
+/// Real data: short seeded training runs, then the trainer and the runtime classify all 10,000
+/// MNIST test images and must predict the same class for every one but exact near-ties
+/// (``PredictionAgreement``). The LSTM needs ../shared/datasets/mnist and fails (does not skip)
+/// without it; the GRU and the bidirectional pooled model skip, saying why.
 @Suite struct MNISTAgreementTests {
+    static let mnistIsThere = FileManager.default.fileExists(atPath: mnistDirectory.appendingPathComponent("t10k-images-idx3-ubyte").path)
+        || FileManager.default.fileExists(atPath: mnistDirectory.appendingPathComponent("t10k-images-idx3-ubyte.gz").path)
+
+    /// The four files, read once for the three tests.
+    static let splits = Result { try DatasetSplits.load(.mnist, directory: mnistDirectory.path, allowDownload: false) }
+
     @Test func trainerAndRuntimeAgreeOnEveryMNISTTestImageExceptNearTies() throws {
-        let splits: DatasetSplits
-        do {
-            splits = try DatasetSplits.load(.mnist, directory: mnistDirectory.path, allowDownload: false)
-        } catch {
-            Issue.record("MNIST is required at \(mnistDirectory.path): \(error)")
-            return
-        }
         // H = 32, batch 64, 300 steps: a model well past chance (~90 %) in a few seconds of a
         // debug build; the comparison, not the accuracy, is what this test is about.
         var configuration = TrainingConfiguration(architecture: LSTMArchitecture(inputSize: 28, hiddenSize: 32, layerCount: 1, classCount: 10))
-        configuration.batchSize = 64
-        configuration.epochs = 1
         configuration.maximumSteps = 300
         configuration.warmupSteps = 30
         configuration.learningRate = 5e-3
         configuration.seed = 11
+        try Self.expectAgreementOnEveryTestImage(configuration, trainingImages: nil, tolerance: .binary32, label: "MNIST LSTM")
+    }
+
+    /// A GRU (reset after, H = 32, the fused GRU kernels on both sides), trained on the first 10,000
+    /// training images.
+    @Test(.enabled(if: mnistIsThere, "needs MNIST in ../shared/datasets/mnist (the GRU agreement test is skipped)"))
+    func aGRUAgreesOnEveryMNISTTestImageExceptNearTies() throws {
+        var configuration = TrainingConfiguration(architecture: LSTMArchitecture(inputSize: 28, hiddenSize: 32, layerCount: 1, classCount: 10,
+                                                                                 cell: .gru))
+        configuration.maximumSteps = 200
+        configuration.warmupSteps = 20
+        configuration.learningRate = 5e-3
+        configuration.seed = 12
+        try Self.expectAgreementOnEveryTestImage(configuration, trainingImages: 10_000, tolerance: .binary32TrainerSet, label: "MNIST GRU")
+    }
+
+    /// A bidirectional LSTM (H = 16 per direction) whose 32-wide outputs are pooled by their mean
+    /// over the 28 rows (format 1.3), trained on the first 10,000 training images.
+    @Test(.enabled(if: mnistIsThere, "needs MNIST in ../shared/datasets/mnist (the bidirectional pooled agreement test is skipped)"))
+    func aBidirectionalPooledLSTMAgreesOnEveryMNISTTestImageExceptNearTies() throws {
+        var configuration = TrainingConfiguration(architecture: LSTMArchitecture(inputSize: 28, hiddenSize: 16, layerCount: 1, classCount: 10,
+                                                                                 bidirectional: true, pooling: .mean))
+        configuration.maximumSteps = 200
+        configuration.warmupSteps = 20
+        configuration.seed = 13
+        configuration.learningRate = 1e-2
+        try Self.expectAgreementOnEveryTestImage(configuration, trainingImages: 10_000, tolerance: .binary32TrainerSet,
+                                                 label: "MNIST bidirectional LSTM, pool mean")
+    }
+
+    /// Trains `configuration` (batch 64, one thread, 1,000 validation images; on the first
+    /// `trainingImages` of the rest, or all of them) on MNIST, exports it, loads the file in the
+    /// runtime, and compares the runtime's logits and classes on all 10,000 test images with the
+    /// trainer's float32 evaluation of the same weights.
+    static func expectAgreementOnEveryTestImage(_ settings: TrainingConfiguration, trainingImages: Int?, tolerance: Tolerance,
+                                                label: String) throws {
+        let splits: DatasetSplits
+        do {
+            splits = try Self.splits.get()
+        } catch {
+            Issue.record("MNIST is required at \(mnistDirectory.path): \(error)")
+            return
+        }
+        var configuration = settings
+        configuration.batchSize = 64
+        configuration.epochs = 1_000  // the run stops at maximumSteps
         configuration.threads = 1
         configuration.validationCount = 1000
-        let data = try TrainingData(splits, validationCount: configuration.validationCount)
+        var data = try TrainingData(splits, validationCount: configuration.validationCount)
+        if let n = trainingImages { data.train = data.train.slice(0..<n) }  // the whole test set stays
         let trainer = try Trainer(configuration: configuration, data: data)
         var state = TrainingState(configuration: configuration)
         _ = try trainer.run(&state)
         let checkpoint = Checkpoint(configuration: configuration, state: state, datasetName: data.name,
                                     datasetSHA256: data.sha256, classNames: data.classNames, timeSteps: data.train.height)
         // Through the file, as a user would: export, encode, load.
-        let bytes = try ModelWriter.encode(checkpoint.modelFile())
-        let model = try Model(bytes: bytes)
+        let model = try Model(bytes: try ModelWriter.encode(checkpoint.modelFile()))
 
         let test = data.test
-        let trainerLogits = trainer.evaluate(state.parameters, on: test)
         let evaluator = Evaluator(architecture: configuration.architecture, timeSteps: test.height, threads: 1)
         let expected = evaluator.logits(parameters: state.parameters, images: test.pixels, count: test.count)
         let result = try model.classify(pixels: test.pixels, options: ClassifyOptions(threads: 2))
-
-        // Each side is within Tolerance.binary32 of the exact value, so they are within twice it
-        // of each other; a top-2 gap below that is a tie that either may break either way.
-        let tolerance = Tolerance.binary32
-        let classes = 10
-        var difference = LogitDifference()
-        var mismatches = 0, ties = 0, trainerCorrect = 0, runtimeCorrect = 0, tiedCorrectness = 0
+        var agreement = PredictionAgreement(tolerance: tolerance)
         for b in 0..<test.count {
-            let row = expected[(b * classes)..<((b + 1) * classes)].map(Double.init)
-            for k in 0..<classes {
-                difference.add(actual: Double(result.logits[b * classes + k]), expected: row[k],
-                               tolerance: Tolerance(absolute: 2 * tolerance.absolute, relative: 2 * tolerance.relative),
-                               place: "image \(b) class \(k)")
-            }
-            let sorted = row.sorted(by: >)
-            let trainerClass = row.firstIndex(of: sorted[0])!
-            let isTie = sorted[0] - sorted[1] <= 2 * tolerance.bound(sorted[0])
-            if isTie { ties += 1 }
-            if trainerClass == test.labels[b] { trainerCorrect += 1 }
-            if result.predictions[b] == test.labels[b] { runtimeCorrect += 1 }
-            if result.predictions[b] != trainerClass {
-                mismatches += 1
-                if isTie { tiedCorrectness += 1 }
-                #expect(isTie, "image \(b): trainer class \(trainerClass), runtime \(result.predictions[b]), top-2 gap \(sorted[0] - sorted[1])")
-            }
+            agreement.add(trainer: expected[(b * 10)..<((b + 1) * 10)], runtime: result.logits[(b * 10)..<((b + 1) * 10)],
+                          runtimeClass: result.predictions[b], label: test.labels[b], index: b)
         }
-        let trainerAccuracy = Double(trainerCorrect) / Double(test.count)
-        let runtimeAccuracy = Double(runtimeCorrect) / Double(test.count)
-        print("[golden] MNIST 10,000 test images: trainer accuracy \(trainerAccuracy), runtime \(runtimeAccuracy), "
-            + "differing predictions \(mismatches) (near-ties \(ties)); runtime vs trainer logits: \(difference)")
-        #expect(trainerLogits.accuracy == trainerAccuracy)
-        #expect(trainerAccuracy > 0.8, "the short run should learn MNIST well past chance, got \(trainerAccuracy)")
-        #expect(abs(trainerCorrect - runtimeCorrect) <= tiedCorrectness,
-                "accuracies differ by more than the near-ties: \(trainerAccuracy) vs \(runtimeAccuracy)")
-        #expect(difference.passes, "runtime vs trainer f32 logits: \(difference)")
+        agreement.expectAgreement(label, expectedCount: 10_000, minimumAccuracy: 0.8)
+        #expect(trainer.evaluate(state.parameters, on: test).accuracy == agreement.trainerAccuracy)
     }
 }

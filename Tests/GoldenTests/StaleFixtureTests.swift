@@ -23,17 +23,26 @@ import Testing
         try #require(status == 0, "rnn-golden failed (\(status)): \(err)")
 
         // v1.2/ and v1.3/ have their own generators (spec/reference/make_golden_v12.py, make_golden_v13.py)
-        // and their own checks (V12GoldenTests, V13GoldenTests).
-        let committed = try FileManager.default.contentsOfDirectory(atPath: goldenDirectory.path)
-            .filter { $0 != "v1.2" && $0 != "v1.3" }.sorted()
-        let generated = try FileManager.default.contentsOfDirectory(atPath: output.path).sorted()
-        #expect(committed == generated, "file lists differ: committed \(committed), generated \(generated)")
-        for name in committed where generated.contains(name) {
-            let old = try Data(contentsOf: goldenDirectory.appendingPathComponent(name))
-            let new = try Data(contentsOf: output.appendingPathComponent(name))
-            let firstDifference = zip(old, new).enumerated().first { $0.element.0 != $0.element.1 }?.offset
-            #expect(old == new, """
-                fixtures/golden/\(name) is stale (\(old.count) vs \(new.count) bytes, first difference at \
+        // and their own checks (V12GoldenTests, V13GoldenTests); trainer/ is rnn-golden's too.
+        Self.expectSameFiles(committed: goldenDirectory, generated: output, skipping: ["v1.2", "v1.3", "trainer"])
+        Self.expectSameFiles(committed: trainerSetDirectory, generated: output.appendingPathComponent("trainer"), skipping: [])
+    }
+
+    /// Every file of `committed` (but the `skipping` subdirectories) equals its namesake in
+    /// `generated`, and neither has a file the other lacks.
+    static func expectSameFiles(committed: URL, generated: URL, skipping: Set<String>) {
+        let list = { (directory: URL) in
+            ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).filter { !skipping.contains($0) }.sorted()
+        }
+        let (old, new) = (list(committed), list(generated))
+        let place = committed.path.dropFirst(repositoryRoot.path.count + 1)
+        #expect(old == new, "\(place): file lists differ: committed \(old), generated \(new)")
+        for name in old where new.contains(name) {
+            let a = (try? Data(contentsOf: committed.appendingPathComponent(name))) ?? Data()
+            let b = (try? Data(contentsOf: generated.appendingPathComponent(name))) ?? Data()
+            let firstDifference = zip(a, b).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+            #expect(a == b, """
+                \(place)/\(name) is stale (\(a.count) vs \(b.count) bytes, first difference at \
                 \(firstDifference.map(String.init) ?? "the end")): run `make fixtures` and review the diff
                 """)
         }
@@ -72,7 +81,7 @@ import Testing
     @Test func fixturesStayWellUnderOneMegabyteAndHoldNoDataSetFiles() throws {
         func total(_ directory: URL) throws -> Int {
             var bytes = 0
-            for name in try FileManager.default.contentsOfDirectory(atPath: directory.path) where name != "v1.2" && name != "v1.3" {
+            for name in try FileManager.default.contentsOfDirectory(atPath: directory.path) where !["v1.2", "v1.3", "trainer"].contains(name) {
                 let attributes = try FileManager.default.attributesOfItem(atPath: directory.appendingPathComponent(name).path)
                 bytes += (attributes[.size] as? Int) ?? 0
                 #expect(!name.contains("ubyte") && !name.hasSuffix(".gz"), "\(name) looks like a data set file")
@@ -80,9 +89,12 @@ import Testing
             return bytes
         }
         let (v10, v12, v13) = (try total(goldenDirectory), try total(v12Directory), try total(v13Directory))
-        print("[golden] fixtures/golden: \(v10) bytes; fixtures/golden/v1.2: \(v12) bytes; fixtures/golden/v1.3: \(v13) bytes")
+        let trainer = try total(trainerSetDirectory)
+        print("[golden] fixtures/golden: \(v10) bytes; fixtures/golden/v1.2: \(v12) bytes; fixtures/golden/v1.3: \(v13) bytes; "
+            + "fixtures/golden/trainer: \(trainer) bytes")
         #expect(v10 < 800_000)
         #expect(v12 < 300_000)
         #expect(v13 < 100_000)
+        #expect(trainer < 300_000)
     }
 }

@@ -20,19 +20,7 @@ import Testing
                                                         relative: Tolerance.binary32FormatV12.relative))
         #expect(manifest.tolerance["binary64"] == .init(absolute: Tolerance.binary64.absolute, relative: Tolerance.binary64.relative))
         // Every file of the directory is named by the manifest, and every name exists.
-        var named: Set<String> = ["manifest.json"]
-        for m in manifest.models { named.insert(m.file) }
-        for i in manifest.inputs where !i.file.hasPrefix("../") { named.insert(i.file) }
-        for c in manifest.cases {
-            named.insert(c.expected)
-            for input in [c.features, c.lengths, c.images].compactMap({ $0 }) {
-                #expect(FileManager.default.fileExists(atPath: v12Directory.appendingPathComponent(input).path), "\(input)")
-                #expect(manifest.inputs.contains { $0.file == input }, "\(c.model): input \(input) is not in the manifest's inputs")
-            }
-            #expect((c.features != nil) == (c.lengths != nil) && (c.features != nil) != (c.images != nil), "\(c.model)")
-        }
-        let present = Set(try FileManager.default.contentsOfDirectory(atPath: v12Directory.path))
-        #expect(present == named, "unlisted: \(present.subtracting(named).sorted()), missing: \(named.subtracting(present).sorted())")
+        expectManifestNamesEveryFile(manifest, in: v12Directory)
         // What the set covers (spec §6.1, §6.2.2, §6.5).
         #expect(manifest.models.contains { $0.outputs_per_step && $0.output == "logits" })
         #expect(manifest.models.contains { $0.output == "values" })
@@ -76,25 +64,7 @@ import Testing
     @Test(arguments: V12Manifest.casesOrEmpty)
     func pythonReferenceReaderMatchesTheExpectedValues(_ c: V12Manifest.Case) throws {
         let golden = try V12Case(c)
-        let script = repositoryRoot.appendingPathComponent("spec/reference/rnnm.py").path
-        let model = v12Directory.appendingPathComponent(c.model).path
-        var arguments = [script, "forward", model]
-        let directory = try temporaryDirectory("python-v12")
-        defer { try? FileManager.default.removeItem(at: directory) }
-        if let features = c.features, let lengths = c.lengths {
-            arguments += ["--features", v12Directory.appendingPathComponent(features).path,
-                          "--lengths", v12Directory.appendingPathComponent(lengths).path]
-        } else {
-            let raw = directory.appendingPathComponent("images.u8")
-            try Data(golden.pixels).write(to: raw)
-            arguments += ["--images", raw.path]
-        }
-        let (status, out, err) = try runProcess("/usr/bin/env", ["python3"] + arguments)
-        try #require(status == 0, "rnnm.py forward \(c.model) exited \(status): \(err)\(out)")
-        // {"outputs": ...} for features cases, {"logits": ...} for an image logits model.
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
-        let values = try #require(object["outputs"] ?? object["logits"], "no outputs in \(out.prefix(200))")
-        let actual = try Self.nested(values, perStep: golden.expected.perStep)
+        let actual = try pythonReferenceOutputs(c, golden, in: v12Directory)
         var difference = LogitDifference()
         let problems = compare(actual, golden.expected, tolerance: .binary64, into: &difference, label: "python \(c)")
         print("[golden v1.2] python \(c): \(difference)")
