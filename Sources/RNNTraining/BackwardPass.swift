@@ -350,6 +350,13 @@ func gruGateBackward<Scalar: TrainingScalar>(
     after: Bool, hiddenGradient: UnsafeMutablePointer<Scalar>, externalGradient: UnsafePointer<Scalar>?,
     rows: Int, hiddenSize h: Int
 ) {
+    if Scalar.self == Float.self {
+        func f(_ p: UnsafePointer<Scalar>) -> UnsafePointer<Float> { UnsafeRawPointer(p).assumingMemoryBound(to: Float.self) }
+        func m(_ p: UnsafeMutablePointer<Scalar>) -> UnsafeMutablePointer<Float> { UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self) }
+        return gruGateBackwardFloat(gates: f(gates), gateGradient: m(gateGradient), previousHidden: previousHidden.map(f),
+                                    after: after, hiddenGradient: m(hiddenGradient), externalGradient: externalGradient.map(f),
+                                    rows: rows, hiddenSize: h)
+    }
     for b in 0..<rows {
         let act = gates + b * 4 * h, dz = gateGradient + b * 4 * h, dhr = hiddenGradient + b * h
         let ext = externalGradient.map { $0 + b * h }

@@ -103,3 +103,52 @@ func gateBackwardFloat(
         }
     }
 }
+
+/// ``gruGateBackward(gates:gateGradient:previousHidden:after:hiddenGradient:externalGradient:rows:hiddenSize:)``
+/// for `Float`, eight units at a time (the scalar loop takes any remainder of `H`); the same
+/// arithmetic in the same order lane by lane, so results do not depend on `H mod 8`.
+func gruGateBackwardFloat(
+    gates: UnsafePointer<Float>, gateGradient: UnsafeMutablePointer<Float>, previousHidden: UnsafePointer<Float>?,
+    after: Bool, hiddenGradient: UnsafeMutablePointer<Float>, externalGradient: UnsafePointer<Float>?,
+    rows: Int, hiddenSize h: Int
+) {
+    let vectorEnd = vectorLanes ? h - h % 8 : 0
+    let one = Lanes(repeating: 1)
+    for b in 0..<rows {
+        let act = gates + b * 4 * h, dz = gateGradient + b * 4 * h, dhr = hiddenGradient + b * h
+        var j = 0
+        while j < vectorEnd {
+            var dh = load(dhr + j)
+            if let externalGradient { dh += load(externalGradient + b * h + j) }
+            let r = load(act + j), u = load(act + h + j), n = load(act + 2 * h + j), hn = load(act + 3 * h + j)
+            let hp = previousHidden.map { load($0 + b * h + j) } ?? Lanes(repeating: 0)
+            let dn = dh * (one - u) * (one - n * n)
+            store(dh * (hp - n) * u * (one - u), dz + h + j)
+            store(dn, dz + 2 * h + j)
+            if after {
+                store(dn * hn * r * (one - r), dz + j)
+                store(dn * r, dz + 3 * h + j)
+            } else {
+                store(dn, dz + 3 * h + j)
+            }
+            store(dh * u, dhr + j)
+            j += 8
+        }
+        while j < h {
+            let dh = dhr[j] + (externalGradient.map { $0[b * h + j] } ?? 0)
+            let r = act[j], u = act[h + j], n = act[2 * h + j], hn = act[3 * h + j]
+            let hp = previousHidden.map { $0[b * h + j] } ?? 0
+            let dn = dh * (1 - u) * (1 - n * n)
+            dz[h + j] = dh * (hp - n) * u * (1 - u)
+            dz[2 * h + j] = dn
+            if after {
+                dz[j] = dn * hn * r * (1 - r)
+                dz[3 * h + j] = dn * r
+            } else {
+                dz[3 * h + j] = dn
+            }
+            dhr[j] = dh * u
+            j += 1
+        }
+    }
+}
