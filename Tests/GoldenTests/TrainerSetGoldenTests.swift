@@ -182,7 +182,7 @@ extension Tolerance {
         let input = file.metadata.input
         let steps = Double(input.kind == .imageRows ? input.height : try #require(input.features).maxLength)
         let u = 0x1p-24, h = a.hiddenSize
-        let win = p.tensor(p.layout.denseInWeight), bin = p.tensor(p.layout.denseInBias)  // [H, I], [H]
+        let win = p.tensor(try #require(p.layout.denseInWeight)), bin = p.tensor(try #require(p.layout.denseInBias))  // [H, I], [H]
         func rowNorm2(_ w: [Double], columns: Int) -> Double {
             stride(from: 0, to: w.count, by: columns).map { r in w[r..<(r + columns)].reduce(0) { $0 + $1 * $1 }.squareRoot() }.max()!
         }

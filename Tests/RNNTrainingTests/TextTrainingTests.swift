@@ -186,6 +186,12 @@ import Testing
         .init("configuration.hiddenSize", "9", "parameters stored, the configuration and classNames need"),
         .init("configuration.validationCount", "0", "expected 0: the run keeps no best epoch"),
         .init("configuration.clipNorm", nil, "field configuration.clipNorm is missing"),
+        // The network's members (optional; absent is the original LSTM).
+        .init("configuration.layerCount", "17", "configuration.layerCount must be in 1...16, got 17"),
+        .init("configuration.layerDropout", "1", "configuration.layerDropout must be in [0, 1), got 1.0"),
+        .init("configuration.weightDecay", "-1", "configuration.weightDecay must be finite and at least 0, got -1.0"),
+        .init("configuration.cell", "\"rnn\"", "unreadable header"),
+        .init("configuration.bidirectional", "true", "parameters stored, the configuration and classNames need"),
         .init("classNames", "[\"only\"]", "classNames must hold 2...65536 class names, got 1"),
         .init("stepInEpoch", "-3", "stepInEpoch must be at least 0, got -3"),
         .init("datasetSHA256", "{\"x\": \"ZZ\"}", "datasetSHA256[\"x\"] must be 64 lowercase hex digits, got \"ZZ\""),
