@@ -358,24 +358,36 @@ func gruGateBackward<Scalar: TrainingScalar>(
                                     rows: rows, hiddenSize: h)
     }
     for b in 0..<rows {
-        let act = gates + b * 4 * h, dz = gateGradient + b * 4 * h, dhr = hiddenGradient + b * h
-        let ext = externalGradient.map { $0 + b * h }
-        let previous = previousHidden.map { $0 + b * h }
-        for j in 0..<h {
-            let dh = dhr[j] + (ext.map { $0[j] } ?? 0)
-            let r = act[j], u = act[h + j], n = act[2 * h + j], hn = act[3 * h + j]
-            let hp = previous.map { $0[j] } ?? 0
-            let dn = dh * (1 - u) * (1 - n * n)
-            dz[h + j] = dh * (hp - n) * u * (1 - u)
-            dz[2 * h + j] = dn
-            if after {
-                dz[j] = dn * hn * r * (1 - r)
-                dz[3 * h + j] = dn * r
-            } else {
-                dz[3 * h + j] = dn
-            }
-            dhr[j] = dh * u
+        gruGateBackwardUnits(0..<h, row: b, gates: gates, gateGradient: gateGradient, previousHidden: previousHidden,
+                             after: after, hiddenGradient: hiddenGradient, externalGradient: externalGradient, hiddenSize: h)
+    }
+}
+
+/// The scalar loop of ``gruGateBackward(gates:gateGradient:previousHidden:after:hiddenGradient:externalGradient:rows:hiddenSize:)``
+/// over the units `units` of row `b` (all of them, or the remainder the eight-lane loop leaves).
+@inline(__always)
+func gruGateBackwardUnits<Scalar: TrainingScalar>(
+    _ units: Range<Int>, row b: Int, gates: UnsafePointer<Scalar>, gateGradient: UnsafeMutablePointer<Scalar>,
+    previousHidden: UnsafePointer<Scalar>?, after: Bool, hiddenGradient: UnsafeMutablePointer<Scalar>,
+    externalGradient: UnsafePointer<Scalar>?, hiddenSize h: Int
+) {
+    let act = gates + b * 4 * h, dz = gateGradient + b * 4 * h, dhr = hiddenGradient + b * h
+    let ext = externalGradient.map { $0 + b * h }
+    let previous = previousHidden.map { $0 + b * h }
+    for j in units {
+        let dh = dhr[j] + (ext.map { $0[j] } ?? 0)
+        let r = act[j], u = act[h + j], n = act[2 * h + j], hn = act[3 * h + j]
+        let hp = previous.map { $0[j] } ?? 0
+        let dn = dh * (1 - u) * (1 - n * n)
+        dz[h + j] = dh * (hp - n) * u * (1 - u)
+        dz[2 * h + j] = dn
+        if after {
+            dz[j] = dn * hn * r * (1 - r)
+            dz[3 * h + j] = dn * r
+        } else {
+            dz[3 * h + j] = dn
         }
+        dhr[j] = dh * u
     }
 }
 

@@ -105,7 +105,7 @@ func gateBackwardFloat(
 }
 
 /// ``gruGateBackward(gates:gateGradient:previousHidden:after:hiddenGradient:externalGradient:rows:hiddenSize:)``
-/// for `Float`, eight units at a time (the scalar loop takes any remainder of `H`); the same
+/// for `Float`, eight units at a time (``gruGateBackwardUnits`` takes any remainder of `H`); the same
 /// arithmetic in the same order lane by lane, so results do not depend on `H mod 8`.
 func gruGateBackwardFloat(
     gates: UnsafePointer<Float>, gateGradient: UnsafeMutablePointer<Float>, previousHidden: UnsafePointer<Float>?,
@@ -134,21 +134,7 @@ func gruGateBackwardFloat(
             store(dh * u, dhr + j)
             j += 8
         }
-        while j < h {
-            let dh = dhr[j] + (externalGradient.map { $0[b * h + j] } ?? 0)
-            let r = act[j], u = act[h + j], n = act[2 * h + j], hn = act[3 * h + j]
-            let hp = previousHidden.map { $0[b * h + j] } ?? 0
-            let dn = dh * (1 - u) * (1 - n * n)
-            dz[h + j] = dh * (hp - n) * u * (1 - u)
-            dz[2 * h + j] = dn
-            if after {
-                dz[j] = dn * hn * r * (1 - r)
-                dz[3 * h + j] = dn * r
-            } else {
-                dz[3 * h + j] = dn
-            }
-            dhr[j] = dh * u
-            j += 1
-        }
+        gruGateBackwardUnits(j..<h, row: b, gates: gates, gateGradient: gateGradient, previousHidden: previousHidden,
+                             after: after, hiddenGradient: hiddenGradient, externalGradient: externalGradient, hiddenSize: h)
     }
 }

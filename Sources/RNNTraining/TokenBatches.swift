@@ -50,7 +50,9 @@ func tokenLogits<Scalar: TrainingScalar>(parameters: LSTMParameters<Scalar>, tex
     let c = parameters.architecture.classCount
     var out = [Scalar](repeating: 0, count: texts.count * c)
     guard texts.count > 0 else { return out }
-    let sorted = texts.lengthSortedChunks(Array(0..<texts.count).sorted { texts.length($0) > texts.length($1) }, chunk: batchSize)
+    // One sort of every text by length, cut into batches of neighbours.
+    let order = texts.lengthSortedChunks(Array(0..<texts.count), chunk: texts.count)[0]
+    let sorted = stride(from: 0, to: order.count, by: batchSize).map { Array(order[$0..<min(order.count, $0 + batchSize)]) }
     let engine = GradientEngine<Scalar>(architecture: parameters.architecture, timeSteps: max(1, texts.longest),
                                         batchCapacity: min(batchSize, texts.count), workerCount: threads, kernel: kernel)
     parameters.values.withUnsafeBufferPointer { p in

@@ -86,20 +86,8 @@ struct GoldenFixtures {
             #"  {"file":"\#(b.name)","count":\#(b.images.count),"kinds":[\#(b.images.map { quoted($0.kind) }.joined(separator: ","))]}"#
         }
         let caseLines = cases.map { #"  {"model":"\#($0.model)","images":"\#($0.images)","expected":"\#($0.expected)"}"# }
-        let manifest = """
-            {"generator":"swift run rnn-golden fixtures/golden (OPENBLAS_CORETYPE=\(pinnedCoreType))",
-            "tolerance":\(Self.toleranceText),
-            "models":[
-            \(modelLines.joined(separator: ",\n"))
-            ],
-            "inputs":[
-            \(inputLines.joined(separator: ",\n"))
-            ],
-            "cases":[
-            \(caseLines.joined(separator: ",\n"))
-            ]}
-
-            """
+        let manifest = manifestText(generator: "swift run rnn-golden fixtures/golden (OPENBLAS_CORETYPE=\(pinnedCoreType))",
+                                    tolerance: Self.toleranceText, models: modelLines, inputs: inputLines, cases: caseLines)
         try write(Array(manifest.utf8), "manifest.json")
         return writer.written
     }
@@ -108,6 +96,25 @@ struct GoldenFixtures {
         for case .lstm(let l) in model.metadata.layers { return l.hiddenSize }
         return 0
     }
+}
+
+/// A golden set's `manifest.json` (spec/GOLDEN.md): one member per line, the model, input and case
+/// entries one per line in their lists.
+func manifestText(generator: String, tolerance: String, models: [String], inputs: [String], cases: [String]) -> String {
+    """
+    {"generator":"\(generator)",
+    "tolerance":\(tolerance),
+    "models":[
+    \(models.joined(separator: ",\n"))
+    ],
+    "inputs":[
+    \(inputs.joined(separator: ",\n"))
+    ],
+    "cases":[
+    \(cases.joined(separator: ",\n"))
+    ]}
+
+    """
 }
 
 /// Writes fixture files into one directory, atomically, and remembers their names in order.

@@ -58,22 +58,13 @@ struct TrainerSetFixtures {
         }
 
         let labels = sequences.labels.map(String.init).joined(separator: ",")
-        let manifest = """
-            {"generator":"swift run rnn-golden fixtures/golden, which writes this set into fixtures/golden/\(Self.subdirectory) (OPENBLAS_CORETYPE=\(pinnedCoreType)); expected values from the trainer's forward64",
-            "tolerance":\(Self.toleranceText),
-            "models":[
-            \(modelLines.joined(separator: ",\n"))
-            ],
-            "inputs":[
-              {"file":"\(Self.images)","count":\(images.count),"kinds":"the 1.0 set's 37 images (../manifest.json)"},
-              {"file":"\(Self.features)","count":\(GoldenSequences.count),"width":\(width),"lengths":"\(Self.lengths)","drawn_from_classes":[\(labels)]},
-              {"file":"\(Self.lengths)","count":\(GoldenSequences.count)}
-            ],
-            "cases":[
-            \(caseLines.joined(separator: ",\n"))
-            ]}
-
-            """
+        let manifest = manifestText(
+            generator: "swift run rnn-golden fixtures/golden, which writes this set into fixtures/golden/\(Self.subdirectory) (OPENBLAS_CORETYPE=\(pinnedCoreType)); expected values from the trainer's forward64",
+            tolerance: Self.toleranceText, models: modelLines,
+            inputs: [#"  {"file":"\#(Self.images)","count":\#(images.count),"kinds":"the 1.0 set's 37 images (../manifest.json)"}"#,
+                     #"  {"file":"\#(Self.features)","count":\#(GoldenSequences.count),"width":\#(width),"lengths":"\#(Self.lengths)","drawn_from_classes":[\#(labels)]}"#,
+                     #"  {"file":"\#(Self.lengths)","count":\#(GoldenSequences.count)}"#],
+            cases: caseLines)
         try write(Array(manifest.utf8), "manifest.json")
         return writer.written
     }
