@@ -38,6 +38,9 @@ for want in "${WANTED[@]}"; do
   printf '%s\n' "${ROWS[@]}" | cut -d'|' -f1 | grep -qx "$want" || { echo "bench/family.sh: no row named $want (see --list)" >&2; exit 2; }
 done
 
+# The rows are read with the reference reader (spec/reference/rnnm.py): check its packages before
+# the first hour of training, not after it (the same install as the Makefile's).
+python3 -c "import numpy, zstandard" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check numpy zstandard
 swift build -c release --product rnn-train >&2
 swift build -c release --product rnn-infer >&2
 mkdir -p bench/out/family
