@@ -10,10 +10,11 @@ import Foundation
 ///  "results": {"threads": 2, "rows": [{"data": "MNIST", "model": "GRU", "test_accuracy": 0.991,
 ///     "parameters": 107274, "file_bytes_f32": 398000, "file_bytes_int8": 120000,
 ///     "seconds_per_epoch_median": 14.2, "images_per_s_batch1": 21000, "images_per_s_batch10000": 90000,
-///     "command": "rnn-train --data ... --cell gru --seed 1"}, ...]}}
+///     "speed_unit": "images", "command": "rnn-train --data ... --cell gru --seed 1"}, ...]}}
 /// ```
 ///
-/// Speeds are `null` for data sets the speed run does not cover (IMDb reviews).
+/// The speeds count `speed_unit` per second (absent: `images`; IMDb rows: `reviews`), `null` where
+/// not measured.
 package struct RecurrentFamily: Sendable, Equatable {
     /// One trained model's measurements.
     package struct Row: Sendable, Equatable {
@@ -27,6 +28,8 @@ package struct RecurrentFamily: Sendable, Equatable {
         package var secondsPerEpoch: Double?
         package var imagesPerSecondBatch1: Double?
         package var imagesPerSecondBatch10000: Double?
+        /// What the two speeds count (`images`, `reviews`, ...).
+        package var speedUnit = "images"
         /// The rnn-train command that made it.
         package var command: String?
     }
@@ -63,7 +66,7 @@ package struct RecurrentFamily: Sendable, Equatable {
                             secondsPerEpoch: number(object["seconds_per_epoch_median"]),
                             imagesPerSecondBatch1: number(object["images_per_s_batch1"]),
                             imagesPerSecondBatch10000: number(object["images_per_s_batch10000"]),
-                            command: object["command"] as? String))
+                            speedUnit: object["speed_unit"] as? String ?? "images", command: object["command"] as? String))
         }
         var provenance: [String] = []
         if let command = root["command"] as? String { provenance.append(command) }
@@ -85,16 +88,16 @@ package struct RecurrentFamily: Sendable, Equatable {
 
     /// The table's columns.
     package static let header = ["data", "model", "test accuracy", "parameters", "file f32 / int8", "s per epoch",
-                                 "images/s batch 1", "images/s batch 10,000"]
+                                 "per second, batch 1", "per second, batch 10,000"]
 
-    /// The table's cells, a row per model, "—" where not measured.
+    /// The table's cells, a row per model, "—" where not measured; speeds name their unit ("21,034 images").
     package var tableRows: [[String]] {
         rows.map { r in
             [r.data, r.model, Format.percent(r.testAccuracy), r.parameters.map(Format.grouped) ?? "—",
              "\(r.fileBytesF32.map(Format.bytes) ?? "—") / \(r.fileBytesInt8.map(Format.bytes) ?? "—")",
              r.secondsPerEpoch.map { Format.fixed($0, 1) } ?? "—",
-             r.imagesPerSecondBatch1.map { Format.grouped(Int($0.rounded())) } ?? "—",
-             r.imagesPerSecondBatch10000.map { Format.grouped(Int($0.rounded())) } ?? "—"]
+             r.imagesPerSecondBatch1.map { "\(Format.grouped(Int($0.rounded()))) \(r.speedUnit)" } ?? "—",
+             r.imagesPerSecondBatch10000.map { "\(Format.grouped(Int($0.rounded()))) \(r.speedUnit)" } ?? "—"]
         }
     }
 

@@ -16,29 +16,35 @@ import RNNSupport
 ///
 /// The clock is RNNSupport's monotonic clock (``measured(_:)``).
 package enum Benchmark {
-    /// What a benchmark runs: images of an image-row model, or full-length sequences of a feature model.
+    /// What a benchmark runs: images of an image-row model, full-length sequences of a feature model,
+    /// or the token ids of a text model's texts.
     package enum Input {
         /// Image-row models: `u8` pixels, `count x height x width`.
         case pixels(UnsafeBufferPointer<UInt8>)
         /// Feature models: sequences of the model's `max_length` steps of `width` source values each,
         /// `count x max_length x width`, step-major.
         case features(UnsafeBufferPointer<Float>)
+        /// Text models: one token-id sequence per text (tokenized before the clock starts, so only
+        /// classification is timed), each call classifying ``Model/classify(tokenSequences:options:)``'s way.
+        case tokens(UnsafeBufferPointer<[Int32]>)
 
-        /// Source values of one image or sequence.
+        /// Source values of one image or sequence (texts: 1, one sequence each).
         func valuesPerItem(_ model: Model) -> Int {
             switch self {
             case .pixels: model.pixelsPerImage
             case .features: model.input.timeSteps * model.input.width
+            case .tokens: 1
             }
         }
 
-        /// Whole images or sequences in the input.
+        /// Whole images, sequences or texts in the input.
         func count(_ model: Model) -> Int {
             let per = valuesPerItem(model)
             guard per > 0 else { return 0 }
             switch self {
             case .pixels(let p): return p.count / per
             case .features(let f): return f.count / per
+            case .tokens(let t): return t.count
             }
         }
 
@@ -53,6 +59,8 @@ package enum Benchmark {
                 let steps = model.input.timeSteps
                 _ = try model.classify(paddedSequences: UnsafeBufferPointer(rebasing: f[values]), steps: steps,
                                        lengths: [Int](repeating: steps, count: range.count), options: options)
+            case .tokens(let t):
+                _ = try model.classify(tokenSequences: Array(t[range]), options: options)
             }
         }
     }
@@ -150,6 +158,7 @@ package enum Benchmark {
         switch input {
         case .pixels(let p): return try stepTimes(rows(p, width: stream.width), steps: steps, warmUp: warmUp) { row throws(RuntimeError) in try stream.step(pixels: row) }
         case .features(let f): return try stepTimes(rows(f, width: stream.width), steps: steps, warmUp: warmUp) { row throws(RuntimeError) in try stream.step(row) }
+        case .tokens: throw .inputKindMismatch(model: model.inputKind, given: .tokens)  // makeStream refuses text models first
         }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import RNNDatasets
+import RNNFormat
 import RNNRuntime
 import RNNSupport
 
@@ -10,16 +11,18 @@ struct Bench: ParsableCommand {
         abstract: "Measure model load time, throughput (batch 1, 128, whole input), batch-1 latency, stream step latency and peak memory.",
         discussion: """
             Image models read the IDX file, or --count random images of the model's size without one. \
-            Feature models run --count random sequences of max_length steps. A model that can stream \
+            Feature models run --count random sequences of max_length steps. Text models classify the test \
+            reviews of an aclImdb directory or .tar.gz given as the argument (tokenized before timing), or \
+            --count random texts of max_length tokens without one. A model that can stream \
             (no bidirectional layer) is also stepped as one live stream, --stream-steps steps timed one by one.
             """)
 
-    @Argument(help: ArgumentHelp("IDX3 images (raw or .gz); default: random images.", valueName: "images"))
+    @Argument(help: ArgumentHelp("IDX3 images (raw or .gz); for a text model, an aclImdb directory or .tar.gz; default: random input.", valueName: "images"))
     var images: String?
 
     @OptionGroup var modelOption: ModelOption
 
-    @Option(help: "Random images (feature models: sequences) to generate when no IDX file is given.")
+    @Option(help: "Random images (feature models: sequences; text models: texts) to generate when no input file is given.")
     var count: Int = 10_000
 
     /// `--threads` (for the batched runs; batch 1 always runs on one thread), `--block-size`, `--kernel`.
@@ -110,7 +113,8 @@ struct Bench: ParsableCommand {
             let streamFields = streamMicroseconds.map {
                 "\"stream_steps\":\(streamSteps),\"stream_step_p50_us\":\(fixed($0.p50, 3)),\"stream_step_p99_us\":\(fixed($0.p99, 3))"
             } ?? "\"stream_steps\":0,\"stream_step_p50_us\":null,\"stream_step_p99_us\":null,\"stream_note\":\(JSONText.quoted(streamNote ?? ""))"
-            try output.write("{\"images\":\(n),\"kernel\":\"\(kernel.description)\",\"flops_per_image\":\(2 * model.multiplyAddsPerImage),\"threads\":\(threadCount),\"block_size\":\(blockSize),\"repeats\":\(repeats),"
+            let flops = source.unit == "texts" ? "null" : "\(2 * model.multiplyAddsPerImage)"
+            try output.write("{\"images\":\(n),\"unit\":\"\(source.unit)\",\"kernel\":\"\(kernel.description)\",\"flops_per_image\":\(flops),\"threads\":\(threadCount),\"block_size\":\(blockSize),\"repeats\":\(repeats),"
                 + "\"load_ms\":\(fixed(loadMilliseconds, 3)),\"batch1_images_per_s\":\(fixed(singleRate, 1)),"
                 + "\"latency_us\":{\"p50\":\(fixed(percentile(0.5) * 1e6, 1)),\"p90\":\(fixed(percentile(0.9) * 1e6, 1)),\"p99\":\(fixed(percentile(0.99) * 1e6, 1))},"
                 + "\"throughput\":[\(rows.joined(separator: ","))],\(streamFields),\"peak_mib\":\(fixed(peakMiB, 1))}\n")
@@ -120,6 +124,9 @@ struct Bench: ParsableCommand {
             switch source {
             case .pixels: try output.write("images           \(n) (\(images ?? "random")), \(model.input.height)x\(model.input.width)\n")
             case .features: try output.write("sequences        \(n) (random), \(model.input.timeSteps) steps of \(model.input.width) features\n")
+            case .texts(let ids, _):
+                let tokens = ids.reduce(0) { $0 + min($1.count, model.encoder?.input.maxLength ?? $1.count) }
+                try output.write("texts            \(n) (\(images ?? "random")), \(fixed(Double(tokens) / Double(max(n, 1)), 1)) tokens each on average\n")
             }
             try output.write("kernel           \(kernel.description)\n")
             try output.write("model load       \(fixed(loadMilliseconds, 2)) ms (best of 5)\n")
@@ -127,8 +134,10 @@ struct Bench: ParsableCommand {
             try output.write("latency batch 1  p50 \(fixed(percentile(0.5) * 1e6, 1)) us, p90 \(fixed(percentile(0.9) * 1e6, 1)) us, p99 \(fixed(percentile(0.99) * 1e6, 1)) us\n")
             for row in throughput {
                 let name = row.requested == 0 ? "batch \(n) (all)" : "batch \(row.requested)"
+                // A text runs as many steps as it has tokens, not max_length: no fixed FLOP count.
                 let gflops = row.imagesPerSecond * Double(2 * model.multiplyAddsPerImage) / 1e9
-                try output.write(pad(name, 17) + "\(fixed(row.imagesPerSecond, 0)) \(unit)/s, \(fixed(gflops, 1)) GFLOP/s (\(threadCount) thread\(threadCount == 1 ? "" : "s"), block \(blockSize), median of \(repeats))\n")
+                let rate = unit == "texts" ? "" : ", \(fixed(gflops, 1)) GFLOP/s"
+                try output.write(pad(name, 17) + "\(fixed(row.imagesPerSecond, 0)) \(unit)/s\(rate) (\(threadCount) thread\(threadCount == 1 ? "" : "s"), block \(blockSize), median of \(repeats))\n")
             }
             if let us = streamMicroseconds {
                 try output.write("stream step      p50 \(fixed(us.p50, 2)) us, p99 \(fixed(us.p99, 2)) us (1 stream, \(streamSteps) steps after 1000 untimed)\n")
@@ -144,28 +153,34 @@ struct Bench: ParsableCommand {
     private enum Source {
         case pixels([UInt8], count: Int)
         case features([Float], count: Int)
+        case texts([[Int32]], count: Int)
 
         var count: Int {
             switch self {
-            case .pixels(_, let count), .features(_, let count): count
+            case .pixels(_, let count), .features(_, let count), .texts(_, let count): count
             }
         }
 
         /// What one item is, in the summary's rates.
         var unit: String {
-            if case .features = self { return "sequences" }
-            return "images"
+            switch self {
+            case .pixels: "images"
+            case .features: "sequences"
+            case .texts: "texts"
+            }
         }
 
         func withInput(_ body: (Benchmark.Input) throws(RuntimeError) -> Void) throws(RuntimeError) {
             switch self {
             case .pixels(let pixels, _): try pixels.withUnsafeBufferPointer { p throws(RuntimeError) in try body(.pixels(p)) }
             case .features(let values, _): try values.withUnsafeBufferPointer { f throws(RuntimeError) in try body(.features(f)) }
+            case .texts(let ids, _): try ids.withUnsafeBufferPointer { t throws(RuntimeError) in try body(.tokens(t)) }
             }
         }
     }
 
-    /// The input for `model`: images for an image model, full-length random sequences for a feature model.
+    /// The input for `model`: images for an image model, full-length random sequences for a feature
+    /// model, the test reviews of an aclImdb path (or random full-length texts) for a text model.
     private func loadInput(_ model: Model) throws(Failure) -> Source {
         switch model.inputKind {
         case .imageRows:
@@ -185,7 +200,27 @@ struct Bench: ParsableCommand {
             }
             return .features(values, count: count)
         case .tokens:
-            throw Failure(status: .input, message: "bench measures image and feature models; time a text model with `rnn-infer text`")
+            guard let encoder = model.encoder else { throw Failure.model(RuntimeError.inputKindMismatch(model: model.inputKind, given: .tokens)) }
+            if let images {
+                let splits: TextDatasetSplits
+                do { splits = try IMDb.load(from: images) } catch { throw Failure.input(error) }
+                guard !splits.test.isEmpty else { throw Failure(status: .input, message: "\(displayName(images)) holds no test reviews") }
+                let ids = splits.test.map { encoder.tokenIDs($0.text) }
+                return .texts(ids, count: ids.count)
+            }
+            // Deterministic ids of in-vocabulary words (2 ..< rows), max_length of them per text.
+            let rows = UInt64(encoder.input.vocabulary.count + 2), length = encoder.input.maxLength
+            guard count <= (1 << 28) / max(length, 1) else {
+                throw Failure(status: .input, message: "\(count) random texts of \(length) tokens exceed 1 GiB; use a smaller --count")
+            }
+            var state: UInt64 = 0x2545_F491_4F6C_DD1D
+            let ids = (0..<count).map { _ in
+                (0..<length).map { _ -> Int32 in
+                    state ^= state << 13; state ^= state >> 7; state ^= state << 17
+                    return Int32(UInt64(TokenInput.firstWordID) + (state >> 11) % max(rows - 2, 1))
+                }
+            }
+            return .texts(ids, count: count)
         }
     }
 

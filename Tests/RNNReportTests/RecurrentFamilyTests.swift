@@ -6,7 +6,8 @@ import Testing
 @testable import RNNReport
 
 @Suite struct RecurrentFamilyTests {
-    /// bench/family.sh's result file as bench/results.py writes it (two rows; IMDb without speeds).
+    /// bench/family.sh's result file as bench/results.py writes it (an MNIST row without a unit, which
+    /// counts images; IMDb in reviews; one row without speeds).
     static let json = """
     {"schema": "rnn-bench-result/1", "table": "family", "command": "bench/family.sh", "measured_utc": "2026-12-02T05:00:00Z",
      "commit": "abc1234", "machine": {"cpu": "AMD EPYC <test>", "logical_cpus": 2, "isa": "avx2", "os": "Linux"},
@@ -17,24 +18,27 @@ import Testing
         "images_per_s_batch1": 21034.4, "images_per_s_batch10000": 90210.0},
        {"name": "mnist-lstm", "data": "MNIST", "model": "LSTM", "test_accuracy": 0.9909, "parameters": 140554,
         "file_bytes_f32": 540000, "file_bytes_int8": 160000, "seconds_per_epoch_median": 16.0,
-        "images_per_s_batch1": 19000, "images_per_s_batch10000": 80000},
+        "images_per_s_batch1": 19000, "images_per_s_batch10000": 80000, "speed_unit": "images"},
        {"name": "imdb-lstm", "data": "IMDb", "model": "LSTM", "test_accuracy": 0.8792, "parameters": 1300000,
         "file_bytes_f32": 5170000, "file_bytes_int8": 1400000, "seconds_per_epoch_median": 30.0,
+        "images_per_s_batch1": 1620.4, "images_per_s_batch10000": 3024, "speed_unit": "reviews"},
+       {"name": "imdb-gru", "data": "IMDb", "model": "GRU", "test_accuracy": 0.8868, "parameters": 1354754,
         "images_per_s_batch1": null, "images_per_s_batch10000": null}]}}
     """
 
     @Test func decodesRowsProvenanceAndFindings() throws {
         let family = try RecurrentFamily.decode(json: Data(Self.json.utf8))
-        #expect(family.rows.count == 3)
+        #expect(family.rows.count == 4)
         #expect(family.rows[0] == RecurrentFamily.Row(
             data: "MNIST", model: "GRU", testAccuracy: 0.9912, parameters: 107_274, fileBytesF32: 409_600,
             fileBytesInt8: 122_880, secondsPerEpoch: 14.25, imagesPerSecondBatch1: 21034.4,
             imagesPerSecondBatch10000: 90210, command: "rnn-train --cell gru --seed 1"))
         #expect(family.provenance == "bench/family.sh at abc1234 on AMD EPYC <test> 2 threads")
-        // IMDb has one model only: no "most accurate" sentence for it.
-        #expect(family.findings == ["On MNIST the GRU is the most accurate of the family (99.12%)."])
-        #expect(family.tableRows[0] == ["MNIST", "GRU", "99.12%", "107,274", "400.0 KiB / 120.0 KiB", "14.2", "21,034", "90,210"])
-        #expect(family.tableRows[2].suffix(2) == ["—", "—"])
+        #expect(family.findings == ["On MNIST the GRU is the most accurate of the family (99.12%).",
+                                    "On IMDb the GRU is the most accurate of the family (88.68%)."])
+        #expect(family.tableRows[0] == ["MNIST", "GRU", "99.12%", "107,274", "400.0 KiB / 120.0 KiB", "14.2", "21,034 images", "90,210 images"])
+        #expect(family.tableRows[2].suffix(2) == ["1,620 reviews", "3,024 reviews"])
+        #expect(family.tableRows[3].suffix(4) == ["— / —", "—", "—", "—"])
     }
 
     @Test func wrongFilesAreRejectedWithTheirReason() {
@@ -62,7 +66,7 @@ import Testing
         #expect(html.contains("<td>GRU</td><td class=\"num\">99.12%</td>"))
         #expect(html.contains("AMD EPYC &lt;test&gt;"))
         let markdown = MarkdownSummary.render(input, figures: figures)
-        #expect(markdown.contains("| MNIST | GRU | 99.12% | 107,274 | 400.0 KiB / 120.0 KiB | 14.2 | 21,034 | 90,210 |"))
-        #expect(markdown.contains("| IMDb | LSTM | 87.92% | 1,300,000 |"))
+        #expect(markdown.contains("| MNIST | GRU | 99.12% | 107,274 | 400.0 KiB / 120.0 KiB | 14.2 | 21,034 images | 90,210 images |"))
+        #expect(markdown.contains("| IMDb | LSTM | 87.92% | 1,300,000 | 4.93 MiB / 1.34 MiB | 30.0 | 1,620 reviews | 3,024 reviews |"))
     }
 }

@@ -54,4 +54,26 @@ import Testing
             #expect(row.images == 10 && row.batchSize == 4 && row.imagesPerSecond > 0)
         }
     }
+
+    /// Text models: the texts' token ids, one call per text for the latency, `batchSize` texts per
+    /// call for the throughput; a text model cannot stream.
+    @Test func textModelsRunThroughputAndBatchOneLatency() throws {
+        let model = try Model(contentsOf: CLIHardeningTests.fixtureModel("text-tiny.rnnm"))
+        let encoder = try #require(model.encoder)
+        // Lengths 0 ... 12: empty texts and texts longer than max_length (8), which are truncated.
+        let texts = (0..<13).map { n in (0..<n).map { ["the", "movie", "great", "bad", "café", "unseen"][$0 % 6] }.joined(separator: " ") }
+        let ids = texts.map(encoder.tokenIDs)
+        try ids.withUnsafeBufferPointer { all throws(RuntimeError) in
+            let latency = try Benchmark.latency(model, input: .tokens(all), count: 50, options: ClassifyOptions())
+            #expect(latency.seconds.count == 13 && latency.seconds.allSatisfy { $0 > 0 && $0.isFinite })
+            let row = try Benchmark.throughput(model, input: .tokens(all), batchSize: 5, repeats: 3, options: ClassifyOptions(threads: 2))
+            #expect(row.images == 13 && row.batchSize == 5 && row.imagesPerSecond > 0)
+            do throws(RuntimeError) {
+                _ = try Benchmark.streamStepLatency(model, input: .tokens(all), steps: 10, options: ClassifyOptions())
+                Issue.record("a text model was streamed")
+            } catch {
+                guard case .notStreamable = error else { Issue.record("expected notStreamable, got \(error)"); return }
+            }
+        }
+    }
 }

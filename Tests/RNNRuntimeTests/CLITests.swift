@@ -199,4 +199,31 @@ struct CLITests {
             #expect(bench.stdout.contains(fragment), "\(fragment)")
         }
     }
+
+    /// `rnn-infer bench` on a text model: random texts of max_length tokens, or an aclImdb
+    /// directory's test reviews; rates in texts/s, no FLOP count (a text runs as many steps as it has tokens).
+    @Test func benchMeasuresATextModelOnRandomTextsAndOnIMDbReviews() throws {
+        let model = CLIHardeningTests.fixtureModel("text-tiny.rnnm")
+        let random = try infer(["bench", "--model", model, "--count", "30", "--single-images", "10", "--stream-steps", "0", "--batch-sizes", "8", "0"])
+        #expect(random.status == 0, "\(random.stderr)")
+        for fragment in ["texts            30 (random), 8.0 tokens each on average", "batch 1 ", "texts/s", "batch 8 ", "batch 30 (all)",
+                         "stream step      not measured"] {
+            #expect(random.stdout.contains(fragment), "\(fragment): \(random.stdout)")
+        }
+        #expect(!random.stdout.contains("GFLOP/s"))
+
+        // Reviews in aclImdb's layout: the test split's three are the benchmark's texts.
+        let reviews = ["train/pos/1_9.txt": "great", "train/neg/2_1.txt": "bad",
+                       "test/pos/3_8.txt": "the movie was great, great", "test/neg/4_2.txt": "bad", "test/neg/5_3.txt": ""]
+        for (name, text) in reviews {
+            let url = dir.appendingPathComponent("aclImdb/" + name)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(text.utf8).write(to: url)
+        }
+        let json = try infer(["bench", dir.path, "--model", model, "--single-images", "10", "--stream-steps", "0", "--batch-sizes", "0", "--json"])
+        #expect(json.status == 0, "\(json.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(object["images"] as? Int == 3 && object["unit"] as? String == "texts" && object["flops_per_image"] is NSNull)
+        #expect((object["batch1_images_per_s"] as? Double ?? 0) > 0)
+    }
 }
