@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARCHIVE=${1:-../shared/datasets/aclImdb_v1_labeled.tar.gz}
-IMDB_ARGS=${IMDB_ARGS---cell gru --bidirectional --pool max --hidden-size 64 --embedding-size 128 --epochs 5 --validation 0}
+IMDB_ARGS=${IMDB_ARGS---cell gru --bidirectional --pool max --hidden-size 128 --embedding-size 128 --epochs 5 --validation 0}
 MODEL=models/imdb-rnn.rnnm
 swift build -c release --product rnn-train >&2
 swift build -c release --product rnn-infer >&2

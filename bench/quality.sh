@@ -18,16 +18,16 @@ cd "$(dirname "$0")/.."
 source bench/datasets.sh
 SEEDS=${SEEDS:-1 2 3}
 # The best IMDb recipe (also bench/imdb-compare.sh's default).
-IMDB_BEST="--cell gru --bidirectional --pool max --hidden-size 64 --embedding-size 128 --epochs 5 --validation 0"
+IMDB_BEST="--cell gru --bidirectional --pool max --hidden-size 128 --embedding-size 128 --epochs 5 --validation 0"
 
 # name | data set | model | command (without --seed and --output)
 ROWS=(
   "mnist-default|MNIST|course LSTM (default preset)|$TRAIN --data $MNIST"
   "fashion-default|Fashion-MNIST|course LSTM (default preset)|$TRAIN --dataset fashion-mnist --data $FASHION"
   "imdb-default|IMDb|LSTM (default text preset)|$TRAIN --dataset imdb --data $IMDB"
-  "imdb-best|IMDb|BiGRU 64, max-pooled, embedding 128, all 25,000 training reviews|$TRAIN --dataset imdb --data $IMDB $IMDB_BEST"
+  "imdb-best|IMDb|BiGRU 128, max-pooled, embedding 128, all 25,000 training reviews|$TRAIN --dataset imdb --data $IMDB $IMDB_BEST"
   "mnist-bigru|MNIST|BiGRU 128 (default preset)|$TRAIN --data $MNIST --cell gru --bidirectional"
-  "fashion-bigru|Fashion-MNIST|BiGRU 128, output dropout 0.3, 20 epochs|$TRAIN --dataset fashion-mnist --data $FASHION --cell gru --bidirectional --epochs 20 --output-dropout 0.3"
+  "fashion-bigru|Fashion-MNIST|2-layer BiGRU 128, dropout 0.3 between the layers and on the output, no augmentation, 15 epochs|$TRAIN --dataset fashion-mnist --data $FASHION --cell gru --bidirectional --layers 2 --dropout 0.3 --output-dropout 0.3 --augment none --epochs 15"
   "japanese-vowels|JapaneseVowels (UEA)|2-layer BiGRU 64 (ts defaults)|$TRAIN --dataset ts --data $UEA/JapaneseVowels_TRAIN.ts --test $UEA/JapaneseVowels_TEST.ts"
   "basic-motions|BasicMotions (UEA)|2-layer BiGRU 64, batch 4, 100 epochs|$TRAIN --dataset ts --data $UEA/BasicMotions_TRAIN.ts --test $UEA/BasicMotions_TEST.ts --batch-size 4 --epochs 100"
 )
@@ -45,7 +45,8 @@ done
 
 swift build -c release --product rnn-train >&2
 mkdir -p bench/out/quality
-RAW=bench/out/quality/runs.jsonl
+# One file of runs per invocation, so that two invocations (different rows) can run at once.
+RAW=bench/out/quality/runs-$$.jsonl
 : > "$RAW"
 for row in "${ROWS[@]}"; do
   IFS='|' read -r name data model command <<< "$row"
