@@ -41,6 +41,19 @@ import Testing
         #expect(family.tableRows[3].suffix(4) == ["— / —", "—", "—", "—"])
     }
 
+    /// The committed bench/results/family.json, which `make run` passes to rnn-report, decodes:
+    /// every row with its speeds, in images or reviews.
+    @Test func theCommittedFamilyFileDecodes() throws {
+        var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
+        parts.removeLast(3)
+        let url = URL(fileURLWithPath: parts.joined(separator: "/") + "/bench/results/family.json")
+        let family = try RecurrentFamily.decode(json: Data(contentsOf: url))
+        #expect(family.rows.count == 9)
+        #expect(Set(family.rows.map(\.data)) == ["MNIST", "Fashion-MNIST", "IMDb"])
+        #expect(family.rows.allSatisfy { $0.imagesPerSecondBatch1 != nil && $0.imagesPerSecondBatch10000 != nil })
+        #expect(family.rows.allSatisfy { $0.speedUnit == ($0.data == "IMDb" ? "reviews" : "images") })
+    }
+
     @Test func wrongFilesAreRejectedWithTheirReason() {
         func error(_ text: String) -> ReportError? {
             do { _ = try RecurrentFamily.decode(json: Data(text.utf8)); return nil } catch { return error }
