@@ -8,7 +8,7 @@ import RNNSupport
 struct ClassifyText: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "text",
-        abstract: "Classify texts with a tokens model (format 1.1), e.g. IMDb reviews.",
+        abstract: "Classify texts with a tokens model (format 1.1 and later: any cell, direction or pooling), e.g. IMDb reviews.",
         discussion: """
         Texts come from --text (repeatable), from FILE arguments (each file is one text), or from
         standard input ('-' or no argument: one text per line). Output: one line per text,

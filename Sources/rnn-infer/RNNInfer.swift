@@ -62,7 +62,7 @@ enum KernelOption: String, ExpressibleByArgument, CaseIterable {
     }
 
     static let help = ArgumentHelp(
-        "LSTM step kernel: automatic (the best fused kernel for this CPU), portable (BLAS + Swift gates), avx512 or avx2.",
+        "Recurrent step kernel (LSTM and GRU): automatic (the best fused kernel for this CPU), portable (BLAS + Swift gates), avx512 or avx2.",
         valueName: "kind")
 
     /// Refuses a variant this CPU cannot run, as a usage error.
