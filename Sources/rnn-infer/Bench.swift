@@ -113,7 +113,7 @@ struct Bench: ParsableCommand {
             let streamFields = streamMicroseconds.map {
                 "\"stream_steps\":\(streamSteps),\"stream_step_p50_us\":\(fixed($0.p50, 3)),\"stream_step_p99_us\":\(fixed($0.p99, 3))"
             } ?? "\"stream_steps\":0,\"stream_step_p50_us\":null,\"stream_step_p99_us\":null,\"stream_note\":\(JSONText.quoted(streamNote ?? ""))"
-            let flops = source.unit == "texts" ? "null" : "\(2 * model.multiplyAddsPerImage)"
+            let flops = source.flopsPerItem(model).map(String.init) ?? "null"
             try output.write("{\"images\":\(n),\"unit\":\"\(source.unit)\",\"kernel\":\"\(kernel.description)\",\"flops_per_image\":\(flops),\"threads\":\(threadCount),\"block_size\":\(blockSize),\"repeats\":\(repeats),"
                 + "\"load_ms\":\(fixed(loadMilliseconds, 3)),\"batch1_images_per_s\":\(fixed(singleRate, 1)),"
                 + "\"latency_us\":{\"p50\":\(fixed(percentile(0.5) * 1e6, 1)),\"p90\":\(fixed(percentile(0.9) * 1e6, 1)),\"p99\":\(fixed(percentile(0.99) * 1e6, 1))},"
@@ -124,7 +124,7 @@ struct Bench: ParsableCommand {
             switch source {
             case .pixels: try output.write("images           \(n) (\(images ?? "random")), \(model.input.height)x\(model.input.width)\n")
             case .features: try output.write("sequences        \(n) (random), \(model.input.timeSteps) steps of \(model.input.width) features\n")
-            case .texts(let ids, _):
+            case .texts(let ids):
                 let tokens = ids.reduce(0) { $0 + min($1.count, model.encoder?.input.maxLength ?? $1.count) }
                 try output.write("texts            \(n) (\(images ?? "random")), \(fixed(Double(tokens) / Double(max(n, 1)), 1)) tokens each on average\n")
             }
@@ -134,9 +134,7 @@ struct Bench: ParsableCommand {
             try output.write("latency batch 1  p50 \(fixed(percentile(0.5) * 1e6, 1)) us, p90 \(fixed(percentile(0.9) * 1e6, 1)) us, p99 \(fixed(percentile(0.99) * 1e6, 1)) us\n")
             for row in throughput {
                 let name = row.requested == 0 ? "batch \(n) (all)" : "batch \(row.requested)"
-                // A text runs as many steps as it has tokens, not max_length: no fixed FLOP count.
-                let gflops = row.imagesPerSecond * Double(2 * model.multiplyAddsPerImage) / 1e9
-                let rate = unit == "texts" ? "" : ", \(fixed(gflops, 1)) GFLOP/s"
+                let rate = source.flopsPerItem(model).map { ", \(fixed(row.imagesPerSecond * Double($0) / 1e9, 1)) GFLOP/s" } ?? ""
                 try output.write(pad(name, 17) + "\(fixed(row.imagesPerSecond, 0)) \(unit)/s\(rate) (\(threadCount) thread\(threadCount == 1 ? "" : "s"), block \(blockSize), median of \(repeats))\n")
             }
             if let us = streamMicroseconds {
@@ -153,12 +151,19 @@ struct Bench: ParsableCommand {
     private enum Source {
         case pixels([UInt8], count: Int)
         case features([Float], count: Int)
-        case texts([[Int32]], count: Int)
+        case texts([[Int32]])
 
         var count: Int {
             switch self {
-            case .pixels(_, let count), .features(_, let count), .texts(_, let count): count
+            case .pixels(_, let count), .features(_, let count): count
+            case .texts(let ids): ids.count
             }
+        }
+
+        /// FLOPs of one item, nil for texts: a text runs as many steps as it has tokens, not max_length.
+        func flopsPerItem(_ model: Model) -> Int? {
+            if case .texts = self { return nil }
+            return 2 * model.multiplyAddsPerImage
         }
 
         /// What one item is, in the summary's rates.
@@ -174,7 +179,7 @@ struct Bench: ParsableCommand {
             switch self {
             case .pixels(let pixels, _): try pixels.withUnsafeBufferPointer { p throws(RuntimeError) in try body(.pixels(p)) }
             case .features(let values, _): try values.withUnsafeBufferPointer { f throws(RuntimeError) in try body(.features(f)) }
-            case .texts(let ids, _): try ids.withUnsafeBufferPointer { t throws(RuntimeError) in try body(.tokens(t)) }
+            case .texts(let ids): try ids.withUnsafeBufferPointer { t throws(RuntimeError) in try body(.tokens(t)) }
             }
         }
     }
@@ -205,8 +210,7 @@ struct Bench: ParsableCommand {
                 let splits: TextDatasetSplits
                 do { splits = try IMDb.load(from: images) } catch { throw Failure.input(error) }
                 guard !splits.test.isEmpty else { throw Failure(status: .input, message: "\(displayName(images)) holds no test reviews") }
-                let ids = splits.test.map { encoder.tokenIDs($0.text) }
-                return .texts(ids, count: ids.count)
+                return .texts(splits.test.map { encoder.tokenIDs($0.text) })
             }
             // Deterministic ids of in-vocabulary words (2 ..< rows), max_length of them per text.
             let rows = UInt64(encoder.input.vocabulary.count + 2), length = encoder.input.maxLength
@@ -220,7 +224,7 @@ struct Bench: ParsableCommand {
                     return Int32(UInt64(TokenInput.firstWordID) + (state >> 11) % max(rows - 2, 1))
                 }
             }
-            return .texts(ids, count: count)
+            return .texts(ids)
         }
     }
 
