@@ -49,7 +49,7 @@ package enum FixtureCorpus {
         var minor9 = RawFile(tiny, options: .init())
         minor9.formatMinor = 9
         add("minor9.rnnm", "written by a hypothetical 1.9 writer that uses nothing new (min_reader_minor 0); must load", minor9.bytes())
-        return items + textModels() + v12Models() + v13Models()
+        return items + textModels() + v12Models() + v13Models() + v14Models()
     }
 
     /// The bad files of `fixtures/corrupt/`, each breaking one rule.
@@ -135,8 +135,8 @@ package enum FixtureCorpus {
         bad("flipped-crc", .corrupted, "one bit of the stored CRC-32 flipped", patched(crc: false) { $0[trailer] ^= 0x01 })
         bad("damaged-end-magic", .corrupted, "the end magic reads RNNMEND\\r instead of RNNMEND\\n", patched(crc: false) { $0[$0.count - 1] = 0x0D })
         // Step 6: versions and features.
-        // One minor above this reader (1.3), so the file stays unreadable as the reader's version moves.
-        bad("needs-reader-1.4", .unsupportedVersion, "min_reader_minor 4: needs a newer reader", patched { Patch.u16(&$0, 10, 4); Patch.u16(&$0, 14, 4) })
+        // One minor above this reader (1.4), so the file stays unreadable as the reader's version moves.
+        bad("needs-reader-1.5", .unsupportedVersion, "min_reader_minor 5: needs a newer reader", patched { Patch.u16(&$0, 10, 5); Patch.u16(&$0, 14, 5) })
         bad("min-reader-major-2", .unsupportedVersion, "min_reader_major 2 differs from format_major 1", patched { Patch.u16(&$0, 12, 2) })
         bad("unknown-feature-bit-7", .unsupportedFeature, "required_features has bit 7, which 1.0 does not define", patched { $0[16] |= 0x80 })
         bad("unknown-feature-bit-63", .unsupportedFeature, "required_features has bit 63", patched { $0[23] |= 0x80 })
@@ -385,7 +385,7 @@ package enum FixtureCorpus {
               var r = RawFile(m).withOptions(.init())
               r.features &= ~FormatFeature.int8.bit
               return r.bytes() }())
-        return items + textCorruptFiles() + v12CorruptFiles() + v13CorruptFiles()
+        return items + textCorruptFiles() + v12CorruptFiles() + v13CorruptFiles() + v14CorruptFiles()
     }
 
     /// A zstd frame of `prefix` followed by `zeros` zero bytes, built block by block instead of

@@ -1,9 +1,10 @@
 /// The version of the format this library reads and writes (spec §3).
 public enum RNNFormatVersion {
-    /// `1.3`: the newest version this library implements (1.1 adds `embedding` and `tokens`; 1.2 adds
+    /// `1.4`: the newest version this library implements (1.1 adds `embedding` and `tokens`; 1.2 adds
     /// `gru`, bidirectional layers, the `features` input, per-step and real-valued outputs; 1.3 adds
-    /// the `pool` layer; spec §11).
-    public static let current = (major: 1, minor: 3)
+    /// the `pool` layer; 1.4 the `image` input and the `conv2d`, `maxpool2d`, `flatten` and `conv1d`
+    /// layers; spec §11).
+    public static let current = (major: 1, minor: 4)
 }
 
 /// Optional capabilities a file may use; each sets one bit of `required_features` (spec §3).
@@ -72,6 +73,10 @@ package enum Format {
     package static let maxLabelBytes = 256
     package static let maxJSONDepth = 32
     package static let maxImageSide = 4096
+    /// The largest kernel, stride or padding + 1 of a convolution or max-pool (spec §6.1, since 1.4).
+    package static let maxWindow = 4096
+    /// Values of one feature map `C x H x W`, the input image's included (spec §6.1 rule 3, since 1.4).
+    package static let maxFeatureMap = 16_777_216
 
     /// `align64(n)` of spec §1, or nil on overflow.
     package static func align64(_ n: Int) -> Int? {

@@ -23,6 +23,9 @@ package enum JSONValue: Equatable {
         }
     }
 
+    /// A number's text as written (for messages); nil for other values.
+    var numberText: String? { if case .number(let text) = self { text } else { nil } }
+
     /// The name of the value's JSON type, for messages.
     var typeName: String {
         switch self {

@@ -37,8 +37,8 @@ enum MetadataDecoding {
     private static func decodeLayer(_ value: JSONValue, path: String) throws(ModelFormatError) -> Layer {
         let o = try Object(value, path: path)
         let type = try o.string("type")
-        guard ["dense", "lstm", "embedding", "gru", "pool"].contains(type) else {
-            throw .unsupportedFeature("metadata: \(path).type \"\(type)\" is an unknown layer type; this reader knows dense, lstm, gru, embedding and pool (upgrade the reader)")
+        guard ["dense", "lstm", "embedding", "gru", "pool", "conv2d", "maxpool2d", "flatten", "conv1d"].contains(type) else {
+            throw .unsupportedFeature("metadata: \(path).type \"\(type)\" is an unknown layer type; this reader knows dense, lstm, gru, embedding, pool, conv2d, maxpool2d, flatten and conv1d (upgrade the reader)")
         }
         let name = try o.string("name")
         let nameBytes = name.utf8.count
@@ -49,12 +49,33 @@ enum MetadataDecoding {
         case "dense":
             let inputSize = try o.width("in"), outputSize = try o.width("out")
             let weight = try o.string("weight"), bias = try o.optionalString("bias")
-            let activationText = try o.string("activation")
-            guard let activation = Activation(rawValue: activationText) else {
-                throw .unsupportedFeature("metadata: \(path).activation \"\(activationText)\" is unknown; this reader knows none, relu, tanh")
-            }
             return .dense(DenseLayer(name: name, inputSize: inputSize, outputSize: outputSize,
-                                     weight: weight, bias: bias, activation: activation))
+                                     weight: weight, bias: bias, activation: try activation(o, path: path)))
+        case "conv2d":
+            // Spec §6.1 (since 1.4): in_channels, out_channels, kernel, stride, padding, weight, bias, activation.
+            let inChannels = try o.width("in_channels"), outChannels = try o.width("out_channels")
+            let window = try window2D(o)
+            return .conv2d(Conv2DLayer(name: name, inChannels: inChannels, outChannels: outChannels, window: window,
+                                       weight: try o.string("weight"), bias: try o.optionalString("bias"),
+                                       activation: try activation(o, path: path)))
+        case "maxpool2d":
+            // Spec §6.1 (since 1.4): kernel, stride, padding.
+            return .maxPool2d(MaxPool2DLayer(name: name, window: try window2D(o)))
+        case "flatten":
+            return .flatten(FlattenLayer(name: name))
+        case "conv1d":
+            // Spec §6.1 (since 1.4): in_channels, out_channels, kernel, stride, padding, weight, bias, activation.
+            let inChannels = try o.width("in_channels"), outChannels = try o.width("out_channels")
+            let kernel = try o.integers("kernel", count: 1, in: 1...Format.maxWindow)[0]
+            let stride = try o.integers("stride", count: 1, in: 1...Format.maxWindow)[0]
+            let padding = try o.integers("padding", count: 2, in: 0...(Format.maxWindow - 1))
+            for (k, side) in ["before", "after"].enumerated() where padding[k] >= kernel {
+                throw .malformed("metadata: \(path).padding[\(k)] (\(side)) is \(padding[k]); padding is smaller than the kernel \(kernel) (spec §6.1)")
+            }
+            let window = Window1D(kernel: kernel, stride: stride, padBefore: padding[0], padAfter: padding[1])
+            return .conv1d(Conv1DLayer(name: name, inChannels: inChannels, outChannels: outChannels, window: window,
+                                       weight: try o.string("weight"), bias: try o.optionalString("bias"),
+                                       activation: try activation(o, path: path)))
         case "lstm":
             let gateOrder = try o.string("gate_order")
             guard gateOrder == "ifgo" else {
@@ -102,6 +123,29 @@ enum MetadataDecoding {
         }
     }
 
+    /// `activation` of a dense or convolution layer (*required-to-understand*).
+    private static func activation(_ o: Object, path: String) throws(ModelFormatError) -> Activation {
+        let text = try o.string("activation")
+        guard let activation = Activation(rawValue: text) else {
+            throw .unsupportedFeature("metadata: \(path).activation \"\(text)\" is unknown; this reader knows none, relu, tanh")
+        }
+        return activation
+    }
+
+    /// `kernel` `[KH, KW]`, `stride` `[SH, SW]` and `padding` `[PT, PL, PB, PR]` of a `conv2d` or
+    /// `maxpool2d` (spec §6.1, since 1.4): each padding smaller than the kernel along its axis.
+    private static func window2D(_ o: Object) throws(ModelFormatError) -> Window2D {
+        let kernel = try o.integers("kernel", count: 2, in: 1...Format.maxWindow)
+        let stride = try o.integers("stride", count: 2, in: 1...Format.maxWindow)
+        let padding = try o.integers("padding", count: 4, in: 0...(Format.maxWindow - 1))
+        let sides = ["top", "left", "bottom", "right"]
+        for k in 0..<4 where padding[k] >= kernel[k % 2] {
+            throw .malformed("metadata: \(o.path).padding[\(k)] (\(sides[k])) is \(padding[k]); padding is smaller than the kernel's \(k % 2 == 0 ? "height" : "width") \(kernel[k % 2]) (spec §6.1)")
+        }
+        return Window2D(kernel: (kernel[0], kernel[1]), stride: (stride[0], stride[1]),
+                        padding: (padding[0], padding[1], padding[2], padding[3]))
+    }
+
     private static func sequenceReturn(_ o: Object, path: String) throws(ModelFormatError) -> SequenceReturn {
         let returnText = try o.string("return")
         guard let returns = SequenceReturn(rawValue: returnText) else {
@@ -137,13 +181,24 @@ enum MetadataDecoding {
     private static func decodeInput(_ o: Object) throws(ModelFormatError) -> InputContract {
         let kindText = try o.string("kind")
         guard let kind = InputContract.Kind(rawValue: kindText) else {
-            throw .unsupportedFeature("metadata: input.kind \"\(kindText)\" is unknown; this reader knows \"image_rows\", \"tokens\" and \"features\" (upgrade the reader)")
+            throw .unsupportedFeature("metadata: input.kind \"\(kindText)\" is unknown; this reader knows \"image_rows\", \"tokens\", \"features\" and \"image\" (upgrade the reader)")
         }
         if kind == .tokens { return InputContract(tokens: try decodeTokens(o)) }
         if kind == .features { return InputContract(features: try decodeFeatures(o)) }
         let sourceType = try o.string("source_dtype")
         guard sourceType == "u8" else {
             throw .unsupportedFeature("metadata: input.source_dtype \"\(sourceType)\" is unknown; this reader knows \"u8\"")
+        }
+        if kind == .image {
+            // Spec §6.2.3 (since 1.4): channels, height, width, their product, scale, offset.
+            let channels = try o.integer("channels", in: 1...Format.maxImageSide)
+            let height = try o.integer("height", in: 1...Format.maxImageSide)
+            let width = try o.integer("width", in: 1...Format.maxImageSide)
+            if channels * height * width > Format.maxFeatureMap {
+                throw .malformed("metadata: input is \(channels) x \(height) x \(width) = \(channels * height * width) values; an image has at most \(Format.maxFeatureMap) (spec §6.2.3)")
+            }
+            return InputContract(imageChannels: channels, height: height, width: width,
+                                 scale: try o.float("scale"), offset: try o.float("offset"))
         }
         let height = try o.integer("height", in: 1...Format.maxImageSide)
         let width = try o.integer("width", in: 1...Format.maxImageSide)
@@ -343,6 +398,24 @@ private struct Object {
             throw .malformed("\(where_(key)) is \(text); expected an integer \(range.lowerBound) ... \(range.upperBound)")
         }
         return n
+    }
+
+    /// An array of exactly `count` integers, each within `range` (spec §6, *integer arrays*, since 1.4).
+    func integers(_ key: String, count: Int, in range: ClosedRange<Int>) throws(ModelFormatError) -> [Int] {
+        let v = try required(key)
+        guard case .array(let elements) = v else { throw wrongType(key, v, "an array of \(count) integers") }
+        guard elements.count == count else {
+            throw .malformed("\(where_(key)) has \(elements.count) elements; expected \(count) integers")
+        }
+        var result: [Int] = []
+        for (i, element) in elements.enumerated() {
+            guard case .number(let text) = element, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+                  let n = Int(text), range.contains(n) else {
+                throw .malformed("\(where_(key))[\(i)] is \(element.numberText ?? element.typeName); expected an integer \(range.lowerBound) ... \(range.upperBound)")
+            }
+            result.append(n)
+        }
+        return result
     }
 
     /// A layer width: an integer 1 ... 16,777,216 (the largest tensor dimension).

@@ -4,7 +4,8 @@ package enum MetadataEncoding {
     package static func json(_ m: ModelMetadata) throws(ModelFormatError) -> JSONValue {
         let layers = m.layers.map(layerJSON)
         let input: JSONValue = if let t = m.input.tokens, m.input.kind == .tokens { tokensJSON(t) }
-            else if let f = m.input.features, m.input.kind == .features { featuresJSON(f) } else { .object([
+            else if let f = m.input.features, m.input.kind == .features { featuresJSON(f) }
+            else if m.input.kind == .image { try imageJSON(m.input) } else { .object([
             ("kind", .string(m.input.kind.rawValue)),
             ("height", CanonicalJSON.integer(m.input.height)),
             ("width", CanonicalJSON.integer(m.input.width)),
@@ -31,8 +32,49 @@ package enum MetadataEncoding {
         return CanonicalJSON.number(v)
     }
 
+    /// Spec §6.2.3: the `image` input contract (since 1.4).
+    private static func imageJSON(_ input: InputContract) throws(ModelFormatError) -> JSONValue {
+        .object([
+            ("kind", .string("image")), ("source_dtype", .string("u8")),
+            ("channels", CanonicalJSON.integer(input.channels)),
+            ("height", CanonicalJSON.integer(input.height)), ("width", CanonicalJSON.integer(input.width)),
+            ("scale", try number(Double(input.scale), "input.scale")),
+            ("offset", try number(Double(input.offset), "input.offset")),
+        ])
+    }
+
+    private static func integers(_ values: [Int]) -> JSONValue { .array(values.map { CanonicalJSON.integer($0) }) }
+
+    /// `kernel`, `stride` and `padding` of a `conv2d` or `maxpool2d` (spec §6.1).
+    private static func windowMembers(_ w: Window2D) -> [(String, JSONValue)] {
+        [("kernel", integers([w.kernelHeight, w.kernelWidth])), ("stride", integers([w.strideHeight, w.strideWidth])),
+         ("padding", integers([w.padTop, w.padLeft, w.padBottom, w.padRight]))]
+    }
+
     private static func layerJSON(_ layer: Layer) -> JSONValue {
         switch layer {
+        case .conv2d(let c):
+            var members: [(String, JSONValue)] = [
+                ("type", .string("conv2d")), ("name", .string(c.name)),
+                ("in_channels", CanonicalJSON.integer(c.inChannels)), ("out_channels", CanonicalJSON.integer(c.outChannels)),
+                ("weight", .string(c.weight)), ("activation", .string(c.activation.rawValue)),
+            ] + windowMembers(c.window)
+            if let b = c.bias { members.append(("bias", .string(b))) }
+            return .object(members)
+        case .maxPool2d(let m):
+            return .object([("type", .string("maxpool2d")), ("name", .string(m.name))] + windowMembers(m.window))
+        case .flatten(let f):
+            return .object([("type", .string("flatten")), ("name", .string(f.name))])
+        case .conv1d(let c):
+            var members: [(String, JSONValue)] = [
+                ("type", .string("conv1d")), ("name", .string(c.name)),
+                ("in_channels", CanonicalJSON.integer(c.inChannels)), ("out_channels", CanonicalJSON.integer(c.outChannels)),
+                ("weight", .string(c.weight)), ("activation", .string(c.activation.rawValue)),
+                ("kernel", integers([c.window.kernel])), ("stride", integers([c.window.stride])),
+                ("padding", integers([c.window.padBefore, c.window.padAfter])),
+            ]
+            if let b = c.bias { members.append(("bias", .string(b))) }
+            return .object(members)
         case .dense(let d):
             var members: [(String, JSONValue)] = [
                 ("type", .string("dense")), ("name", .string(d.name)),

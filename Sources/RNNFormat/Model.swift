@@ -133,6 +133,12 @@ public struct ModelMetadata: Sendable, Equatable {
 
     /// Whether some layer is bidirectional (such a model cannot be streamed, spec §6.5).
     public var hasBidirectionalLayer: Bool { layers.contains { $0.direction == .bidirectional } }
+
+    /// Whether some layer is a `conv1d` (since 1.4; the Swift runtime does not stream such a model).
+    public var hasConv1dLayer: Bool { layers.contains { if case .conv1d = $0 { true } else { false } } }
+
+    /// Whether the model reads an `image` input through convolutions (spec §6.1, an *image model*, since 1.4).
+    public var isImageModel: Bool { input.kind == .image }
 }
 
 /// What a model's outputs are (spec §6, `model.output`).
@@ -153,6 +159,14 @@ public enum Layer: Sendable, Equatable {
     case gru(GRULayer)
     /// Mean or max of the last recurrent layer's outputs over each sequence's steps (since 1.3; spec §6.1).
     case pool(PoolLayer)
+    /// A 2-D convolution over a feature map (since 1.4; spec §6.1).
+    case conv2d(Conv2DLayer)
+    /// 2-D max pooling, floor mode (since 1.4; spec §6.1).
+    case maxPool2d(MaxPool2DLayer)
+    /// A feature map to a vector in channel-first order (since 1.4; spec §6.1).
+    case flatten(FlattenLayer)
+    /// A convolution over time in front of the recurrent layers (since 1.4; spec §6.1).
+    case conv1d(Conv1DLayer)
 
     /// The layer's unique name.
     public var name: String {
@@ -162,6 +176,25 @@ public enum Layer: Sendable, Equatable {
         case .embedding(let e): e.name
         case .gru(let g): g.name
         case .pool(let p): p.name
+        case .conv2d(let c): c.name
+        case .maxPool2d(let m): m.name
+        case .flatten(let f): f.name
+        case .conv1d(let c): c.name
+        }
+    }
+
+    /// The layer's `type` as the file spells it (spec §6.1).
+    public var typeName: String {
+        switch self {
+        case .dense: "dense"
+        case .lstm: "lstm"
+        case .gru: "gru"
+        case .embedding: "embedding"
+        case .pool: "pool"
+        case .conv2d: "conv2d"
+        case .maxPool2d: "maxpool2d"
+        case .flatten: "flatten"
+        case .conv1d: "conv1d"
         }
     }
 
@@ -169,7 +202,7 @@ public enum Layer: Sendable, Equatable {
     public var isRecurrent: Bool {
         switch self {
         case .lstm, .gru: true
-        case .dense, .embedding, .pool: false
+        case .dense, .embedding, .pool, .conv2d, .maxPool2d, .flatten, .conv1d: false
         }
     }
 
@@ -178,7 +211,7 @@ public enum Layer: Sendable, Equatable {
         switch self {
         case .lstm(let l): l.returns
         case .gru(let g): g.returns
-        case .dense, .embedding, .pool: nil
+        default: nil
         }
     }
 
@@ -187,7 +220,7 @@ public enum Layer: Sendable, Equatable {
         switch self {
         case .lstm(let l): l.direction
         case .gru(let g): g.direction
-        case .dense, .embedding, .pool: nil
+        default: nil
         }
     }
 }
@@ -309,6 +342,126 @@ public struct PoolLayer: Sendable, Equatable {
     }
 }
 
+/// The window of a `conv2d` or `maxpool2d` layer (spec §6.1, since 1.4): kernel, stride and zero
+/// padding, rows first; padding in ONNX's `pads` order `[top, left, bottom, right]`.
+public struct Window2D: Sendable, Equatable {
+    public var kernelHeight: Int
+    public var kernelWidth: Int
+    public var strideHeight: Int
+    public var strideWidth: Int
+    public var padTop: Int
+    public var padLeft: Int
+    public var padBottom: Int
+    public var padRight: Int
+
+    public init(kernel: (Int, Int), stride: (Int, Int), padding: (top: Int, left: Int, bottom: Int, right: Int) = (0, 0, 0, 0)) {
+        (kernelHeight, kernelWidth) = kernel
+        (strideHeight, strideWidth) = stride
+        (padTop, padLeft, padBottom, padRight) = padding
+    }
+
+    /// `H' = floor((H + PT + PB - KH) / SH) + 1` and likewise `W'`; nil when a side would be below 1
+    /// (or the arithmetic overflows).
+    public func outputSize(height: Int, width: Int) -> (height: Int, width: Int)? {
+        func side(_ n: Int, _ before: Int, _ after: Int, _ kernel: Int, _ stride: Int) -> Int? {
+            let (padded, overflow) = n.addingReportingOverflow(before + after)
+            guard !overflow, padded >= kernel, stride > 0 else { return nil }
+            return (padded - kernel) / stride + 1
+        }
+        guard let h = side(height, padTop, padBottom, kernelHeight, strideHeight),
+              let w = side(width, padLeft, padRight, kernelWidth, strideWidth) else { return nil }
+        return (h, w)
+    }
+}
+
+/// The window of a `conv1d` layer over time (spec §6.1, since 1.4).
+public struct Window1D: Sendable, Equatable {
+    public var kernel: Int
+    public var stride: Int
+    /// Zero steps before the first step and after the last.
+    public var padBefore: Int
+    public var padAfter: Int
+
+    public init(kernel: Int, stride: Int = 1, padBefore: Int = 0, padAfter: Int = 0) {
+        self.kernel = kernel
+        self.stride = stride
+        self.padBefore = padBefore
+        self.padAfter = padAfter
+    }
+
+    /// `T' = floor((T + PB + PE - K) / S) + 1`, or 0 when `T + PB + PE < K` (spec §6.1, `conv1d`).
+    public func outputLength(_ length: Int) -> Int {
+        let padded = length + padBefore + padAfter
+        return padded < kernel ? 0 : (padded - kernel) / stride + 1
+    }
+}
+
+/// `y = activation(conv2d(x, W) + b)` with `W` of shape `[out, in, KH, KW]` (spec §6.1, `conv2d`, since 1.4).
+public struct Conv2DLayer: Sendable, Equatable {
+    public var name: String
+    public var inChannels: Int
+    public var outChannels: Int
+    public var window: Window2D
+    /// Tensor name of `W`, shape `[outChannels, inChannels, KH, KW]`.
+    public var weight: String
+    /// Tensor name of `b`, shape `[outChannels]`; `nil` means zero bias.
+    public var bias: String?
+    public var activation: Activation
+
+    public init(name: String, inChannels: Int, outChannels: Int, window: Window2D, weight: String, bias: String?,
+                activation: Activation = .none) {
+        self.name = name
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.window = window
+        self.weight = weight
+        self.bias = bias
+        self.activation = activation
+    }
+}
+
+/// Max pooling of each channel of a feature map, floor mode (spec §6.1, `maxpool2d`, since 1.4).
+public struct MaxPool2DLayer: Sendable, Equatable {
+    public var name: String
+    public var window: Window2D
+
+    public init(name: String, window: Window2D) {
+        self.name = name
+        self.window = window
+    }
+}
+
+/// A feature map `C x H x W` to the vector `v[(c * H + i) * W + j]` (spec §6.1, `flatten`, since 1.4).
+public struct FlattenLayer: Sendable, Equatable {
+    public var name: String
+
+    public init(name: String) { self.name = name }
+}
+
+/// A convolution over time, `W` of shape `[out, in, K]` (spec §6.1, `conv1d`, since 1.4).
+public struct Conv1DLayer: Sendable, Equatable {
+    public var name: String
+    public var inChannels: Int
+    public var outChannels: Int
+    public var window: Window1D
+    /// Tensor name of `W`, shape `[outChannels, inChannels, K]`.
+    public var weight: String
+    /// Tensor name of `b`, shape `[outChannels]`; `nil` means zero bias.
+    public var bias: String?
+    public var activation: Activation
+
+    public init(name: String, inChannels: Int, outChannels: Int, window: Window1D, weight: String, bias: String?,
+                activation: Activation = .none) {
+        self.name = name
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.window = window
+        self.weight = weight
+        self.bias = bias
+        self.activation = activation
+    }
+}
+
 /// Where a GRU applies its reset gate (spec §6.1, `gru`, member `reset`).
 public enum GRUReset: String, Sendable, Equatable, CaseIterable {
     /// `n = tanh(A_n x + b_in + r * (R_n h + b_hn))`: PyTorch, Keras `reset_after=True`, ONNX `linear_before_reset=1`.
@@ -365,6 +518,8 @@ public struct InputContract: Sendable, Equatable {
         case tokens
         /// `width` binary32 features per step, sequences of 1 ... `max_length` steps (since 1.2).
         case features
+        /// A `channels x height x width` u8 image, channels first, read whole by convolutions (since 1.4).
+        case image
     }
     public var kind: Kind
     public var height: Int
@@ -372,6 +527,8 @@ public struct InputContract: Sendable, Equatable {
     /// `x = Float(source) * scale + offset`, in binary32.
     public var scale: Float
     public var offset: Float
+    /// Channels of an `image` input (spec §6.2.3); 1 for every other kind.
+    public var channels: Int = 1
     /// The text pipeline of a `tokens` input (spec §6.2.1); `nil` for other kinds.
     public var tokens: TokenInput? = nil
     /// The standardization of a `features` input (spec §6.2.2); `nil` for other kinds.
@@ -390,6 +547,15 @@ public struct InputContract: Sendable, Equatable {
         self.init(kind: .features, height: features.maxLength, width: features.width, scale: 1, offset: 0)
         self.features = features
     }
+
+    /// An `image` input (spec §6.2.3): `channels x height x width` u8 values, channels first.
+    public init(imageChannels channels: Int, height: Int, width: Int, scale: Float, offset: Float) {
+        self.init(kind: .image, height: height, width: width, scale: scale, offset: offset)
+        self.channels = channels
+    }
+
+    /// Source bytes of one image: `channels * height * width` (`height * width` for `image_rows`).
+    public var valuesPerImage: Int { channels * height * width }
 
     /// Number of time steps `T` (the longest sequence for `tokens` and `features`).
     public var timeSteps: Int { height }

@@ -109,8 +109,17 @@ package enum ModelChecks {
             return r
         case .embedding(let e):
             return [("weight", e.weight, [e.vocabularySize, e.dimension])]
-        case .pool:
+        case .pool, .maxPool2d, .flatten:
             return []  // no weights
+        case .conv2d(let c):
+            let w = c.window
+            var r = [("weight", c.weight, [c.outChannels, c.inChannels, w.kernelHeight, w.kernelWidth])]
+            if let b = c.bias { r.append(("bias", b, [c.outChannels])) }
+            return r
+        case .conv1d(let c):
+            var r = [("weight", c.weight, [c.outChannels, c.inChannels, c.window.kernel])]
+            if let b = c.bias { r.append(("bias", b, [c.outChannels])) }
+            return r
         case .lstm(let l):
             return recurrentReferences(gates: 4, input: l.inputSize, hidden: l.hiddenSize,
                                        forward: ReverseTensors(weightIH: l.weightIH, weightHH: l.weightHH, biasIH: l.biasIH, biasHH: l.biasHH),
@@ -140,14 +149,34 @@ package enum ModelChecks {
     /// Spec §6.1, architectural rules, in the order the spec lists them in §7.
     static func architecture(_ m: ModelMetadata) throws(ModelFormatError) {
         let recurrent = m.layers.indices.filter { m.layers[$0].isRecurrent }
+        if m.isImageModel {
+            // Rule (1) for an image model (since 1.4): no recurrent layer.
+            if let i = recurrent.first {
+                throw .malformed("layer \"\(m.layers[i].name)\" is recurrent but the input kind is \"image\"; an image model has no recurrent layer (spec §6.1)")
+            }
+            try imageRules(m)
+            return
+        }
         guard let lastRecurrent = recurrent.last else {
-            throw .malformed("the model has no recurrent layer (lstm or gru); spec §6.1 requires at least one")
+            throw .malformed("the model has no recurrent layer (lstm or gru); spec §6.1 requires at least one in a model with a sequence input")
         }
         for i in recurrent.dropLast() where m.layers[i].returns != .sequence {
             throw .malformed("recurrent layer \"\(m.layers[i].name)\" returns \"last\" but is followed by recurrent layer \"\(m.layers[lastRecurrent].name)\"; every recurrent layer but the last returns \"sequence\" (spec §6.1)")
         }
         try tokenRules(m)
         try poolRules(m, lastRecurrent: lastRecurrent)
+        // Rule (2c): the image layers belong to image models.
+        for layer in m.layers {
+            switch layer {
+            case .conv2d, .maxPool2d, .flatten:
+                throw .malformed("layer \"\(layer.name)\" is a \(layer.typeName) but the input kind is \"\(m.input.kind.rawValue)\"; conv2d, maxpool2d and flatten belong to models with an \"image\" input (spec §6.1)")
+            default: break
+            }
+        }
+        // Rule (2d): conv1d layers come before the first recurrent layer.
+        if let i = m.layers.indices.first(where: { if case .conv1d = m.layers[$0] { $0 > recurrent[0] } else { false } }) {
+            throw .malformed("conv1d layer \"\(m.layers[i].name)\" comes after recurrent layer \"\(m.layers[recurrent[0]].name)\"; a conv1d stands before the first recurrent layer (spec §6.1)")
+        }
         var width = m.input.featureWidth
         var source = "the input contract (width \(m.input.featureWidth))"
         for layer in m.layers {
@@ -156,8 +185,10 @@ package enum ModelChecks {
             case .lstm(let l): (l.inputSize, l.outputSize)
             case .gru(let g): (g.inputSize, g.outputSize)
             case .pool(let p): (p.size, p.size)
+            case .conv1d(let c): (c.inChannels, c.outChannels)
             // Its input is one token id per step (width 1 in the contract), checked by tokenRules.
             case .embedding(let e): (width, e.dimension)
+            case .conv2d, .maxPool2d, .flatten: (width, width)  // refused above
             }
             if inWidth != width {
                 throw .malformed("layer \"\(layer.name)\" takes \(inWidth) inputs but \(source) gives \(width) (spec §6.1)")
@@ -165,9 +196,74 @@ package enum ModelChecks {
             width = outWidth
             source = "layer \"\(layer.name)\""
         }
+        try labelCount(m, width: width)
+    }
+
+    /// Rule (4): the last layer's output width equals the number of labels.
+    private static func labelCount(_ m: ModelMetadata, width: Int) throws(ModelFormatError) {
         if width != m.labels.count {
             throw .malformed("the last layer gives \(width) outputs but there are \(m.labels.count) labels; they must agree (spec §6.1)")
         }
+    }
+
+    /// Spec §6.1 rules (2c) and (3) for an image model (since 1.4): `conv2d` / `maxpool2d` layers, one
+    /// `flatten`, then `dense` layers, following the feature map's shape `C x H x W` from the input.
+    static func imageRules(_ m: ModelMetadata) throws(ModelFormatError) {
+        var shape = (c: m.input.channels, h: m.input.height, w: m.input.width)
+        var source = "the input (\(shape.c) x \(shape.h) x \(shape.w))"
+        var flattened: Int? = nil   // the vector width once `flatten` has run
+        for layer in m.layers {
+            let place = "layer \"\(layer.name)\""
+            switch layer {
+            case .conv2d, .maxPool2d:
+                if flattened != nil {
+                    throw .malformed("\(place) is a \(layer.typeName) after the flatten layer; an image model's 2-D layers come before its one flatten (spec §6.1)")
+                }
+                let window: Window2D
+                if case .conv2d(let c) = layer {
+                    if c.inChannels != shape.c {
+                        throw .malformed("\(place) takes \(c.inChannels) channels but \(source) gives \(shape.c) (spec §6.1)")
+                    }
+                    window = c.window
+                } else if case .maxPool2d(let p) = layer {
+                    window = p.window
+                } else { preconditionFailure() }
+                guard let out = window.outputSize(height: shape.h, width: shape.w) else {
+                    throw .malformed("\(place): its \(window.kernelHeight) x \(window.kernelWidth) window does not fit the \(shape.h) x \(shape.w) map of \(source) with its padding; the output needs at least one row and column (spec §6.1)")
+                }
+                let channels = if case .conv2d(let c) = layer { c.outChannels } else { shape.c }
+                let (values, overflow) = channels.multipliedReportingOverflow(by: out.height * out.width)
+                if overflow || values > Format.maxFeatureMap {
+                    throw .malformed("\(place) gives a \(channels) x \(out.height) x \(out.width) feature map; a feature map has at most \(Format.maxFeatureMap) values (spec §6.1)")
+                }
+                shape = (channels, out.height, out.width)
+                source = place
+            case .flatten:
+                if flattened != nil {
+                    throw .malformed("\(place) is a second flatten layer; an image model flattens exactly once (spec §6.1)")
+                }
+                flattened = shape.c * shape.h * shape.w
+                source = place
+            case .dense(let d):
+                guard let width = flattened else {
+                    throw .malformed("\(place) is a dense layer before the flatten layer; an image model's feature map is flattened before its dense layers (spec §6.1)")
+                }
+                if d.inputSize != width {
+                    throw .malformed("\(place) takes \(d.inputSize) inputs but \(source) gives \(width) (spec §6.1)")
+                }
+                flattened = d.outputSize
+                source = place
+            case .embedding, .pool, .conv1d, .lstm, .gru:
+                throw .malformed("\(place) is a \(layer.typeName) layer but the input kind is \"image\"; an image model has only conv2d, maxpool2d, flatten and dense layers (spec §6.1)")
+            }
+        }
+        guard let width = flattened else {
+            throw .malformed("the image model has no flatten layer; its feature map is flattened once before the dense layers (spec §6.1)")
+        }
+        if case .flatten? = m.layers.last {
+            throw .malformed("the image model ends with its flatten layer; one or more dense layers follow it (spec §6.1)")
+        }
+        try labelCount(m, width: width)
     }
 
     /// Spec §6.1 rule (2a), since 1.1: an `embedding` layer is present exactly when the input kind is
@@ -216,6 +312,13 @@ package enum ModelChecks {
     /// per-step outputs, `"values"`); else 1 when it uses the `tokens` input kind or an `embedding`
     /// layer (both since 1.1); else 0.
     static func minimumReaderMinor(_ m: ModelMetadata) -> Int {
+        let usesConvolution = m.layers.contains {
+            switch $0 {
+            case .conv2d, .maxPool2d, .flatten, .conv1d: true
+            default: false
+            }
+        }
+        if usesConvolution || m.input.kind == .image { return 4 }
         if m.poolLayer != nil { return 3 }
         let usesGRU = m.layers.contains { if case .gru = $0 { true } else { false } }
         if usesGRU || m.hasBidirectionalLayer || m.input.kind == .features || m.outputsPerStep || m.output == .values {
@@ -228,6 +331,7 @@ package enum ModelChecks {
     /// What a file of minor `minor` uses of a newer version, for the message of spec §7 step 8.
     static func newestFeature(_ m: ModelMetadata) -> String {
         switch minimumReaderMinor(m) {
+        case 4: "a 1.4 feature (the image input, conv2d, maxpool2d, flatten or conv1d)"
         case 3: "the pool layer of 1.3"
         case 2: "a 1.2 feature (gru, bidirectional, features input, per-step outputs or values)"
         default: "the embedding layer or tokens input of 1.1"

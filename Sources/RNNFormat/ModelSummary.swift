@@ -95,10 +95,12 @@ public struct ModelSummary: Sendable, CustomStringConvertible {
         } else if let f = c.features {
             out.append("input         features: \(f.width) f32 values per step, 1 ... \(f.maxLength) steps, "
                        + (f.mean == nil ? "used as they are" : "standardized (x - \(f.mean!)) / \(f.std!)"))
+        } else if c.kind == .image {
+            out.append("input         image: \(c.channels) x \(c.height) x \(c.width) u8 (channels first), x = u8 * \(c.scale) + \(c.offset); read whole")
         } else {
             out.append("input         \(c.kind.rawValue): \(c.height) x \(c.width) u8, x = u8 * \(c.scale) + \(c.offset); T = \(c.timeSteps) steps of \(c.featureWidth) features")
         }
-        let perStep = metadata.outputsPerStep ? "at every step" : "per sequence"
+        let perStep = metadata.outputsPerStep ? "at every step" : metadata.isImageModel ? "per image" : "per sequence"
         out.append("output        \(metadata.output == .logits ? "class logits" : "real values"), \(perStep): \(metadata.labels.count) (\(metadata.output.rawValue))")
         out.append("layers")
         out.append(table([["name", "type", "input", "output", "parameters"]] + layers.map {
@@ -177,7 +179,13 @@ extension ModelReader {
         var isSequence = true
         var width = c.featureWidth
         let steps = c.kind == .imageRows ? "=\(c.timeSteps)" : "<=\(c.timeSteps)"
-        func shape(_ w: Int, _ seq: Bool) -> String { seq ? "[T\(steps), \(w)]" : "[\(w)]" }
+        var map: (c: Int, h: Int, w: Int)? = c.kind == .image ? (c.channels, c.height, c.width) : nil
+        var stepsShown = "T\(steps)"  // after a conv1d: T'
+        func shape(_ w: Int, _ seq: Bool) -> String {
+            if let map { return "[\(map.c), \(map.h), \(map.w)]" }
+            return seq ? "[\(stepsShown), \(w)]" : "[\(w)]"
+        }
+        if map != nil { isSequence = false }
         for layer in model.metadata.layers {
             let refs = ModelChecks.references(layer).map(\.name)
             let params = refs.reduce(0) { $0 + (counts[$1] ?? 0) }
@@ -202,6 +210,24 @@ extension ModelReader {
                 type = "pool (\(p.mode.rawValue))"
                 width = p.size
                 isSequence = false
+            case .conv2d(let conv):
+                let w = conv.window
+                type = "conv2d \(w.kernelHeight)x\(w.kernelWidth)" + (w.strideHeight == 1 && w.strideWidth == 1 ? "" : " /\(w.strideHeight)x\(w.strideWidth)")
+                    + (conv.activation == .none ? "" : "+\(conv.activation.rawValue)")
+                if let m = map, let out = w.outputSize(height: m.h, width: m.w) { map = (conv.outChannels, out.height, out.width) }
+            case .maxPool2d(let pool):
+                let w = pool.window
+                type = "maxpool2d \(w.kernelHeight)x\(w.kernelWidth) /\(w.strideHeight)x\(w.strideWidth)"
+                if let m = map, let out = w.outputSize(height: m.h, width: m.w) { map = (m.c, out.height, out.width) }
+            case .flatten:
+                type = "flatten"
+                if let m = map { width = m.c * m.h * m.w }
+                map = nil
+            case .conv1d(let conv):
+                type = "conv1d k\(conv.window.kernel)" + (conv.window.stride == 1 ? "" : " /\(conv.window.stride)")
+                    + (conv.activation == .none ? "" : "+\(conv.activation.rawValue)")
+                width = conv.outChannels
+                stepsShown = "T'"
             }
             layers.append(.init(name: layer.name, type: type, inputShape: inShape, outputShape: shape(width, isSequence),
                                 parameterCount: params, tensors: refs))

@@ -46,7 +46,7 @@ public struct BatchResult: Sendable {
     public let probabilities: [Float]
     /// Predicted class of each row (the last step's for ``subscript(_:)``); empty for `"values"`.
     public let predictions: [Int]
-    /// Time steps each input ran (``Classification/length``).
+    /// Time steps each input ran (``Classification/length``): after a `conv1d` layer, the steps it gives (spec §6.1).
     public let lengths: [Int]
     /// What the outputs are (spec §6.5).
     public var output: ModelOutput = .logits

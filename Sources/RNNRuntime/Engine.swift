@@ -86,7 +86,9 @@ struct Engine {
              workspace ws: Workspace, output: OutputRows, state: StateRows? = nil) {
         let count = batch.count
         precondition(count <= ws.capacity)
-        ws.reserve(rows: batch.total)
+        var batch = batch
+        // A padded conv1d may lengthen the sequences: reserve for the longest the block reaches.
+        ws.reserve(rows: batch.lengths.reduce(0) { $0 + network.longestLength($1) })
         var current = UnsafePointer(ws.sequences.0)
         loadInput(source, callers: callers, starts: starts, batch: batch, workspace: ws)
 
@@ -120,6 +122,21 @@ struct Engine {
             case .pool(let p):
                 let out = nextVector()
                 pool(p, input: current, batch: batch, output: out)
+                current = UnsafePointer(out)
+            case .conv2d(let c):
+                // One channels-last map per image, in and out (images are length-1 sequences: row b).
+                let out = nextVector()
+                c.run(isa: kernel, images: count, x: current, y: out, scratch: ws.convolutionScratch)
+                current = UnsafePointer(out)
+            case .maxPool2d(let m):
+                let out = nextVector()
+                m.run(images: count, x: current, y: out)
+                current = UnsafePointer(out)
+            case .conv1d(let c):
+                let shorter = PackedBatch(lengths: batch.lengths.map(c.window.outputLength))
+                let out = nextSequence()
+                conv1d(c, input: current, batch: batch, output: out, outputBatch: shorter, workspace: ws)
+                batch = shorter
                 current = UnsafePointer(out)
             }
             inputStride = stage.outputStride
@@ -171,6 +188,17 @@ struct Engine {
             forEachStep { to, from in for j in 0..<width { to[j] = Float(pixels[from + j]) * scale + offset } }
         case (.imageRows, .normalized(let values)):
             forEachStep { to, from in to.update(from: values + from, count: width) }
+        case (.image(let channels, let height, let imageWidth, let scale, let offset), .pixels(let pixels)):
+            // Channels first in the source, channels last in the row (spec §6.2.3).
+            let plane = height * imageWidth
+            forEachStep { to, from in
+                for c in 0..<channels { for p in 0..<plane { to[p * channels + c] = Float(pixels[from + c * plane + p]) * scale + offset } }
+            }
+        case (.image(let channels, let height, let imageWidth, _, _), .normalized(let values)):
+            let plane = height * imageWidth
+            forEachStep { to, from in
+                for c in 0..<channels { for p in 0..<plane { to[p * channels + c] = values[from + c * plane + p] } }
+            }
         case (.features(_, _, let mean, let divisor), .features(let values)):
             if mean.isEmpty {
                 forEachStep { to, from in to.update(from: values + from, count: width) }
@@ -216,6 +244,36 @@ struct Engine {
                 (z + r * columns).update(from: table.baseAddress! + Int(ids[from + r]) * columns, count: columns)
             }
         }
+    }
+
+    // MARK: Convolution over time
+
+    /// `output` row `(t', b)` of `outputBatch` = activation(W window(t', b) + bias) (spec §6.1, `conv1d`):
+    /// the windows gathered into ``Workspace/windows`` (zero rows outside the sequence), then one GEMM.
+    /// The lengths only map (monotonically), so sorted sequence `b` stays sequence `b`.
+    private func conv1d(_ c: Conv1DStage, input: UnsafePointer<Float>, batch: PackedBatch, output: UnsafeMutablePointer<Float>,
+                        outputBatch: PackedBatch, workspace ws: Workspace) {
+        let rows = outputBatch.total, width = c.windowWidth, stride = c.inputStride
+        guard rows > 0 else { return }
+        ws.reserveWindows(rows * width)
+        let windows = ws.windows
+        for b in 0..<batch.count {
+            let length = batch.lengths[b]
+            for t in 0..<outputBatch.lengths[b] {
+                let row = windows + (outputBatch.offsets[t] + b) * width
+                for u in 0..<c.window.kernel {
+                    let s = t * c.window.stride + u - c.window.padBefore
+                    if s >= 0 && s < length {
+                        (row + u * stride).update(from: input + (batch.offsets[s] + b) * stride, count: stride)
+                    } else {
+                        (row + u * stride).update(repeating: 0, count: stride)
+                    }
+                }
+            }
+        }
+        dense(DenseStage(outputSize: c.outputSize, inputStride: width, weight: c.weight, bias: c.bias,
+                         activation: c.activation, perTimeStep: true),
+              input: windows, rows: rows, output: output)
     }
 
     // MARK: Dense

@@ -94,10 +94,14 @@ public final class Model: Sendable {
     public var input: InputContract { metadata.input }
     /// What the model reads: image rows or tokens.
     public var inputKind: InputContract.Kind { metadata.input.kind }
-    /// Image models: pixels per image (`height x width`); 0 for token models.
+    /// Image models: values per image (`height x width` image rows, `channels x height x width` for an
+    /// `image` input); 0 for token and feature models.
     public var pixelsPerImage: Int {
-        if case .imageRows(let height, let width, _, _) = network.input { return height * width }
-        return 0
+        switch network.input {
+        case .imageRows(let height, let width, _, _): height * width
+        case .image(let channels, let height, let width, _, _): channels * height * width
+        default: 0
+        }
     }
     /// Number of classes.
     public var classCount: Int { network.classCount }
@@ -119,8 +123,26 @@ public final class Model: Sendable {
     ///   e.g. "expected 784 pixels per image (28x28), found 1024 (32x32)"; ``RuntimeError/inputKindMismatch(model:given:)``
     ///   for a token model.
     public func checkImageSize(height: Int, width: Int) throws(RuntimeError) {
-        guard case .imageRows(let expectedHeight, let expectedWidth, _, _) = network.input else {
-            throw .inputKindMismatch(model: inputKind, given: .imageRows)
+        try checkImageShape(channels: 1, height: height, width: width)
+    }
+
+    /// Checks that images of `channels x height x width` values fit this model's input contract: an
+    /// `image` model's shape (spec §6.2.3), or one channel of an `image_rows` model's `height x width`.
+    ///
+    /// - Throws: ``RuntimeError/imageShapeMismatch(expected:found:)``, ``RuntimeError/imageSizeMismatch(expectedHeight:expectedWidth:foundHeight:foundWidth:)``,
+    ///   ``RuntimeError/inputKindMismatch(model:given:)``.
+    public func checkImageShape(channels: Int, height: Int, width: Int) throws(RuntimeError) {
+        let expectedHeight: Int, expectedWidth: Int
+        switch network.input {
+        case .image(let c, let h, let w, _, _):
+            guard (channels, height, width) == (c, h, w) else {
+                throw .imageShapeMismatch(expected: [c, h, w], found: [channels, height, width])
+            }
+            return
+        case .imageRows(let h, let w, _, _):
+            guard channels == 1 else { throw .imageShapeMismatch(expected: [1, h, w], found: [channels, height, width]) }
+            (expectedHeight, expectedWidth) = (h, w)
+        default: throw .inputKindMismatch(model: inputKind, given: .imageRows)
         }
         guard height == expectedHeight, width == expectedWidth else {
             throw .imageSizeMismatch(expectedHeight: expectedHeight, expectedWidth: expectedWidth,
@@ -274,7 +296,10 @@ public final class Model: Sendable {
 
     /// Checks a flat buffer of `values` image values and runs the whole images it holds.
     private func classifyImages(_ values: Int, what: String, _ source: BatchSource?, options: ClassifyOptions) throws(RuntimeError) -> BatchResult {
-        guard case .imageRows = network.input else { throw .inputKindMismatch(model: inputKind, given: .imageRows) }
+        switch network.input {
+        case .imageRows, .image: break
+        default: throw .inputKindMismatch(model: inputKind, given: .imageRows)
+        }
         let per = pixelsPerImage
         guard values % per == 0 else {
             throw .inputLengthMismatch(valuesPerImage: per, found: values, what: what)
@@ -312,10 +337,12 @@ public final class Model: Sendable {
         // Per-step models: input i's rows start at the sum of the lengths before it.
         var rowStarts: [Int]? = nil
         var rows = count
+        // A conv1d front end (spec §6.1) changes the steps the layers after it run: what a result reports.
+        let outputLengths = lengths.map(network.outputLength)
         if network.outputsPerStep {
             var starts = [Int](repeating: 0, count: count)
             var total = 0
-            for i in 0..<count { starts[i] = total; total += lengths[i] }
+            for i in 0..<count { starts[i] = total; total += outputLengths[i] }
             rowStarts = starts
             rows = total
         }
@@ -342,7 +369,7 @@ public final class Model: Sendable {
                             if hasClasses, let probabilities = out.probabilities, let predictions = out.predictions {
                                 for i in members {
                                     let first = out.rowStarts?[i] ?? i
-                                    for row in first..<(first + (out.rowStarts == nil ? 1 : lengths[i])) {
+                                    for row in first..<(first + (out.rowStarts == nil ? 1 : outputLengths[i])) {
                                         predictions[row] = softmaxRow(out.logits + row * classes, probabilities + row * classes, count: classes)
                                     }
                                 }
@@ -361,7 +388,7 @@ public final class Model: Sendable {
             }
         }
         return BatchResult(count: count, classCount: classes, labels: labels, logits: logits,
-                           probabilities: probabilities, predictions: predictions, lengths: lengths,
+                           probabilities: probabilities, predictions: predictions, lengths: outputLengths,
                            output: metadata.output, rowStarts: rowStarts)
     }
 }

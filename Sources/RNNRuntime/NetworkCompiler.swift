@@ -80,6 +80,14 @@ struct NetworkCompiler {
             }
             inputStage = .features(width: f.width, maxLength: f.maxLength, mean: mean, divisor: divisor)
             width = f.width
+        case .image:
+            guard (1...4096).contains(input.channels), (1...4096).contains(input.height), (1...4096).contains(input.width),
+                  input.valuesPerImage <= 16_777_216 else {
+                throw .unsupportedModel("image input \(input.channels)x\(input.height)x\(input.width) (each side 1...4096, at most 2^24 values)")
+            }
+            inputStage = .image(channels: input.channels, height: input.height, width: input.width,
+                                scale: input.scale, offset: input.offset)
+            width = input.valuesPerImage
         }
         var stages: [Stage] = []
         var pending: [PendingDense] = []
@@ -89,6 +97,13 @@ struct NetworkCompiler {
         // Where logical input j of the next layer sits in a row of `stride` floats (a bidirectional
         // layer's output is [forward | padding | backward | padding]).
         var columns = Array(0..<width)
+        // An image model's current feature map, channels last with `stride` floats per pixel, until
+        // `flatten` (spec §6.1): its values never form a sequence.
+        var map: (channels: Int, height: Int, width: Int, stride: Int)? = nil
+        if case .image(let c, let h, let w, _, _) = inputStage {
+            map = (c, h, w, c)
+            inSequence = false
+        }
 
         // Emits the pending activation-free dense layers unfolded.
         func flush() {
@@ -127,6 +142,71 @@ struct NetworkCompiler {
 
             case .embedding(let e):
                 throw .unsupportedModel("embedding layer '\(e.name)' is not the first layer of a tokens model")
+
+            case .conv2d(let c):
+                guard let m = map, c.inChannels == m.channels, c.inChannels > 0, c.outChannels > 0,
+                      let out = c.window.outputSize(height: m.height, width: m.width) else {
+                    throw .unsupportedModel("conv2d layer '\(c.name)' does not fit the feature map before it (spec §6.1 rules 2c, 3)")
+                }
+                let w = c.window
+                let weight = try values(c.weight, shape: [c.outChannels, c.inChannels, w.kernelHeight, w.kernelWidth])
+                let bias = try c.bias.map { name throws(RuntimeError) in try values(name, shape: [c.outChannels]) }
+                let kernel = Conv2DKernel(
+                    inHeight: m.height, inWidth: m.width, inChannels: m.channels, inChannelStride: m.stride,
+                    window: Window(kernelHeight: w.kernelHeight, kernelWidth: w.kernelWidth, strideHeight: w.strideHeight,
+                                   strideWidth: w.strideWidth, padTop: w.padTop, padLeft: w.padLeft),
+                    outHeight: out.height, outWidth: out.width, outChannels: c.outChannels,
+                    activation: KernelActivation(c.activation), weight: weight, bias: bias)
+                stages.append(.conv2d(kernel))
+                map = (c.outChannels, out.height, out.width, kernel.outChannelStride)
+
+            case .maxPool2d(let p):
+                guard let m = map, let out = p.window.outputSize(height: m.height, width: m.width) else {
+                    throw .unsupportedModel("maxpool2d layer '\(p.name)' does not fit the feature map before it (spec §6.1 rules 2c, 3)")
+                }
+                let w = p.window
+                stages.append(.maxPool2d(MaxPool2DKernel(
+                    inHeight: m.height, inWidth: m.width, channels: m.stride,
+                    window: Window(kernelHeight: w.kernelHeight, kernelWidth: w.kernelWidth, strideHeight: w.strideHeight,
+                                   strideWidth: w.strideWidth, padTop: w.padTop, padLeft: w.padLeft),
+                    outHeight: out.height, outWidth: out.width)))
+                map = (m.channels, out.height, out.width, m.stride)
+
+            case .flatten(let f):
+                guard let m = map else {
+                    throw .unsupportedModel("flatten layer '\(f.name)' does not follow a feature map (spec §6.1 rule 2c)")
+                }
+                // Logical input (c * H + i) * W + j of the next layer (PyTorch's channel-first order) is
+                // pixel (i, j), channel c of the channels-last map: column (i * W + j) * stride + c.
+                width = m.channels * m.height * m.width
+                stride = m.height * m.width * m.stride
+                columns = [Int](repeating: 0, count: width)
+                for c in 0..<m.channels { for i in 0..<m.height { for j in 0..<m.width {
+                    columns[(c * m.height + i) * m.width + j] = (i * m.width + j) * m.stride + c
+                } } }
+                map = nil
+
+            case .conv1d(let c):
+                // Spec §6.1 rule (2d): before the first recurrent layer, on a sequence.
+                guard inSequence, map == nil, c.inChannels == width, c.outChannels > 0,
+                      !stages.contains(where: \.isRecurrent) else {
+                    throw .unsupportedModel("conv1d layer '\(c.name)' does not stand before the recurrent layers with \(width) inputs (spec §6.1 rules 2d, 3)")
+                }
+                flush()
+                let k = c.window.kernel
+                let weight = try values(c.weight, shape: [c.outChannels, c.inChannels, k])
+                let bias = try c.bias.map { name throws(RuntimeError) in try values(name, shape: [c.outChannels]) }
+                    ?? [Float](repeating: 0, count: c.outChannels)
+                // W[o][ch][u] -> column u * stride + columns[ch] of the gathered window row.
+                var laidOut = [Float](repeating: 0, count: c.outChannels * k * stride)
+                for o in 0..<c.outChannels { for ch in 0..<c.inChannels { for u in 0..<k {
+                    laidOut[o * k * stride + u * stride + columns[ch]] = weight[(o * c.inChannels + ch) * k + u]
+                } } }
+                stages.append(.conv1d(Conv1DStage(window: c.window, inputStride: stride, outputSize: c.outChannels,
+                                                  weight: laidOut, bias: bias, activation: ActivationKind(c.activation))))
+                width = c.outChannels
+                stride = c.outChannels
+                columns = Array(0..<stride)
 
             case .pool(let p):
                 // Spec §6.1 rule (2b): right after the last recurrent layer, which returns "sequence".
@@ -217,9 +297,10 @@ struct NetworkCompiler {
         guard width == metadata.labels.count else {
             throw .unsupportedModel("the last layer gives \(width) outputs but there are \(metadata.labels.count) labels")
         }
-        guard stages.contains(where: \.isRecurrent) else {
+        guard stages.contains(where: \.isRecurrent) || input.kind == .image else {
             throw .unsupportedModel("the model has no recurrent layer (spec §6.1 requires one)")
         }
+        if map != nil { throw .unsupportedModel("the image model has no flatten layer (spec §6.1 rule 2c)") }
         return CompiledNetwork(input: inputStage, stages: stages, classCount: width, foldedDenseLayers: folded,
                                outputsPerStep: inSequence)
     }
@@ -331,7 +412,7 @@ private struct RecurrentSpec {
                       hidden: g.hiddenSize,
                       forward: ReverseTensors(weightIH: g.weightIH, weightHH: g.weightHH, biasIH: g.biasIH, biasHH: g.biasHH),
                       reverse: g.reverse, returns: g.returns)
-        case .dense, .embedding, .pool:
+        default:
             return nil
         }
     }
@@ -427,11 +508,22 @@ private struct RawDirection {
 /// Places a `[rows, columns.count]` matrix's column `j` at `columns[j]` of `[rows, stride]` rows,
 /// zero elsewhere (padded hidden units, a bidirectional layer's two halves).
 func scatterColumns(_ m: [Float], rows: Int, columns: [Int], stride: Int) -> [Float] {
-    if columns.count == stride && columns.last == stride - 1 { return m }
+    // The identity map (a flatten of a map without padded channels permutes but does not pad).
+    if columns.count == stride && columns.indices.allSatisfy({ columns[$0] == $0 }) { return m }
     let width = columns.count
     var out = [Float](repeating: 0, count: rows * stride)
     for r in 0..<rows {
         for j in 0..<width { out[r * stride + columns[j]] = m[r * width + j] }
     }
     return out
+}
+
+extension KernelActivation {
+    init(_ activation: Activation) {
+        switch activation {
+        case .none: self = .none
+        case .relu: self = .relu
+        case .tanh: self = .tanh
+        }
+    }
 }

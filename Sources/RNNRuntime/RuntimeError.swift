@@ -14,6 +14,9 @@ public enum RuntimeError: Error, Sendable, Equatable, CustomStringConvertible {
     case unsupportedModel(String)
     /// Images of `found` size were given to a model whose input contract (spec §6.2) wants `expected`.
     case imageSizeMismatch(expectedHeight: Int, expectedWidth: Int, foundHeight: Int, foundWidth: Int)
+    /// Images of shape `found` (channels, height, width) given to an `image` model (spec §6.2.3) that
+    /// reads `expected`.
+    case imageShapeMismatch(expected: [Int], found: [Int])
     /// Input of one kind (images, tokens) given to a model that reads the other.
     case inputKindMismatch(model: InputContract.Kind, given: InputContract.Kind)
     /// A flat input buffer whose length is not a whole number of images (or feature sequences).
@@ -43,6 +46,9 @@ public enum RuntimeError: Error, Sendable, Equatable, CustomStringConvertible {
             return "unsupported model: \(reason)"
         case .imageSizeMismatch(let eh, let ew, let fh, let fw):
             return "expected \(eh * ew) pixels per image (\(eh)x\(ew)), found \(fh * fw) (\(fh)x\(fw))"
+        case .imageShapeMismatch(let expected, let found):
+            let text = { (shape: [Int]) in shape.map(String.init).joined(separator: "x") }
+            return "expected images of \(text(expected)) (channels x height x width), found \(text(found))"
         case .inputKindMismatch(let model, let given):
             return "expected input of kind '\(model.rawValue)' (what this model reads), found '\(given.rawValue)'"
         case .inputLengthMismatch(let per, let found, let what):

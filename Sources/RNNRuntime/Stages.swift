@@ -22,6 +22,10 @@ enum InputStage: Sendable {
     /// `x[t][j] = (src[t][j] - mean[j]) / divisor[j]` (`divisor` is `std` with zeros replaced by 1),
     /// or `x = src` when the file has no standardization (`mean` empty).
     case features(width: Int, maxLength: Int, mean: [Float], divisor: [Float])
+    /// Images read whole (spec §6.2.3, since 1.4): `channels x height x width` u8 values, channels first,
+    /// written as one channels-last row per image, `x[(i * width + j) * channels + c] = f32(src[(c * height
+    /// + i) * width + j]) * scale + offset` (the layout the convolutions read, ``RNNCore/Conv2DKernel``).
+    case image(channels: Int, height: Int, width: Int, scale: Float, offset: Float)
 
     /// Width of the rows it writes (`x` rows, or `z` rows for the folded table).
     var width: Int {
@@ -30,6 +34,7 @@ enum InputStage: Sendable {
         case .embedding(_, _, let dimension, _): dimension
         case .foldedEmbedding(_, _, let columns, _): columns
         case .features(let width, _, _, _): width
+        case .image(let channels, let height, let width, _, _): channels * height * width
         }
     }
 
@@ -39,6 +44,7 @@ enum InputStage: Sendable {
         case .imageRows(let height, _, _, _): height
         case .embedding(_, _, _, let maxLength), .foldedEmbedding(_, _, _, let maxLength),
              .features(_, let maxLength, _, _): maxLength
+        case .image: 1  // one row per image: a block of images is a batch of length-1 sequences
         }
     }
 }
@@ -140,11 +146,35 @@ struct PoolStage: Sendable {
     var stride: Int
 }
 
+/// A `conv1d` layer (spec §6.1, since 1.4) over packed sequences: for each output step `t'` of each
+/// sequence, the `K` input rows `t' * S + u - PB` (zeros outside the sequence's own steps) are gathered
+/// side by side into one row of `K * inputStride` floats, and one GEMM with `weight` (`[outputSize,
+/// K * inputStride]`: `W[o][c][u]` at column `u * inputStride + column(c)`, zero at padded columns)
+/// gives every output row. The block's lengths become `window.outputLength(T)`.
+struct Conv1DStage: Sendable {
+    var window: Window1D
+    var inputStride: Int
+    var outputSize: Int
+    var weight: [Float]
+    var bias: [Float]
+    var activation: ActivationKind
+
+    /// Floats of one gathered row.
+    var windowWidth: Int { window.kernel * inputStride }
+}
+
 /// One step of the compiled network.
 enum Stage: Sendable {
     case dense(DenseStage)
     case recurrent(RecurrentStage)
     case pool(PoolStage)
+    /// A `conv2d` layer (since 1.4) over one channels-last map per image, run by `rnnk_conv2d`.
+    case conv2d(Conv2DKernel)
+    /// A `maxpool2d` layer (since 1.4), run by `rnnk_maxpool2d`. (`flatten` is no stage: the dense
+    /// layer after it reads the channels-last map through its column map, ``NetworkCompiler``.)
+    case maxPool2d(MaxPool2DKernel)
+    /// A `conv1d` layer (since 1.4): a sequence in, a (possibly shorter) sequence out.
+    case conv1d(Conv1DStage)
 
     /// Width of one output row, padding included.
     var outputStride: Int {
@@ -152,6 +182,9 @@ enum Stage: Sendable {
         case .dense(let d): d.outputSize
         case .recurrent(let r): r.outputStride
         case .pool(let p): p.stride
+        case .conv2d(let c): c.outputFloats
+        case .maxPool2d(let m): m.outputFloats
+        case .conv1d(let c): c.outputSize
         }
     }
 
@@ -160,7 +193,8 @@ enum Stage: Sendable {
         switch self {
         case .dense(let d): d.perTimeStep
         case .recurrent(let r): r.returnsSequence
-        case .pool: false
+        case .conv1d: true
+        case .pool, .conv2d, .maxPool2d: false
         }
     }
 }
@@ -175,6 +209,22 @@ struct CompiledNetwork: Sendable {
     /// Whether the last recurrent layer returns its sequence: one output row per step (spec §6.5).
     var outputsPerStep: Bool = false
 
+    /// The steps a sequence of `length` steps has after every `conv1d` stage (spec §6.1): what the
+    /// recurrent layers run and a per-step model outputs.
+    func outputLength(_ length: Int) -> Int {
+        stages.reduce(length) { if case .conv1d(let c) = $1 { c.window.outputLength($0) } else { $0 } }
+    }
+
+    /// The most steps any stage of a sequence of `length` steps holds (a padded `conv1d` may lengthen it).
+    func longestLength(_ length: Int) -> Int {
+        var steps = length, longest = length
+        for case .conv1d(let c) in stages {
+            steps = c.window.outputLength(steps)
+            longest = max(longest, steps)
+        }
+        return longest
+    }
+
     /// The recurrent stages, in order (their states are what a stream carries).
     var recurrentStages: [RecurrentStage] {
         stages.compactMap { if case .recurrent(let r) = $0 { r } else { nil } }
@@ -183,17 +233,22 @@ struct CompiledNetwork: Sendable {
     /// Multiply-adds of one full-length sequence: per recurrent direction `T` input products and
     /// `T - 1` recurrent ones (`h[-1] = 0`), per dense layer one product per step it runs on.
     var multiplyAddsPerSequence: Int {
-        let steps = input.maxLength
+        var steps = input.maxLength
         return stages.reduce(0) { total, stage in
             switch stage {
+            case .conv1d(let c):
+                steps = c.window.outputLength(steps)
+                return total + steps * c.outputSize * c.windowWidth
             case .dense(let d):
                 return total + (d.perTimeStep ? steps : 1) * d.outputSize * d.inputStride
             case .recurrent(let r):
                 let directions = r.backward == nil ? 1 : 2
                 let gates = r.gateColumns
                 return total + directions * (steps * gates * r.inputStride + max(0, steps - 1) * gates * r.paddedHidden)
-            case .pool:
+            case .pool, .maxPool2d:
                 return total  // additions or comparisons only
+            case .conv2d(let c):
+                return total + c.outHeight * c.outWidth * c.outChannelStride * c.windowSize
             }
         }
     }

@@ -51,10 +51,17 @@ public final class Stream: Sendable {
         if network.stages.contains(where: { if case .pool = $0 { true } else { false } }) {
             throw .notStreamable("it pools over time (a pool layer): its output is one per whole sequence, and a stream's state does not carry the running pool; classify whole sequences")
         }
+        // Spec §6.5: a stream would have to keep each convolution's last K - 1 input steps, and only an
+        // unpadded end (PE = 0) gives a prefix the stream's outputs; this runtime streams neither.
+        if network.stages.contains(where: { if case .conv1d = $0 { true } else { false } }) {
+            throw .notStreamable("it has a conv1d layer, whose windows span several steps; classify whole sequences")
+        }
         switch network.input {
         case .imageRows(_, let width, _, _), .features(let width, _, _, _): self.width = width
         case .embedding, .foldedEmbedding:
             throw .notStreamable("it reads text, whose pipeline truncates whole texts; stream feature or image-row models")
+        case .image:
+            throw .notStreamable("it is an image model (convolutions over a whole image): it has no time steps to stream; classify images")
         }
         guard (1...4096).contains(count) else {
             throw .invalidOption(name: "stream count", expected: "1...4096", found: count)

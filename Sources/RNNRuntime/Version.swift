@@ -4,5 +4,5 @@
 /// `RNN_RUNTIME_VERSION_STRING`; `RNNRuntimeCTests` checks that the two agree.
 public enum RuntimeVersion {
     /// `major.minor.patch`.
-    public static let string = "1.1.0"
+    public static let string = "1.2.0"
 }

@@ -37,8 +37,22 @@ final class Workspace {
     /// Two hidden-state buffers `[capacity, paddedHidden]` for an LSTM that returns its last state
     /// (``Engine``'s `HiddenRows`).
     let hidden: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
-    /// Two per-sequence vector buffers `[capacity, vectorStride]` for the dense layers after the LSTMs.
+    /// Two per-sequence vector buffers `[capacity, vectorStride]` for the dense layers after the LSTMs
+    /// (and the feature maps of an image model, one row per image).
     let vectors: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
+    /// One zero-padded input image of the widest convolution (``RNNCore/Conv2DKernel/scratchFloats``).
+    let convolutionScratch: UnsafeMutablePointer<Float>
+    /// A `conv1d` stage's gathered windows (``Conv1DStage``), grown to the largest block seen.
+    private(set) var windows: UnsafeMutablePointer<Float> = .allocate(capacity: 1)
+    private var windowCapacity = 1
+
+    /// Makes ``windows`` hold at least `floats` floats.
+    func reserveWindows(_ floats: Int) {
+        guard floats > windowCapacity else { return }
+        windows.deallocate()
+        windows = .allocate(capacity: floats)
+        windowCapacity = floats
+    }
 
     /// Scratch bytes one full-length sequence of a block needs at most (sequence buffers, with a
     /// bidirectional layer's reversed input and backward rows; projection; states, GRU scratch and
@@ -46,7 +60,9 @@ final class Workspace {
     static func bytesPerImage(_ network: CompiledNetwork) -> Int {
         let (sequence, vector, gates, padded) = strides(network)
         let sequenceBuffers = network.recurrentStages.contains { $0.backward != nil } ? 3 * sequence + padded : 2 * sequence
-        return (network.input.maxLength * (sequenceBuffers + gates + 1) + 7 * padded + 2 * vector) * MemoryLayout<Float>.size
+        let steps = network.longestLength(network.input.maxLength)
+        let columns = network.stages.reduce(0) { if case .conv1d(let c) = $1 { max($0, c.windowWidth) } else { $0 } }
+        return (steps * (sequenceBuffers + gates + 1 + columns) + 7 * padded + 2 * vector) * MemoryLayout<Float>.size
     }
 
     /// Widest sequence row, widest vector row, widest gate row (`4 * paddedHidden`), widest state.
@@ -88,6 +104,12 @@ final class Workspace {
         cell = .allocate(capacity: capacity * padded)
         hidden = (.allocate(capacity: capacity * padded), .allocate(capacity: capacity * padded))
         vectors = (.allocate(capacity: capacity * vectorStride), .allocate(capacity: capacity * vectorStride))
+        convolutionScratch = .allocate(capacity: Self.convolutionScratchFloats(network))
+    }
+
+    /// The largest scratch a convolution of the network needs (1 when it has none).
+    static func convolutionScratchFloats(_ network: CompiledNetwork) -> Int {
+        network.stages.reduce(1) { if case .conv2d(let c) = $1 { max($0, c.scratchFloats) } else { $0 } }
     }
 
     /// Makes the packed buffers hold at least `rows` rows (a block's total length).
@@ -133,7 +155,7 @@ final class Workspace {
 
     deinit {
         for p in [sequences.0, sequences.1, projection, cell, hidden.0, hidden.1, vectors.0, vectors.1,
-                  reversed, backward, gruScratch, initialHidden] {
+                  reversed, backward, gruScratch, initialHidden, convolutionScratch, windows] {
             p.deallocate()
         }
         tokenRows.deallocate()

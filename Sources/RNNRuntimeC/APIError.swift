@@ -55,7 +55,7 @@ extension RuntimeError {
         switch self {
         case .unreadableModel(_, let error): error.kind.status
         case .unsupportedModel: RNN_ERROR_UNSUPPORTED_MODEL
-        case .imageSizeMismatch, .inputLengthMismatch, .featureCountMismatch, .stateSizeMismatch: RNN_ERROR_INPUT_SIZE
+        case .imageSizeMismatch, .imageShapeMismatch, .inputLengthMismatch, .featureCountMismatch, .stateSizeMismatch: RNN_ERROR_INPUT_SIZE
         // Every entry point checks the model's kind first (ModelKinds.swift), so this is a backstop.
         case .inputKindMismatch, .notStreamable: RNN_ERROR_UNSUPPORTED_MODEL
         // The C API passes only default options and checks stream counts and indices itself, so an

@@ -10,6 +10,7 @@ extension InputContract.Kind {
     var reads: String {
         switch self {
         case .imageRows: "images"
+        case .image: "whole images"
         case .features: "feature sequences"
         case .tokens: "texts"
         }
@@ -18,7 +19,7 @@ extension InputContract.Kind {
     /// The C functions that classify this kind of input, for messages.
     var classifyFunctions: String {
         switch self {
-        case .imageRows: "rnn_classify_u8* or rnn_classify_f32*"
+        case .imageRows, .image: "rnn_classify_u8* or rnn_classify_f32*"
         case .features: "rnn_classify_features*"
         case .tokens: "rnn_classify_texts*"
         }
@@ -29,7 +30,8 @@ extension InputContract.Kind {
 /// (or `use`, when given).
 func requireInputKind(_ model: Model, _ kind: InputContract.Kind, use: String? = nil) throws(APIError) {
     let actual = model.inputKind
-    guard actual != kind else { return }
+    // The image functions run both image kinds: rows read one per step, or whole images (since 1.2).
+    guard actual != kind && !(kind == .imageRows && actual == .image) else { return }
     throw .unsupportedModel("the model reads \(actual.reads) (input kind '\(actual.rawValue)'), not \(kind.reads): "
         + "use \(use ?? actual.classifyFunctions)")
 }
@@ -38,5 +40,6 @@ func requireInputKind(_ model: Model, _ kind: InputContract.Kind, use: String? =
 /// applies (no bidirectional layer, not a text model, no pool layer). `CAPIStreamTests` checks that the two agree
 /// on every kind of model.
 func canStream(_ model: Model) -> Bool {
-    !model.metadata.hasBidirectionalLayer && model.inputKind != .tokens && model.metadata.poolLayer == nil
+    !model.metadata.hasBidirectionalLayer && model.inputKind != .tokens && model.inputKind != .image && model.metadata.poolLayer == nil
+        && !model.metadata.hasConv1dLayer
 }

@@ -79,6 +79,7 @@ public func rnn_model_input_kind(_ model: OpaquePointer?, _ outKind: UnsafeMutab
         case .imageRows: RNN_INPUT_IMAGE_ROWS
         case .tokens: RNN_INPUT_TOKENS
         case .features: RNN_INPUT_FEATURES
+        case .image: RNN_INPUT_IMAGE
         }
     }
 }
@@ -114,4 +115,10 @@ public func rnn_model_outputs_per_step(_ model: OpaquePointer?, _ outPerStep: Un
 @c @implementation
 public func rnn_model_can_stream(_ model: OpaquePointer?, _ outCanStream: UnsafeMutablePointer<CInt>?) -> rnn_status {
     valueQuery("rnn_model_can_stream", model, outCanStream, "out_can_stream") { canStream($0) ? 1 : 0 }
+}
+
+/// An image's channels: an `image` model's, else 1 (header: `rnn_model_image_channels`, since 1.2).
+@c @implementation
+public func rnn_model_image_channels(_ model: OpaquePointer?, _ outChannels: UnsafeMutablePointer<Int>?) -> rnn_status {
+    valueQuery("rnn_model_image_channels", model, outChannels, "out_channels") { $0.input.channels }
 }

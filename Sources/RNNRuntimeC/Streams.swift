@@ -39,6 +39,8 @@ public func rnn_stream_create(_ model: OpaquePointer?, _ count: Int, _ outStream
             case .lstm(let l): 4 * l.hiddenSize
             case .gru(let g): 3 * g.hiddenSize
             case .pool(let p): p.size
+            case .conv1d(let c): c.outChannels
+            case .conv2d, .maxPool2d, .flatten: 1  // image models cannot stream (refused below)
             }
         }.reduce(max(model.input.width, model.classCount), max)
         let bytes = try product(count, 16 * (widest + 16) * model.metadata.layers.count * MemoryLayout<Float>.size,

@@ -23,6 +23,7 @@ package struct ReferenceModel: Sendable {
     package func logits(pixels: [UInt8]) throws(RuntimeError) -> [[Double]] {
         let input = file.metadata.input
         let scale = input.scale, offset = input.offset
+        if input.kind == .image { return try imageLogits(pixels.map { Float($0) * scale + offset }) }
         // x[t][j] = f32(src[t * W + j]) * scale + offset, in binary32 (spec §6.2).
         return try logits(features: pixels.map { Float($0) * scale + offset })
     }
@@ -88,9 +89,95 @@ package struct ReferenceModel: Sendable {
                 sequence = [pool(p, sequence)]
             case .embedding(let e):
                 throw .unsupportedModel("embedding layer '\(e.name)': the reference runs image and feature models")
+            case .conv1d(let c):
+                sequence = try conv1d(c, sequence)
+            case .conv2d, .maxPool2d, .flatten:
+                throw .unsupportedModel("layer '\(layer.name)' belongs to an image model")
             }
         }
         return sequence
+    }
+
+    // MARK: Image models (spec §6.1 rule 2c, §6.2.3)
+
+    /// A feature map `x[c][i][j]`.
+    private typealias Map = [[[Double]]]
+
+    /// The logits of each normalized image (`count x C x H x W` values, channels first) of an image model.
+    package func imageLogits(_ values: [Float]) throws(RuntimeError) -> [[Double]] {
+        let input = file.metadata.input
+        let c = input.channels, h = input.height, w = input.width, per = c * h * w
+        guard per > 0, values.count % per == 0 else {
+            throw .inputLengthMismatch(valuesPerImage: per, found: values.count, what: "pixels")
+        }
+        return try (0..<(values.count / per)).map { n throws(RuntimeError) in
+            var map: Map = (0..<c).map { ch in (0..<h).map { i in (0..<w).map { j in Double(values[n * per + (ch * h + i) * w + j]) } } }
+            var vector: [Double] = []
+            for layer in file.metadata.layers {
+                switch layer {
+                case .conv2d(let conv): map = try conv2d(conv, map)
+                case .maxPool2d(let pool): map = maxPool2d(pool.window, map)
+                case .flatten:
+                    // v[(c * H + i) * W + j] = x[c][i][j]: channels, then rows, then columns.
+                    vector = map.flatMap { $0.flatMap { $0 } }
+                case .dense(let d): vector = try dense(d, vector)
+                default: throw .unsupportedModel("layer '\(layer.name)' does not belong to an image model")
+                }
+            }
+            return vector
+        }
+    }
+
+    /// `y[o][i][j] = B[o] + sum W[o][c][u][v] x[c][i*SH + u - PT][j*SW + v - PL]`, zero outside (spec §6.1, `conv2d`).
+    private func conv2d(_ layer: Conv2DLayer, _ x: Map) throws(RuntimeError) -> Map {
+        let w = layer.window, inH = x[0].count, inW = x[0][0].count
+        guard let out = w.outputSize(height: inH, width: inW) else { throw .unsupportedModel("conv2d '\(layer.name)' does not fit") }
+        let weight = try values(layer.weight), c = layer.inChannels, kh = w.kernelHeight, kw = w.kernelWidth
+        let bias = try layer.bias.map { name throws(RuntimeError) in try values(name) } ?? Array(repeating: 0, count: layer.outChannels)
+        return (0..<layer.outChannels).map { o in (0..<out.height).map { i in (0..<out.width).map { j in
+            var y = bias[o]
+            for ch in 0..<c { for u in 0..<kh { for v in 0..<kw {
+                let r = i * w.strideHeight + u - w.padTop, s = j * w.strideWidth + v - w.padLeft
+                if r >= 0 && r < inH && s >= 0 && s < inW { y += weight[((o * c + ch) * kh + u) * kw + v] * x[ch][r][s] }
+            } } }
+            return activate(layer.activation, y)
+        } } }
+    }
+
+    /// The maximum over each window's positions inside the map (spec §6.1, `maxpool2d`, floor mode).
+    private func maxPool2d(_ w: Window2D, _ x: Map) -> Map {
+        let inH = x[0].count, inW = x[0][0].count
+        let out = w.outputSize(height: inH, width: inW)!
+        return x.map { plane in (0..<out.height).map { i in (0..<out.width).map { j in
+            var m = -Double.infinity
+            for u in 0..<w.kernelHeight { for v in 0..<w.kernelWidth {
+                let r = i * w.strideHeight + u - w.padTop, s = j * w.strideWidth + v - w.padLeft
+                if r >= 0 && r < inH && s >= 0 && s < inW { m = max(m, plane[r][s]) }
+            } }
+            return m
+        } } }
+    }
+
+    /// `y[t][o] = B[o] + sum W[o][c][u] x[t*S + u - PB][c]` over the sequence's own `T'` steps (spec §6.1, `conv1d`).
+    private func conv1d(_ layer: Conv1DLayer, _ xs: [[Double]]) throws(RuntimeError) -> [[Double]] {
+        let w = layer.window, weight = try values(layer.weight), c = layer.inChannels, k = w.kernel
+        let bias = try layer.bias.map { name throws(RuntimeError) in try values(name) } ?? Array(repeating: 0, count: layer.outChannels)
+        return (0..<w.outputLength(xs.count)).map { t in (0..<layer.outChannels).map { o in
+            var y = bias[o]
+            for u in 0..<k {
+                let s = t * w.stride + u - w.padBefore
+                if s >= 0 && s < xs.count { for ch in 0..<c { y += weight[(o * c + ch) * k + u] * xs[s][ch] } }
+            }
+            return activate(layer.activation, y)
+        } }
+    }
+
+    private func activate(_ a: Activation, _ y: Double) -> Double {
+        switch a {
+        case .none: y
+        case .relu: max(0, y)
+        case .tanh: tanh(y)
+        }
     }
 
     /// A recurrent layer's output (spec §6.1, *Direction*): `h[t]`, or `[hf[t], hb[t]]` when

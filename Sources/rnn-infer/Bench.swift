@@ -188,7 +188,7 @@ struct Bench: ParsableCommand {
     /// model, the test reviews of an aclImdb path (or random full-length texts) for a text model.
     private func loadInput(_ model: Model) throws(Failure) -> Source {
         switch model.inputKind {
-        case .imageRows:
+        case .imageRows, .image:
             let pixels = try loadPixels(model)
             return .pixels(pixels, count: pixels.count / model.pixelsPerImage)
         case .features:

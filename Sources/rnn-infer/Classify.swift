@@ -50,7 +50,7 @@ struct Classify: ParsableCommand {
 
     func run() throws {
         let model = try loadModel(modelOption)
-        if model.inputKind != .imageRows {
+        if model.inputKind != .imageRows && model.inputKind != .image {
             let command = model.inputKind == .features ? "rnn-infer sequences FILE.npy|FILE.ts" : "rnn-infer text"
             throw Failure(status: .model, message: "the model reads \(model.inputKind.rawValue), not images: use `\(command)`")
         }

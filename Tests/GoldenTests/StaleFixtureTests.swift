@@ -22,9 +22,9 @@ import Testing
         let (status, _, err) = try runProcess(tool, ["--data", mnistDirectory.path, output.path])
         try #require(status == 0, "rnn-golden failed (\(status)): \(err)")
 
-        // v1.2/ and v1.3/ have their own generators (spec/reference/make_golden_v12.py, make_golden_v13.py)
-        // and their own checks (V12GoldenTests, V13GoldenTests); trainer/ is rnn-golden's too.
-        Self.expectSameFiles(committed: goldenDirectory, generated: output, skipping: ["v1.2", "v1.3", "trainer"])
+        // v1.2/, v1.3/ and v1.4/ have their own generators (spec/reference/make_golden_v1{2,3,4}.py)
+        // and their own checks (V12GoldenTests, V13GoldenTests, V14GoldenTests); trainer/ is rnn-golden's too.
+        Self.expectSameFiles(committed: goldenDirectory, generated: output, skipping: ["v1.2", "v1.3", "v1.4", "trainer"])
         Self.expectSameFiles(committed: trainerSetDirectory, generated: output.appendingPathComponent("trainer"), skipping: [])
     }
 
@@ -81,7 +81,7 @@ import Testing
     @Test func fixturesStayWellUnderOneMegabyteAndHoldNoDataSetFiles() throws {
         func total(_ directory: URL) throws -> Int {
             var bytes = 0
-            for name in try FileManager.default.contentsOfDirectory(atPath: directory.path) where !["v1.2", "v1.3", "trainer"].contains(name) {
+            for name in try FileManager.default.contentsOfDirectory(atPath: directory.path) where !["v1.2", "v1.3", "v1.4", "trainer"].contains(name) {
                 let attributes = try FileManager.default.attributesOfItem(atPath: directory.appendingPathComponent(name).path)
                 bytes += (attributes[.size] as? Int) ?? 0
                 #expect(!name.contains("ubyte") && !name.hasSuffix(".gz"), "\(name) looks like a data set file")
@@ -89,12 +89,13 @@ import Testing
             return bytes
         }
         let (v10, v12, v13) = (try total(goldenDirectory), try total(v12Directory), try total(v13Directory))
-        let trainer = try total(trainerSetDirectory)
+        let trainer = try total(trainerSetDirectory), v14 = try total(v14Directory)
         print("[golden] fixtures/golden: \(v10) bytes; fixtures/golden/v1.2: \(v12) bytes; fixtures/golden/v1.3: \(v13) bytes; "
-            + "fixtures/golden/trainer: \(trainer) bytes")
+            + "fixtures/golden/v1.4: \(v14) bytes; fixtures/golden/trainer: \(trainer) bytes")
         #expect(v10 < 800_000)
         #expect(v12 < 300_000)
         #expect(v13 < 100_000)
         #expect(trainer < 300_000)
+        #expect(v14 < 400_000)  // the course LeNet in f32 (227 KB) and int8
     }
 }

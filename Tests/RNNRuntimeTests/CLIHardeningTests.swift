@@ -66,8 +66,8 @@ struct CLIHardeningTests {
             let result = try runProcess(try #require(Self.tool(name)), ["--version"])
             #expect(result.status == 0, "\(name): \(result.stderr)")
             #expect(result.stdout.hasPrefix("\(name) 1."), "\(result.stdout)")
-            #expect(result.stdout.contains("reads 1.0 through 1.3"), "\(result.stdout)")
-            #expect(result.stdout.contains("writes 1.0 through 1.3"), "\(result.stdout)")
+            #expect(result.stdout.contains("reads 1.0 through 1.4"), "\(result.stdout)")
+            #expect(result.stdout.contains("writes 1.0 through 1.4"), "\(result.stdout)")
         }
         // --help still prints the full help and succeeds.
         let help = try runProcess(rnnInferExecutable!, ["--help"])

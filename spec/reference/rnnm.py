@@ -1,24 +1,29 @@
 #!/usr/bin/env python3
-"""Independent reference reader for the `.rnnm` model-file format, version 1.3.
+"""Independent reference reader for the `.rnnm` model-file format, version 1.4.
 
 Written from spec/FORMAT.md alone (it does not consult the Swift reader), so that it
 proves the specification is sufficient. Section numbers (§) refer to that document.
 
     load(path_or_bytes) -> Model       every check of §7, in order; raises FormatError
-    forward(model, images_u8) -> outputs  float64 forward pass of §6 for an image_rows model
+    forward(model, images_u8) -> outputs  float64 forward pass of §6 for an image_rows or an image model
     tokenize(text_bytes) -> [bytes]       the words-v1 tokenizer of §6.2.1
     token_ids(model, text) -> [int]       §6.2.1 ids, truncated to max_length
     forward_tokens(model, [ids]) -> outputs  float64 forward pass of a tokens model (one text at a time)
     forward_features(model, [x]) -> [outputs]  a features model (§6.2.2): x float32 [T_i, F] per sequence
+    forward_images(model, images_u8) -> [N, K]  an image model (§6.2.3, since 1.4): u8 [N, C, H, W] or [N, H, W]
     run_sequence(model, x) -> outputs     the layers of §6.1 over one float64 sequence [T, width]
+    run_image(model, x) -> [K]            the layers of §6.1 over one float64 feature map [C, H, W]
+    conv2d, maxpool2d, conv1d             the 1.4 layers' equations (§6.1), on one map / one sequence
+    output_length(model, T) -> T'         the number of steps after the model's conv1d layers (§6.1)
     softmax(logits) -> probabilities
 
 Outputs (§6.5): one vector [K] per sequence when the last recurrent layer returns "last" or a pool
-layer follows it (since 1.3), [T, K] (one vector per step) when it returns "sequence" unpooled; logits for model.output "logits", real values
-for "values".
+layer follows it (since 1.3), [T', K] (one vector per step; T' = T without conv1d layers) when it
+returns "sequence" unpooled; one vector [K] per image for an image model (since 1.4); logits for
+model.output "logits", real values for "values".
 
 CLI:  rnnm.py verify FILE | inspect FILE
-      rnnm.py forward FILE --images RAW_U8 | --texts LINES | --features X.npy --lengths L.npy
+      rnnm.py forward FILE --images RAW_U8_OR_IDX | --texts LINES | --features X.npy --lengths L.npy
 Dependencies: numpy, zstandard (and zlib, json, struct from the standard library).
 """
 from __future__ import annotations
@@ -36,7 +41,7 @@ import zstandard
 
 MAGIC = b"\x89RNNM\r\n\x1a"
 END_MAGIC = b"RNNMEND\n"
-READER_MAJOR, READER_MINOR = 1, 3
+READER_MAJOR, READER_MINOR = 1, 4
 HEADER_SIZE, ENTRY_SIZE, TRAILER_SIZE = 64, 64, 16
 
 KIND_METADATA, KIND_TABLE, KIND_DATA = 1, 2, 3
@@ -64,6 +69,10 @@ MAX_LAYERS = 64
 MAX_LABELS, MAX_LABEL_BYTES = 65_536, 256
 MAX_JSON_DEPTH = 32
 MAX_FEATURES = 65_536  # §6.2.2: features width and max_length (value ranges: `malformed` outside)
+MAX_SIDE = 4096        # §6.2.3: an image input's channels, height and width (since 1.4)
+MAX_KERNEL = 4096      # §6.1: a convolution's or max-pool's kernel and stride elements; padding < this
+MAX_MAP = 16_777_216   # §6.1 rule 3, §6.2.3: values of one feature map, C * H * W (since 1.4)
+IMAGE_LAYERS = ("conv2d", "maxpool2d", "flatten")  # §6.1 rule 2c: only in image models (since 1.4)
 
 TENSOR_NAME = re.compile(rb"[A-Za-z0-9_.\-]+")
 ERROR_CLASSES = ("not_a_model", "truncated", "corrupted", "unsupported_version",
@@ -232,6 +241,10 @@ def load(source) -> Model:
 def _needed_minor(model: Model) -> tuple:
     """§3: the largest "since" minor of the kinds and 1.2 rules the file uses, and what they are."""
     layers, inp = model.layers, model.input
+    uses_14 = ["the image input"] if inp["kind"] == "image" else []
+    uses_14 += [f"a {kind} layer" for kind in IMAGE_LAYERS + ("conv1d",) if any(l["type"] == kind for l in layers)]
+    if uses_14:
+        return 4, ", ".join(uses_14)
     if any(l["type"] == "pool" for l in layers):
         return 3, "a pool layer"
     uses_12 = []
@@ -431,6 +444,31 @@ def _int_in(obj, key, lo, hi, where):
     return v
 
 
+def _int_array(obj, key, count, lo, hi, where) -> list:
+    """§6, since 1.4: a JSON array of exactly `count` integers, each lo ..= hi (`malformed` otherwise)."""
+    v = _member(obj, key, list, where)
+    if len(v) != count:
+        _fail("malformed", f"{where}.{key} has {len(v)} elements, expected {count}")
+    for k, x in enumerate(v):
+        if not _is_int(x) or not lo <= x <= hi:
+            _fail("malformed", f"{where}.{key}[{k}] is {json.dumps(x)[:40]}, expected an integer {lo}..={hi}")
+    return v
+
+
+def _window(layer, dims, where):
+    """§6.1 (since 1.4) kernel, stride, padding of a conv2d / maxpool2d (dims 2) or conv1d (dims 1), in
+    this order. Padding has a before and an after value per axis, in ONNX's `pads` order: [PT, PL, PB, PR]
+    in 2-D, [PB, PE] in 1-D; each is smaller than the kernel along its axis (checked after the kernel)."""
+    kernel = _int_array(layer, "kernel", dims, 1, MAX_KERNEL, where)
+    _int_array(layer, "stride", dims, 1, MAX_KERNEL, where)
+    padding = _int_array(layer, "padding", 2 * dims, 0, MAX_KERNEL - 1, where)
+    for k, p in enumerate(padding):
+        axis = k % dims  # [PT, PL, PB, PR]: rows, columns, rows, columns; [PB, PE]: time, time
+        if p >= kernel[axis]:
+            _fail("malformed", f"{where}.padding[{k}] is {p}, not smaller than the kernel's {kernel[axis]} "
+                  f"along its axis")
+
+
 def _one_of(obj, key, known, where):
     """A fixed-set string: required-to-understand, so an unknown value is `unsupported_feature` (§6)."""
     v = _member(obj, key, str, where)
@@ -472,7 +510,7 @@ def _parse_metadata(raw: bytes) -> dict:
         where = f"model.layers[{k}]"
         if not isinstance(layer, dict):
             _fail("malformed", f"{where} must be an object")
-        kind = _one_of(layer, "type", ("dense", "lstm", "embedding", "gru", "pool"), where)
+        kind = _one_of(layer, "type", ("dense", "lstm", "embedding", "gru", "pool") + IMAGE_LAYERS + ("conv1d",), where)
         name = _member(layer, "name", str, where)
         if not 1 <= len(name.encode()) <= 63:
             _fail("malformed", f"{where}.name must be 1..=63 bytes, found {len(name.encode())}")
@@ -489,6 +527,17 @@ def _parse_metadata(raw: bytes) -> dict:
         elif kind == "pool":  # §6.1, since 1.3: mode, size
             _one_of(layer, "mode", ("mean", "max"), where)
             _int_in(layer, "size", 1, MAX_DIM, where)
+        elif kind in ("conv2d", "conv1d"):  # §6.1, since 1.4: channels, kernel, stride, padding, tensors, activation
+            _int_in(layer, "in_channels", 1, MAX_DIM, where)
+            _int_in(layer, "out_channels", 1, MAX_DIM, where)
+            _window(layer, 2 if kind == "conv2d" else 1, where)
+            _member(layer, "weight", str, where)
+            _member(layer, "bias", str, where, optional=True)
+            _one_of(layer, "activation", ("none", "relu", "tanh"), where)
+        elif kind == "maxpool2d":  # §6.1, since 1.4: kernel, stride, padding; no tensors
+            _window(layer, 2, where)
+        elif kind == "flatten":  # §6.1, since 1.4: no other members
+            pass
         else:  # lstm (§6.1), gru (since 1.2): gate_order, [reset,] return, direction, widths, tensors
             _one_of(layer, "gate_order", ("ifgo",) if kind == "lstm" else ("rzn",), where)
             if kind == "gru":
@@ -514,15 +563,20 @@ def _parse_metadata(raw: bytes) -> dict:
         names.add(name)
 
     inp = _member(meta, "input", dict, "metadata")
-    input_kind = _one_of(inp, "kind", ("image_rows", "tokens", "features"), "input")
+    input_kind = _one_of(inp, "kind", ("image_rows", "tokens", "features", "image"), "input")
     if input_kind == "tokens":
         _check_tokens_input(inp)
     elif input_kind == "features":
         _check_features_input(inp)
-    else:
+    else:  # image_rows (§6.2) and, since 1.4, image (§6.2.3): the same members, image adds channels
         _one_of(inp, "source_dtype", ("u8",), "input")
-        _int_in(inp, "height", 1, 4096, "input")
-        _int_in(inp, "width", 1, 4096, "input")
+        if input_kind == "image":
+            _int_in(inp, "channels", 1, MAX_SIDE, "input")
+        _int_in(inp, "height", 1, MAX_SIDE, "input")
+        _int_in(inp, "width", 1, MAX_SIDE, "input")
+        if input_kind == "image" and inp["channels"] * inp["height"] * inp["width"] > MAX_MAP:
+            _fail("malformed", f"input is {inp['channels']} x {inp['height']} x {inp['width']} = "
+                  f"{inp['channels'] * inp['height'] * inp['width']} values, more than {MAX_MAP}")
         for key in ("scale", "offset"):
             v = _member(inp, key, float, "input")
             if not np.isfinite(float(v)) or abs(float(v)) >= _F32_OVERFLOW:
@@ -756,8 +810,14 @@ def _layer_refs(layer: dict) -> list:
         refs = [("weight", (o, i)), ("bias", (o,))]
     elif layer["type"] == "embedding":
         refs = [("weight", (layer["vocab_size"], layer["dim"]))]
-    elif layer["type"] == "pool":  # no tensors
+    elif layer["type"] in ("pool", "maxpool2d", "flatten"):  # no tensors
         refs = []
+    elif layer["type"] == "conv2d":  # since 1.4: [O, C, KH, KW] (nn.Conv2d.weight), [O]
+        o = layer["out_channels"]
+        refs = [("weight", (o, layer["in_channels"], *layer["kernel"])), ("bias", (o,))]
+    elif layer["type"] == "conv1d":  # since 1.4: [O, I, K] (nn.Conv1d.weight), [O]
+        o = layer["out_channels"]
+        refs = [("weight", (o, layer["in_channels"], layer["kernel"][0])), ("bias", (o,))]
     else:  # lstm: 4 gates, gru: 3; a bidirectional layer's *_reverse tensors have the same shapes
         i, g = layer["input_size"], GATES[layer["type"]] * layer["hidden_size"]
         shapes = {"w_ih": (g, i), "w_hh": (g, layer["hidden_size"]), "b_ih": (g,), "b_hh": (g,)}
@@ -796,58 +856,149 @@ def _check_references_and_shapes(model: Model):
 
 
 def _widths(layer: dict, width: int) -> tuple:
+    """(input width, output width) of a layer of a sequence model (§6.1 rule 3)."""
     if layer["type"] == "dense":
         return layer["in"], layer["out"]
     if layer["type"] == "embedding":  # reads token ids: exempt from the width chain
         return width, layer["dim"]
     if layer["type"] == "pool":  # one vector as wide as each step
         return layer["size"], layer["size"]
+    if layer["type"] == "conv1d":  # since 1.4: the channels are the widths of the steps
+        return layer["in_channels"], layer["out_channels"]
     return layer["input_size"], layer["hidden_size"] * (2 if _bidirectional(layer) else 1)
+
+
+def window_length(n: int, kernel: int, stride: int, before: int, after: int) -> int:
+    """§6.1: the number of windows of a convolution or max-pool along one axis of length n,
+    floor((n + before + after - kernel) / stride) + 1, or 0 when the padded axis is shorter than the
+    kernel (H' and W' must then be at least 1, rule 3; a conv1d's T' may be 0)."""
+    padded = n + before + after
+    return (padded - kernel) // stride + 1 if padded >= kernel else 0
+
+
+def map_shape(layer: dict, shape: tuple) -> tuple:
+    """The feature map C x H x W after a conv2d or maxpool2d layer (§6.1), without any check."""
+    c, h, w = shape
+    (kh, kw), (sh, sw), (pt, pl, pb, pr) = layer["kernel"], layer["stride"], layer["padding"]
+    if layer["type"] == "conv2d":
+        c = layer["out_channels"]
+    return c, window_length(h, kh, sh, pt, pb), window_length(w, kw, sw, pl, pr)
 
 
 def _check_architecture(model: Model):
     """§6.1 architectural rules (`malformed`), in the order given there."""
-    recurrent = [k for k, l in enumerate(model.layers) if l["type"] in RECURRENT]
-    if not recurrent:
+    layers, image = model.layers, model.input["kind"] == "image"
+    name = lambda k: repr(layers[k]["name"])  # noqa: E731
+    recurrent = [k for k, l in enumerate(layers) if l["type"] in RECURRENT]
+    # Rule 1: a sequence model has a recurrent layer; an image model (since 1.4) has none.
+    if image and recurrent:
+        _fail("malformed", f"layer {name(recurrent[0])} is a {layers[recurrent[0]]['type']} layer; "
+              "an image model has no recurrent layer")
+    if not image and not recurrent:
         _fail("malformed", "the model has no recurrent layer (lstm or gru)")
     for k in recurrent[:-1]:  # the last may return "last" or (since 1.2) "sequence"
-        if model.layers[k]["return"] != "sequence":
-            _fail("malformed", f"recurrent layer {model.layers[k]['name']!r} returns {model.layers[k]['return']!r}; "
+        if layers[k]["return"] != "sequence":
+            _fail("malformed", f"recurrent layer {name(k)} returns {layers[k]['return']!r}; "
                   f"every recurrent layer but the last returns \"sequence\"")
     # Rule 2a (since 1.1): an embedding exactly when the input is tokens, first and only once.
-    embeddings = [k for k, l in enumerate(model.layers) if l["type"] == "embedding"]
+    embeddings = [k for k, l in enumerate(layers) if l["type"] == "embedding"]
     if model.input["kind"] != "tokens":
         if embeddings:
             _fail("malformed", "an embedding layer needs input kind \"tokens\"")
-        width = model.input["width"]
     else:
-        if model.layers[0]["type"] != "embedding":
+        if layers[0]["type"] != "embedding":
             _fail("malformed", "input kind \"tokens\" but the first layer is not an embedding")
         if len(embeddings) > 1:
             _fail("malformed", "more than one embedding layer")
-        if model.layers[0]["vocab_size"] != len(model.input["vocabulary"]) + 2:
-            _fail("malformed", f"embedding vocab_size {model.layers[0]['vocab_size']} != "
+        if layers[0]["vocab_size"] != len(model.input["vocabulary"]) + 2:
+            _fail("malformed", f"embedding vocab_size {layers[0]['vocab_size']} != "
                   f"{len(model.input['vocabulary'])} words + 2")
-        width = 1
     # Rule 2b (since 1.3): at most one pool, directly after the last recurrent layer, which returns "sequence".
-    pools = [k for k, l in enumerate(model.layers) if l["type"] == "pool"]
+    pools = [k for k, l in enumerate(layers) if l["type"] == "pool"]
     if len(pools) > 1:
-        _fail("malformed", f"layer {model.layers[pools[1]]['name']!r} is a second pool layer")
+        _fail("malformed", f"layer {name(pools[1])} is a second pool layer")
     if pools:
-        last = model.layers[recurrent[-1]]
+        if not recurrent:  # only in an image model (rule 1)
+            _fail("malformed", f"pool layer {name(pools[0])} needs a recurrent layer to follow; an image model has none")
+        last = layers[recurrent[-1]]
         if pools[0] != recurrent[-1] + 1:
-            _fail("malformed", f"pool layer {model.layers[pools[0]]['name']!r} does not directly follow the last "
+            _fail("malformed", f"pool layer {name(pools[0])} does not directly follow the last "
                   f"recurrent layer {last['name']!r}")
         if last["return"] != "sequence":
-            _fail("malformed", f"pool layer {model.layers[pools[0]]['name']!r} follows {last['name']!r}, which returns "
+            _fail("malformed", f"pool layer {name(pools[0])} follows {last['name']!r}, which returns "
                   f"{last['return']!r}; a pooled layer returns \"sequence\"")
-    for layer in model.layers:
-        w_in, w_out = _widths(layer, width)
-        if w_in != width:
-            _fail("malformed", f"layer {layer['name']!r} expects input width {w_in}, receives {width}")
-        width = w_out
+    # Rule 2c (since 1.4): conv2d, maxpool2d, flatten only in image models, whose layers are
+    # (conv2d | maxpool2d)*, then exactly one flatten, then one or more dense layers.
+    if not image:
+        for k, l in enumerate(layers):
+            if l["type"] in IMAGE_LAYERS:
+                _fail("malformed", f"layer {name(k)} is a {l['type']} layer, which needs input kind \"image\"")
+    else:
+        k = 0
+        while k < len(layers) and layers[k]["type"] in ("conv2d", "maxpool2d"):
+            k += 1
+        if k == len(layers) or layers[k]["type"] != "flatten":
+            found = "the end of the model" if k == len(layers) else f"{layers[k]['type']} layer {name(k)}"
+            _fail("malformed", f"an image model's conv2d / maxpool2d layers are followed by one flatten layer, "
+                  f"found {found}")
+        if k + 1 == len(layers):
+            _fail("malformed", f"flatten layer {name(k)} is the last layer; an image model ends with dense layers")
+        for j in range(k + 1, len(layers)):
+            if layers[j]["type"] != "dense":
+                _fail("malformed", f"layer {name(j)} is a {layers[j]['type']} layer after the flatten layer "
+                      f"{name(k)}; only dense layers follow it")
+    # Rule 2d (since 1.4): conv1d only in sequence models, before the first recurrent layer.
+    for k, l in enumerate(layers):
+        if l["type"] == "conv1d":
+            if image:
+                _fail("malformed", f"conv1d layer {name(k)} in an image model; conv1d runs over a sequence")
+            if k > recurrent[0]:
+                _fail("malformed", f"conv1d layer {name(k)} comes after the recurrent layer {name(recurrent[0])}; "
+                      "conv1d layers stand before the first recurrent layer")
+    # Rule 3: the widths chain (sequence models) or the feature-map shapes (image models).
+    if image:
+        width = _check_map_shapes(model)
+    else:
+        width = 1 if model.input["kind"] == "tokens" else model.input["width"]
+        for layer in layers:
+            w_in, w_out = _widths(layer, width)
+            if w_in != width:
+                _fail("malformed", f"layer {layer['name']!r} expects input width {w_in}, receives {width}")
+            width = w_out
+    # Rule 4.
     if width != len(model.labels):
         _fail("malformed", f"last layer outputs {width} values, but there are {len(model.labels)} labels")
+
+
+def _check_map_shapes(model: Model) -> int:
+    """§6.1 rule 3 for an image model (since 1.4): follows C x H x W from the input through the conv2d and
+    maxpool2d layers (H', W' >= 1, at most MAX_MAP values per map), flatten gives C * H * W, then the
+    dense chain. Returns the last layer's output width."""
+    inp = model.input
+    shape = (inp["channels"], inp["height"], inp["width"])
+    if np.prod(shape, dtype=object) > MAX_MAP:  # already refused by §6.2.3; stated again by rule 3
+        _fail("malformed", f"the input feature map {shape} has more than {MAX_MAP} values")
+    width = None
+    for layer in model.layers:
+        if layer["type"] in ("conv2d", "maxpool2d"):
+            if layer["type"] == "conv2d" and layer["in_channels"] != shape[0]:
+                _fail("malformed", f"layer {layer['name']!r} has in_channels {layer['in_channels']}, "
+                      f"receives a map of {shape[0]} channels ({shape[0]} x {shape[1]} x {shape[2]})")
+            c, h, w = map_shape(layer, shape)
+            if h < 1 or w < 1:
+                _fail("malformed", f"layer {layer['name']!r}: kernel {layer['kernel']} with padding "
+                      f"{layer['padding']} does not fit the {shape[1]} x {shape[2]} map it receives (H' or W' < 1)")
+            if c * h * w > MAX_MAP:
+                _fail("malformed", f"layer {layer['name']!r} gives a {c} x {h} x {w} feature map, "
+                      f"{c * h * w} values, more than {MAX_MAP}")
+            shape = (c, h, w)
+        elif layer["type"] == "flatten":
+            width = shape[0] * shape[1] * shape[2]
+        else:  # dense (rule 2c)
+            if layer["in"] != width:
+                _fail("malformed", f"layer {layer['name']!r} expects input width {layer['in']}, receives {width}")
+            width = layer["out"]
+    return width
 
 
 def _check_standardization(model: Model):
@@ -903,6 +1054,26 @@ def input_sequence(model: Model, images_u8) -> np.ndarray:
     x32 = src.astype(np.float32) * scale   # rounded to binary32 ...
     x32 = x32 + offset                       # ... then added and rounded again (no fused multiply-add)
     return x32.astype(np.float64)            # shape [N, T = height, width]
+
+
+def input_images(model: Model, images_u8) -> np.ndarray:
+    """§6.2.3 image (since 1.4): x[c][i][j] = f32(src[(c*H + i)*W + j]) * scale + offset in binary32 (the
+    image_rows contract: two roundings, no fused multiply-add), then float64. `images_u8`: uint8
+    [N, C, H, W], [N, H, W] when C = 1 (a grey-scale IDX3 batch), or [N, C*H*W] (each image's bytes
+    channels first). Returns [N, C, H, W]."""
+    c, h, w = model.input["channels"], model.input["height"], model.input["width"]
+    src = np.asarray(images_u8)
+    if src.dtype != np.uint8:
+        raise ValueError(f"image bytes are uint8, found {src.dtype}")
+    if not (src.ndim == 4 and src.shape[1:] == (c, h, w) or src.ndim == 3 and c == 1 and src.shape[1:] == (h, w)
+            or src.ndim == 2 and src.shape[1] == c * h * w):
+        raise ValueError(f"images of shape {list(src.shape)} do not fit the model's {c} x {h} x {w} input: "
+                         f"expected [N, {c}, {h}, {w}]" + (f", [N, {h}, {w}]" if c == 1 else "") + f" or [N, {c * h * w}]")
+    src = src.reshape(-1, c, h, w)  # byte (c*H + i)*W + j is channel c, row i, column j
+    scale, offset = np.float32(model.input["scale"]), np.float32(model.input["offset"])
+    x32 = src.astype(np.float32) * scale   # rounded to binary32 ...
+    x32 = x32 + offset                       # ... then added and rounded again (no fused multiply-add)
+    return x32.astype(np.float64)
 
 
 def standardized(model: Model, source) -> np.ndarray:
@@ -972,6 +1143,84 @@ def _gru(x, a, r, b_ih, b_hh, reset):
     return out
 
 
+# --- §6.1 convolutions and max-pooling (since 1.4), float64 -----------------------------------------
+
+def conv2d(x, weight, bias, stride, padding) -> np.ndarray:
+    """§6.1 conv2d before its activation: x [C, H, W] -> y [O, H', W'] with
+
+        y[o][i][j] = B[o] + sum over c < C, u < KH, v < KW of W[o][c][u][v] * x[c][i*SH + u - PT][j*SW + v - PL]
+
+    where x is 0 outside the image (zero padding). weight [O, C, KH, KW], bias [O] or None, stride
+    [SH, SW], padding [PT, PL, PB, PR]. A cross-correlation (the kernel is not flipped)."""
+    x, weight = np.asarray(x, np.float64), np.asarray(weight, np.float64)
+    n_out, _, kh, kw = weight.shape
+    (sh, sw), (pt, pl, pb, pr) = stride, padding
+    xp = np.pad(x, ((0, 0), (pt, pb), (pl, pr)))  # xp[c][r + PT][s + PL] = x[c][r][s], zeros around it
+    h2 = window_length(x.shape[1], kh, sh, pt, pb)
+    w2 = window_length(x.shape[2], kw, sw, pl, pr)
+    y = np.zeros((n_out, h2, w2))
+    if bias is not None:
+        y += np.asarray(bias, np.float64)[:, None, None]  # B[o] at every position
+    for u in range(kh):
+        for v in range(kw):
+            # For every output (i, j): the input value under kernel tap (u, v), x[c][i*SH + u - PT][j*SW + v - PL],
+            # is xp[c][i*SH + u][j*SW + v]: a strided slice of the padded map, [C, H', W'].
+            tap = xp[:, u:u + sh * (h2 - 1) + 1:sh, v:v + sw * (w2 - 1) + 1:sw]
+            y += np.tensordot(weight[:, :, u, v], tap, axes=(1, 0))  # sum over the channels c: [O, H', W']
+    return y
+
+
+def maxpool2d(x, kernel, stride, padding) -> np.ndarray:
+    """§6.1 maxpool2d: x [C, H, W] -> y [C, H', W'], each channel on its own, floor mode:
+
+        y[c][i][j] = max over u < KH, v < KW with 0 <= i*SH + u - PT < H and 0 <= j*SW + v - PL < W
+                     of x[c][i*SH + u - PT][j*SW + v - PL]
+
+    Padding positions never take part: they hold -inf, and as every padding is smaller than the kernel,
+    every window holds at least one input position. max is exact, so the order does not matter."""
+    x = np.asarray(x, np.float64)
+    (kh, kw), (sh, sw), (pt, pl, pb, pr) = kernel, stride, padding
+    xp = np.pad(x, ((0, 0), (pt, pb), (pl, pr)), constant_values=-np.inf)
+    h2 = window_length(x.shape[1], kh, sh, pt, pb)
+    w2 = window_length(x.shape[2], kw, sw, pl, pr)
+    y = np.full((x.shape[0], h2, w2), -np.inf)
+    for u in range(kh):
+        for v in range(kw):
+            y = np.maximum(y, xp[:, u:u + sh * (h2 - 1) + 1:sh, v:v + sw * (w2 - 1) + 1:sw])
+    return y
+
+
+def conv1d(x, weight, bias, stride, padding) -> np.ndarray:
+    """§6.1 conv1d before its activation, over one sequence: x [T, I] -> y [T', O] with
+
+        T' = floor((T + PB + PE - K) / S) + 1 when T + PB + PE >= K, else 0
+        y[t][o] = B[o] + sum over c < I, u < K of W[o][c][u] * x[t*S + u - PB][c]
+
+    where x[s] is the zero vector outside 0 <= s < T. weight [O, I, K], bias [O] or None, stride [S],
+    padding [PB, PE]. T is the sequence's own length, so no batch padding is ever part of a window."""
+    x, weight = np.asarray(x, np.float64), np.asarray(weight, np.float64)
+    n_out, n_in, k = weight.shape
+    (s,), (pb, pe) = stride, padding
+    t2 = window_length(x.shape[0], k, s, pb, pe)
+    y = np.zeros((t2, n_out)) + (0.0 if bias is None else np.asarray(bias, np.float64))
+    if t2 == 0:
+        return y  # T + PB + PE < K: no window fits, an empty sequence [0, O]
+    xp = np.concatenate([np.zeros((pb, n_in)), x, np.zeros((pe, n_in))])  # xp[s + PB] = x[s]
+    for u in range(k):
+        # Tap u of every output step t reads x[t*S + u - PB] = xp[t*S + u]: a strided slice [T', I].
+        y += xp[u:u + s * (t2 - 1) + 1:s] @ weight[:, :, u].T
+    return y
+
+
+def output_length(model: Model, steps: int) -> int:
+    """The number of steps a sequence of `steps` steps has after the model's conv1d layers (§6.1): the
+    number of per-step outputs of a per-step model (§6.5), and the T of its recurrent layers."""
+    for layer in model.layers:
+        if layer["type"] == "conv1d":
+            steps = window_length(steps, layer["kernel"][0], layer["stride"][0], *layer["padding"])
+    return steps
+
+
 def run_sequence(model: Model, x) -> np.ndarray:
     """The layers of §6.1 over one input sequence x [T, width] (float64; for tokens: ids [T]).
 
@@ -984,6 +1233,9 @@ def run_sequence(model: Model, x) -> np.ndarray:
         kind = layer["type"]
         if kind == "embedding":
             seq = f64("weight")[np.asarray(x, dtype=np.int64).reshape(-1)]  # x[t] = W[k[t]]: [T, D]
+        elif kind == "conv1d":  # §6.1 (since 1.4): [T, I] -> [T', O]; T' may be 0
+            y = conv1d(seq, f64("weight"), f64("bias"), layer["stride"], layer["padding"])
+            seq = _activation(layer["activation"], y)
         elif kind == "pool":  # §6.1 (since 1.3): over exactly the T steps; T = 0 pools to zeros
             if seq.shape[0] == 0:
                 vec = np.zeros(layer["size"])
@@ -1021,9 +1273,31 @@ def run_sequence(model: Model, x) -> np.ndarray:
     return seq if vec is None else vec
 
 
+def run_image(model: Model, x) -> np.ndarray:
+    """The layers of §6.1 over one image model input x [C, H, W] (float64, since 1.4): conv2d and
+    maxpool2d layers on the feature map, flatten to a vector, then the dense layers once. Returns y [K]."""
+    v = np.asarray(x, np.float64)
+    for layer in model.layers:
+        f64 = lambda key: None if layer.get(key) is None else model.weight(layer[key]).astype(np.float64)  # noqa: E731
+        kind = layer["type"]
+        if kind == "conv2d":
+            v = _activation(layer["activation"], conv2d(v, f64("weight"), f64("bias"), layer["stride"], layer["padding"]))
+        elif kind == "maxpool2d":
+            v = maxpool2d(v, layer["kernel"], layer["stride"], layer["padding"])
+        elif kind == "flatten":
+            v = v.reshape(-1)  # v[(c*H + i)*W + j] = x[c][i][j]: row-major [C, H, W], channels first
+        else:  # dense (rule 2c): y = W v + b, then the activation
+            w, b = f64("weight"), f64("bias")
+            y = w @ v
+            v = _activation(layer["activation"], y if b is None else y + b)
+    return v
+
+
 def outputs_per_step(model: Model) -> bool:
-    """§6.5: one output per step when the last recurrent layer returns "sequence" and no pool follows it."""
-    return ([l for l in model.layers if l["type"] in RECURRENT][-1]["return"] == "sequence"
+    """§6.5: one output per step when the last recurrent layer returns "sequence" and no pool follows it
+    (never for an image model, which has no recurrent layer)."""
+    recurrent = [l for l in model.layers if l["type"] in RECURRENT]
+    return (bool(recurrent) and recurrent[-1]["return"] == "sequence"
             and not any(l["type"] == "pool" for l in model.layers))
 
 
@@ -1034,9 +1308,20 @@ def _stack(outputs: list):
 
 
 def forward(model: Model, images_u8):
-    """Outputs of an image_rows model in float64: [N, K] (logits or values), or [N, T, K] for a
-    per-step model (§6.5); weights are the §4.1 binary32 values widened."""
+    """Outputs of an image_rows model in float64: [N, K] (logits or values), or [N, T', K] for a
+    per-step model (§6.5); weights are the §4.1 binary32 values widened. An image model (since 1.4)
+    goes to forward_images."""
+    if model.input["kind"] == "image":
+        return forward_images(model, images_u8)
     return np.array([run_sequence(model, x) for x in input_sequence(model, images_u8)])
+
+
+def forward_images(model: Model, images_u8) -> np.ndarray:
+    """Outputs of an image model (§6.2.3, since 1.4) in float64: [N, K], one vector per image (§6.5).
+    `images_u8`: uint8 [N, C, H, W], [N, H, W] for a one-channel model, or [N, C*H*W]."""
+    if model.input["kind"] != "image":
+        raise ValueError(f"forward_images needs an image model, this one reads {model.input['kind']!r}")
+    return np.array([run_image(model, x) for x in input_images(model, images_u8)]).reshape(-1, len(model.labels))
 
 
 def forward_tokens(model: Model, sequences):
@@ -1076,17 +1361,38 @@ def _inspect(model: Model) -> str:
         lines.append(f"input features width {i['width']} max_length {i['max_length']} {i['source_dtype']}, "
                      + (f"standardized by {i['mean']}, {i['std']}" if "mean" in i else "not standardized"))
     else:
-        lines.append(f"input {i['kind']} {i['height']}x{i['width']} {i['source_dtype']} scale {i['scale']} offset {i['offset']}")
+        sides = f"{i['channels']}x" if i["kind"] == "image" else ""
+        lines.append(f"input {i['kind']} {sides}{i['height']}x{i['width']} {i['source_dtype']} scale {i['scale']} "
+                     f"offset {i['offset']}")
     lines.append(f"output {model.metadata['model']['output']}"
-                 + (", one per step" if outputs_per_step(model) else ", one per sequence"))
+                 + (", one per image" if i["kind"] == "image" else ", one per step" if outputs_per_step(model)
+                    else ", one per sequence"))
+    shape = (i["channels"], i["height"], i["width"]) if i["kind"] == "image" else None
     for layer in model.layers:
-        extra = (f"{layer['in']}->{layer['out']} {layer['activation']}" if layer["type"] == "dense"
-                 else f"{layer['mode']} over {layer['size']}" if layer["type"] == "pool"
-                 else f"{layer['vocab_size']}x{layer['dim']}" if layer["type"] == "embedding"
-                 else f"{layer['input_size']}->{layer['hidden_size']} return {layer['return']}"
-                 + (f" reset {layer['reset']}" if layer["type"] == "gru" else "")
-                 + (" bidirectional" if _bidirectional(layer) else ""))
-        lines.append(f"  layer {layer['name']}: {layer['type']} {extra}")
+        kind = layer["type"]
+        if kind in ("conv2d", "maxpool2d", "conv1d"):
+            window = f"kernel {layer['kernel']} stride {layer['stride']} padding {layer['padding']}"
+        if kind in ("conv2d", "maxpool2d"):
+            shape = map_shape(layer, shape)
+        if kind == "dense":
+            extra = f"{layer['in']}->{layer['out']} {layer['activation']}"
+        elif kind == "pool":
+            extra = f"{layer['mode']} over {layer['size']}"
+        elif kind == "embedding":
+            extra = f"{layer['vocab_size']}x{layer['dim']}"
+        elif kind == "conv2d":
+            extra = f"{layer['in_channels']}->{layer['out_channels']} {window} {layer['activation']} -> {'x'.join(map(str, shape))}"
+        elif kind == "conv1d":
+            extra = f"{layer['in_channels']}->{layer['out_channels']} {window} {layer['activation']}"
+        elif kind == "maxpool2d":
+            extra = f"{window} -> {'x'.join(map(str, shape))}"
+        elif kind == "flatten":
+            extra = f"-> {shape[0] * shape[1] * shape[2]}"
+        else:
+            extra = (f"{layer['input_size']}->{layer['hidden_size']} return {layer['return']}"
+                     + (f" reset {layer['reset']}" if kind == "gru" else "")
+                     + (" bidirectional" if _bidirectional(layer) else ""))
+        lines.append(f"  layer {layer['name']}: {kind} {extra}")
     for t in model.tensors.values():
         lines.append(f"  tensor {t.name}: {t.dtype} {list(t.shape)}")
     labels = model.labels if len(model.labels) <= 12 else model.labels[:12] + ["..."]
@@ -1109,7 +1415,9 @@ def main(argv=None) -> int:
         sp = sub.add_parser(name)
         sp.add_argument("file")
         if name == "forward":
-            sp.add_argument("--images", help="image_rows models: raw u8 file of N x height x width bytes")
+            sp.add_argument("--images", help="image_rows and image models: raw u8 bytes (N x height x width; "
+                            "N x channels x height x width for an image model) or an IDX u8 file of 3 dims "
+                            "[N, height, width] (magic 00 00 08 03) or 4 dims [N, channels, height, width] (00 00 08 04)")
             sp.add_argument("--texts", help="tokens models: a file of texts, one per line (outputs per line)")
             sp.add_argument("--features", help="features models: .npy of float32 [N, T_max, F], zero-padded")
             sp.add_argument("--lengths", help="features models: .npy of integers [N], each sequence's length")
@@ -1154,13 +1462,44 @@ def main(argv=None) -> int:
         print(json.dumps({"outputs": _to_json(outputs)}))
     else:
         raw = open(args.images, "rb").read()
-        per = model.input["height"] * model.input["width"]
-        if model.input["kind"] != "image_rows" or len(raw) % per:
-            print(f"error: --images needs an image_rows model and a multiple of {per} bytes", file=sys.stderr)
+        inp = model.input
+        channels = inp.get("channels", 1) if inp["kind"] == "image" else 1
+        per = channels * inp["height"] * inp["width"]
+        if inp["kind"] not in ("image_rows", "image"):
+            print("error: --images needs an image_rows or an image model", file=sys.stderr)
             return 2
-        outputs = forward(model, np.frombuffer(raw, np.uint8).reshape(-1, per))
+        images = read_idx(raw)
+        if images is None:  # raw bytes, each image channels first
+            if len(raw) % per:
+                print(f"error: --images: {len(raw)} bytes is not a multiple of {per} bytes per image", file=sys.stderr)
+                return 2
+            images = np.frombuffer(raw, np.uint8).reshape(-1, per)
+        else:  # IDX [N, H, W] (one channel) or [N, C, H, W]
+            dims = tuple(images.shape[1:])
+            if dims not in ((inp["height"], inp["width"]), (channels, inp["height"], inp["width"])) \
+                    or len(dims) == 2 and channels != 1:
+                print(f"error: --images: IDX images of {list(dims)} do not fit the model's input "
+                      f"{[channels, inp['height'], inp['width']]}", file=sys.stderr)
+                return 2
+            images = images.reshape(-1, per)
+        outputs = forward(model, images)
         print(json.dumps({key: _to_json(outputs)}))
     return 0
+
+
+def read_idx(raw: bytes):
+    """An IDX file of unsigned bytes (the MNIST container: 00 00 08 D, then D big-endian u32 dimensions,
+    then the values) with 3 dims [N, H, W] or 4 dims [N, C, H, W], as a uint8 array; None when `raw` is not
+    one (its length must match the header exactly, so raw pixel bytes are not mistaken for it)."""
+    if len(raw) < 4 or raw[:3] != b"\0\0\x08" or raw[3] not in (3, 4):
+        return None
+    ndim = raw[3]
+    if len(raw) < 4 + 4 * ndim:
+        return None
+    dims = [int.from_bytes(raw[4 + 4 * k:8 + 4 * k], "big") for k in range(ndim)]
+    if len(raw) != 4 + 4 * ndim + int(np.prod(dims, dtype=object)):
+        return None
+    return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
 if __name__ == "__main__":

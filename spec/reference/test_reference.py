@@ -86,6 +86,12 @@ def layers_f32(model: rnnm.Model, seq: list):
                 vec = apply(vec)
         elif layer["type"] == "embedding":
             raise ValueError("layers_f32 runs image and features models")
+        elif layer["type"] == "conv1d":  # since 1.4: the naive per-step sum, in binary32
+            x = np.stack(seq) if seq else np.zeros((0, layer["in_channels"]), f32)
+            y = naive_conv1d(x, get("weight"), get("bias"), layer["stride"], layer["padding"], f32)
+            seq = list(_act32(layer["activation"], y))
+        elif layer["type"] == "pool" and not seq:  # T' = 0 after a conv1d: zeros (§6.1)
+            vec = np.zeros(layer["size"], f32)
         elif layer["type"] == "pool":  # binary32: a running sum in t order / T, or the column maximum
             if layer["mode"] == "mean":
                 total = np.zeros(layer["size"], f32)
@@ -96,17 +102,106 @@ def layers_f32(model: rnnm.Model, seq: list):
                 vec = np.max(np.stack(seq), axis=0)
         else:
             fwd = _cell_f32(layer, get, "", seq)
+            zero = np.zeros(layer["hidden_size"], f32)  # h[-1] = 0: the "last" of no steps (T' = 0)
             if layer.get("direction") == "bidirectional":
                 bwd = _cell_f32(layer, get, "_reverse", seq[::-1])[::-1]
                 out = [np.concatenate([a, b]) for a, b in zip(fwd, bwd)]
-                last = np.concatenate([fwd[-1], bwd[0]])
+                last = np.concatenate([fwd[-1], bwd[0]]) if seq else np.concatenate([zero, zero])
             else:
-                out, last = fwd, fwd[-1]
+                out, last = fwd, (fwd[-1] if seq else zero)
             if layer["return"] == "last":
                 vec = last
             else:
                 seq = out
-    return vec if vec is not None else np.stack(seq)
+    if vec is not None:
+        return vec
+    return np.stack(seq) if seq else np.zeros((0, len(model.labels)), f32)
+
+
+def _act32(name, v):
+    f32 = np.float32
+    return {"none": lambda v: v, "relu": lambda v: np.maximum(v, f32(0)), "tanh": np.tanh}[name](v).astype(v.dtype)
+
+
+# --- Independent naive convolutions (format 1.4) ---------------------------------------------------
+# The §6.1 sums written out once per output element, with the bounds tested instead of a padded array
+# (rnnm.py pads, then sums strided slices per kernel tap): different code for the same equations.
+
+def naive_conv2d(x, W, B, stride, padding, dtype=np.float64):
+    """y[o][i][j] = B[o] + sum over c, u, v of W[o][c][u][v] * x[c][i*SH + u - PT][j*SW + v - PL], x = 0 outside."""
+    x, W = np.asarray(x, dtype), np.asarray(W, dtype)
+    C, H, Wd = x.shape
+    O, _, KH, KW = W.shape
+    (SH, SW), (PT, PL, PB, PR) = stride, padding
+    H2, W2 = (H + PT + PB - KH) // SH + 1, (Wd + PL + PR - KW) // SW + 1
+    y = np.zeros((O, H2, W2), dtype)
+    for o in range(O):
+        for i in range(H2):
+            for j in range(W2):
+                us = [u for u in range(KH) if 0 <= i * SH + u - PT < H]   # kernel rows over the image
+                vs = [v for v in range(KW) if 0 <= j * SW + v - PL < Wd]  # kernel columns over the image
+                rows, cols = [i * SH + u - PT for u in us], [j * SW + v - PL for v in vs]
+                window = x[:, rows][:, :, cols]                          # [C, len(us), len(vs)]
+                total = np.sum(W[o][:, us][:, :, vs] * window, dtype=dtype)
+                y[o, i, j] = total + (dtype(B[o]) if B is not None else dtype(0))
+    return y
+
+
+def naive_maxpool2d(x, kernel, stride, padding):
+    """y[c][i][j] = max of x[c][i*SH + u - PT][j*SW + v - PL] over the window positions inside the image."""
+    C, H, Wd = x.shape
+    (KH, KW), (SH, SW), (PT, PL, PB, PR) = kernel, stride, padding
+    H2, W2 = (H + PT + PB - KH) // SH + 1, (Wd + PL + PR - KW) // SW + 1
+    y = np.zeros((C, H2, W2), x.dtype)
+    for c in range(C):
+        for i in range(H2):
+            for j in range(W2):
+                y[c, i, j] = max(x[c, r, q] for r in range(i * SH - PT, i * SH - PT + KH) if 0 <= r < H
+                                 for q in range(j * SW - PL, j * SW - PL + KW) if 0 <= q < Wd)
+    return y
+
+
+def naive_conv1d(x, W, B, stride, padding, dtype=np.float64):
+    """y[t][o] = B[o] + sum over c, u of W[o][c][u] * x[t*S + u - PB][c], x = 0 outside 0 <= s < T;
+    T' = floor((T + PB + PE - K) / S) + 1, or 0 when T + PB + PE < K."""
+    x, W = np.asarray(x, dtype), np.asarray(W, dtype)
+    T, (O, I, K), (S,), (PB, PE) = len(x), W.shape, stride, padding
+    T2 = (T + PB + PE - K) // S + 1 if T + PB + PE >= K else 0
+    y = np.zeros((T2, O), dtype)
+    for t in range(T2):
+        us = [u for u in range(K) if 0 <= t * S + u - PB < T]
+        steps = x[[t * S + u - PB for u in us]]                                  # [len(us), I]
+        for o in range(O):
+            y[t, o] = np.sum(W[o][:, us].T * steps, dtype=dtype) + (dtype(B[o]) if B is not None else dtype(0))
+    return y
+
+
+def image_f32(model: rnnm.Model, image: np.ndarray):
+    """An image model (§6.2.3, 1.4) in binary32 with the naive layers: one vector [K]."""
+    f32, inp = np.float32, model.input
+    x = image.reshape(inp["channels"], inp["height"], inp["width"]).astype(f32) * f32(inp["scale"]) + f32(inp["offset"])
+    for layer in model.layers:
+        get = lambda k: model.tensors[layer[k]].values if layer.get(k) else None  # noqa: E731
+        if layer["type"] == "conv2d":
+            x = _act32(layer["activation"], naive_conv2d(x, get("weight"), get("bias"), layer["stride"],
+                                                         layer["padding"], f32))
+        elif layer["type"] == "maxpool2d":
+            x = naive_maxpool2d(x, layer["kernel"], layer["stride"], layer["padding"])
+        elif layer["type"] == "flatten":
+            x = np.array([x[c, i, j] for c in range(x.shape[0]) for i in range(x.shape[1]) for j in range(x.shape[2])], f32)
+        else:
+            b = get("bias")
+            x = _act32(layer["activation"], (get("weight") @ x + (0 if b is None else b)).astype(f32))
+    return x
+
+
+def synthetic_chw_images(c: int, h: int, wd: int) -> np.ndarray:
+    """Deterministic u8 images [N, C, H, W]: black, white, per-channel gradients, a checkerboard, noise."""
+    ch, t, j = np.meshgrid(np.arange(c), np.arange(h), np.arange(wd), indexing="ij")
+    rng = np.random.default_rng(5678)
+    imgs = [np.zeros((c, h, wd)), np.full((c, h, wd), 255), ((t * wd + j) * 37 + ch * 85) % 256,
+            ((t + j + ch) % 2) * 255, rng.integers(0, 256, (c, h, wd))]
+    return np.stack(imgs).astype(np.uint8)
 
 
 def forward_f32(model: rnnm.Model, image: np.ndarray):
@@ -169,7 +264,7 @@ def check_good_model(label: str, model: rnnm.Model):
         outputs = rnnm.forward_tokens(model, [rnnm.token_ids(model, t) for t in texts])
         if _per_step(model):
             check(f"{label}: one output per token", [o.shape for o in outputs] ==
-                  [(len(rnnm.token_ids(model, t)), K) for t in texts])
+                  [(rnnm.output_length(model, len(rnnm.token_ids(model, t))), K) for t in texts])
         else:
             check(f"{label}: logits shape", outputs.shape == (len(texts), K), str(outputs.shape))
         check(f"{label}: outputs finite", all(np.isfinite(o).all() for o in outputs))
@@ -177,20 +272,25 @@ def check_good_model(label: str, model: rnnm.Model):
     if model.input["kind"] == "features":  # §6.2.2: sequences of different lengths
         seqs = synthetic_sequences(model.input["width"], model.input["max_length"])
         outputs = rnnm.forward_features(model, seqs)
-        shapes = [((len(s), K) if _per_step(model) else (K,)) for s in seqs]
+        shapes = [((rnnm.output_length(model, len(s)), K) if _per_step(model) else (K,)) for s in seqs]
         check(f"{label}: output shapes", [o.shape for o in outputs] == shapes, str([o.shape for o in outputs]))
         refs = [features_f32(model, s) for s in seqs]
+    elif model.input["kind"] == "image":  # since 1.4: one vector per image
+        imgs = synthetic_chw_images(model.input["channels"], model.input["height"], model.input["width"])
+        outputs = list(rnnm.forward_images(model, imgs))
+        check(f"{label}: output shapes", all(o.shape == (K,) for o in outputs), str(outputs[0].shape))
+        refs = [image_f32(model, im) for im in imgs]
     else:
         imgs = synthetic_images(model.input["height"], model.input["width"])
         outputs = list(rnnm.forward(model, imgs))
-        shape = (model.input["height"], K) if _per_step(model) else (K,)
+        shape = (rnnm.output_length(model, model.input["height"]), K) if _per_step(model) else (K,)
         check(f"{label}: output shapes", all(o.shape == shape for o in outputs), str(outputs[0].shape))
         refs = [forward_f32(model, im) for im in imgs]
     check(f"{label}: outputs finite", all(np.isfinite(o).all() for o in outputs))
     if logits_model:
         probs = [rnnm.softmax(o) for o in outputs]
         check(f"{label}: probabilities sum to 1", all(np.allclose(p.sum(axis=-1), 1, atol=1e-12) for p in probs))
-    err = max(float(np.abs(np.asarray(r, np.float64) - o).max()) for r, o in zip(refs, outputs))
+    err = max(float(np.abs(np.asarray(r, np.float64) - o).max(initial=0)) for r, o in zip(refs, outputs))
     ok = all((np.abs(np.asarray(r, np.float64) - o) <= ATOL + RTOL * np.abs(o)).all() for r, o in zip(refs, outputs))
     check(f"{label}: float64 vs float32 within tolerance", ok, f"max error {err:.3g}")
     results.setdefault("max_err", []).append(err)
@@ -383,7 +483,7 @@ def run_crafted():
             ("cut tail", base[:-10], "truncated"), ("extra byte", base + b"\0", "malformed"),
             ("flipped byte", base[:200] + bytes([base[200] ^ 1]) + base[201:], "corrupted"),
             ("end magic", base[:-1] + b"X", "corrupted"),
-            ("min reader 1.4", header(base, 14, "<H", 4), "unsupported_version"),
+            ("min reader 1.5", header(base, 14, "<H", 5), "unsupported_version"),
             ("min reader major 2", header(base, 12, "<H", 2), "unsupported_version"),
             ("feature bit 9", header(base, 16, "<Q", 1 << 9), "unsupported_feature"),
             ("header reserved", header(base, 40, "<I", 1), "malformed"),
@@ -414,7 +514,7 @@ def run_crafted():
              "limit_exceeded"),
             ("json top-level array", w.write(base_meta, base_tensors, meta_bytes=b"[]"), "malformed"),
             ("format not rnnm", meta_edit(lambda m: m.update(format="xyz")), "malformed"),
-            ("unknown layer type", meta_edit(lambda m: m["model"]["layers"][0].update(type="conv1d")),
+            ("unknown layer type", meta_edit(lambda m: m["model"]["layers"][0].update(type="conv3d")),
              "unsupported_feature"),
             ("unknown input kind", meta_edit(lambda m: m["input"].update(kind="audio")), "unsupported_feature"),
             ("height 0", meta_edit(lambda m: m["input"].update(height=0)), "malformed"),
@@ -653,7 +753,7 @@ def run_crafted_12():
             np.random.default_rng(2)), min_minor=1), "malformed"),
         ("values, min_reader_minor 0", edit(lambda m, t: m["model"].update(output="values"), *w.tiny_model(
             np.random.default_rng(2)), min_minor=0), "malformed"),
-        ("min_reader_minor 4", edit(lambda m, t: None, min_minor=4), "unsupported_version"),
+        ("min_reader_minor 5", edit(lambda m, t: None, min_minor=5), "unsupported_version"),
         ("model.output unknown", edit(lambda m, t: m["model"].update(output="probabilities")), "unsupported_feature"),
         ("model.output is a list", edit(lambda m, t: m["model"].update(output=["values"])), "malformed"),
         ("one label, logits", edit(lambda m, t: None, *fm(np.random.default_rng(4), classes=1)), "malformed"),
@@ -745,6 +845,385 @@ def run_crafted_13():
         expect_error(f"crafted bad 1.3 {label}", data, expected)
 
 
+def _fan_in(rng):
+    """Tensor values N(0, 1/fan_in) for weights (fan_in = the product of all dims but the first), N(0, 0.1)
+    for biases: activations stay of order 1 through deep stacks, as with a framework's initialization."""
+    def source(name, shape):
+        fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else 100
+        return rng.normal(0, 1 / np.sqrt(fan_in), shape).astype(np.float32)
+    return source
+
+
+def lenet_model(rng, dtype="f32"):
+    """The course LeNet on a 1 x 28 x 28 image: conv 5x5 pad 2 (6, relu), maxpool 2, conv 5x5 (16, relu),
+    maxpool 2, flatten (16 x 5 x 5 = 400), dense 120 relu, 84 relu, 10."""
+    t = w.Tensors(dtype=dtype, source=_fan_in(rng))
+    layers = [w.conv2d_layer(t, "conv1", 1, 6, (5, 5), padding=(2, 2, 2, 2), activation="relu"),
+              w.maxpool2d_layer("pool1", (2, 2)),
+              w.conv2d_layer(t, "conv2", 6, 16, (5, 5), activation="relu"),
+              w.maxpool2d_layer("pool2", (2, 2)),
+              w.flatten_layer("flatten"),
+              w.dense_layer(t, "fc1", 400, 120, "relu"), w.dense_layer(t, "fc2", 120, 84, "relu"),
+              w.dense_layer(t, "out", 84, 10)]
+    return w.metadata(layers, w.image_chw_input(1, 28, 28), [str(k) for k in range(10)]), t.items
+
+
+def rgb_model(rng, dtype="f32"):
+    """3 x 13 x 11, scale 2/255 offset -1: conv 3x3 stride 2 padding [1, 0, 1, 1] (5, tanh) -> 5 x 7 x 5;
+    maxpool [3, 2] stride [2, 1] padding [1, 0, 1, 0] -> 5 x 4 x 4; conv [2, 3] no bias, activation none
+    -> 4 x 3 x 2; flatten 24; dense 3."""
+    t = w.Tensors(dtype=dtype, source=_fan_in(rng))
+    layers = [w.conv2d_layer(t, "c1", 3, 5, (3, 3), (2, 2), (1, 0, 1, 1), "tanh"),
+              w.maxpool2d_layer("p1", (3, 2), (2, 1), (1, 0, 1, 0)),
+              w.conv2d_layer(t, "c2", 5, 4, (2, 3), bias=False),
+              w.flatten_layer("flat"),
+              w.dense_layer(t, "out", 24, 3)]
+    inp = w.image_chw_input(3, 13, 11, scale=float(np.float32(2 / 255)), offset=-1)
+    return w.metadata(layers, inp, ["red", "green", "blue"]), t.items
+
+
+def crnn_model(rng, *, width=4, max_length=6, convs=((5, 3, 2, (2, 0), "relu"),), between=(), cell=("gru", 3, {}),
+               pool=None, classes=3, output="logits", standardize=True):
+    """A features model with conv1d layers in front of one recurrent layer: convs = [(out, kernel, stride,
+    padding, activation)], `between` dense widths (tanh, per step) after them, then cell (kind, hidden,
+    options), an optional pool, and the output layer."""
+    t = w.Tensors(source=_fan_in(rng))
+    layers, n = [], width
+    for k, (out, kernel, stride, padding, act) in enumerate(convs):
+        layers.append(w.conv1d_layer(t, f"conv{k}", n, out, kernel, stride, padding, act))
+        n = out
+    for k, out in enumerate(between):
+        layers.append(w.dense_layer(t, f"step{k}", n, out, "tanh"))
+        n = out
+    kind, hidden, options = cell
+    options = {"ret": "sequence" if pool else "last", **options}
+    layers.append(w.recurrent_layer(t, kind, f"{kind}0", n, hidden, **options))
+    n = hidden * (2 if options.get("bidirectional") else 1)
+    if pool:
+        layers.append(w.pool_layer("pool", pool, n))
+    layers.append(w.dense_layer(t, "out", n, classes))
+    mean = std = None
+    if standardize:
+        mean = t.add("input.mean", (width,), rng.normal(0, 1, width))
+        std = t.add("input.std", (width,), np.abs(rng.normal(1, 0.3, width)) + 0.2)
+    meta = w.metadata(layers, w.features_input(width, max_length, mean, std), [f"y{k}" for k in range(classes)], output)
+    return meta, t.items
+
+
+def run_crafted_14():
+    """Format 1.4 (§6.1 conv2d, maxpool2d, flatten, conv1d; §6.2.3 image input): good image and CRNN
+    models against the naive binary32 layers, the float64 layers against the naive formulas on random
+    data, the T' = 0 cases, and one bad file per new check."""
+    rng = np.random.default_rng(41)
+    good = {"1.4 LeNet 1x28x28": lenet_model(rng), "1.4 RGB 3x13x11, strides, asymmetric padding": rgb_model(rng),
+            "1.4 LeNet int8 (rank-4 int8 weights)": lenet_model(rng, "int8"),
+            "1.4 RGB f16": rgb_model(rng, "f16")}
+    t = w.Tensors(source=_fan_in(rng))  # an image model need not convolve: flatten, then dense layers
+    good["1.4 image 2x3x4 -> flatten -> dense"] = (w.metadata(
+        [w.flatten_layer("f"), w.dense_layer(t, "mid", 24, 5, "relu"), w.dense_layer(t, "out", 5, 2)],
+        w.image_chw_input(2, 3, 4), ["a", "b"], output="logits"), t.items)
+    t = w.Tensors(source=_fan_in(rng))  # a max-pool with stride 1 and padding grows the map: 5 x 5 -> 7 x 7
+    good["1.4 maxpool growing the map, values"] = (w.metadata(
+        [w.maxpool2d_layer("grow", (3, 3), (1, 1), (2, 2, 2, 2)), w.conv2d_layer(t, "c", 1, 2, (2, 2), (3, 3)),
+         w.maxpool2d_layer("p", (1, 1)), w.flatten_layer("f"), w.dense_layer(t, "out", 2 * 2 * 2, 1)],
+        w.image_chw_input(1, 5, 5, scale=-0.5, offset=7), ["value"], output="values"), t.items)
+    good["1.4 conv1d (stride 2, padding [2, 0]) -> gru"] = crnn_model(rng)
+    good["1.4 conv1d kernel 5 (T' = 0 for T <= 3) -> lstm"] = crnn_model(
+        rng, width=3, convs=((4, 5, 1, (1, 0), "tanh"),), cell=("lstm", 3, {}))
+    good["1.4 conv1d -> dense -> gru -> mean pool (T' = 0 pools to zeros)"] = crnn_model(
+        rng, convs=((5, 4, 1, (0, 0), "relu"),), between=(6,), pool="mean")
+    good["1.4 two conv1d -> bidirectional gru, max pool, values"] = crnn_model(
+        rng, convs=((5, 3, 1, (1, 1), "none"), (4, 2, 2, (0, 1), "relu")), cell=("gru", 3, {"bidirectional": True}),
+        pool="max", classes=2, output="values")
+    good["1.4 conv1d stride 3 -> per-step gru"] = crnn_model(
+        rng, convs=((5, 3, 3, (0, 1), "relu"),), cell=("gru", 3, {"ret": "sequence"}), standardize=False)
+    t = w.Tensors(source=_fan_in(rng))
+    layers = [{"type": "embedding", "name": "embed", "vocab_size": 6, "dim": 3, "weight": t.add("embed.weight", (6, 3))},
+              w.conv1d_layer(t, "conv", 3, 4, 2, 1, (1, 0), "relu"),
+              w.recurrent_layer(t, "lstm", "lstm0", 4, 3), w.dense_layer(t, "out", 3, 2)]
+    tokens = {"kind": "tokens", "tokenizer": "words-v1", "max_length": 8, "truncate": "start",
+              "vocabulary": ["the", "movie", "great", "bad"]}
+    good["1.4 tokens -> embedding -> conv1d -> lstm"] = (w.metadata(layers, tokens, ["neg", "pos"]), t.items)
+    t = w.Tensors(source=_fan_in(rng))
+    layers = [w.conv1d_layer(t, "conv", 4, 3, 3, 2, (1, 1), "tanh"), w.recurrent_layer(t, "lstm", "lstm0", 3, 4),
+              w.dense_layer(t, "out", 4, 3)]
+    good["1.4 image rows -> conv1d -> lstm"] = (w.metadata(layers, w.image_input(6, 4), ["a", "b", "c"]), t.items)
+    meta, tensors = lenet_model(rng)
+    meta["model"]["layers"][4]["future"] = {"x": 1}  # an unknown member of a flatten layer: ignored (§6)
+    good["1.4 unknown member on flatten"] = (meta, tensors)
+    files = {label: w.write(*mt) for label, mt in good.items()}
+    files["1.4 LeNet, zstd"] = w.write(*good["1.4 LeNet 1x28x28"], codec=(1, 1, 1))
+    for label, data in files.items():
+        model = load_good(f"crafted {label}", data)
+        if model is not None:
+            check(f"crafted {label}: min_reader_minor 4", model.min_reader_version == (1, 4)
+                  and w.required_minor(model.metadata) == 4)
+            check_good_model(f"crafted {label}", model)
+
+    # A 1.3 reader refuses a 1.4 file: "needs a reader >= 1.4" (§3).
+    saved = rnnm.READER_MINOR
+    rnnm.READER_MINOR = 3
+    try:
+        expect_error("1.3 reader refuses an image model", files["1.4 LeNet 1x28x28"], "unsupported_version")
+        expect_error("1.3 reader refuses a conv1d model", files["1.4 conv1d (stride 2, padding [2, 0]) -> gru"],
+                     "unsupported_version")
+    finally:
+        rnnm.READER_MINOR = saved
+
+    # The float64 layers equal the naive formulas on random data (strides > 1, asymmetric padding, T' = 0).
+    r = np.random.default_rng(42)
+    for kernel, stride, padding, shape in [((3, 2), (2, 3), (2, 1, 0, 1), (3, 9, 8)), ((1, 1), (1, 1), (0, 0, 0, 0), (2, 4, 5)),
+                                           ((5, 4), (1, 2), (1, 3, 3, 0), (4, 3, 2)),  # H' = 1 over a padded 3-row map
+                                           ((4, 4), (3, 3), (3, 3, 3, 3), (1, 6, 7))]:
+        x, W, B = r.normal(0, 1, shape), r.normal(0, 1, (5, shape[0], *kernel)), r.normal(0, 1, 5)
+        for bias in (B, None):
+            got, want = rnnm.conv2d(x, W, bias, stride, padding), naive_conv2d(x, W, bias, stride, padding)
+            check(f"conv2d = naive formula: kernel {kernel} stride {stride} padding {padding} bias {bias is not None}",
+                  got.shape == want.shape and np.allclose(got, want, rtol=0, atol=1e-12), f"{got.shape} {want.shape}")
+        got, want = rnnm.maxpool2d(x, kernel, stride, padding), naive_maxpool2d(x, kernel, stride, padding)
+        check(f"maxpool2d = naive formula (exactly): kernel {kernel} stride {stride} padding {padding}",
+              got.shape == want.shape and np.array_equal(got, want))
+    for T, kernel, stride, padding in [(9, 3, 2, (2, 0)), (7, 4, 3, (1, 3)), (1, 1, 1, (0, 0)), (5, 5, 4, (0, 0)),
+                                       (2, 4, 1, (1, 0)), (0, 2, 1, (1, 0)), (3, 6, 2, (1, 1))]:  # the last three: T' = 0
+        x, W, B = r.normal(0, 1, (T, 3)), r.normal(0, 1, (4, 3, kernel)), r.normal(0, 1, 4)
+        got, want = rnnm.conv1d(x, W, B, [stride], padding), naive_conv1d(x, W, B, [stride], padding)
+        check(f"conv1d = naive formula: T {T} kernel {kernel} stride {stride} padding {padding} (T' {len(want)})",
+              got.shape == want.shape == (rnnm.window_length(T, kernel, stride, *padding), 4)
+              and np.allclose(got, want, rtol=0, atol=1e-12))
+    # Max-pool padding never takes part: on a map of negative values a zero-padded max would give 0.
+    neg = -1 - r.random((2, 5, 5))
+    check("maxpool2d padding is never chosen", (rnnm.maxpool2d(neg, (3, 3), (2, 2), (2, 2, 2, 2)) < 0).all())
+
+    # T' = 0: a "last" recurrent layer gives h[-1] = 0 (the output is the dense bias), a pool gives zeros
+    # (the head's biases), a per-step model has no outputs.
+    for label, expect in [("1.4 conv1d kernel 5 (T' = 0 for T <= 3) -> lstm", "bias"),
+                          ("1.4 conv1d -> dense -> gru -> mean pool (T' = 0 pools to zeros)", "bias"),
+                          ("1.4 conv1d stride 3 -> per-step gru", "empty")]:
+        m = rnnm.load(files[label])
+        short = [s for s in synthetic_sequences(m.input["width"], m.input["max_length"])
+                 if rnnm.output_length(m, len(s)) == 0]
+        outs = rnnm.forward_features(m, short) if short else []
+        bias = m.tensors["out.bias"].values.astype(np.float64)
+        ok = bool(short) and all(np.array_equal(o, bias) if expect == "bias" else o.shape == (0, len(m.labels)) for o in outs)
+        check(f"{label}: T' = 0 gives {'the output bias' if expect == 'bias' else 'no outputs'}", ok,
+              f"{len(short)} short sequences")
+    check("conv1d stride 2 padding [2, 0]: T' = floor((T - 1) / 2) + 1",
+          [rnnm.output_length(rnnm.load(files["1.4 conv1d (stride 2, padding [2, 0]) -> gru"]), T) for T in range(1, 8)]
+          == [1, 1, 2, 2, 3, 3, 4])
+
+    # Channel-first input and flatten order: an identity dense layer shows v[(c*H + i)*W + j] = x[c][i][j].
+    t = w.Tensors()
+    ident = [w.flatten_layer("f"), {"type": "dense", "name": "id", "in": 12, "out": 12, "activation": "none",
+                                    "weight": t.add("id.weight", (12, 12), np.eye(12))}]
+    m = rnnm.load(w.write(w.metadata(ident, w.image_chw_input(2, 2, 3, scale=1.0), [str(k) for k in range(12)]), t.items))
+    src = np.arange(12, dtype=np.uint8) * 7
+    check("image input and flatten are channels first", np.array_equal(rnnm.forward_images(m, src.reshape(1, 2, 2, 3))[0],
+                                                                       src.astype(np.float64)))
+    check("forward_images takes [N, C*H*W] too", np.array_equal(rnnm.forward_images(m, src.reshape(1, 12)),
+                                                                rnnm.forward_images(m, src.reshape(1, 2, 2, 3))))
+    for bad_images in (src.reshape(1, 4, 3), src.astype(np.float32).reshape(1, 2, 2, 3), src.reshape(1, 3, 2, 2)):
+        try:
+            rnnm.forward_images(m, bad_images)
+            check(f"caller error refused: images {bad_images.dtype} {bad_images.shape}", False)
+        except ValueError:
+            check(f"caller error refused: images {bad_images.dtype} {bad_images.shape}", True)
+    # The teeth of the tolerance: the kernel flipped (a convolution, not a cross-correlation) or the
+    # flatten order taken channels last (Keras' order) moves the outputs far beyond it.
+    m = rnnm.load(files["1.4 RGB 3x13x11, strides, asymmetric padding"])
+    imgs = synthetic_chw_images(3, 13, 11)
+    before = rnnm.forward_images(m, imgs)
+    c1 = m.tensors["c1.weight"]
+    c1.values = c1.values[:, :, ::-1, ::-1].copy()
+    check("a flipped kernel moves the outputs beyond the tolerance", np.abs(rnnm.forward_images(m, imgs) - before).max()
+          > 10 * ATOL)
+    c1.values = c1.values[:, :, ::-1, ::-1].copy()
+    out_w = m.tensors["out.weight"]
+    out_w.values = out_w.values.reshape(3, 4, 3, 2).transpose(0, 2, 3, 1).reshape(3, 24).copy()
+    check("a channels-last flatten moves the outputs beyond the tolerance", np.abs(rnnm.forward_images(m, imgs) - before)
+          .max() > 10 * ATOL)
+
+    # The CLI reads IDX image files: 3 dims for a one-channel model, 4 dims [N, C, H, W] for RGB.
+    import contextlib
+    import io
+    import tempfile
+    for label, shape in [("1.4 RGB 3x13x11, strides, asymmetric padding", (3, 13, 11)), ("1.4 LeNet 1x28x28", (28, 28))]:
+        imgs = synthetic_chw_images(*((1,) * (3 - len(shape)) + shape)).reshape(-1, *shape)
+        idx = b"\0\0\x08" + bytes([1 + len(shape)]) + b"".join(n.to_bytes(4, "big") for n in imgs.shape) + imgs.tobytes()
+        with tempfile.TemporaryDirectory() as d:
+            for name, payload in (("images.idx", idx), ("images.u8", imgs.tobytes())):
+                open(os.path.join(d, "model.rnnm"), "wb").write(files[label])
+                open(os.path.join(d, name), "wb").write(payload)
+                out = io.StringIO()
+                with contextlib.redirect_stdout(out):
+                    rc = rnnm.main(["forward", os.path.join(d, "model.rnnm"), "--images", os.path.join(d, name)])
+                got = json.loads(out.getvalue())["logits"] if rc == 0 else None
+                want = rnnm.forward_images(rnnm.load(files[label]), imgs.reshape(len(imgs), -1))
+                check(f"CLI forward --images {name} ({len(shape) + 1} dims): {label}", got is not None and
+                      np.array_equal(np.array(got), want))
+
+    # --- Bad files: one per new check ----------------------------------------------------------------
+    image_meta, image_tensors = rgb_model(np.random.default_rng(43))
+    seq_meta, seq_tensors = crnn_model(np.random.default_rng(44))  # conv0, gru0, out; features width 4
+
+    def edit(fn, base=(image_meta, image_tensors), **kw):
+        m = copy.deepcopy(base[0])
+        t = list(base[1])
+        out = fn(m, t)  # may return the edited tensor list: (name, dtype, array) tuples
+        if isinstance(out, list) and out and all(isinstance(x, tuple) for x in out):
+            t = out
+        return w.write(m, t, **kw)
+
+    def seq(fn, **kw):
+        return edit(fn, (seq_meta, seq_tensors), **kw)
+
+    def L(m, k):
+        return m["model"]["layers"][k]
+
+    def with_layers(m, t, position, *build):
+        """Inserts layers made by build(Tensors) at `position`; returns the tensor list with their tensors."""
+        extra = w.Tensors(np.random.default_rng(45))
+        for k, make in enumerate(build):
+            m["model"]["layers"].insert(position + k, make(extra))
+        return t + extra.items
+
+    def replace(t, name, shape):
+        return [(n, d, np.zeros(shape, np.float32) if n == name else a) for n, d, a in t]
+
+    def meta_text(old: bytes, new: bytes, base=(image_meta, image_tensors)):
+        text = w.canonical_json(base[0])
+        assert old in text, old
+        return w.write(base[0], base[1], meta_bytes=text.replace(old, new, 1))
+
+    def wide(channels):
+        """1 x 64 x 64 -> a 1x1 conv2d to `channels` maps of 64 x 64 -> a max over each -> flatten -> dense."""
+        t = w.Tensors(np.random.default_rng(46))
+        layers = [w.conv2d_layer(t, "wide", 1, channels, (1, 1)), w.maxpool2d_layer("all", (64, 64)),
+                  w.flatten_layer("f"), w.dense_layer(t, "out", channels, 2)]
+        return w.metadata(layers, w.image_chw_input(1, 64, 64), ["a", "b"]), t.items
+    bad = [
+        # §6.1 members of conv2d / maxpool2d / conv1d, in their order; integer arrays (§6).
+        ("conv2d kernel of 1 element", edit(lambda m, t: L(m, 0).update(kernel=[3])), "malformed"),
+        ("conv2d kernel of 3 elements", edit(lambda m, t: L(m, 0).update(kernel=[3, 3, 3])), "malformed"),
+        ("conv2d kernel is a number", edit(lambda m, t: L(m, 0).update(kernel=3)), "malformed"),
+        ("conv2d kernel 0", edit(lambda m, t: L(m, 0).update(kernel=[0, 3])), "malformed"),
+        ("conv2d kernel 4097", edit(lambda m, t: L(m, 0).update(kernel=[3, 4097])), "malformed"),
+        ("conv2d kernel -1", edit(lambda m, t: L(m, 0).update(kernel=[-1, 3])), "malformed"),
+        ("conv2d kernel 3.0", meta_text(b'"kernel":[3,3]', b'"kernel":[3.0,3]'), "malformed"),
+        ("conv2d kernel true", edit(lambda m, t: L(m, 0).update(kernel=[True, 3])), "malformed"),
+        ("conv2d stride 0", edit(lambda m, t: L(m, 0).update(stride=[2, 0])), "malformed"),
+        ("conv2d stride of 1 element", edit(lambda m, t: L(m, 0).update(stride=[2])), "malformed"),
+        ("conv2d stride missing", edit(lambda m, t: L(m, 0).pop("stride")), "malformed"),
+        ("conv2d padding of 2 elements", edit(lambda m, t: L(m, 0).update(padding=[1, 1])), "malformed"),
+        ("conv2d padding top = KH", edit(lambda m, t: L(m, 0).update(padding=[3, 0, 1, 1])), "malformed"),
+        ("conv2d padding right = KW", edit(lambda m, t: L(m, 2).update(padding=[0, 0, 0, 3])), "malformed"),
+        ("conv2d padding 4096", edit(lambda m, t: L(m, 0).update(padding=[4096, 0, 0, 0])), "malformed"),
+        ("conv2d padding null", edit(lambda m, t: L(m, 0).update(padding=None)), "malformed"),
+        ("maxpool2d padding left = KW", edit(lambda m, t: L(m, 1).update(padding=[1, 2, 1, 0])), "malformed"),
+        ("maxpool2d kernel missing", edit(lambda m, t: L(m, 1).pop("kernel")), "malformed"),
+        ("maxpool2d stride of 4 elements", edit(lambda m, t: L(m, 1).update(stride=[1, 1, 1, 1])), "malformed"),
+        ("conv2d in_channels 0", edit(lambda m, t: L(m, 0).update(in_channels=0)), "malformed"),
+        ("conv2d in_channels missing", edit(lambda m, t: L(m, 0).pop("in_channels")), "malformed"),
+        ("conv2d out_channels 16777217", edit(lambda m, t: L(m, 0).update(out_channels=16777217)), "malformed"),
+        ("conv2d activation unknown", edit(lambda m, t: L(m, 0).update(activation="sigmoid")), "unsupported_feature"),
+        ("conv2d activation missing", edit(lambda m, t: L(m, 0).pop("activation")), "malformed"),
+        ("conv2d padding before activation", edit(lambda m, t: L(m, 0).update(padding=[3, 0, 1, 1], activation="gelu")),
+         "malformed"),
+        ("conv2d weight is a number", edit(lambda m, t: L(m, 0).update(weight=1)), "malformed"),
+        ("conv2d weight missing", edit(lambda m, t: L(m, 0).pop("weight")), "malformed"),
+        ("conv2d bias null", edit(lambda m, t: L(m, 0).update(bias=None)), "malformed"),
+        ("conv1d kernel of 2 elements", seq(lambda m, t: L(m, 0).update(kernel=[3, 3])), "malformed"),
+        ("conv1d padding of 4 elements", seq(lambda m, t: L(m, 0).update(padding=[2, 0, 0, 0])), "malformed"),
+        ("conv1d padding before = K", seq(lambda m, t: L(m, 0).update(padding=[3, 0])), "malformed"),
+        ("conv1d padding after = K", seq(lambda m, t: L(m, 0).update(padding=[0, 3])), "malformed"),
+        ("conv1d stride 4097", seq(lambda m, t: L(m, 0).update(stride=[4097])), "malformed"),
+        ("conv1d activation unknown", seq(lambda m, t: L(m, 0).update(activation="swish")), "unsupported_feature"),
+        ("conv1d kernel 0 before activation unknown", seq(lambda m, t: L(m, 0).update(kernel=[0], activation="swish")),
+         "malformed"),
+        ("layer type conv3d", edit(lambda m, t: L(m, 0).update(type="conv3d")), "unsupported_feature"),
+        # §6.2.3 image input.
+        ("image channels 0", edit(lambda m, t: m["input"].update(channels=0)), "malformed"),
+        ("image channels 4097", edit(lambda m, t: m["input"].update(channels=4097)), "malformed"),
+        ("image channels missing", edit(lambda m, t: m["input"].pop("channels")), "malformed"),
+        ("image channels 3.0", meta_text(b'"channels":3', b'"channels":3.0'), "malformed"),
+        ("image height 4097", edit(lambda m, t: m["input"].update(height=4097)), "malformed"),
+        ("image 2 x 4096 x 4096 values", edit(lambda m, t: m["input"].update(channels=2, height=4096, width=4096)),
+         "malformed"),
+        ("image source_dtype f32", edit(lambda m, t: m["input"].update(source_dtype="f32")), "unsupported_feature"),
+        ("image source_dtype before channels", edit(lambda m, t: m["input"].update(source_dtype="f16", channels=0)),
+         "unsupported_feature"),
+        ("image scale overflows binary32", edit(lambda m, t: m["input"].update(scale=1e39)), "malformed"),
+        ("image offset missing", edit(lambda m, t: m["input"].pop("offset")), "malformed"),
+        # §6.1 cross-checks (a) references and (b) shapes.
+        ("conv2d weight not in the table", edit(lambda m, t: L(m, 0).update(weight="nope")), "malformed"),
+        ("conv2d bias unreferenced", edit(lambda m, t: L(m, 0).pop("bias")), "malformed"),
+        ("maxpool2d names no tensors (its weight member is ignored)",
+         edit(lambda m, t: [L(m, 1).update(weight="extra"), t + [("extra", "f32", np.zeros(1, np.float32))]][1]),
+         "malformed"),
+        ("conv2d weight [O, C, KW, KH]", edit(lambda m, t: replace(t, "c2.weight", (4, 5, 3, 2))), "shape_mismatch"),
+        ("conv2d weight of rank 3", edit(lambda m, t: replace(t, "c1.weight", (5, 3, 9))), "shape_mismatch"),
+        ("conv2d bias [O + 1]", edit(lambda m, t: replace(t, "c1.bias", (6,))), "shape_mismatch"),
+        ("conv1d weight [O, K, I]", seq(lambda m, t: replace(t, "conv0.weight", (5, 3, 4))), "shape_mismatch"),
+        ("shapes before architecture", edit(lambda m, t: [m["model"]["layers"].pop(3), replace(t, "c1.bias", (6,))][1]),
+         "shape_mismatch"),
+        # §6.1 architectural rules 1, 2a - 2d, 3, 4.
+        ("image model with a recurrent layer",
+         edit(lambda m, t: with_layers(m, t, 5, lambda x: w.recurrent_layer(x, "gru", "g", 3, 3),
+                                       lambda x: w.dense_layer(x, "last", 3, 3))), "malformed"),
+        ("conv2d in a sequence model", seq(lambda m, t: with_layers(m, t, 0, lambda x: w.conv2d_layer(x, "c", 4, 4, (1, 1)))),
+         "malformed"),
+        ("maxpool2d in a sequence model", seq(lambda m, t: with_layers(m, t, 1, lambda x: w.maxpool2d_layer("p", (1, 1))))
+         , "malformed"),
+        ("flatten in a sequence model", seq(lambda m, t: with_layers(m, t, 2, lambda x: w.flatten_layer("f"))), "malformed"),
+        ("missing flatten", edit(lambda m, t: m["model"]["layers"].pop(3)), "malformed"),
+        ("two flattens", edit(lambda m, t: with_layers(m, t, 4, lambda x: w.flatten_layer("flat2"))), "malformed"),
+        ("dense before flatten", edit(lambda m, t: with_layers(m, t, 3, lambda x: w.dense_layer(x, "d", 2, 2))),
+         "malformed"),
+        ("conv2d after flatten", edit(lambda m, t: m["model"]["layers"].insert(2, m["model"]["layers"].pop(3))),
+         "malformed"),
+        ("flatten as the last layer", edit(lambda m, t: [m["model"]["layers"].pop(4), m.update(labels=[str(k) for k in range(24)]),
+                                                         [x for x in t if not x[0].startswith("out.")]][2]), "malformed"),
+        ("pool in an image model", edit(lambda m, t: with_layers(m, t, 4, lambda x: w.pool_layer("pool", "mean", 24))),
+         "malformed"),
+        ("embedding in an image model",
+         edit(lambda m, t: with_layers(m, t, 0, lambda x: {"type": "embedding", "name": "e", "vocab_size": 4, "dim": 3,
+                                                           "weight": x.add("e.weight", (4, 3))})), "malformed"),
+        ("conv1d in an image model",
+         edit(lambda m, t: with_layers(m, t, 4, lambda x: w.conv1d_layer(x, "c1d", 24, 24, 1))), "malformed"),
+        ("conv1d after a recurrent layer",
+         seq(lambda m, t: [L(m, 1).update({"return": "sequence"}),
+                           with_layers(m, t, 2, lambda x: w.conv1d_layer(x, "late", 3, 3, 1),
+                                       lambda x: w.recurrent_layer(x, "gru", "gru1", 3, 3))][1]), "malformed"),
+        ("conv1d before the embedding of a tokens model",
+         edit(lambda m, t: [m["model"]["layers"].insert(0, m["model"]["layers"].pop(1))],
+              good["1.4 tokens -> embedding -> conv1d -> lstm"]), "malformed"),
+        ("conv1d in_channels != the input's width",
+         seq(lambda m, t: [L(m, 0).update(in_channels=5), replace(t, "conv0.weight", (5, 5, 3))][1]), "malformed"),
+        ("gru input_size != conv1d out_channels",
+         seq(lambda m, t: [L(m, 0).update(out_channels=6), replace(replace(t, "conv0.weight", (6, 4, 3)), "conv0.bias", (6,))][1]),
+         "malformed"),
+        ("conv2d in_channels != the channels it receives",
+         edit(lambda m, t: [L(m, 2).update(in_channels=4), replace(t, "c2.weight", (4, 4, 2, 3))][1]), "malformed"),
+        ("first conv2d in_channels != the input's channels", edit(lambda m, t: m["input"].update(channels=1)), "malformed"),
+        ("dense in != the flattened width",
+         edit(lambda m, t: [L(m, 4).update({"in": 23}), replace(t, "out.weight", (3, 23))][1]), "malformed"),
+        ("H' < 1 (conv2d kernel taller than the padded map)",
+         edit(lambda m, t: [L(m, 2).update(kernel=[5, 3]), replace(t, "c2.weight", (4, 5, 5, 3))][1]), "malformed"),
+        ("W' < 1 (maxpool2d kernel wider than the map)", edit(lambda m, t: L(m, 1).update(kernel=[3, 6])), "malformed"),
+        ("a feature map of 4097 x 64 x 64 values", w.write(*wide(4097)), "malformed"),
+        ("labels != the last dense layer's width", edit(lambda m, t: m["labels"].append("alpha")), "malformed"),
+        # §7 step 8: min_reader_minor covers the 1.4 kinds.
+        ("conv2d, min_reader_minor 3", edit(lambda m, t: None, min_minor=3), "malformed"),
+        ("image input (flatten + dense only), min_reader_minor 3",
+         w.write(*good["1.4 image 2x3x4 -> flatten -> dense"], min_minor=3), "malformed"),
+        ("conv1d, min_reader_minor 3", seq(lambda m, t: None, min_minor=3), "malformed"),
+        ("conv1d, min_reader_minor 2", seq(lambda m, t: None, min_minor=2), "malformed"),
+        ("min_reader_minor 5", edit(lambda m, t: None, min_minor=5), "unsupported_version"),
+    ]
+    load_good("crafted 1.4 a feature map of exactly 4096 x 64 x 64 = 16,777,216 values", w.write(*wide(4096)))
+    for label, data, expected in bad:
+        expect_error(f"crafted bad 1.4 {label}", data, expected)
+
+
 def run_mutations(iterations: int = 1500):
     """The reader refuses arbitrary damage with a FormatError and never crashes (CRC re-sealed so
     that the damage reaches the later checks)."""
@@ -773,6 +1252,7 @@ def main() -> int:
     run_crafted()
     run_crafted_12()
     run_crafted_13()
+    run_crafted_14()
     run_fixtures()
     run_mutations()
     if results.get("max_err"):

@@ -2,6 +2,8 @@
 
 It writes canonical files (§2, §4, §5, §6: table order, 64-aligned regions, sorted compact
 JSON) and exposes the pieces separately so that tests can build deliberately broken files.
+Formats 1.0 - 1.4: the header's minor versions follow from the metadata (`required_minor`), and the
+layer helpers below build every layer kind (1.4: conv2d, maxpool2d, flatten, conv1d, the image input).
 """
 from __future__ import annotations
 
@@ -124,11 +126,14 @@ def fix_crc(buf: bytes) -> bytes:
 
 
 def required_minor(meta: dict) -> int:
-    """§3: the lowest reader minor for `meta`: 3 with a pool layer; 2 with anything of 1.2 (a gru layer, a bidirectional
-    layer, features input, a last recurrent layer returning "sequence", output "values"), 1 with
-    tokens / embedding, else 0. Metadata that is not a well-formed model gives 0."""
+    """§3: the lowest reader minor for `meta`: 4 with an image input or a conv2d, maxpool2d, flatten or conv1d
+    layer; 3 with a pool layer; 2 with anything of 1.2 (a gru layer, a bidirectional layer, features input,
+    a last recurrent layer returning "sequence", output "values"), 1 with tokens / embedding, else 0.
+    Metadata that is not a well-formed model gives 0."""
     try:
         layers, kind = meta["model"]["layers"], meta["input"]["kind"]
+        if kind == "image" or any(l.get("type") in ("conv2d", "maxpool2d", "flatten", "conv1d") for l in layers):
+            return 4
         if any(l.get("type") == "pool" for l in layers):
             return 3
         recurrent = [l for l in layers if l.get("type") in ("lstm", "gru")]
@@ -256,6 +261,49 @@ def recurrent_layer(t: Tensors, kind: str, name: str, n_in: int, hidden: int, *,
 def pool_layer(name: str, mode: str, size: int) -> dict:
     """§6.1 pool (since 1.3): mean or max over time of `size` columns; no tensors."""
     return {"type": "pool", "name": name, "mode": mode, "size": size}
+
+
+def conv2d_layer(t: Tensors, name: str, n_in: int, n_out: int, kernel, stride=(1, 1), padding=(0, 0, 0, 0),
+                 activation="none", bias=True) -> dict:
+    """§6.1 conv2d (since 1.4): weight [O, C, KH, KW] (nn.Conv2d.weight), bias [O]; kernel [KH, KW],
+    stride [SH, SW], padding [PT, PL, PB, PR] (top, left, bottom, right)."""
+    kernel = list(kernel)
+    layer = {"type": "conv2d", "name": name, "in_channels": n_in, "out_channels": n_out, "kernel": kernel,
+             "stride": list(stride), "padding": list(padding),
+             "weight": t.add(f"{name}.weight", (n_out, n_in, *kernel)), "activation": activation}
+    if bias:
+        layer["bias"] = t.add(f"{name}.bias", (n_out,))
+    return layer
+
+
+def maxpool2d_layer(name: str, kernel, stride=None, padding=(0, 0, 0, 0)) -> dict:
+    """§6.1 maxpool2d (since 1.4), floor mode; the stride defaults to the kernel (as in PyTorch); no tensors."""
+    return {"type": "maxpool2d", "name": name, "kernel": list(kernel), "stride": list(stride or kernel),
+            "padding": list(padding)}
+
+
+def flatten_layer(name: str = "flatten") -> dict:
+    """§6.1 flatten (since 1.4): C x H x W -> C*H*W values, channels first; no tensors."""
+    return {"type": "flatten", "name": name}
+
+
+def conv1d_layer(t: Tensors, name: str, n_in: int, n_out: int, kernel: int, stride=1, padding=(0, 0),
+                 activation="none", bias=True) -> dict:
+    """§6.1 conv1d (since 1.4): weight [O, I, K] (nn.Conv1d.weight), bias [O]; kernel [K], stride [S],
+    padding [PB, PE] (steps before the first and after the last)."""
+    layer = {"type": "conv1d", "name": name, "in_channels": n_in, "out_channels": n_out, "kernel": [kernel],
+             "stride": [stride], "padding": list(padding),
+             "weight": t.add(f"{name}.weight", (n_out, n_in, kernel)), "activation": activation}
+    if bias:
+        layer["bias"] = t.add(f"{name}.bias", (n_out,))
+    return layer
+
+
+def image_chw_input(channels: int, height: int, width: int, scale=None, offset=0) -> dict:
+    """§6.2.3 input kind "image" (since 1.4): channels x height x width u8, channels first; scale defaults
+    to f32(1/255)."""
+    return {"kind": "image", "source_dtype": "u8", "channels": channels, "height": height, "width": width,
+            "scale": float(np.float32(1 / 255)) if scale is None else scale, "offset": offset}
 
 
 def features_input(width: int, max_length: int, mean=None, std=None) -> dict:

@@ -65,12 +65,12 @@ extern "C" {
 /* The version of this header. A library with the same MAJOR and a MINOR at least this one
  * implements every declaration here; compare with rnn_runtime_version() at run time. */
 #define RNN_RUNTIME_VERSION_MAJOR 1
-#define RNN_RUNTIME_VERSION_MINOR 1
+#define RNN_RUNTIME_VERSION_MINOR 2
 #define RNN_RUNTIME_VERSION_PATCH 0
 /* MAJOR * 10000 + MINOR * 100 + PATCH, the form rnn_runtime_version() returns. */
 #define RNN_RUNTIME_VERSION_NUMBER \
     (RNN_RUNTIME_VERSION_MAJOR * 10000 + RNN_RUNTIME_VERSION_MINOR * 100 + RNN_RUNTIME_VERSION_PATCH)
-#define RNN_RUNTIME_VERSION_STRING "1.1.0"
+#define RNN_RUNTIME_VERSION_STRING "1.2.0"
 
 /* The version of the library loaded at run time, as MAJOR * 10000 + MINOR * 100 + PATCH. */
 uint32_t rnn_runtime_version(void);
@@ -151,9 +151,14 @@ rnn_status rnn_model_free(rnn_model *model);
  * ------------------------------------------------------------------------------------------- */
 
 /* An image is `height` rows of `width` pixels (one row per LSTM time step), row-major.
- * (1.1) Other kinds: `height` is the longest sequence (max_length) and `width` the values per step
+ * (1.2) An RNN_INPUT_IMAGE model's images are `channels` such planes, channels first: see
+ * rnn_model_image_channels; one plane for a grey-scale model. (1.1) Other kinds: `height` is the longest sequence (max_length) and `width` the values per step
  * (1 for a text model, whose steps are tokens); see also rnn_model_feature_shape. */
 rnn_status rnn_model_input_shape(const rnn_model *model, size_t *out_height, size_t *out_width);
+
+/* (1.2) The channels of an image: an RNN_INPUT_IMAGE model's (spec 6.2.3); 1 for every other kind. An
+ * image is `channels x height x width` bytes. */
+rnn_status rnn_model_image_channels(const rnn_model *model, size_t *out_channels);
 
 /* The model's input normalization (spec section 6.2): feature = (float)pixel * scale + offset,
  * computed in binary32. rnn_classify_u8* apply it; rnn_classify_f32* expect it already applied.
@@ -223,6 +228,7 @@ rnn_status rnn_classify_f32_classes(const rnn_model *model, const float *feature
  *   RNN_INPUT_IMAGE_ROWS   rnn_classify_u8*, rnn_classify_f32*   rnn_stream_step_u8
  *   RNN_INPUT_FEATURES     rnn_classify_features*                rnn_stream_step
  *   RNN_INPUT_TOKENS       rnn_classify_texts*                   (cannot stream)
+ *   RNN_INPUT_IMAGE (1.2)  rnn_classify_u8*, rnn_classify_f32*   (cannot stream: no time steps)
  *
  * A function of another kind returns RNN_ERROR_UNSUPPORTED_MODEL, with a message naming the
  * functions to use, and writes nothing.
@@ -238,7 +244,10 @@ rnn_status rnn_classify_f32_classes(const rnn_model *model, const float *feature
 typedef enum rnn_input_kind {
     RNN_INPUT_IMAGE_ROWS = 1, /* u8 images, one row of pixels per time step (spec 6.2) */
     RNN_INPUT_TOKENS = 2,     /* UTF-8 text, tokenized by the model's own pipeline (spec 6.2.1) */
-    RNN_INPUT_FEATURES = 3    /* sequences of `width` floats per time step (spec 6.2.2) */
+    RNN_INPUT_FEATURES = 3,   /* sequences of `width` floats per time step (spec 6.2.2) */
+    RNN_INPUT_IMAGE = 4       /* (1.2) u8 images read whole by convolutions, channels x height x width,
+                                 channels first (spec 6.2.3); classified by rnn_classify_u8* and
+                                 rnn_classify_f32* like image rows; cannot stream */
 } rnn_input_kind;
 
 /* What a model's output rows are. The numeric values are part of the ABI and never change. */

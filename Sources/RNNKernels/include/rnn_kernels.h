@@ -294,6 +294,105 @@ int rnnk_sgemm_check(int m, int n, int k,
                      const float *b, ptrdiff_t ldb,
                      const float *c, ptrdiff_t ldc);
 
+
+// ---------------------------------------------------------------------------------------------
+// Convolutional layers (spec/FORMAT.md §6.1 `conv2d`, `maxpool2d`, since 1.4), shared by the runtime and
+// the trainer. Feature maps are stored channels-last (NHWC): pixel (i, j) of an image is `channel_stride`
+// consecutive floats at `(i * width + j) * channel_stride`, its channels first, then padding. (The format's
+// flatten order is channels-first; the runtime maps it onto this layout in the weights of the dense layer
+// after `flatten`, so no transpose runs.)
+
+/// Activation applied as the convolution writes its outputs.
+typedef enum rnnk_activation {
+    RNNK_ACTIVATION_NONE = 0,
+    RNNK_ACTIVATION_RELU = 1,
+    RNNK_ACTIVATION_TANH = 2,
+} rnnk_activation;
+
+/// Arguments of `rnnk_conv2d`: `images` feature maps convolved with one layer's weights.
+typedef struct rnnk_conv2d_args {
+    /// Feature maps in the batch (>= 0).
+    int images;
+    /// Input map: `in_height x in_width` pixels of `in_channels` channels, `in_channel_stride` floats per
+    /// pixel (>= in_channels), image `n` at `x + n * x_image_stride` (>= in_height * in_width * in_channel_stride).
+    const float *x;
+    int in_height, in_width, in_channels, in_channel_stride;
+    ptrdiff_t x_image_stride;
+    /// The window (spec §6.1): kernel, stride, padding at the top and left (the bottom and right padding
+    /// follow from the output size: windows past the input read zeros).
+    int kernel_height, kernel_width, stride_height, stride_width, pad_top, pad_left;
+    /// Output map: `out_height x out_width` pixels of `8 * out_groups` floats (the output channels padded
+    /// to a multiple of 8; padded channels have zero weights and bias and come out exactly 0).
+    int out_height, out_width, out_groups;
+    /// Weights `[kernel_height * kernel_width * in_channels, 8 * out_groups]`: row `(u * kernel_width + v) *
+    /// in_channels + c` holds `W[o][c][u][v]` for every output channel `o` (use `rnnk_conv2d_pack`).
+    const float *w;
+    /// `[8 * out_groups]`.
+    const float *bias;
+    rnnk_activation activation;
+    /// Output, image `n` at `y + n * y_image_stride` (>= out_height * out_width * 8 * out_groups).
+    float *y;
+    ptrdiff_t y_image_stride;
+    /// Scratch for one zero-padded input image: `rnnk_conv2d_scratch_floats(args)` floats, not overlapping
+    /// anything else.
+    float *scratch;
+} rnnk_conv2d_args;
+
+/// Floats `rnnk_conv2d` needs in `scratch`: `((out_height - 1) * stride_height + kernel_height) *
+/// ((out_width - 1) * stride_width + kernel_width) * in_channels`, or -1 when that overflows or a size is
+/// out of range.
+ptrdiff_t rnnk_conv2d_scratch_floats(const rnnk_conv2d_args *args);
+
+/// y = activation(conv2d(x, W) + bias) for every image (spec §6.1 `conv2d`):
+///
+///     y[n][i][j][o] = bias[o] + sum over u, v, c of W[o][c][u][v] * x[n][i*SH + u - PT][j*SW + v - PL][c]
+///
+/// with `x` zero outside the input. Each image is first copied, zero-padded and with its channels packed,
+/// into `scratch`, so the inner loops run without bounds checks: for a kernel row `u`, the `kernel_width *
+/// in_channels` inputs of a window are contiguous there. A tile of output pixels x output channels is
+/// accumulated in registers (AVX2: 4 pixels x 16 channels; AVX-512: 8 x 16). `isa` selects the variant
+/// (RNNK_ISA_NONE: portable C). Checks, in order: NULL args (RNNK_NULL_POINTER); sizes (images, sizes >= 0,
+/// out_groups >= 1, kernel and stride >= 1, padding >= 0 and < kernel; RNNK_INVALID_SIZE); strides
+/// (RNNK_BAD_LAYOUT); NULL pointers; overlaps of y and scratch with each other and with the inputs
+/// (RNNK_OVERLAP). Returns RNNK_UNAVAILABLE for a vector variant this CPU lacks.
+int rnnk_conv2d(rnnk_isa isa, const rnnk_conv2d_args *args);
+
+/// Arguments of `rnnk_maxpool2d`: floor-mode max pooling of every channel (spec §6.1 `maxpool2d`).
+typedef struct rnnk_maxpool2d_args {
+    int images;
+    /// `channels` floats per pixel, in and out (every one pooled, padding channels included).
+    int channels;
+    const float *x;
+    int in_height, in_width;
+    ptrdiff_t x_image_stride;
+    int kernel_height, kernel_width, stride_height, stride_width, pad_top, pad_left;
+    int out_height, out_width;
+    float *y;
+    ptrdiff_t y_image_stride;
+    /// Optional (NULL: not written): for each output value, the index `(r * in_width + s) * channels + ch`
+    /// within its image of the input it took (the first maximum in window order), for the trainer's
+    /// backward pass.
+    int *argmax;
+} rnnk_maxpool2d_args;
+
+/// y[n][i][j][ch] = max over the window's positions inside the input of x[n][i*SH + u - PT][j*SW + v - PL][ch]
+/// (padding never takes part). Portable C on every instruction set (comparisons vectorize as written).
+/// Checks as `rnnk_conv2d`: NULL args, sizes (every window must hold an input position: padding < kernel and
+/// the last window starting inside the input), strides, NULL pointers, overlaps.
+int rnnk_maxpool2d(const rnnk_maxpool2d_args *args);
+
+/// im2col of the trainer's convolution backward pass: for every image and output pixel (row `(n *
+/// out_height + i) * out_width + j` of `col`), the `kernel_height * kernel_width * in_channels` inputs of
+/// its window in `rnnk_conv2d`'s weight-row order, zeros where the window leaves the input. `col` has
+/// `images * out_height * out_width` rows of that width. Uses the input, window and output-size fields of
+/// `args` (not `w`, `bias`, `y`, `scratch`). Checks as `rnnk_conv2d` on those fields; `col` must not overlap `x`.
+int rnnk_im2col(const rnnk_conv2d_args *args, float *col);
+
+/// col2im, the adjoint of `rnnk_im2col`: adds every element of `col` into the input position it was read
+/// from (`dx` is the input's gradient, same layout as `x`: `in_channel_stride` per pixel, `x_image_stride`
+/// per image; not cleared first). Same checks, `dx` in place of `x`.
+int rnnk_col2im(const rnnk_conv2d_args *args, const float *col, float *dx);
+
 #ifdef __cplusplus
 }
 #endif
