@@ -89,8 +89,8 @@ enum CheckpointFile {
         let json = Data(bytes[32..<(32 + Int(jsonCount))])
         struct Kind: Decodable { var kind: String? }
         let kind = try decodeHeader(Kind.self, from: json, path: path).kind ?? "image"
-        guard ["image", "text", "sequence"].contains(kind) else {
-            throw fail("kind must be \"image\", \"text\" or \"sequence\", got \(quoted(kind))")
+        guard ["image", "text", "sequence", "cnn"].contains(kind) else {
+            throw fail("kind must be \"image\", \"text\", \"sequence\" or \"cnn\", got \(quoted(kind))")
         }
         guard kind == "image" || version >= 2 else { throw fail("kind \(quoted(kind)) needs version 2 (the best epoch's weights), got version \(version)") }
         let count = Int(p)
@@ -304,6 +304,8 @@ package enum AnyCheckpoint: Sendable, Equatable {
     case image(Checkpoint)
     case text(TextCheckpoint)
     case sequence(SequenceCheckpoint)
+    /// A convolutional run (`rnn-train --arch cnn`).
+    case cnn(ConvCheckpoint)
 
     /// Parses checkpoint bytes of either kind (the header's `kind`); `path` is only used in error messages.
     package init(decoding bytes: [UInt8], path: String) throws(TrainingError) {
@@ -311,6 +313,7 @@ package enum AnyCheckpoint: Sendable, Equatable {
         switch contents.kind {
         case "text": self = .text(try TextCheckpoint(contents, path: path))
         case "sequence": self = .sequence(try SequenceCheckpoint(contents, path: path))
+        case "cnn": self = .cnn(try ConvCheckpoint(contents, path: path))
         default: self = .image(try Checkpoint(contents, path: path))
         }
     }
@@ -326,6 +329,7 @@ package enum AnyCheckpoint: Sendable, Equatable {
         case .image(let c): try c.encoded()
         case .text(let c): try c.encoded()
         case .sequence(let c): try c.encoded()
+        case .cnn(let c): try c.encoded()
         }
     }
 }

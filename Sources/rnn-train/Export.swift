@@ -4,7 +4,7 @@ import RNNTraining
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Export a checkpoint's weights (image, text or feature-sequence run) as an .rnnm model.",
+        abstract: "Export a checkpoint's weights (image, text, feature-sequence or convolutional run) as an .rnnm model.",
         discussion: "Example: rnn-train export models/mnist-lstm.ckpt --output models/mnist-lstm-int8.rnnm --weights int8")
 
     @Argument(help: "Checkpoint written by rnn-train.") var checkpoint: String
@@ -22,6 +22,9 @@ struct Export: ParsableCommand {
         case .image(let c): (trained, epochs, step) = (c.modelFile(time: time), c.state.history.count, c.state.globalStep)
         case .text(let c): (trained, epochs, step) = (c.modelFile(time: time), c.state.history.count, c.state.globalStep)
         case .sequence(let c): (trained, epochs, step) = (c.modelFile(time: time), c.state.history.count, c.state.globalStep)
+        case .cnn(let c):
+            do { trained = try c.modelFile(time: time) } catch { throw fail(error.description, ExitStatus.input) }
+            (epochs, step) = (c.state.history.count, c.state.globalStep)
         }
         let model = try storing(trained, as: weights)
         do { try ModelWriter.write(model, to: output) } catch { throw fail("\(output): \(error)", ExitStatus.io) }

@@ -64,6 +64,7 @@ struct Train: ParsableCommand {
               rnn-train --data ../shared/datasets/mnist --output models/mnist-lstm.rnnm
               rnn-train --preset tutorial                # the TF1 course notebook's settings
               rnn-train --cell gru --bidirectional       # a bidirectional GRU (--layers N to stack)
+              rnn-train --arch cnn --epochs 5            # LeNet (format 1.4 image model)
               rnn-train --resume models/mnist-lstm.ckpt  # continue an interrupted run
               rnn-train --dataset imdb --subset 2000     # a quick IMDb run on 2,000 reviews
               rnn-train --dataset ts --data JapaneseVowels_TRAIN.ts --test JapaneseVowels_TEST.ts
@@ -83,6 +84,8 @@ struct Train: ParsableCommand {
     @Option(help: "Checkpoint written after every epoch and on Ctrl-C (default: next to the output, .ckpt).") var checkpoint: String?
     @Option(help: "Continue from this checkpoint, image or text (its settings and data set win over the options below).") var resume: String?
 
+    @Option(help: "The classifier: rnn (recurrent layers over the image's rows; the default) or cnn (convolutions over the whole image, LeNet unless --cnn-layers / --cnn-dense; mnist and fashion-mnist).") var arch: ArchitectureOption = .rnn
+    @OptionGroup(title: "Convolutional options (--arch cnn)") var convolution: ConvTrainOptions
     @Option(help: "Recurrent width H (per direction).") var hiddenSize: Int?
     @Option(help: "Stacked recurrent layers.") var layers: Int?
     @Option(help: "Recurrent cell of every layer: lstm or gru.") var cell: RecurrentCell?
@@ -150,12 +153,17 @@ struct Train: ParsableCommand {
         switch resumed {
         case .text(let checkpoint)?: try trainText(resuming: checkpoint)
         case .sequence(let checkpoint)?: try trainSequences(resuming: checkpoint)
+        case .cnn(let checkpoint)?: try trainCNN(resuming: checkpoint)
         case .image(let checkpoint)?:
             if datasetName == .imdb {
                 throw fail("\(resume!) is a checkpoint of an image run; leave out --dataset imdb", ExitStatus.usage)
             }
             try trainImages(resuming: checkpoint)
         case nil:
+            if arch == .cnn { return try trainCNN(resuming: nil) }
+            if convolution.cnnLayers != nil || convolution.cnnDense != nil {
+                throw fail("--cnn-layers and --cnn-dense are for --arch cnn", ExitStatus.usage)
+            }
             if datasetName.sequenceFiles != nil { return try trainSequences(resuming: nil) }
             try datasetName == .imdb ? trainText(resuming: nil) : trainImages(resuming: nil)
         }
