@@ -28,6 +28,9 @@ package struct ReportInput: Sendable {
     package var textComparison: TextComparison?
     /// The recurrent family table (bench/family.sh), shown as its own section when present.
     package var family: RecurrentFamily?
+    /// The CNN trained by the same trainer and run by the same runtime on the same data, measured the
+    /// same way in the same run: when present, "The answer" compares the two from these measurements.
+    package var cnn: MeasuredModel?
 
     package init(title: String, question: String? = nil, model: ModelOverview, datasetName: String, classNames: [String],
                 runLog: RunLog? = nil, samples: [LabeledImage] = [], evaluation: Evaluation? = nil, sizes: [SizeRow] = [],
@@ -50,10 +53,49 @@ package struct ReportInput: Sendable {
         self.family = family
     }
 
+    /// The report's own model (the RNN) as a ``MeasuredModel``, for the side-by-side answer.
+    var measuredRNN: MeasuredModel {
+        MeasuredModel(name: model.name, parameters: model.parameterCount, testAccuracy: evaluation?.accuracy ?? runLog?.testAccuracy,
+                      trainSeconds: runLog?.trainSeconds, epochs: runLog?.epochs.count, sizes: sizes, speeds: speeds)
+    }
+
     /// The comparison's dataset key for ``datasetName`` ("mnist" or "fashion-mnist").
     var datasetKey: String {
         datasetName.lowercased().replacingOccurrences(of: " ", with: "-")
     }
+}
+
+/// One model as the report measures it: test accuracy, parameters, file sizes per dtype, training time
+/// (its run log) and throughput, all from this run.
+package struct MeasuredModel: Sendable {
+    /// The model file's name.
+    package var name: String
+    package var parameters: Int
+    package var testAccuracy: Double?
+    /// Seconds of training (the trainer's log), and the epochs it ran.
+    package var trainSeconds: Double?
+    package var epochs: Int?
+    package var sizes: [SizeRow]
+    package var speeds: [SpeedRow]
+
+    package init(name: String, parameters: Int, testAccuracy: Double?, trainSeconds: Double?, epochs: Int?,
+                 sizes: [SizeRow], speeds: [SpeedRow]) {
+        self.name = name
+        self.parameters = parameters
+        self.testAccuracy = testAccuracy
+        self.trainSeconds = trainSeconds
+        self.epochs = epochs
+        self.sizes = sizes
+        self.speeds = speeds
+    }
+
+    /// The fastest throughput at `batch` images per call (any thread count), and its thread count.
+    func rate(batch: Int) -> SpeedRow? {
+        speeds.filter { $0.batchSize == batch }.max { $0.imagesPerSecond < $1.imagesPerSecond }
+    }
+
+    /// The file of `dtype` ("f32", "int8").
+    func size(_ dtype: String) -> SizeRow? { sizes.first { $0.dtype == dtype } }
 }
 
 /// An image with its true class index.

@@ -20,6 +20,7 @@ package enum Verdict {
     /// framework, same epochs as the CNN: a fair race), and the Swift model's own test accuracy
     /// otherwise. Speed compares the frameworks' best single-thread throughput at batch 10,000.
     package static func derive(_ input: ReportInput) -> [VerdictItem] {
+        if let cnn = input.cnn { return measured(rnn: input.measuredRNN, cnn: cnn) }
         var items: [VerdictItem] = []
         let key = input.datasetKey
         let cnn = input.comparison?.run("cnn", dataset: key)
@@ -69,6 +70,55 @@ package enum Verdict {
                 aspect: "Training time per epoch", rnn: Format.fixed(r, 1) + " s", cnn: Format.fixed(c, 1) + " s",
                 answer: ratio > 1 ? "CNN \(Format.fixed(ratio, 1))x faster to train" : "RNN \(Format.fixed(1 / ratio, 1))x faster to train",
                 rnnWins: ratio <= 1))
+        }
+        return items
+    }
+}
+
+extension Verdict {
+    /// The answer from two models measured in the same run, by the same trainer, runtime and method
+    /// (`rnn-report --cnn-model`): one row per aspect of the course question.
+    package static func measured(rnn: MeasuredModel, cnn: MeasuredModel) -> [VerdictItem] {
+        var items: [VerdictItem] = []
+        if let r = rnn.testAccuracy, let c = cnn.testAccuracy {
+            let points = (r - c) * 100
+            let tie = abs(points) < 0.1
+            items.append(VerdictItem(
+                aspect: "Test accuracy", rnn: Format.percent(r), cnn: Format.percent(c),
+                answer: tie ? "A tie (within 0.1 points)" : (points > 0 ? "RNN better by \(Format.fixed(points, 2)) points" : "CNN better by \(Format.fixed(-points, 2)) points"),
+                rnnWins: tie ? true : points > 0))
+        }
+        if rnn.parameters > 0 && cnn.parameters > 0 {
+            let ratio = Double(rnn.parameters) / Double(cnn.parameters)
+            items.append(VerdictItem(
+                aspect: "Parameters", rnn: Format.grouped(rnn.parameters), cnn: Format.grouped(cnn.parameters),
+                answer: ratio > 1 ? "CNN \(Format.fixed(ratio, 1))x fewer" : "RNN \(Format.fixed(1 / ratio, 1))x fewer", rnnWins: ratio <= 1))
+        }
+        for dtype in ["f32", "int8"] {
+            guard let r = rnn.size(dtype), let c = cnn.size(dtype) else { continue }
+            let ratio = Double(r.fileBytes) / Double(max(c.fileBytes, 1))
+            let accuracy = { (row: SizeRow) in row.testAccuracy.map { " (\(Format.percent($0)))" } ?? "" }
+            items.append(VerdictItem(
+                aspect: "File size, \(dtype)", rnn: Format.bytes(r.fileBytes) + (dtype == "f32" ? "" : accuracy(r)),
+                cnn: Format.bytes(c.fileBytes) + (dtype == "f32" ? "" : accuracy(c)),
+                answer: ratio > 1 ? "CNN \(Format.fixed(ratio, 1))x smaller" : "RNN \(Format.fixed(1 / ratio, 1))x smaller", rnnWins: ratio <= 1))
+        }
+        if let r = rnn.trainSeconds, let c = cnn.trainSeconds {
+            let epochs = { (m: MeasuredModel) in m.epochs.map { " (\($0) epochs)" } ?? "" }
+            let ratio = r / max(c, 1e-9)
+            items.append(VerdictItem(
+                aspect: "Training time", rnn: Format.fixed(r, 1) + " s" + epochs(rnn), cnn: Format.fixed(c, 1) + " s" + epochs(cnn),
+                answer: ratio > 1 ? "CNN \(Format.fixed(ratio, 1))x faster to train" : "RNN \(Format.fixed(1 / ratio, 1))x faster to train",
+                rnnWins: ratio <= 1))
+        }
+        for batch in [1, 10_000] {
+            guard let r = rnn.rate(batch: batch), let c = cnn.rate(batch: batch) else { continue }
+            let ratio = r.imagesPerSecond / c.imagesPerSecond
+            let threads = { (row: SpeedRow) in " (\(row.threads) thread\(row.threads == 1 ? "" : "s"))" }
+            items.append(VerdictItem(
+                aspect: "Images/s, batch \(Format.grouped(batch))", rnn: Format.compact(r.imagesPerSecond) + threads(r),
+                cnn: Format.compact(c.imagesPerSecond) + threads(c),
+                answer: ratio >= 1 ? "RNN \(Format.fixed(ratio, 1))x faster" : "CNN \(Format.fixed(1 / ratio, 1))x faster", rnnWins: ratio >= 1))
         }
         return items
     }

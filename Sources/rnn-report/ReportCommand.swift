@@ -36,6 +36,10 @@ struct ReportCommand: ParsableCommand {
     @Option(help: ArgumentHelp("rnn-train's JSON-lines run log (default: the model path with .log.jsonl, if it exists).", valueName: "file"))
     var log: String?
 
+    @Option(name: .customLong("cnn-model"),
+            help: ArgumentHelp("A CNN trained on the same data (rnn-train --arch cnn): measured like the model (accuracy, sizes, speed, its run log's training time) and set against it in \"The answer\".", valueName: "file"))
+    var cnnModel: String?
+
     @Option(help: ArgumentHelp("Directory of the IDX test files (default: $MNIST_DIR / $FASHION_MNIST_DIR, else the dataset's default directory).", valueName: "dir"))
     var data: String?
 
@@ -153,6 +157,7 @@ struct ReportCommand: ParsableCommand {
 
         let (evaluation, evaluationSeconds) = try measured { () throws(ReportFailure) in try evaluate(loaded, on: test, threads: threadCount) }
         printError("rnn-report: test accuracy \(Format.fixed(evaluation.accuracy * 100, 2))% (\(Format.fixed(evaluationSeconds, 1)) s)")
+        let measuredCNN = try cnnModel.map { path throws(ReportFailure) in try measureCNN(path, test: test, threads: threadCount) }
 
         let figuresOnlyMode = figuresOnly != nil
         var sizes: [SizeRow] = []
@@ -172,7 +177,7 @@ struct ReportCommand: ParsableCommand {
             }
         }
 
-        let input = ReportInput(
+        var input = ReportInput(
             title: "Can an LSTM read \(imageDataset == .mnist ? "handwritten digits" : "Fashion-MNIST clothes")?",
             question: "The course question: can an RNN solve the \(imageDataset) task, and can it do better than a CNN in accuracy, model size and computational speed?",
             model: overview(summary, path: model),
@@ -180,6 +185,7 @@ struct ReportCommand: ParsableCommand {
             samples: (0..<min(samples, test.count)).compactMap { i in digitImage(test.images, i).map { LabeledImage(image: $0, label: Int(test.labels[i])) } },
             evaluation: evaluation, sizes: sizes, speeds: speeds, comparison: comparisonResults, findings: extraFindings,
             footer: footer(threads: threadCount), textComparison: textComparison, family: familyTable)
+        input.cnn = measuredCNN
         let rendered = ReportFigures.make(input)
 
         if let directory = figuresOnly {
@@ -200,6 +206,42 @@ struct ReportCommand: ParsableCommand {
         try write(HTMLPage.render(input, figures: rendered), to: directory + "/index.html")
         try write(MarkdownSummary.render(input, figures: rendered), to: directory + "/REPORT.md")
         printError("rnn-report: wrote \(directory)/index.html, REPORT.md and \(rendered.count) figures")
+    }
+
+    /// The `--cnn-model` as the model is measured: the same test images, dtypes, batch sizes and threads.
+    func measureCNN(_ path: String, test: LabeledImages, threads: Int) throws(ReportFailure) -> MeasuredModel {
+        guard FileManager.default.fileExists(atPath: path) else { throw ReportFailure.modelMissing(path: path) }
+        let summary: ModelSummary, file: ModelFile
+        do {
+            summary = try ModelReader.inspect(contentsOf: path)
+            file = try ModelReader.read(contentsOf: path)
+        } catch {
+            throw ReportFailure.model(.unreadableModel(path: path, error: error))
+        }
+        let model: Model
+        do {
+            model = try Model(file)
+            try model.checkImageSize(height: test.images.height, width: test.images.width)
+        } catch { throw ReportFailure.model(error) }
+        let evaluation = try evaluate(model, on: test, threads: threads)
+        printError("rnn-report: CNN \(path): \(summary.parameterCount) parameters, test accuracy \(Format.fixed(evaluation.accuracy * 100, 2))%")
+        let sizes = noDtypes ? [] : try measureSizes(file, test: test, threads: threads)
+        var speeds: [SpeedRow] = []
+        if !noSpeed {
+            speeds = try measureSpeed(model, pixels: test.images.pixels, batchSizes: parsedBatchSizes ?? [1, 128, 10_000],
+                                      threadCounts: threads > 1 ? [1, threads] : [1], singleImages: singleImages, repeats: repeats)
+            for row in speeds { printError("rnn-report: CNN batch \(row.batchSize), \(row.threads) thread(s): \(Int(row.imagesPerSecond)) images/s") }
+        }
+        let implied = (path.hasSuffix(".rnnm") ? String(path.dropLast(5)) : path) + ".log.jsonl"
+        var log: RunLog? = nil
+        if let text = try? String(contentsOfFile: implied, encoding: .utf8) {
+            do { log = try RunLog.parse(jsonLines: text) } catch { throw .log(path: implied, error) }
+        } else {
+            printError("rnn-report: no run log at \(implied); the answer has no CNN training time")
+        }
+        return MeasuredModel(name: URL(fileURLWithPath: path).lastPathComponent, parameters: summary.parameterCount,
+                             testAccuracy: evaluation.accuracy, trainSeconds: log?.trainSeconds, epochs: log?.epochs.count,
+                             sizes: sizes, speeds: speeds)
     }
 
     /// The test images and labels of `dataset`, from --data, the environment or the default directory.

@@ -54,6 +54,34 @@ import Testing
         #expect(items[3].answer == "CNN 1.7x faster")
     }
 
+    /// With a CNN measured in the same run (`rnn-report --cnn-model`), "The answer" comes from the two
+    /// models' own measurements, one row per aspect of the course question, not from the PyTorch comparison.
+    @Test func theAnswerFromTwoMeasuredModels() throws {
+        var input = try fullInput()
+        input.sizes = [SizeRow(dtype: "f32", fileBytes: 800_000, testAccuracy: 0.99), SizeRow(dtype: "int8", fileBytes: 200_000, testAccuracy: 0.989)]
+        input.speeds = [SpeedRow(batchSize: 1, threads: 1, imagesPerSecond: 20_000, medianSeconds: 5e-5, runs: 10),
+                        SpeedRow(batchSize: 10_000, threads: 2, imagesPerSecond: 80_000, medianSeconds: 0.125, runs: 5)]
+        input.runLog?.trainSeconds = 70
+        input.cnn = MeasuredModel(name: "mnist-cnn.rnnm", parameters: 61_706, testAccuracy: 0.9925, trainSeconds: 47, epochs: 10,
+                                  sizes: [SizeRow(dtype: "f32", fileBytes: 230_000, testAccuracy: 0.9925), SizeRow(dtype: "int8", fileBytes: 63_000, testAccuracy: 0.9924)],
+                                  speeds: [SpeedRow(batchSize: 1, threads: 1, imagesPerSecond: 47_000, medianSeconds: 2e-5, runs: 10),
+                                           SpeedRow(batchSize: 10_000, threads: 1, imagesPerSecond: 60_000, medianSeconds: 0.16, runs: 5),
+                                           SpeedRow(batchSize: 10_000, threads: 2, imagesPerSecond: 114_000, medianSeconds: 0.09, runs: 5)])
+        let items = Verdict.derive(input)
+        #expect(items.map(\.aspect) == ["Test accuracy", "Parameters", "File size, f32", "File size, int8", "Training time",
+                                        "Images/s, batch 1", "Images/s, batch 10,000"])
+        #expect(items[0].cnn == "99.25%" && items[0].rnnWins == false)
+        #expect(items[2].answer == "CNN 3.5x smaller")
+        #expect(items[3].rnn.contains("(98.90%)"))
+        #expect(items[4].cnn == "47.0 s (10 epochs)" && items[4].answer == "CNN 1.5x faster to train")
+        #expect(items[5].answer == "CNN 2.4x faster")
+        #expect(items[6].cnn.hasSuffix("(2 threads)") && items[6].answer == "CNN 1.4x faster")
+        let markdown = MarkdownSummary.render(input, figures: [])
+        #expect(markdown.contains("| Images/s, batch 10,000 |"))
+        let html = HTMLPage.render(input, figures: [])
+        #expect(html.contains("<th>CNN</th>") && html.contains("Images/s, batch 1</th>"))
+    }
+
     @Test func markdownReferencesEveryFigureFileAndEscapesLabels() throws {
         let input = try fullInput()
         let figures = ReportFigures.make(input)
