@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The course question for the whole recurrent family: LSTM, GRU and bidirectional LSTM, each
 # trained by rnn-train on MNIST, Fashion-MNIST and the IMDb reviews (each with its data set's default
-# preset, only the cell or direction changed), with test accuracy, parameters, file size (f32 and int8), training seconds per epoch,
+# preset, only the cell or direction changed), and the LeNet CNN (`rnn-train --arch cnn`, its defaults:
+# 10 epochs) on the two image sets through the same trainer and runtime, with test accuracy, parameters, file size (f32 and int8), training seconds per epoch,
 # and classification speed at batch 1 and 10,000 (rnn-infer bench, 2 threads, this machine: images/s on
 # the 10,000 test images; reviews/s on the 25,000 IMDb test reviews, tokenized before the clock starts).
 # Writes bench/results/family.json (committed; bench/results.py; `rnn-report --family` renders it)
@@ -22,9 +23,11 @@ ROWS=(
   "mnist-lstm|MNIST|LSTM|--data $MNIST|$MNIST/t10k-images-idx3-ubyte.gz"
   "mnist-gru|MNIST|GRU|--data $MNIST --cell gru|$MNIST/t10k-images-idx3-ubyte.gz"
   "mnist-bilstm|MNIST|BiLSTM|--data $MNIST --bidirectional|$MNIST/t10k-images-idx3-ubyte.gz"
+  "mnist-cnn|MNIST|CNN (LeNet)|--arch cnn --data $MNIST|$MNIST/t10k-images-idx3-ubyte.gz"
   "fashion-lstm|Fashion-MNIST|LSTM|--dataset fashion-mnist --data $FASHION|$FASHION/t10k-images-idx3-ubyte.gz"
   "fashion-gru|Fashion-MNIST|GRU|--dataset fashion-mnist --data $FASHION --cell gru|$FASHION/t10k-images-idx3-ubyte.gz"
   "fashion-bilstm|Fashion-MNIST|BiLSTM|--dataset fashion-mnist --data $FASHION --bidirectional|$FASHION/t10k-images-idx3-ubyte.gz"
+  "fashion-cnn|Fashion-MNIST|CNN (LeNet)|--arch cnn --dataset fashion-mnist --data $FASHION|$FASHION/t10k-images-idx3-ubyte.gz"
   "imdb-lstm|IMDb|LSTM|--dataset imdb --data $IMDB|$IMDB"
   "imdb-gru|IMDb|GRU|--dataset imdb --data $IMDB --cell gru|$IMDB"
   "imdb-bilstm|IMDb|BiLSTM|--dataset imdb --data $IMDB --bidirectional|$IMDB"
