@@ -5,6 +5,12 @@ Loads the model with the independent reference reader (spec/reference/rnnm.py), 
 same network in one peer framework, checks that the peer's predictions agree with the float64
 reference, and times it on the MNIST test images at several batch sizes.
 
+Two kinds of model: the course network (image_rows input, dense -> lstm -> dense; course_layers),
+and since format 1.4 an image model (image input, conv2d / maxpool2d layers, one flatten, dense
+layers; image_layers), with any kernel, stride, padding (asymmetric too), activation none / relu /
+tanh and channel count. A CNN gets its input as NCHW float32 in PyTorch and ONNX Runtime and as NHWC
+in TensorFlow and TensorFlow Lite (each framework's natural layout), converted before timing.
+
 Peers: torch (PyTorch), onnxruntime (ONNX Runtime), tensorflow (TensorFlow/Keras), tflite and
 tflite-int8 (TensorFlow Lite f32, and with dynamic-range int8 weights; see make_tflite).
 
@@ -59,10 +65,192 @@ def course_layers(model):
     )
 
 
+def image_layers(model):
+    """An image model (format 1.4, §6.1 rule 2c): conv2d / maxpool2d layers, one flatten, dense layers.
+    Returns {"image": (C, H, W), "layers": [...]}: each layer's type, float32 weight and bias (zeros when
+    the file has none) in our layout (conv [O, C, KH, KW], dense [O, I]), kernel, stride, padding
+    [top, left, bottom, right], activation, and the feature map C x H x W it receives ("in_shape")."""
+    kinds = [layer["type"] for layer in model.layers]
+    if model.input["kind"] != "image" or not kinds or "flatten" not in kinds:
+        raise SystemExit(f"peers support image models of conv2d / maxpool2d / flatten / dense layers, got {kinds}")
+    cut = kinds.index("flatten")
+    if (any(k not in ("conv2d", "maxpool2d") for k in kinds[:cut]) or len(kinds) == cut + 1
+            or any(k != "dense" for k in kinds[cut + 1:])):
+        raise SystemExit(f"peers support conv2d / maxpool2d layers, one flatten, then dense layers; got {kinds}")
+    shape = (model.input["channels"], model.input["height"], model.input["width"])
+    out = []
+    for layer in model.layers:
+        kind, entry = layer["type"], {"type": layer["type"], "in_shape": shape}
+        if kind in ("conv2d", "dense"):
+            weight = model.weight(layer["weight"]).astype(np.float32)
+            bias = layer.get("bias")
+            entry.update(weight=weight, activation=layer.get("activation", "none"),
+                         bias=model.weight(bias).astype(np.float32) if bias else np.zeros(weight.shape[0], np.float32))
+        if kind in ("conv2d", "maxpool2d"):
+            entry.update(kernel=tuple(layer["kernel"]), stride=tuple(layer["stride"]), padding=tuple(layer["padding"]))
+            shape = rnnm.map_shape(layer, shape)
+        elif kind == "flatten":
+            shape = (shape[0] * shape[1] * shape[2],)
+        out.append(entry)
+    return {"image": (model.input["channels"], model.input["height"], model.input["width"]), "layers": out}
+
+
+def model_images(model, images):
+    """The u8 images [N, C, H, W] of an image model from IDX3 planes [n, H, W]: consecutive planes form
+    one image (C = 1 for MNIST), as `rnn-infer bench` reads the same file."""
+    c, h, w = model.input["channels"], model.input["height"], model.input["width"]
+    if images.shape[1:] != (h, w):
+        raise SystemExit(f"images are {images.shape[1]}x{images.shape[2]}, the model reads {h}x{w}")
+    n = images.shape[0] // c
+    if n == 0:
+        raise SystemExit(f"{images.shape[0]} image planes do not make one {c}-channel image")
+    return images[:n * c].reshape(n, c, h, w)
+
+
+def torch_cnn(torch, p):
+    """The image model in PyTorch (NCHW), our weights unchanged: nn.Conv2d (weight [O, C, KH, KW]),
+    nn.MaxPool2d (floor mode; it pads with -inf), nn.Flatten (channel-first, as ours), nn.Linear.
+    Padding that a module cannot take (asymmetric, or over half the kernel for nn.MaxPool2d) is an
+    explicit pad in front of it: zeros (nn.ZeroPad2d) for a convolution, -inf for a max-pool."""
+    nn = torch.nn
+    activation = {"none": [], "relu": [nn.ReLU()], "tanh": [nn.Tanh()]}
+    modules = []
+    for layer in p["layers"]:
+        kind = layer["type"]
+        if kind == "flatten":
+            modules.append(nn.Flatten())
+            continue
+        if kind == "dense":
+            o, i = layer["weight"].shape
+            module = nn.Linear(i, o)
+        else:
+            (kh, kw), (pt, pl, pb, pr) = layer["kernel"], layer["padding"]
+            native = pt == pb and pl == pr and (kind == "conv2d" or (2 * pt <= kh and 2 * pl <= kw))
+            if not native:
+                modules.append(nn.ZeroPad2d((pl, pr, pt, pb)) if kind == "conv2d"
+                               else nn.ConstantPad2d((pl, pr, pt, pb), float("-inf")))
+            padding = (pt, pl) if native else 0
+            if kind == "maxpool2d":
+                modules.append(nn.MaxPool2d((kh, kw), stride=layer["stride"], padding=padding))
+                continue
+            o, c = layer["weight"].shape[:2]
+            module = nn.Conv2d(c, o, (kh, kw), stride=layer["stride"], padding=padding)
+        with torch.no_grad():
+            module.weight.copy_(torch.from_numpy(layer["weight"]))
+            module.bias.copy_(torch.from_numpy(layer["bias"]))
+        modules += [module] + activation[layer["activation"]]
+    return nn.Sequential(*modules).eval()
+
+
+def onnx_cnn_graph(p):
+    """The image model in ONNX (NCHW): Conv (W [O, C, KH, KW]; `pads` is our padding, same order),
+    MaxPool (floor mode, `pads` as ours; padding never chosen), Flatten (axis 1), Gemm (transB=1 on our
+    [O, I] weights), Relu / Tanh."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    nodes, inits, cur = [], [], "x"
+    for k, layer in enumerate(p["layers"]):
+        kind, y = layer["type"], f"y{k}"
+        if kind in ("conv2d", "dense"):
+            inits += [numpy_helper.from_array(layer["weight"], f"W{k}"), numpy_helper.from_array(layer["bias"], f"B{k}")]
+        if kind == "conv2d":
+            nodes.append(helper.make_node("Conv", [cur, f"W{k}", f"B{k}"], [y], kernel_shape=list(layer["kernel"]),
+                                          strides=list(layer["stride"]), pads=list(layer["padding"])))
+        elif kind == "maxpool2d":
+            nodes.append(helper.make_node("MaxPool", [cur], [y], kernel_shape=list(layer["kernel"]),
+                                          strides=list(layer["stride"]), pads=list(layer["padding"])))
+        elif kind == "flatten":
+            nodes.append(helper.make_node("Flatten", [cur], [y], axis=1))
+        else:
+            nodes.append(helper.make_node("Gemm", [cur, f"W{k}", f"B{k}"], [y], transB=1))
+        cur = y
+        if layer.get("activation", "none") != "none":
+            nodes.append(helper.make_node({"relu": "Relu", "tanh": "Tanh"}[layer["activation"]], [cur], [y + "a"]))
+            cur = y + "a"
+    nodes[-1].output[0] = "logits"
+    c, h, w = p["image"]
+    graph = helper.make_graph(
+        nodes, "rnnm", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["B", c, h, w])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["B", p["layers"][-1]["weight"].shape[0]])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
+
+
+def keras_padding(layer):
+    """"valid" for no padding, "same" when our padding is exactly Keras' split of "same" for this layer's
+    input (§6.1: total = max((ceil(n / S) - 1) * S + K - n, 0), the smaller half first), else None (an
+    explicit pad layer goes in front)."""
+    if not any(layer["padding"]):
+        return "valid"
+    _, h, w = layer["in_shape"]
+    split = []
+    for n, k, s in ((h, layer["kernel"][0], layer["stride"][0]), (w, layer["kernel"][1], layer["stride"][1])):
+        total = max((-(-n // s) - 1) * s + k - n, 0)
+        split.append((total // 2, total - total // 2))
+    (pt, pb), (pl, pr) = split
+    return "same" if tuple(layer["padding"]) == (pt, pl, pb, pr) else None
+
+
+def keras_cnn(tf, p, batch=None):
+    """The image model in Keras, channels last (NHWC): Conv2D with kernel W.transpose(2, 3, 1, 0)
+    ([KH, KW, C, O]), MaxPooling2D, padding "same" where our padding is Keras' split of it, else
+    ZeroPadding2D (convolution) or a tf.pad with -inf (max-pool) in front of a "valid" layer. Flatten
+    then orders the values (i, j, c), so the first dense layer's columns are permuted (§6.1 flatten):
+    kernel[(i * W + j) * C + c][o] = weight[o][(c * H + i) * W + j]; no transpose runs."""
+    layers = tf.keras.layers
+    c, h, w = p["image"]
+    stack, weights = [tf.keras.Input((h, w, c), batch_size=batch)], []
+    flat_shape = None
+    for layer in p["layers"]:
+        kind = layer["type"]
+        act = None if layer.get("activation", "none") == "none" else layer["activation"]
+        if kind in ("conv2d", "maxpool2d"):
+            padding = keras_padding(layer)
+            if padding is None:
+                pt, pl, pb, pr = layer["padding"]
+                if kind == "conv2d":
+                    stack.append(layers.ZeroPadding2D(((pt, pb), (pl, pr))))
+                else:
+                    stack.append(layers.Lambda(lambda t, pads=((0, 0), (pt, pb), (pl, pr), (0, 0)):
+                                               tf.pad(t, pads, constant_values=float("-inf"))))
+                padding = "valid"
+            if kind == "conv2d":
+                stack.append(layers.Conv2D(layer["weight"].shape[0], layer["kernel"], strides=layer["stride"],
+                                           padding=padding, activation=act))
+                weights.append((stack[-1], [layer["weight"].transpose(2, 3, 1, 0), layer["bias"]]))
+            else:
+                stack.append(layers.MaxPooling2D(layer["kernel"], strides=layer["stride"], padding=padding))
+        elif kind == "flatten":
+            stack.append(layers.Flatten())
+            flat_shape = layer["in_shape"]
+        else:
+            o = layer["weight"].shape[0]
+            kernel = layer["weight"].T
+            if flat_shape is not None:  # the first dense layer after Flatten: (c, i, j) columns to (i, j, c) rows
+                fc, fh, fw = flat_shape
+                kernel = layer["weight"].reshape(o, fc, fh, fw).transpose(2, 3, 1, 0).reshape(fh * fw * fc, o)
+                flat_shape = None
+            stack.append(layers.Dense(o, activation=act))
+            weights.append((stack[-1], [np.ascontiguousarray(kernel), layer["bias"]]))
+    model = tf.keras.Sequential(stack)
+    for module, arrays in weights:
+        module.set_weights(arrays)
+    return model
+
+
 def make_torch(p, threads):
     import torch
     torch.set_num_threads(threads)
     torch.set_num_interop_threads(1)
+    if "image" in p:
+        net = torch_cnn(torch, p)
+
+        def run_cnn(x):
+            with torch.inference_mode():
+                return net(torch.from_numpy(x)).numpy()
+        return run_cnn, torch.__version__
     hidden, feat = p["hidden"], p["w_in"].shape[1]
 
     class Net(torch.nn.Module):
@@ -128,7 +316,8 @@ def make_onnxruntime(p, threads):
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    sess = ort.InferenceSession(onnx_graph(p), opts, providers=["CPUExecutionProvider"])
+    graph = onnx_cnn_graph(p) if "image" in p else onnx_graph(p)
+    sess = ort.InferenceSession(graph, opts, providers=["CPUExecutionProvider"])
     return (lambda x: sess.run(["logits"], {"x": x})[0]), ort.__version__
 
 
@@ -152,7 +341,7 @@ def make_tensorflow(p, threads):
     import tensorflow as tf
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(1)
-    model = keras_model(tf, p)
+    model = keras_cnn(tf, p) if "image" in p else keras_model(tf, p)
     fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
     return (lambda x: fn(tf.constant(x)).numpy()), tf.__version__
 
@@ -168,7 +357,11 @@ def make_tflite(p, threads, int8):
     static"), into a WHILE loop over the steps. So there is one .tflite model per batch size,
     converted (not timed) the first time a batch of that size arrives: each timed size, the smaller
     last chunk of a pass, the agreement check's 500. The files are kept in bench/out/tflite/, and
-    each one's size and top-level ops go to stderr."""
+    each one's size and top-level ops go to stderr.
+
+    An image model (keras_cnn, NHWC) converts with a free batch size (input shape signature
+    [-1, H, W, C]): one conversion, bench/out/tflite/cnn-{f32,int8}.tflite, and one interpreter per
+    batch size made from it (resize_tensor_input, so that no batch re-plans another's tensors)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import tensorflow as tf
     tf.config.threading.set_intra_op_parallelism_threads(threads)
@@ -176,6 +369,8 @@ def make_tflite(p, threads, int8):
     folder = os.path.join(HERE, "out", "tflite")
     os.makedirs(folder, exist_ok=True)
     interpreters = {}
+    if "image" in p:
+        return make_tflite_cnn(tf, p, threads, int8, folder, interpreters), tf.__version__
 
     def interpreter(batch, steps):
         if batch not in interpreters:
@@ -203,9 +398,45 @@ def make_tflite(p, threads, int8):
     return run, tf.__version__
 
 
+def make_tflite_cnn(tf, p, threads, int8, folder, interpreters):
+    converter = tf.lite.TFLiteConverter.from_keras_model(keras_cnn(tf, p))
+    if int8:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    with contextlib.redirect_stdout(sys.stderr):  # the converter prints "Saved artifact at ..."
+        flat = converter.convert()
+    with open(os.path.join(folder, f"cnn-{'int8' if int8 else 'f32'}.tflite"), "wb") as f:
+        f.write(flat)
+    kind = "int8" if int8 else "f32"
+
+    def interpreter(shape):
+        batch = shape[0]
+        if batch not in interpreters:
+            it = tf.lite.Interpreter(model_content=flat, num_threads=threads,
+                                     experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN)
+            detail = it.get_input_details()[0]
+            if not interpreters:
+                ops = sorted({op["op_name"] for op in it._get_ops_details()})
+                print(f"tflite {kind} cnn: {len(flat):,} bytes, input shape signature "
+                      f"{list(detail['shape_signature'])}, ops {ops}", file=sys.stderr)
+            if list(detail["shape"]) != list(shape):
+                it.resize_tensor_input(detail["index"], list(shape), strict=True)
+            it.allocate_tensors()
+            interpreters[batch] = (it, detail["index"], it.get_output_details()[0]["index"])
+        return interpreters[batch]
+
+    def run(x):
+        it, inp, out = interpreter(x.shape)
+        it.set_tensor(inp, np.ascontiguousarray(x))
+        it.invoke()
+        return it.get_tensor(out)
+    return run
+
+
 PEERS = {"torch": make_torch, "onnxruntime": make_onnxruntime, "tensorflow": make_tensorflow,
          "tflite": lambda p, threads: make_tflite(p, threads, int8=False),
          "tflite-int8": lambda p, threads: make_tflite(p, threads, int8=True)}
+# Peers whose image input is channels last (NHWC); the others read NCHW, our own layout.
+CHANNELS_LAST = {"tensorflow", "tflite", "tflite-int8"}
 
 
 def time_batches(run, x, batch, budget_s, max_runs):
@@ -239,10 +470,20 @@ def main():
 
     model = rnnm.load(args.model)
     images = read_idx_images(args.images)
-    x = rnnm.input_sequence(model, images.reshape(images.shape[0], -1)).astype(np.float32)
-    count = min(args.agreement_images, x.shape[0])
-    reference = rnnm.forward(model, images.reshape(images.shape[0], -1)[:count])
-    run, version = PEERS[args.peer](course_layers(model), args.threads)
+    if model.input["kind"] == "image":
+        layers = image_layers(model)
+        images = model_images(model, images)                           # u8 [N, C, H, W]
+        x = rnnm.input_images(model, images).astype(np.float32)       # exact: computed in binary32
+        if args.peer in CHANNELS_LAST:
+            x = np.ascontiguousarray(x.transpose(0, 2, 3, 1))          # NHWC
+        count = min(args.agreement_images, x.shape[0])
+        reference = rnnm.forward(model, images[:count])
+    else:
+        layers = course_layers(model)
+        x = rnnm.input_sequence(model, images.reshape(images.shape[0], -1)).astype(np.float32)
+        count = min(args.agreement_images, x.shape[0])
+        reference = rnnm.forward(model, images.reshape(images.shape[0], -1)[:count])
+    run, version = PEERS[args.peer](layers, args.threads)
     peer_logits = np.concatenate([run(x[i:min(i + 500, count)]) for i in range(0, count, 500)])
     out = {
         "peer": args.peer, "version": version, "threads": args.threads,

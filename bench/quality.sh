@@ -28,6 +28,9 @@ ROWS=(
   "imdb-best|IMDb|BiGRU 128, max-pooled, embedding 128, all 25,000 training reviews|$TRAIN --dataset imdb --data $IMDB $IMDB_BEST"
   "mnist-bigru|MNIST|BiGRU 128 (default preset)|$TRAIN --data $MNIST --cell gru --bidirectional"
   "fashion-bigru|Fashion-MNIST|2-layer BiGRU 128, dropout 0.3 between the layers and on the output, no augmentation, 15 epochs|$TRAIN --dataset fashion-mnist --data $FASHION --cell gru --bidirectional --layers 2 --dropout 0.3 --output-dropout 0.3 --augment none --epochs 15"
+  "mnist-cnn|MNIST|LeNet CNN (rnn-train --arch cnn defaults: 10 epochs)|$TRAIN --arch cnn --data $MNIST"
+  "mnist-cnn-3|MNIST|LeNet CNN, 3 epochs (bench/compare_cnn.py's PyTorch LeNet trains 3)|$TRAIN --arch cnn --data $MNIST --epochs 3"
+  "fashion-cnn|Fashion-MNIST|LeNet CNN (rnn-train --arch cnn defaults: 10 epochs)|$TRAIN --arch cnn --dataset fashion-mnist --data $FASHION"
   "japanese-vowels|JapaneseVowels (UEA)|2-layer BiGRU 64 (ts defaults)|$TRAIN --dataset ts --data $UEA/JapaneseVowels_TRAIN.ts --test $UEA/JapaneseVowels_TEST.ts"
   "basic-motions|BasicMotions (UEA)|2-layer BiGRU 64, batch 4, 100 epochs|$TRAIN --dataset ts --data $UEA/BasicMotions_TRAIN.ts --test $UEA/BasicMotions_TEST.ts --batch-size 4 --epochs 100"
 )
