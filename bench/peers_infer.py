@@ -197,7 +197,7 @@ def keras_cnn(tf, p, batch=None):
     """The image model in Keras, channels last (NHWC): Conv2D with kernel W.transpose(2, 3, 1, 0)
     ([KH, KW, C, O]), MaxPooling2D, padding "same" where our padding is Keras' split of it, else
     ZeroPadding2D (convolution) or a tf.pad with -inf (max-pool) in front of a "valid" layer. Flatten
-    then orders the values (i, j, c), so the first dense layer's columns are permuted (§6.1 flatten):
+    (a reshape to [-1, H * W * C]) then orders the values (i, j, c), so the first dense layer's columns are permuted (§6.1 flatten):
     kernel[(i * W + j) * C + c][o] = weight[o][(c * H + i) * W + j]; no transpose runs."""
     layers = tf.keras.layers
     c, h, w = p["image"]
@@ -223,8 +223,10 @@ def keras_cnn(tf, p, batch=None):
             else:
                 stack.append(layers.MaxPooling2D(layer["kernel"], strides=layer["stride"], padding=padding))
         elif kind == "flatten":
-            stack.append(layers.Flatten())
+            # Flatten's own reshape has a batch size computed at run time (SHAPE, STRIDED_SLICE, PACK ops
+            # in TFLite, outside the XNNPack partitions); a reshape to [-1, n] is one static RESHAPE.
             flat_shape = layer["in_shape"]
+            stack.append(layers.Lambda(lambda t, n=int(np.prod(flat_shape)): tf.reshape(t, (-1, n))))
         else:
             o = layer["weight"].shape[0]
             kernel = layer["weight"].T
@@ -417,7 +419,7 @@ def make_tflite_cnn(tf, p, threads, int8, folder, interpreters):
             if not interpreters:
                 ops = sorted({op["op_name"] for op in it._get_ops_details()})
                 print(f"tflite {kind} cnn: {len(flat):,} bytes, input shape signature "
-                      f"{list(detail['shape_signature'])}, ops {ops}", file=sys.stderr)
+                      f"{[int(d) for d in detail['shape_signature']]}, ops {ops}", file=sys.stderr)
             if list(detail["shape"]) != list(shape):
                 it.resize_tensor_input(detail["index"], list(shape), strict=True)
             it.allocate_tensors()

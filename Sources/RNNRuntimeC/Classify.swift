@@ -137,7 +137,8 @@ private func classifyImages(_ handle: OpaquePointer?, _ input: InputValues, inpu
     let perImage = model.pixelsPerImage
     let expected = try product(count, perImage, "count x height x width")
     guard inputLength == expected else {
-        throw .inputSize("\(input.name)_len is \(inputLength), but \(counted(count, "image")) of \(model.input.height)x\(model.input.width) "
+        let shape = (model.inputKind == .image ? "\(model.input.channels)x" : "") + "\(model.input.height)x\(model.input.width)"
+        throw .inputSize("\(input.name)_len is \(inputLength), but \(counted(count, "image")) of \(shape) "
             + "need \(expected) \(input.name)")
     }
     // A per-step image model has one output row per image row (count x height <= the input length).

@@ -358,3 +358,32 @@ import Testing
             + "use rnn_classify_features*")
     }
 }
+
+/// C API 1.2: image models (format 1.4) through the image functions, unchanged: `rnn_classify_u8` gives
+/// the Swift runtime's logits bit for bit; the kind and channel queries; no stream.
+@Suite struct CAPIImageModelTests {
+    @Test(arguments: ["cnn-small.rnnm", "cnn-rgb-int8.rnnm"])
+    func imageModelsRunThroughTheImageFunctions(_ name: String) throws {
+        let file = try TestModels.fixture(name)
+        let handle = try TestModels.load(file)
+        defer { _ = rnn_model_free(handle) }
+        var kind = rnn_input_kind(rawValue: 0), channels = 0, height = 0, width = 0, canStream: CInt = -1
+        #expect(rnn_model_input_kind(handle, &kind) == RNN_OK && kind == RNN_INPUT_IMAGE)
+        #expect(rnn_model_image_channels(handle, &channels) == RNN_OK && channels == file.metadata.input.channels)
+        #expect(rnn_model_input_shape(handle, &height, &width) == RNN_OK && (height, width) == (file.metadata.input.height, file.metadata.input.width))
+        #expect(rnn_model_can_stream(handle, &canStream) == RNN_OK && canStream == 0)
+        var stream: OpaquePointer? = nil
+        #expect(rnn_stream_create(handle, 1, &stream) == RNN_ERROR_UNSUPPORTED_MODEL && stream == nil)
+
+        let per = channels * height * width, count = 7, classes = file.metadata.labels.count
+        let pixels = (0..<(count * per)).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ $0 / 5) }
+        var logits = [Float](repeating: .nan, count: count * classes)
+        let status = rnn_classify_u8(handle, pixels, pixels.count, count, &logits, logits.count)
+        #expect(status == RNN_OK, "\(CAPITests.lastMessage)")
+        let expected = try Model(file).classify(pixels: pixels)
+        #expect(logits == expected.logits)
+        // A buffer that is not count x channels x height x width is refused, naming the image's size.
+        #expect(rnn_classify_u8(handle, pixels, pixels.count - 1, count, &logits, logits.count) == RNN_ERROR_INPUT_SIZE)
+        #expect(CAPITests.lastMessage.contains("\(channels)x\(height)x\(width)"), "\(CAPITests.lastMessage)")
+    }
+}
