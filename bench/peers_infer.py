@@ -152,7 +152,8 @@ def onnx_cnn_graph(p):
     for k, layer in enumerate(p["layers"]):
         kind, y = layer["type"], f"y{k}"
         if kind in ("conv2d", "dense"):
-            inits += [numpy_helper.from_array(layer["weight"], f"W{k}"), numpy_helper.from_array(layer["bias"], f"B{k}")]
+            inits += [numpy_helper.from_array(layer["weight"], f"W{k}"),
+                      numpy_helper.from_array(layer["bias"], f"B{k}")]
         if kind == "conv2d":
             nodes.append(helper.make_node("Conv", [cur, f"W{k}", f"B{k}"], [y], kernel_shape=list(layer["kernel"]),
                                           strides=list(layer["stride"]), pads=list(layer["padding"])))
@@ -197,8 +198,9 @@ def keras_cnn(tf, p, batch=None):
     """The image model in Keras, channels last (NHWC): Conv2D with kernel W.transpose(2, 3, 1, 0)
     ([KH, KW, C, O]), MaxPooling2D, padding "same" where our padding is Keras' split of it, else
     ZeroPadding2D (convolution) or a tf.pad with -inf (max-pool) in front of a "valid" layer. Flatten
-    (a reshape to [-1, H * W * C]) then orders the values (i, j, c), so the first dense layer's columns are permuted (§6.1 flatten):
-    kernel[(i * W + j) * C + c][o] = weight[o][(c * H + i) * W + j]; no transpose runs."""
+    (a reshape to [-1, H * W * C]) then orders the values (i, j, c), so the first dense layer's columns
+    are permuted (§6.1 flatten): kernel[(i * W + j) * C + c][o] = weight[o][(c * H + i) * W + j]; no
+    transpose runs."""
     layers = tf.keras.layers
     c, h, w = p["image"]
     stack, weights = [tf.keras.Input((h, w, c), batch_size=batch)], []
@@ -401,6 +403,7 @@ def make_tflite(p, threads, int8):
 
 
 def make_tflite_cnn(tf, p, threads, int8, folder, interpreters):
+    """make_tflite for an image model: one conversion with a free batch size, one interpreter per batch size."""
     converter = tf.lite.TFLiteConverter.from_keras_model(keras_cnn(tf, p))
     if int8:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]

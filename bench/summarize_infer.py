@@ -4,10 +4,12 @@
 Rows: implementation; columns: (threads, batch) images/s; last rows: our runtime divided by the
 fastest peer in each column (above 1 means we are faster).
 
-  python3 bench/summarize_infer.py [INFER.jsonl [SGEMM.json]] [--results COMMAND]
+  python3 bench/summarize_infer.py [INFER.jsonl [SGEMM.json]] [--table NAME] [--results COMMAND]
 
-With --results, the table's numbers also go to bench/results/infer.json (bench/results.py), naming
-COMMAND as what produced them.
+With --results, the table's numbers also go to bench/results/NAME.json (bench/results.py), naming
+COMMAND as what produced them. NAME is "infer" (the default: the LSTM table) or, for an image model
+(a CNN; bench/run-infer.sh picks it from the model's input kind), "infer-cnn", so that neither table
+overwrites the other.
 """
 import json
 import os
@@ -71,7 +73,15 @@ def summarize(records, sgemm):
     return summary
 
 
-def markdown(summary):
+def table_option(argv):
+    """Splits `--table NAME` off the arguments: (NAME, default "infer"; the other arguments)."""
+    if "--table" not in argv:
+        return "infer", argv
+    i = argv.index("--table")
+    return argv[i + 1], argv[:i] + argv[i + 2:]
+
+
+def markdown(summary, cnn=False):
     lines = ["| images/s (median) | " + " | ".join(summary["columns"]) + " |",
              "|---|" + "---:|" * len(summary["columns"])]
     for row in summary["rows"]:
@@ -94,19 +104,22 @@ def markdown(summary):
         lines.append(f"\nOpenBLAS SGEMM 1024^3, 1 thread ({s['coretype']} kernels): {s['sgemm_gflops']:.1f} GFLOP/s. "
                      f"rnn-runtime, batch 10,000, 1 thread: {rate:.1f} GFLOP/s for the whole forward pass "
                      f"({s['flops_per_image']:,} FLOP per image x images/s) = {100 * rate / s['sgemm_gflops']:.0f} % "
-                     f"of SGEMM; the step products alone run faster still (gates, input and output are inside that time).")
+                     f"of SGEMM; " + ("convolutions, pooling, dense layers and the u8 input are all inside that time."
+                                      if cnn else "the step products alone run faster still (gates, input and output "
+                                      "are inside that time)."))
     return "\n".join(lines)
 
 
 def main(argv):
     command, argv = results_file.results_option(argv)
+    table, argv = table_option(argv)
     path = argv[0] if argv else "bench/out/infer.jsonl"
     records = [json.loads(line) for line in open(path) if line.strip()]
     sgemm = json.load(open(argv[1])) if len(argv) > 1 else {}
     summary = summarize(records, sgemm)
-    print(markdown(summary))
+    print(markdown(summary, cnn=table.endswith("-cnn")))
     if command:
-        results_file.write("infer", command, summary)
+        results_file.write(table, command, summary)
 
 
 if __name__ == "__main__":
