@@ -1,5 +1,5 @@
-// libFuzzer entry point for the checkpoint reader, image, text and feature-sequence checkpoints
-// alike (see fuzz/README.md, spec/CHECKPOINT.md).
+// libFuzzer entry point for the checkpoint reader, image, text, feature-sequence and convolutional
+// checkpoints alike (see fuzz/README.md, spec/CHECKPOINT.md).
 //
 // Compiled in one module together with Sources/RNNTraining/*.swift (so it can use internal
 // helpers), against RNNFormat, RNNDatasets and RNNCore built as static libraries and the C kernels
@@ -87,7 +87,22 @@ private func check(_ bytes: [UInt8]) {
     case .image(let c): trainOneStep(c)
     case .text(let c): trainOneStep(c)
     case .sequence(let c): trainOneStep(c)
+    case .cnn(let c): trainOneStep(c)
     }
+}
+
+/// Resumes a convolutional checkpoint on random images of its shape, if small enough to be quick, for one step.
+private func trainOneStep(_ checkpoint: ConvCheckpoint) {
+    let c = checkpoint.configuration, a = c.architecture
+    guard a.channels == 1, a.height * a.width <= 64, a.parameterCount <= 4096, a.classCount <= 4,
+          c.batchSize <= 64, c.threads <= 2, c.validationCount <= 16 else { return }
+    let data = fuzzData(width: a.width, height: a.height, classes: checkpoint.classNames, validation: c.validationCount)
+    guard (try? checkpoint.validate(against: data, path: "fuzz")) != nil else { return }
+    guard let trainer = try? ConvTrainer(configuration: c, data: data) else {
+        fatalError("a cnn checkpoint that fits its data was refused by the trainer")
+    }
+    var state = checkpoint.state
+    _ = try? trainer.run(&state, shouldStop: { true })
 }
 
 /// Resumes `checkpoint` on random images of its shape, if small enough to be quick, for one step.
@@ -260,6 +275,27 @@ private func seedCheckpoints() throws(TrainingError) -> [(String, [UInt8])] {
         let checkpoint = Checkpoint(configuration: c, state: state, datasetName: data.name, datasetSHA256: data.sha256,
                                     classNames: data.classNames, timeSteps: 4)
         seeds.append((name, try checkpoint.encoded()))
+    }
+    // Convolutional runs (version 2, kind cnn) on 4 x 3 images: a padded convolution, a pool, a dense layer.
+    var conv = ConvTrainingConfiguration(architecture: ConvArchitecture(
+        channels: 1, height: 4, width: 3, layers: [.conv(2, kernel: 3, padding: 1), .maxPool(2)], dense: [3], classCount: 2))
+    conv.batchSize = 4
+    conv.epochs = 2
+    conv.warmupSteps = 2
+    conv.threads = 1
+    conv.validationCount = 2
+    var convPatience = conv
+    convPatience.patience = 1
+    convPatience.weightDecay = 0.01
+    for (name, c, stopAfter) in [("cnn-mid-epoch", conv, 3), ("cnn-finished", conv, nil), ("cnn-patience", convPatience, nil)]
+        as [(String, ConvTrainingConfiguration, Int?)] {
+        let data = fuzzData(width: 3, height: 4, classes: ["no", "yes"], validation: c.validationCount)
+        let trainer = try ConvTrainer(configuration: c, data: data)
+        var state = ConvTrainingState(configuration: c)
+        var steps = 0
+        _ = try trainer.run(&state, shouldStop: { steps += 1; return steps == stopAfter })
+        seeds.append((name, try ConvCheckpoint(configuration: c, state: state, datasetName: data.name, datasetSHA256: data.sha256,
+                                               classNames: data.classNames).encoded()))
     }
     // Text runs (version 2): mid-epoch with the best epoch kept, finished, and without validation.
     var text = TextTrainingConfiguration()

@@ -33,6 +33,8 @@ RNN_ERROR_UNSUPPORTED_MODEL = 20
 
 #: rnn_input_kind and rnn_output_kind (C API 1.1).
 RNN_INPUT_IMAGE_ROWS, RNN_INPUT_TOKENS, RNN_INPUT_FEATURES = 1, 2, 3
+#: (C API 1.2) a convolutional image model (format 1.4): channels x height x width bytes per image.
+RNN_INPUT_IMAGE = 4
 RNN_OUTPUT_LOGITS, RNN_OUTPUT_VALUES = 1, 2
 
 
@@ -109,6 +111,9 @@ class Runtime:
             function = getattr(lib, name)
             function.argtypes = arguments
             function.restype = result
+        if hasattr(lib, "rnn_model_image_channels"):  # C API 1.2
+            lib.rnn_model_image_channels.argtypes = [model, POINTER(c_size_t)]
+            lib.rnn_model_image_channels.restype = c_int
         self.lib = lib
         self.version = lib.rnn_runtime_version()
         if self.version // 10000 != HEADER_MAJOR:
@@ -152,7 +157,12 @@ class Model:
         self.labels = [self.label(i) for i in range(self.classes)]
         kind = c_int()
         runtime.check(self.lib.rnn_model_input_kind(handle, ctypes.byref(kind)))
-        self.kind = kind.value  # RNN_INPUT_IMAGE_ROWS, RNN_INPUT_TOKENS or RNN_INPUT_FEATURES
+        self.kind = kind.value  # RNN_INPUT_IMAGE_ROWS, RNN_INPUT_TOKENS, RNN_INPUT_FEATURES or (1.2) RNN_INPUT_IMAGE
+        self.channels = 1
+        if hasattr(self.lib, "rnn_model_image_channels"):  # a 1.2 library
+            channels = c_size_t()
+            runtime.check(self.lib.rnn_model_image_channels(handle, ctypes.byref(channels)))
+            self.channels = channels.value
 
     def label(self, index):
         required = c_size_t()
@@ -166,7 +176,7 @@ class Model:
     def _pixels(self, pixels):
         """A ctypes view of `pixels` (bytes, bytearray or anything with the buffer protocol) and its count."""
         data = pixels if isinstance(pixels, bytearray) else bytearray(pixels)
-        per_image = self.height * self.width
+        per_image = self.channels * self.height * self.width
         if len(data) % per_image:
             raise ValueError(f"expected a multiple of {per_image} pixels, found {len(data)}")
         return (c_uint8 * len(data)).from_buffer(data), len(data), len(data) // per_image
