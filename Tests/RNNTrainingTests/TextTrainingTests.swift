@@ -174,7 +174,7 @@ import Testing
     }
 
     static let tampers: [CheckpointValidationTests.Tamper] = [
-        .init("kind", "\"sound\"", "kind must be \"image\", \"text\" or \"sequence\", got \"sound\""),
+        .init("kind", "\"sound\"", "kind must be \"image\", \"text\", \"sequence\" or \"cnn\", got \"sound\""),
         .init("tokenizer", "\"chars-v1\"", "tokenizer must be \"words-v1\" (the one this trainer trains with), got \"chars-v1\""),
         .init("truncation", "\"end\"", "truncation must be \"start\" (the one this trainer trains with), got \"end\""),
         .init("vocabulary", nil, "field vocabulary is missing"),
