@@ -140,9 +140,12 @@ package enum AtomicFile {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
+            // The name is read in place, up to its NUL: `entry.pointee` would copy the whole
+            // `struct dirent` (a 256-byte `d_name`), but readdir's entries are only as long as their
+            // name, so the copy can read past the end of the directory buffer's last page (a crash
+            // seen with a large /tmp).
+            guard let offset = MemoryLayout<dirent>.offset(of: \dirent.d_name) else { continue }
+            let name = String(cString: UnsafeRawPointer(entry).advanced(by: offset).assumingMemoryBound(to: CChar.self))
             guard name.hasPrefix(prefix), name.count > prefix.count else { continue }
             let candidate = directory + "/" + name
             let fd = open(candidate, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)

@@ -23,6 +23,20 @@ import Testing
 
     func entries() throws -> Set<String> { Set(try FileManager.default.contentsOfDirectory(atPath: dir)) }
 
+    /// The stale-temporary scan reads every entry of a large directory, names of every length, without
+    /// reading past an entry (it once copied each `struct dirent` whole, 256-byte name included, and
+    /// crashed when a short entry ended a page: seen in CI with a large /tmp).
+    @Test func aLargeDirectoryOfShortAndLongNamesIsScanned() throws {
+        for i in 0..<2000 {
+            let name = String(repeating: "n", count: 1 + (i * 37) % 200) + "\(i)"
+            FileManager.default.createFile(atPath: dir + "/" + name, contents: nil)
+        }
+        let stale = try leftover(".model.rnnm.tmp-99999-0", age: 3600)
+        for _ in 0..<3 { try AtomicFile.write([1, 2, 3], to: dir + "/model.rnnm") }
+        #expect(!FileManager.default.fileExists(atPath: stale))
+        #expect(try entries().count == 2001)
+    }
+
     @Test func aKilledWritersOldTemporaryFileIsRemovedByTheNextWrite() throws {
         // Exactly the name a writer with PID 4242 uses (what `kill -9` left in the report).
         _ = try leftover(".model.rnnm.tmp-4242-0", age: 3600, bytes: 1 << 20)
