@@ -140,10 +140,12 @@ static void conv2d_portable(const rnnk_conv2d_args *a) {
 #define VARIANT(f) f##_v8_512
 #define TARGET AVX512
 #define TILE_PIXELS 8
+#define WIDE_PIXELS 16
 #include "conv_variant.h"
 #undef VARIANT
 #undef TARGET
 #undef TILE_PIXELS
+#undef WIDE_PIXELS
 
 #endif
 

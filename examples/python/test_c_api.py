@@ -24,7 +24,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from rnn_runtime import (RNN_ERROR_INPUT_SIZE, RNN_ERROR_INVALID_HANDLE, RNN_ERROR_UNSUPPORTED_MODEL,  # noqa: E402
-                         RNN_INPUT_FEATURES, RNN_INPUT_IMAGE_ROWS, RNN_INPUT_TOKENS, RNNError, Runtime)
+                         RNN_INPUT_FEATURES, RNN_INPUT_IMAGE, RNN_INPUT_IMAGE_ROWS, RNN_INPUT_TOKENS, RNNError, Runtime)
 
 failures = 0
 checks = 0
@@ -113,9 +113,10 @@ def main(argv):
     names, others = [], 0
     for entry in entries:
         # Since 1.1 every kind loads; the image functions refuse the models that do not read images.
+        # (1.2: convolutional image models, RNN_INPUT_IMAGE, read images through the same functions.)
         path = os.path.join(models, entry["file"])
         with rt.load(path) as model:
-            if model.kind == RNN_INPUT_IMAGE_ROWS:
+            if model.kind in (RNN_INPUT_IMAGE_ROWS, RNN_INPUT_IMAGE):
                 names.append(entry["file"])
                 continue
             others += 1
@@ -125,7 +126,7 @@ def main(argv):
         with rt.load(os.path.join(models, name)) as model:
             expect(model.height > 0 and model.width > 0 and model.classes == len(model.labels) >= 2, f"{name}: contract")
             count = 5
-            pixels = bytes(rng.randrange(256) for _ in range(count * model.height * model.width))
+            pixels = bytes(rng.randrange(256) for _ in range(count * model.channels * model.height * model.width))
             classes = model.classify_classes(pixels)
             logits = model.classify_logits(pixels)
             probabilities = model.classify_logits(pixels, probabilities=True)
