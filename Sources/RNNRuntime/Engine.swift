@@ -88,7 +88,7 @@ struct Engine {
         precondition(count <= ws.capacity)
         var batch = batch
         // A padded conv1d may lengthen the sequences: reserve for the longest the block reaches.
-        ws.reserve(rows: batch.lengths.reduce(0) { $0 + network.longestLength($1) })
+        ws.reserve(rows: network.conv1dWindows.isEmpty ? batch.total : batch.lengths.reduce(0) { $0 + network.longestLength($1) })
         var current = UnsafePointer(ws.sequences.0)
         loadInput(source, callers: callers, starts: starts, batch: batch, workspace: ws)
 

@@ -302,7 +302,8 @@ struct NetworkCompiler {
         }
         if map != nil { throw .unsupportedModel("the image model has no flatten layer (spec §6.1 rule 2c)") }
         return CompiledNetwork(input: inputStage, stages: stages, classCount: width, foldedDenseLayers: folded,
-                               outputsPerStep: inSequence)
+                               outputsPerStep: inSequence,
+                               conv1dWindows: stages.compactMap { if case .conv1d(let c) = $0 { c.window } else { nil } })
     }
 
     /// The folded embedding table `T[k] = W_ih E[k] + b` (`[V, 4 * padded]`, interleaved gate columns):

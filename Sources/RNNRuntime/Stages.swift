@@ -209,17 +209,20 @@ struct CompiledNetwork: Sendable {
     /// Whether the last recurrent layer returns its sequence: one output row per step (spec §6.5).
     var outputsPerStep: Bool = false
 
+    /// The windows of the `conv1d` stages, in order (usually none): what changes a sequence's length.
+    var conv1dWindows: [Window1D] = []
+
     /// The steps a sequence of `length` steps has after every `conv1d` stage (spec §6.1): what the
     /// recurrent layers run and a per-step model outputs.
     func outputLength(_ length: Int) -> Int {
-        stages.reduce(length) { if case .conv1d(let c) = $1 { c.window.outputLength($0) } else { $0 } }
+        conv1dWindows.reduce(length) { $1.outputLength($0) }
     }
 
     /// The most steps any stage of a sequence of `length` steps holds (a padded `conv1d` may lengthen it).
     func longestLength(_ length: Int) -> Int {
         var steps = length, longest = length
-        for case .conv1d(let c) in stages {
-            steps = c.window.outputLength(steps)
+        for window in conv1dWindows {
+            steps = window.outputLength(steps)
             longest = max(longest, steps)
         }
         return longest

@@ -224,11 +224,7 @@ package struct ReferenceModel: Sendable {
         return (0..<d.outputSize).map { o in
             var y = bias[o]
             for i in 0..<d.inputSize { y += weight[o * d.inputSize + i] * x[i] }
-            switch d.activation {
-            case .none: return y
-            case .relu: return max(0, y)
-            case .tanh: return tanh(y)
-            }
+            return activate(d.activation, y)
         }
     }
 

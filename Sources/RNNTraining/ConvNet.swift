@@ -303,6 +303,8 @@ final class ConvWorker {
     let packedGradient: UnsafeMutablePointer<Float>
     /// This worker's gradient, layout order.
     var gradient: [Float]
+    /// The loss's `e^(z - max)` of one image's logits.
+    private var exponentials: [Double]
 
     init(architecture a: ConvArchitecture, capacity: Int) {
         architecture = a
@@ -359,6 +361,7 @@ final class ConvWorker {
         columnGradients = .allocate(capacity: capacity * largestColumns)
         packedGradient = .allocate(capacity: largestPacked)
         gradient = [Float](repeating: 0, count: a.parameterCount)
+        exponentials = [Double](repeating: 0, count: a.classCount)
     }
 
     deinit {
@@ -440,13 +443,17 @@ final class ConvWorker {
             var best = 0
             var top = z[0]
             for k in 1..<classes where z[k] > top { top = z[k]; best = k }
+            // e^(z - max) once per class, kept until the sum is known.
             var sum = 0.0
-            for k in 0..<classes { sum += exp(Double(z[k] - top)) }
+            for k in 0..<classes {
+                exponentials[k] = exp(Double(z[k] - top))
+                sum += exponentials[k]
+            }
             let label = labels[index]
             total += log(sum) - Double(z[label] - top)
             if best == label { correct += 1 }
             for k in 0..<classes {
-                let p = exp(Double(z[k] - top)) / sum
+                let p = exponentials[k] / sum
                 g[b * classes + k] = Float((p - (k == label ? 1 : 0)) / Double(batch))
             }
         }

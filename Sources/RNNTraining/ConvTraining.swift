@@ -350,18 +350,8 @@ package struct ConvCheckpoint: Sendable, Equatable {
     /// The model of the run's result (the best epoch's weights when the run keeps them), format 1.4.
     package func modelFile(metrics extra: [String: Double] = [:], time: ProvenanceTime = .unstated,
                            dtype: DType = .f32) throws(TrainingError) -> ModelFile {
-        var metrics: [String: Double] = [
-            "epochs": Double(state.history.count), "steps": Double(state.globalStep),
-            "train_seconds": (state.trainSeconds * 10).rounded() / 10,
-        ]
-        if let last = state.resultRecord {
-            metrics["validation_accuracy"] = last.validationAccuracy.isFinite ? last.validationAccuracy : nil
-            metrics["validation_loss"] = last.validationLoss.isFinite ? last.validationLoss : nil
-            metrics["train_accuracy"] = last.trainAccuracy
-            metrics["train_loss"] = last.trainLoss
-            if state.best != nil { metrics["result_epoch"] = Double(last.epoch) }
-        }
-        metrics.merge(extra) { $1 }
+        var metrics = state.provenanceMetrics(extra)
+        if state.best != nil, let last = state.resultRecord, extra["result_epoch"] == nil { metrics["result_epoch"] = Double(last.epoch) }
         var provenance = Provenance(producer: "rnn-train", producerVersion: trainerVersion, datasetName: datasetName,
                                     datasetSHA256: datasetSHA256, hyperparameters: configuration.provenanceHyperparameters,
                                     seed: configuration.seed, metrics: metrics)

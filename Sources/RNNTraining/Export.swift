@@ -262,17 +262,7 @@ extension Checkpoint {
 
     /// The provenance ``modelFile(metrics:time:)`` writes (also that of a feature-sequence run's model).
     package func provenance(metrics extra: [String: Double] = [:], time: ProvenanceTime = .unstated) -> Provenance {
-        var metrics: [String: Double] = [
-            "epochs": Double(state.history.count), "steps": Double(state.globalStep),
-            "train_seconds": (state.trainSeconds * 10).rounded() / 10,
-        ]
-        if let last = state.resultRecord {
-            metrics["validation_accuracy"] = last.validationAccuracy.isFinite ? last.validationAccuracy : nil
-            metrics["validation_loss"] = last.validationLoss.isFinite ? last.validationLoss : nil
-            metrics["train_accuracy"] = last.trainAccuracy
-            metrics["train_loss"] = last.trainLoss
-        }
-        metrics.merge(extra) { $1 }
+        let metrics = state.provenanceMetrics(extra)
         var hyper = configuration.provenanceHyperparameters.mapValues { MetadataValue.number($0) }
         hyper["schedule"] = .string(configuration.schedule.rawValue)
         hyper["initialization"] = .string(configuration.initialization.rawValue)
@@ -291,6 +281,26 @@ extension Checkpoint {
                                     metrics: metrics)
         time.stamp(&provenance)
         return provenance
+    }
+}
+
+extension RunState {
+    /// The metrics a trained model's provenance records (spec §6.3), every kind of run alike: epochs,
+    /// steps, training seconds (to 0.1 s), and the train and validation figures of the epoch whose
+    /// weights the model holds (``resultRecord``); `extra` (e.g. `test_accuracy`) added last.
+    func provenanceMetrics(_ extra: [String: Double]) -> [String: Double] {
+        var metrics: [String: Double] = [
+            "epochs": Double(history.count), "steps": Double(globalStep),
+            "train_seconds": (trainSeconds * 10).rounded() / 10,
+        ]
+        if let last = resultRecord {
+            metrics["validation_accuracy"] = last.validationAccuracy.isFinite ? last.validationAccuracy : nil
+            metrics["validation_loss"] = last.validationLoss.isFinite ? last.validationLoss : nil
+            metrics["train_accuracy"] = last.trainAccuracy
+            metrics["train_loss"] = last.trainLoss
+        }
+        metrics.merge(extra) { $1 }
+        return metrics
     }
 }
 

@@ -123,6 +123,13 @@ struct Train: ParsableCommand {
         if let v = cell { c.architecture.cell = v }
         if let v = gruReset { c.architecture.gruReset = v }
         if bidirectional { c.architecture.bidirectional = true }
+        applyRunOptions(to: &c)
+        poolDropout.apply(to: &c)
+        return c
+    }
+
+    /// The loop, optimizer and data options every image run shares, recurrent or convolutional.
+    func applyRunOptions<C: RunSettings>(to c: inout C) {
         if let v = batchSize { c.batchSize = v }
         if let v = epochs { c.epochs = v }
         if let v = steps { c.maximumSteps = v }
@@ -140,8 +147,6 @@ struct Train: ParsableCommand {
         if let v = threads { c.threads = v }
         if let v = validation { c.validationCount = v }
         c.subset = subset
-        poolDropout.apply(to: &c)
-        return c
     }
 
     func run() throws {

@@ -45,28 +45,37 @@ struct ConvTrainOptions: ParsableArguments {
 
 private func quotedOption(_ text: String) -> String { "'\(text.prefix(40))'" }
 
+/// The settings `--batch-size`, `--epochs`, `--lr` ... set, which the recurrent image runs' and the
+/// convolutional runs' configurations both have (``Train/applyRunOptions(to:)``).
+protocol RunSettings {
+    var batchSize: Int { get set }
+    var epochs: Int { get set }
+    var maximumSteps: Int? { get set }
+    var learningRate: Float { get set }
+    var schedule: LearningRateSchedule { get set }
+    var warmupSteps: Int { get set }
+    var beta1: Float { get set }
+    var beta2: Float { get set }
+    var epsilon: Float { get set }
+    var clipNorm: Float { get set }
+    var weightDecay: Float? { get set }
+    var augmentation: ImageAugmentation? { get set }
+    var patience: Int? { get set }
+    var seed: UInt64 { get set }
+    var threads: Int { get set }
+    var validationCount: Int { get set }
+    var subset: Int? { get set }
+}
+
+extension TrainingConfiguration: RunSettings {}
+extension ConvTrainingConfiguration: RunSettings {}
+
 extension Train {
     /// The settings of `--arch cnn` before the options: LeNet, Adam 2e-3 with cosine decay, batch 128,
     /// 10 epochs, clipping at 5, 5,000 validation images (README, "Can an RNN do better than a CNN?").
     func convConfiguration(classCount: Int) throws -> ConvTrainingConfiguration {
         var c = ConvTrainingConfiguration(architecture: try convolution.architecture(classCount: classCount))
-        if let v = batchSize { c.batchSize = v }
-        if let v = epochs { c.epochs = v }
-        if let v = steps { c.maximumSteps = v }
-        if let v = lr { c.learningRate = v }
-        if let v = schedule { c.schedule = v }
-        if let v = warmup { c.warmupSteps = v }
-        if let v = beta1 { c.beta1 = v }
-        if let v = beta2 { c.beta2 = v }
-        if let v = epsilon { c.epsilon = v }
-        if let v = clip { c.clipNorm = v }
-        if let v = weightDecay { c.weightDecay = v == 0 ? nil : v }
-        if let v = augment { c.augmentation = v.augmentation }
-        if let v = patience { c.patience = v }
-        if let v = seed { c.seed = v }
-        if let v = threads { c.threads = v }
-        if let v = validation { c.validationCount = v }
-        c.subset = subset
+        applyRunOptions(to: &c)
         return c
     }
 
