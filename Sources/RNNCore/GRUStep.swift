@@ -85,7 +85,8 @@ package struct GRUStep {
             bias_x: biasX, bias_hn: biasHN, reset_after: resetAfter ? 1 : 0,
             h_out: hOut, h_out_stride: hOutStride, scratch: scratch,
             z_in: zIn, z_in_stride: zInStride,
-            gates_out: gatesOut, gates_stride: gatesStride, gates_hidden: Int32(gatesHidden))
+            gates_out: gatesOut, gates_stride: gatesStride, gates_hidden: Int32(gatesHidden),
+            hn_in: nil, hn_in_stride: 0)
         let status = rnnk_gru_step(isa.c, &args)
         precondition(status == RNNK_OK, "rnnk_gru_step(\(isa)): \(String(cString: rnnk_status_message(status)))")
     }

@@ -22,16 +22,17 @@ int rnnk_gru_step_check(const rnnk_gru_step_args *a) {
     if (!a) return RNNK_NULL_POINTER;
     if (STEP_SIZES_INVALID(a, 24)) return RNNK_INVALID_SIZE;
     const ptrdiff_t G = 8 * (ptrdiff_t)a->groups, Z = 3 * G;
-    if (STEP_INPUTS_NULL(a, a->bias_x) || (two_phase(a) && !a->scratch)) return RNNK_NULL_POINTER;
-    if (STEP_LAYOUT_BAD(a, G, Z)) return RNNK_BAD_LAYOUT;
+    if (STEP_INPUTS_NULL(a, a->bias_x, !a->hn_in) || (two_phase(a) && !a->scratch)) return RNNK_NULL_POINTER;
+    if (STEP_LAYOUT_BAD(a, G, Z) || (a->hn_in && (!a->reset_after || a->hn_in_stride < G))) return RNNK_BAD_LAYOUT;
 
-    region out[3], in[7];
+    region out[3], in[8];
     int n_out = 0, n_in = 0, ok = 1;
     ok &= rows_region(a->h_out, a->rows, a->h_out_stride, G, &out[n_out++]);
     if (a->gates_out) ok &= rows_region(a->gates_out, a->rows, a->gates_stride, 4 * G, &out[n_out++]);
     if (two_phase(a)) ok &= rows_region(a->scratch, a->rows, 3 * G, 3 * G, &out[n_out++]);
-    ADD_STEP_INPUT_REGIONS(a, a->bias_x, Z, in, n_in, ok);
-    if (a->reset_after && a->bias_hn) ok &= rows_region(a->bias_hn, 1, 0, G, &in[n_in++]);
+    ADD_STEP_INPUT_REGIONS(a, a->bias_x, Z, in, n_in, ok, !a->hn_in);
+    if (a->hn_in) ok &= rows_region(a->hn_in, a->rows, a->hn_in_stride, G, &in[n_in++]);
+    else if (a->reset_after && a->bias_hn) ok &= rows_region(a->bias_hn, 1, 0, G, &in[n_in++]);
     if (!ok) return RNNK_INVALID_SIZE;
     return outputs_apart(out, n_out, in, n_in);
 }
@@ -56,12 +57,15 @@ static void panel_product(float *restrict acc, int n, const float *v, int width,
 static void gru_accumulate_portable(const rnnk_gru_step_args *a, int row, int q, int with_hn, float acc[32]) {
     const float *start = a->z_in ? a->z_in + row * a->z_in_stride + 24 * q : a->bias_x + 24 * q;
     for (int c = 0; c < 24; c++) acc[c] = start[c];
-    for (int u = 0; u < 8; u++) acc[24 + u] = a->reset_after && a->bias_hn ? a->bias_hn[8 * q + u] : 0.0f;
+    for (int u = 0; u < 8; u++) {
+        acc[24 + u] = a->hn_in ? a->hn_in[row * a->hn_in_stride + 8 * q + u]
+                    : a->reset_after && a->bias_hn ? a->bias_hn[8 * q + u] : 0.0f;
+    }
     if (a->x_width > 0) {
         const float *w = a->wx + rnnk_gru_packed_index(a->groups, a->x_width, 0, 24 * q);
         panel_product(acc, 24, a->x + row * a->x_stride, a->x_width, w);
     }
-    if (a->h_width > 0) {
+    if (a->h_width > 0 && !a->hn_in) {
         const float *h = a->h + row * a->h_stride;
         const float *w = a->wh + rnnk_gru_packed_index(a->groups, a->h_width, 0, 24 * q);
         panel_product(acc, 16, h, a->h_width, w);

@@ -32,21 +32,21 @@ TARGET INLINE void VARIANT(panel_product)(v8 acc[TILE_ROWS][4], const int R, con
     }
 }
 
-// acc = the rows' starting values (z_in or bias_x, and bias_hn or 0 in n_h), + x W for r, z, n_x,
-// + h W for r, z, and (`with_hn`) + h W_hn into n_h.
+// acc = the rows' starting values (z_in or bias_x, and hn_in, bias_hn or 0 in n_h), + x W for r, z,
+// n_x, + h W for r, z, and (`with_hn`) + h W_hn into n_h (no h products when hn_in supplies them).
 TARGET INLINE void VARIANT(gru_accumulate)(const rnnk_gru_step_args *a, int r0, int q, const int R,
                                            const int with_hn, v8 acc[TILE_ROWS][4]) {
     const v8 hn = a->reset_after && a->bias_hn ? LOAD8(a->bias_hn + 8 * q) : (v8){0};
     UNROLL for (int r = 0; r < R; r++) {
         const float *start = a->z_in ? a->z_in + (r0 + r) * a->z_in_stride + 24 * q : a->bias_x + 24 * q;
         UNROLL for (int j = 0; j < 3; j++) acc[r][j] = LOAD8(start + 8 * j);
-        acc[r][3] = hn;
+        acc[r][3] = a->hn_in ? LOAD8(a->hn_in + (r0 + r) * a->hn_in_stride + 8 * q) : hn;
     }
     if (a->x_width > 0) {
         VARIANT(panel_product)(acc, R, a->x + r0 * a->x_stride, a->x_stride, a->x_width,
                                a->wx + rnnk_gru_packed_index(a->groups, a->x_width, 0, 24 * q), 0, 3, 2);
     }
-    if (a->h_width > 0) {
+    if (a->h_width > 0 && !a->hn_in) {
         VARIANT(panel_product)(acc, R, a->h + r0 * a->h_stride, a->h_stride, a->h_width,
                                a->wh + rnnk_gru_packed_index(a->groups, a->h_width, 0, 24 * q), 0, with_hn ? 3 : 2, 3);
     }

@@ -47,9 +47,10 @@ static inline int overlap(region a, region b) { return a.lo < b.hi && b.lo < a.h
 // GRU 24), G the padded hidden size and Z the columns of a row (`columns * groups`).
 #define STEP_SIZES_INVALID(a, columns)                                                    \
     ((a)->rows < 0 || (a)->groups < 1 || (a)->groups > INT_MAX / (columns) || (a)->x_width < 0 || (a)->h_width < 0)
-#define STEP_INPUTS_NULL(a, bias)                                                         \
+// `wh_read`: whether the step reads `wh` (the GRU's does not when `hn_in` replaces its products).
+#define STEP_INPUTS_NULL(a, bias, wh_read)                                                \
     (!(a)->h_out || ((a)->x_width > 0 && (!(a)->x || !(a)->wx)) ||                        \
-     ((a)->h_width > 0 && (!(a)->h || !(a)->wh)) || (!(a)->z_in && !(bias)))
+     ((a)->h_width > 0 && (!(a)->h || ((wh_read) && !(a)->wh))) || (!(a)->z_in && !(bias)))
 #define STEP_LAYOUT_BAD(a, G, Z)                                                          \
     (((a)->x_width > 0 && (a)->x_stride < (a)->x_width) || ((a)->h_width != 0 && (a)->h_width != (G)) || \
      ((a)->h_width > 0 && (a)->h_stride < (G)) || (a)->h_out_stride < (G) ||              \
@@ -57,10 +58,10 @@ static inline int overlap(region a, region b) { return a.lo < b.hi && b.lo < a.h
      ((a)->z_in && (a)->z_in_stride < (Z)))
 
 // Appends the regions of the inputs both steps read, named by the fields their argument structures
-// share (rnn_kernels.h): x and wx when x_width > 0, h and wh when h_width > 0 (h_width is then G),
+// share (rnn_kernels.h): x and wx when x_width > 0, h and (when `wh_read`) wh when h_width > 0 (h_width is then G),
 // and the z_in rows or else `bias`, `Z` columns wide (4G for the LSTM, 3G for the GRU). `ok`
 // becomes 0 when one does not fit in the address space.
-#define ADD_STEP_INPUT_REGIONS(a, bias, Z, in, n_in, ok)                                  \
+#define ADD_STEP_INPUT_REGIONS(a, bias, Z, in, n_in, ok, wh_read)                         \
     do {                                                                                  \
         if ((a)->x_width > 0) {                                                           \
             ok &= rows_region((a)->x, (a)->rows, (a)->x_stride, (a)->x_width, &(in)[(n_in)++]); \
@@ -68,7 +69,7 @@ static inline int overlap(region a, region b) { return a.lo < b.hi && b.lo < a.h
         }                                                                                 \
         if ((a)->h_width > 0) {                                                           \
             ok &= rows_region((a)->h, (a)->rows, (a)->h_stride, (a)->h_width, &(in)[(n_in)++]); \
-            ok &= rows_region((a)->wh, 1, 0, (Z) * (a)->h_width, &(in)[(n_in)++]);        \
+            if (wh_read) ok &= rows_region((a)->wh, 1, 0, (Z) * (a)->h_width, &(in)[(n_in)++]); \
         }                                                                                 \
         if ((a)->z_in) ok &= rows_region((a)->z_in, (a)->rows, (a)->z_in_stride, (Z), &(in)[(n_in)++]); \
         else ok &= rows_region((bias), 1, 0, (Z), &(in)[(n_in)++]);                      \

@@ -18,7 +18,7 @@ int rnnk_lstm_step_check(const rnnk_lstm_step_args *a) {
     if (!a) return RNNK_NULL_POINTER;
     if (STEP_SIZES_INVALID(a, 32)) return RNNK_INVALID_SIZE;
     const ptrdiff_t G = 8 * (ptrdiff_t)a->groups, Z = 4 * G;
-    if (STEP_INPUTS_NULL(a, a->bias) || !a->c_out || (a->cell_tanh_out && !a->gates_out)) return RNNK_NULL_POINTER;
+    if (STEP_INPUTS_NULL(a, a->bias, 1) || !a->c_out || (a->cell_tanh_out && !a->gates_out)) return RNNK_NULL_POINTER;
     if (STEP_LAYOUT_BAD(a, G, Z) || a->c_stride < G) return RNNK_BAD_LAYOUT;
 
     region out[4], in[7];
@@ -27,7 +27,7 @@ int rnnk_lstm_step_check(const rnnk_lstm_step_args *a) {
     ok &= rows_region(a->h_out, a->rows, a->h_out_stride, G, &out[n_out++]);
     if (a->gates_out) ok &= rows_region(a->gates_out, a->rows, a->gates_stride, 4 * G, &out[n_out++]);
     if (a->cell_tanh_out) ok &= rows_region(a->cell_tanh_out, a->rows, a->c_stride, G, &out[n_out++]);
-    ADD_STEP_INPUT_REGIONS(a, a->bias, Z, in, n_in, ok);
+    ADD_STEP_INPUT_REGIONS(a, a->bias, Z, in, n_in, ok, 1);
     if (a->c_prev && a->c_prev != a->c_out) ok &= rows_region(a->c_prev, a->rows, a->c_stride, G, &in[n_in++]);
     if (!ok) return RNNK_INVALID_SIZE;
 
@@ -52,6 +52,58 @@ int rnnk_sgemm_check(int m, int n, int k, const float *a, ptrdiff_t a_row, ptrdi
     if (!ok) return RNNK_INVALID_SIZE;
     if (overlap(rc, ra) || overlap(rc, rb)) return RNNK_OVERLAP;
     return RNNK_OK;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The portable variant (RNNK_ISA_NONE): one row x one group (8 units) at a time, in plain C, any
+// compiler and architecture. The same order of additions as the vector tiles (start, then k = 0,
+// 1, ... of x, then of h), so the variants differ only in rounding (FMA or not) and in the tanh of
+// g (AVX-512 takes it as 2 sigmoid(2 z) - 1). The reference the vector variants of other
+// architectures are tested against, and what the int8 step (int8_step.c) runs its gates on where
+// no vector variant exists.
+
+// acc[c] += sum over k < width of v[k] * w[k * n + c] for the 32 columns of one group, k in
+// increasing order (a panel row holds `n` columns: 64 for a pair of groups, 32 for an odd last one).
+static void group_product(float *restrict acc, const float *v, int width, const float *w, ptrdiff_t n) {
+    for (int k = 0; k < width; k++, w += n) {
+        for (int c = 0; c < 32; c++) acc[c] += v[k] * w[c];
+    }
+}
+
+static void lstm_row_portable(const rnnk_lstm_step_args *a, int row, int q) {
+    float acc[32];
+    const float *start = a->z_in ? a->z_in + row * a->z_in_stride + 32 * q : a->bias + 32 * q;
+    for (int c = 0; c < 32; c++) acc[c] = start[c];
+    const ptrdiff_t n = (q & ~1) + 1 < a->groups ? 64 : 32;
+    if (a->x_width > 0) {
+        group_product(acc, a->x + row * a->x_stride, a->x_width, a->wx + rnnk_packed_index(a->groups, a->x_width, 0, 32 * q), n);
+    }
+    if (a->h && a->h_width > 0) {
+        group_product(acc, a->h + row * a->h_stride, a->h_width, a->wh + rnnk_packed_index(a->groups, a->h_width, 0, 32 * q), n);
+    }
+    for (int u = 0; u < 8; u++) {
+        const int unit = 8 * q + u;
+        const float i = sigmoid_f32(acc[u]), f = sigmoid_f32(acc[8 + u]);
+        const float g = tanh_f32(acc[16 + u]), o = sigmoid_f32(acc[24 + u]);
+        float c = i * g;
+        if (a->c_prev) c = f * a->c_prev[row * a->c_stride + unit] + c;
+        const float tc = tanh_f32(c);
+        a->c_out[row * a->c_stride + unit] = c;
+        a->h_out[row * a->h_out_stride + unit] = o * tc;
+        if (a->gates_out) {
+            float *out = a->gates_out + row * a->gates_stride + unit;
+            out[0] = i;
+            out[a->gates_hidden] = f;
+            out[2 * a->gates_hidden] = g;
+            out[3 * a->gates_hidden] = o;
+            if (a->cell_tanh_out) a->cell_tanh_out[row * a->c_stride + unit] = tc;
+        }
+    }
+}
+
+// Groups outer, rows inner, as the vector variants.
+static void step_portable(const rnnk_lstm_step_args *a) {
+    for (int q = 0; q < a->groups; q++) for (int row = 0; row < a->rows; row++) lstm_row_portable(a, row, q);
 }
 
 #if RNNK_X86_VARIANTS
@@ -303,15 +355,6 @@ AVX512 static void gemm512(int m, int n, int k, const gemm_args *g, int accumula
 
 // ---------------------------------------------------------------------------------------------
 
-int rnnk_lstm_step(rnnk_isa isa, const rnnk_lstm_step_args *args) {
-    if (!rnnk_fused_available(isa)) return RNNK_UNAVAILABLE;
-    const int status = rnnk_lstm_step_check(args);
-    if (status != RNNK_OK) return status;
-    if (isa == RNNK_ISA_AVX512) step512(args);
-    else step256(args);
-    return RNNK_OK;
-}
-
 int rnnk_sgemm(rnnk_isa isa, int m, int n, int k,
                const float *a, ptrdiff_t a_row, ptrdiff_t a_col,
                const float *b, ptrdiff_t ldb,
@@ -329,13 +372,7 @@ int rnnk_sgemm(rnnk_isa isa, int m, int n, int k,
     return RNNK_OK;
 }
 
-#else // not x86-64 with a recent clang: no fused variants; the runtime uses its portable path.
-
-int rnnk_lstm_step(rnnk_isa isa, const rnnk_lstm_step_args *args) {
-    (void)isa;
-    (void)args;
-    return RNNK_UNAVAILABLE;
-}
+#else // not x86-64 with a recent clang: no vector variants.
 
 int rnnk_sgemm(rnnk_isa isa, int m, int n, int k, const float *a, ptrdiff_t a_row, ptrdiff_t a_col,
                const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, int accumulate) {
@@ -345,3 +382,21 @@ int rnnk_sgemm(rnnk_isa isa, int m, int n, int k, const float *a, ptrdiff_t a_ro
 }
 
 #endif
+
+int rnnk_lstm_step(rnnk_isa isa, const rnnk_lstm_step_args *args) {
+    if (isa != RNNK_ISA_NONE && !rnnk_fused_available(isa)) return RNNK_UNAVAILABLE;
+    const int status = rnnk_lstm_step_check(args);
+    if (status != RNNK_OK) return status;
+#if RNNK_X86_VARIANTS
+    if (isa == RNNK_ISA_AVX512) {
+        step512(args);
+        return RNNK_OK;
+    }
+    if (isa == RNNK_ISA_AVX2) {
+        step256(args);
+        return RNNK_OK;
+    }
+#endif
+    step_portable(args);
+    return RNNK_OK;
+}

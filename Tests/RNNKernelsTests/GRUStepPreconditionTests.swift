@@ -45,7 +45,7 @@ struct GRUStepPreconditionTests {
                 rows: Int32(r), groups: Int32(Self.groups), x: x, x_stride: Self.xWidth, x_width: Int32(Self.xWidth), wx: wx,
                 h: h, h_stride: g, h_width: Int32(g), wh: wh, bias_x: biasX, bias_hn: biasHN, reset_after: 0,
                 h_out: hOut, h_out_stride: g, scratch: scratch, z_in: nil, z_in_stride: 0,
-                gates_out: gates, gates_stride: 4 * g, gates_hidden: Int32(g))
+                gates_out: gates, gates_stride: 4 * g, gates_hidden: Int32(g), hn_in: nil, hn_in_stride: 0)
         }
     }
 

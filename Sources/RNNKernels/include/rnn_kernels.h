@@ -122,8 +122,10 @@ static inline ptrdiff_t rnnk_packed_index(int groups, int width, int k, int col)
 /// "a region" is the floats the kernel touches: `(rows - 1) * stride + width` from its pointer, or
 /// nothing when `rows` or `width` is 0):
 ///
-/// 1. `RNNK_UNAVAILABLE` (-1): `isa` is not `RNNK_ISA_AVX2` or `RNNK_ISA_AVX512`, or this build or
-///    CPU lacks it.
+/// 1. `RNNK_UNAVAILABLE` (-1): `isa` is not `RNNK_ISA_NONE` (the portable variant in plain C,
+///    available on every CPU and build), `RNNK_ISA_AVX2` or `RNNK_ISA_AVX512`, or this build or CPU
+///    lacks it. (The Swift runtime's own portable LSTM path is BLAS + a Swift gate pass; the C
+///    portable variant is the reference for other architectures' variants and the int8 step's.)
 /// 2. `RNNK_NULL_POINTER`: `args` is NULL.
 /// 3. `RNNK_INVALID_SIZE`: `rows < 0`; `groups < 1` or `groups > INT_MAX / 32`; `x_width < 0`;
 ///    `h_width < 0`.
@@ -219,6 +221,13 @@ typedef struct rnnk_gru_step_args {
     float *gates_out;
     ptrdiff_t gates_stride;
     int gates_hidden;
+    /// Optional, reset_after = 1 only (used by the int8 step, `rnnk_gru_step_i8`): per-row recurrent
+    /// terms of n, `h W_hn + b_hn` (`[rows][G]`, row stride `hn_in_stride`), computed another way.
+    /// The kernel then computes no recurrent product at all: `wh` and `bias_hn` are not read (`wh`
+    /// may be NULL), the starting values (`z_in` or `bias_x`) must already hold the recurrent r and
+    /// z terms, and `h` (still `h_width = G`) is read only for the update `n + z (h - n)`.
+    const float *hn_in;
+    ptrdiff_t hn_in_stride;
 } rnnk_gru_step_args;
 
 /// Where weight `(k, col)` of a `[width, 24 * groups]` GRU matrix goes in its packed layout: one
@@ -242,18 +251,19 @@ static inline ptrdiff_t rnnk_gru_packed_index(int groups, int width, int k, int 
 /// 3. `RNNK_INVALID_SIZE`: `rows < 0`; `groups < 1` or `groups > INT_MAX / 24`; `x_width < 0`;
 ///    `h_width < 0`.
 /// 4. `RNNK_NULL_POINTER`: `h_out` is NULL; `x_width > 0` and `x` or `wx` is NULL; `h_width > 0`
-///    and `h` or `wh` is NULL; `z_in` and `bias_x` are both NULL; two-phase and `scratch` is NULL.
+///    and `h` is NULL, or `wh` is NULL without `hn_in`; `z_in` and `bias_x` are both NULL;
+///    two-phase and `scratch` is NULL.
 /// 5. `RNNK_BAD_LAYOUT`: `x_width > 0` and `x_stride < x_width`; `h_width` is neither 0 nor `G`;
 ///    `h_width > 0` and `h_stride < G`; `h_out_stride < G`; `gates_out` given and
 ///    `gates_hidden != G` or `gates_stride < 4 * gates_hidden`; `z_in` given and
-///    `z_in_stride < 24 * groups`.
+///    `z_in_stride < 24 * groups`; `hn_in` given and `reset_after` is 0 or `hn_in_stride < G`.
 /// 6. `RNNK_INVALID_SIZE`: a region's end (`x`, `h`, `z_in`, `h_out`, `gates_out` over `rows`
 ///    rows; `scratch` `rows * 3 * G` floats when two-phase; `wx` `24 * groups * x_width` floats,
 ///    `wh` `24 * groups * h_width`, `bias_x` `24 * groups`, `bias_hn` `G`) does not fit in the
 ///    address space (computed with overflow checks).
 /// 7. `RNNK_OVERLAP`: two of the outputs `h_out`, `gates_out`, `scratch` (when two-phase) overlap,
-///    or one of them overlaps an input that is read (`x`, `wx`, `h`, `wh`, `bias_x` unless `z_in`
-///    replaces it, `bias_hn` when `reset_after`, `z_in`). Regions are compared from their first
+///    or one of them overlaps an input that is read (`x`, `wx`, `h`, `wh` and `bias_hn` (when
+///    `reset_after`) unless `hn_in` replaces them, `bias_x` unless `z_in` replaces it, `z_in`, `hn_in`). Regions are compared from their first
 ///    to their last float, so two row-interleaved arrays count as overlapping.
 ///
 /// A NULL `h` with `h_width` 0 means `h = 0`; a non-NULL `h` with `h_width` 0 is not read (and
