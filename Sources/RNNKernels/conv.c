@@ -1,6 +1,6 @@
 // conv.c: the convolutional layers of spec/FORMAT.md §6.1 (since 1.4) for the runtime and the trainer:
-// the 2-D convolution (a portable variant here and the vector variants of conv_variant.h), floor-mode
-// max pooling, and the trainer's im2col / col2im. Feature maps are channels-last (rnn_kernels.h).
+// the 2-D convolution (a portable variant here and the vector variants of conv_variant.h: AVX2,
+// AVX-512, NEON), floor-mode max pooling, and the trainer's im2col / col2im. Feature maps are channels-last (rnn_kernels.h).
 #include "kernel_common.h"
 
 #include <string.h>
@@ -149,6 +149,20 @@ static void conv2d_portable(const rnnk_conv2d_args *a) {
 
 #endif
 
+#if RNNK_NEON_VARIANTS
+
+// ARM64: AVX2's tile of 4 pixels x 16 channels (an 8-lane vector is two 128-bit registers, so
+// NEON's 32 hold what AVX2's 16 do; not measured on an ARM CPU).
+#define VARIANT(f) f##_v8_neon
+#define TARGET NEON
+#define TILE_PIXELS 4
+#include "conv_variant.h"
+#undef VARIANT
+#undef TARGET
+#undef TILE_PIXELS
+
+#endif
+
 int rnnk_conv2d(rnnk_isa isa, const rnnk_conv2d_args *args) {
     if (isa != RNNK_ISA_NONE && !rnnk_fused_available(isa)) return RNNK_UNAVAILABLE;
     const int status = conv2d_check(args);
@@ -160,6 +174,12 @@ int rnnk_conv2d(rnnk_isa isa, const rnnk_conv2d_args *args) {
     }
     if (isa == RNNK_ISA_AVX2) {
         conv2d_v8_256(args);
+        return RNNK_OK;
+    }
+#endif
+#if RNNK_NEON_VARIANTS
+    if (isa == RNNK_ISA_NEON) {
+        conv2d_v8_neon(args);
         return RNNK_OK;
     }
 #endif

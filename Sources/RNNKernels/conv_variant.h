@@ -3,8 +3,9 @@
 // with three macros defined, as gru_step_variant.h:
 //
 //   VARIANT(f)    the name of `f` in this variant, e.g. f_v8_256 (tanh_v8_256 is kernel_common.h's)
-//   TARGET        the target attribute, AVX2 or AVX512
-//   TILE_PIXELS   the output pixels of a full tile: 4 for AVX2's 16 vector registers, 8 for AVX-512's 32
+//   TARGET        the target attribute, AVX2 or AVX512 (x86-64), NEON (ARM64, empty)
+//   TILE_PIXELS   the output pixels of a full tile: 4 for AVX2's 16 vector registers, 8 for AVX-512's 32,
+//                 4 for NEON (32 registers of 128 bits: the register file of AVX2)
 //   WIDE_PIXELS   (AVX-512 only) the pixels of a 16-lane tile: pairs of output groups (16 channels) are
 //                 one 512-bit vector, so a tile of 16 pixels needs 16 accumulators, one weight load and
 //                 one broadcast per input, half the FMAs of two 8-lane vectors

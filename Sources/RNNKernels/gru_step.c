@@ -7,9 +7,10 @@
 // recurrent product of n is taken over r * h, which needs the r of every unit first, so that mode
 // runs in two phases over all groups with a scratch buffer between them (rnn_kernels.h).
 //
-// Three variants: a portable one in plain C (any compiler, any architecture: the one RNNK_ISA_NONE
-// runs), and AVX2 and AVX-512 ones from one 8-lane template (gru_step_variant.h) that clang
-// compiles per instruction set with target attributes, chosen at run time.
+// Four variants: a portable one in plain C (any compiler, any architecture: the one RNNK_ISA_NONE
+// runs), and AVX2, AVX-512 (x86-64) and NEON (ARM64) ones from one 8-lane template
+// (gru_step_variant.h) that clang compiles per instruction set with target attributes, chosen at
+// run time.
 #include "kernel_common.h"
 
 // ---------------------------------------------------------------------------------------------
@@ -151,7 +152,7 @@ static void gru_step_portable(const rnnk_gru_step_args *a) {
 // ---------------------------------------------------------------------------------------------
 // The vector variants: gru_step_variant.h, once per instruction set.
 
-#if RNNK_X86_VARIANTS
+#if RNNK_VECTOR_VARIANTS
 
 // TILE(a, r, q, n) over the rows, TILE_ROWS at a time, then one tile of the 1 to TILE_ROWS - 1
 // rows left: each count is its own fully unrolled copy (the counts a variant cannot have left are
@@ -169,6 +170,10 @@ static void gru_step_portable(const rnnk_gru_step_args *a) {
         default: break;                                                                   \
         }                                                                                 \
     }
+
+#endif
+
+#if RNNK_X86_VARIANTS
 
 #define VARIANT(f) f##_v8_256
 #define TARGET AVX2
@@ -188,6 +193,20 @@ static void gru_step_portable(const rnnk_gru_step_args *a) {
 
 #endif
 
+#if RNNK_NEON_VARIANTS
+
+// ARM64: AVX2's tile of 3 rows. NEON's 32 registers are 128 bits, so an 8-lane vector takes two
+// and the register file holds what AVX2's 16 do (gru_step_variant.h).
+#define VARIANT(f) f##_v8_neon
+#define TARGET NEON
+#define TILE_ROWS 3
+#include "gru_step_variant.h"
+#undef VARIANT
+#undef TARGET
+#undef TILE_ROWS
+
+#endif
+
 int rnnk_gru_step(rnnk_isa isa, const rnnk_gru_step_args *args) {
     if (isa != RNNK_ISA_NONE && !rnnk_fused_available(isa)) return RNNK_UNAVAILABLE;
     const int status = rnnk_gru_step_check(args);
@@ -199,6 +218,12 @@ int rnnk_gru_step(rnnk_isa isa, const rnnk_gru_step_args *args) {
     }
     if (isa == RNNK_ISA_AVX2) {
         gru_step_v8_256(args);
+        return RNNK_OK;
+    }
+#endif
+#if RNNK_NEON_VARIANTS
+    if (isa == RNNK_ISA_NEON) {
+        gru_step_v8_neon(args);
         return RNNK_OK;
     }
 #endif

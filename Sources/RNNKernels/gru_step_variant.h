@@ -4,12 +4,15 @@
 //
 //   VARIANT(f)   the name of `f` in this variant, e.g. f_v8_256; the math (exp, sigmoid, tanh of
 //                kernel_common.h's DEFINE_MATH) has the same suffix
-//   TARGET       the target attribute, AVX2 or AVX512
-//   TILE_ROWS    the rows of a full tile: 3 for AVX2's 16 vector registers, 6 for AVX-512's 32
+//   TARGET       the target attribute, AVX2 or AVX512 (x86-64), NEON (ARM64, where it is empty)
+//   TILE_ROWS    the rows of a full tile: 3 for AVX2's 16 vector registers, 6 for AVX-512's 32;
+//                3 for NEON, whose 32 registers are 128 bits (an 8-lane vector takes two, so
+//                they hold what AVX2's 16 hold)
 //
-// Both variants are the same 8-lane code; AVX-512 gains the registers for twice the rows per
+// All variants are the same 8-lane code; AVX-512 gains the registers for twice the rows per
 // weight load. Only the target and TILE_ROWS differ, so the AVX2 tests, which run on the machines
-// we have, cover the AVX-512 variant's logic too.
+// we have, cover the AVX-512 variant's logic too. (The NEON variant is tested under emulation
+// against the portable one: Tests/KernelsC.)
 //
 // A tile is R <= TILE_ROWS rows x 1 group (8 units, 24 columns). A row has 4 accumulators: r, z,
 // the input side of n (n_x) and its recurrent side (n_h); per k the tile loads 3 weight vectors

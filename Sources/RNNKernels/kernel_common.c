@@ -1,5 +1,5 @@
 // What every kernel of RNNKernels shares at run time: the status messages and the choice of
-// variant (cpuid and xgetbv, asked once per process).
+// variant (x86-64: cpuid and xgetbv; ARM64: the OS's hardware capabilities; asked once per process).
 #include "kernel_common.h"
 
 const char *rnnk_status_message(int status) {
@@ -41,7 +41,31 @@ static rnnk_isa detect_uncached(void) {
     return RNNK_ISA_AVX2;
 }
 
-// cpuid is slow (and traps to the hypervisor in a VM), so the answer is computed once. Threads that
+#elif RNNK_NEON_VARIANTS
+
+#if defined(__linux__)
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMD
+#define HWCAP_ASIMD (1UL << 1) // linux/arch/arm64/include/uapi/asm/hwcap.h
+#endif
+#endif
+
+// Linux says whether the CPU has Advanced SIMD in AT_HWCAP (glibc's <sys/auxv.h> defines the bit).
+// Apple silicon always has it; elsewhere (other ARM64 systems) the compiler's baseline already
+// assumes it (__ARM_NEON, required by RNNK_NEON_VARIANTS), so the portable code uses it too.
+static rnnk_isa detect_uncached(void) {
+#if defined(__linux__)
+    return (getauxval(AT_HWCAP) & HWCAP_ASIMD) ? RNNK_ISA_NEON : RNNK_ISA_NONE;
+#else
+    return RNNK_ISA_NEON;
+#endif
+}
+
+#endif
+
+#if RNNK_VECTOR_VARIANTS
+
+// The answer is computed once (cpuid is slow, and traps to the hypervisor in a VM). Threads that
 // race here all store the same value.
 static int detected = -1;
 
@@ -54,11 +78,15 @@ rnnk_isa rnnk_detect_isa(void) {
     return (rnnk_isa)best;
 }
 
+#if RNNK_X86_VARIANTS
 int rnnk_fused_available(rnnk_isa isa) {
     return (isa == RNNK_ISA_AVX2 || isa == RNNK_ISA_AVX512) && (int)isa <= (int)rnnk_detect_isa();
 }
+#else
+int rnnk_fused_available(rnnk_isa isa) { return isa == RNNK_ISA_NEON && rnnk_detect_isa() == RNNK_ISA_NEON; }
+#endif
 
-#else // not x86-64 with a recent clang: no vector variants.
+#else // neither x86-64 nor ARM64 with a recent clang: no vector variants.
 
 rnnk_isa rnnk_detect_isa(void) { return RNNK_ISA_NONE; }
 
@@ -68,3 +96,5 @@ int rnnk_fused_available(rnnk_isa isa) {
 }
 
 #endif
+
+int rnnk_isa_available(rnnk_isa isa) { return isa == RNNK_ISA_NONE || rnnk_fused_available(isa); }

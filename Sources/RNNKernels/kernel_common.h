@@ -1,7 +1,7 @@
-// kernel_common.h: what the fused kernels (lstm_step.c, gru_step.c) share, internal to RNNKernels
-// (not in include/): the argument checks' regions, the vector types and target attributes of the
-// x86-64 variants, and the one polynomial exp (with sigmoid and tanh), instantiated for every
-// vector type and for plain `float` (the GRU's portable variant).
+// kernel_common.h: what the fused kernels (lstm_step.c, gru_step.c, conv.c) share, internal to
+// RNNKernels (not in include/): the argument checks' regions, the vector types and target
+// attributes of the x86-64 and ARM64 variants, and the one polynomial exp (with sigmoid and tanh),
+// instantiated for every vector type and for plain `float` (the portable variants).
 #ifndef RNNK_KERNEL_COMMON_H
 #define RNNK_KERNEL_COMMON_H
 
@@ -84,8 +84,9 @@ static inline int outputs_apart(const region *out, int n_out, const region *in, 
     return RNNK_OK;
 }
 
-// Whether `isa` is a fused (vector) variant that this build and CPU run: RNNK_ISA_AVX2 or
-// RNNK_ISA_AVX512, at most what rnnk_detect_isa found (kernel_common.c).
+// Whether `isa` is a fused (vector) variant that this build and CPU run: on x86-64 RNNK_ISA_AVX2 or
+// RNNK_ISA_AVX512, at most what rnnk_detect_isa found; on ARM64 RNNK_ISA_NEON when it found NEON
+// (kernel_common.c). Never RNNK_ISA_NONE (see rnnk_isa_available).
 __attribute__((visibility("hidden"))) int rnnk_fused_available(rnnk_isa isa);
 
 #define INLINE static inline __attribute__((always_inline))
@@ -135,8 +136,16 @@ INLINE float floats_f32(int i) { return ((f32_bits){.i = i}).f; }
 DEFINE_MATH(float, int, f32, )
 
 // ---------------------------------------------------------------------------------------------
-// The x86-64 vector variants need clang's vector extensions and its element-wise builtins (clang
-// 17 and later, e.g. Swift 6.1's); elsewhere only the portable variants exist.
+// The vector variants need clang's vector extensions and its element-wise builtins (clang 17 and
+// later, e.g. Swift 6.1's); elsewhere only the portable variants exist. They are the same C on
+// every architecture: an 8-lane `v8` is one 256-bit register on x86-64 (AVX2, AVX-512) and a pair
+// of 128-bit q registers on ARM64 (NEON), where clang splits each operation in two. So the 8-lane
+// tiles (lstm_step_variant.h, gru_step_variant.h, conv_variant.h) are instantiated for NEON too;
+// the 16-lane AVX-512 code (v16) is x86-64 only.
+//
+//   RNNK_X86_VARIANTS   x86-64: AVX2 and AVX-512 variants, chosen at run time (cpuid, xgetbv)
+//   RNNK_NEON_VARIANTS  ARM64 (AArch64) with Advanced SIMD: the NEON variants (HWCAP on Linux)
+//   RNNK_VECTOR_VARIANTS either of them: the 8-lane types and macros below exist
 
 #if defined(__has_builtin)
 #define RNNK_HAS_BUILTINS __has_builtin(__builtin_elementwise_fma) && __has_builtin(__builtin_elementwise_max)
@@ -146,26 +155,28 @@ DEFINE_MATH(float, int, f32, )
 
 #if defined(__x86_64__) && defined(__clang__) && RNNK_HAS_BUILTINS
 #define RNNK_X86_VARIANTS 1
+#define RNNK_NEON_VARIANTS 0
+#elif defined(__aarch64__) && defined(__ARM_NEON) && defined(__clang__) && RNNK_HAS_BUILTINS
+#define RNNK_X86_VARIANTS 0
+#define RNNK_NEON_VARIANTS 1
+#else
+#define RNNK_X86_VARIANTS 0
+#define RNNK_NEON_VARIANTS 0
+#endif
+#define RNNK_VECTOR_VARIANTS (RNNK_X86_VARIANTS || RNNK_NEON_VARIANTS)
 
-typedef float v16 __attribute__((vector_size(64)));
-typedef int i16 __attribute__((vector_size(64)));
+#if RNNK_VECTOR_VARIANTS
+
 typedef float v8 __attribute__((vector_size(32)));
 typedef int i8 __attribute__((vector_size(32)));
-// Same vectors with 4-byte alignment, for loads and stores at any float address.
-typedef float v16u __attribute__((vector_size(64), aligned(4)));
+// The same vector with 4-byte alignment, for loads and stores at any float address.
 typedef float v8u __attribute__((vector_size(32), aligned(4)));
 
-#define LOAD16(p) (*(const v16u *)(p))
 #define LOAD8(p) (*(const v8u *)(p))
 #define STORE8(p, v) (*(v8u *)(p) = (v))
-
-#define SPLAT16(s) ((v16){s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s})
 #define SPLAT8(s) ((v8){s, s, s, s, s, s, s, s})
 // Full unrolling of the small register-tile loops lets every accumulator live in a register.
 #define UNROLL _Pragma("clang loop unroll(full)")
-
-#define AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
-#define AVX2 __attribute__((target("avx2,fma")))
 
 // The element-wise operations DEFINE_MATH needs, for vector type V (integer twin I).
 #define DEFINE_VECTOR_OPS(V, I, NAME, TARGET)                                             \
@@ -174,6 +185,20 @@ typedef float v8u __attribute__((vector_size(32), aligned(4)));
     TARGET INLINE I bits_##NAME(V x) { return (I)x; }                                     \
     TARGET INLINE V floats_##NAME(I x) { return (V)x; }
 
+#endif
+
+#if RNNK_X86_VARIANTS
+
+typedef float v16 __attribute__((vector_size(64)));
+typedef int i16 __attribute__((vector_size(64)));
+typedef float v16u __attribute__((vector_size(64), aligned(4)));
+
+#define LOAD16(p) (*(const v16u *)(p))
+#define SPLAT16(s) ((v16){s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s})
+
+#define AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
+#define AVX2 __attribute__((target("avx2,fma")))
+
 DEFINE_VECTOR_OPS(v16, i16, v16_512, AVX512)
 DEFINE_VECTOR_OPS(v8, i8, v8_512, AVX512)
 DEFINE_VECTOR_OPS(v8, i8, v8_256, AVX2)
@@ -181,8 +206,18 @@ DEFINE_MATH(v16, i16, v16_512, AVX512)
 DEFINE_MATH(v8, i8, v8_512, AVX512)
 DEFINE_MATH(v8, i8, v8_256, AVX2)
 
-#else
-#define RNNK_X86_VARIANTS 0
+#endif
+
+#if RNNK_NEON_VARIANTS
+
+// Advanced SIMD is part of the AArch64 baseline (every ARMv8-A CPU an OS targets has it, and
+// compilers emit it without being asked), so the NEON variants need no target attribute: the name
+// marks them like AVX2 and AVX512 above. rnnk_detect_isa still asks the OS (HWCAP_ASIMD) on Linux.
+#define NEON
+
+DEFINE_VECTOR_OPS(v8, i8, v8_neon, NEON)
+DEFINE_MATH(v8, i8, v8_neon, NEON)
+
 #endif
 
 #endif

@@ -1,6 +1,7 @@
 // The fused LSTM step (rnn_kernels.h), written with clang's vector extensions and compiled per
 // instruction set with target attributes, so that one binary runs on any x86-64 CPU and picks
-// the widest variant at run time (rnnk_detect_isa).
+// the widest variant at run time (rnnk_detect_isa); on ARM64 the 8-lane variant is compiled for
+// NEON (lstm_step_variant.h). A portable plain-C variant runs everywhere else.
 //
 // Why a hand-written kernel when BLAS is at hand: per time step the runtime needs
 // z = [x, h] W + b followed by the gate nonlinearities. As a BLAS call plus a separate gate pass,
@@ -106,7 +107,7 @@ static void step_portable(const rnnk_lstm_step_args *a) {
     for (int q = 0; q < a->groups; q++) for (int row = 0; row < a->rows; row++) lstm_row_portable(a, row, q);
 }
 
-#if RNNK_X86_VARIANTS
+#if RNNK_VECTOR_VARIANTS
 
 // Training's extra outputs: the activated gates (gate-major) and tanh(c).
 #define DEFINE_STORE_GATES(NAME, TARGET)                                                   \
@@ -125,6 +126,10 @@ INLINE const float *panel(const float *w, int groups, int width, int q0, ptrdiff
     *stride = pair + 1 < groups ? 64 : 32;
     return w + rnnk_packed_index(groups, width, 0, 32 * q0);
 }
+
+#endif
+
+#if RNNK_X86_VARIANTS
 
 // ---------------------------------------------------------------------------------------------
 // AVX-512: a tile is R rows x G groups (G = 1 or 2). One group's 32 columns are two 16-lane
@@ -221,72 +226,15 @@ AVX512 static void step512(const rnnk_lstm_step_args *a) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// AVX2: 16 registers of 8 lanes. A tile is R rows x 1 group, one accumulator per gate: R = 3
-// holds 12 accumulators and 3 broadcasts; each weight vector is loaded once per k and used by
-// 3 FMAs. (Measured on the course model: 21.7k images/s, vs 15.5k with R = 2 and 12.9k with the
-// weights held in registers, which spills accumulators.)
+// AVX2: 16 registers of 8 lanes, a tile of 3 rows x 1 group (lstm_step_variant.h).
 
-DEFINE_STORE_GATES(store_gates256, AVX2)
-
-AVX2 INLINE void tile256(const rnnk_lstm_step_args *a, int r0, int q0, const int R) {
-    ptrdiff_t n;
-    v8 acc[3][4];
-    if (a->z_in) {
-        UNROLL for (int j = 0; j < 4; j++) UNROLL for (int r = 0; r < R; r++) {
-            acc[r][j] = LOAD8(a->z_in + (r0 + r) * a->z_in_stride + 32 * q0 + 8 * j);
-        }
-    } else {
-        UNROLL for (int j = 0; j < 4; j++) {
-            v8 b = LOAD8(a->bias + 32 * q0 + 8 * j);
-            UNROLL for (int r = 0; r < R; r++) acc[r][j] = b;
-        }
-    }
-    const float *x = a->x + r0 * a->x_stride;
-    const float *w = panel(a->wx, a->groups, a->x_width, q0, &n);
-    for (int k = 0; k < a->x_width; k++, w += n) {
-        v8 s[3];
-        UNROLL for (int r = 0; r < R; r++) s[r] = SPLAT8(x[r * a->x_stride + k]);
-        UNROLL for (int j = 0; j < 4; j++) {
-            v8 wv = LOAD8(w + 8 * j);
-            UNROLL for (int r = 0; r < R; r++) acc[r][j] = __builtin_elementwise_fma(s[r], wv, acc[r][j]);
-        }
-    }
-    if (a->h) {
-        const float *h = a->h + r0 * a->h_stride;
-        w = panel(a->wh, a->groups, a->h_width, q0, &n);
-        for (int k = 0; k < a->h_width; k++, w += n) {
-            v8 s[3];
-            UNROLL for (int r = 0; r < R; r++) s[r] = SPLAT8(h[r * a->h_stride + k]);
-            UNROLL for (int j = 0; j < 4; j++) {
-                v8 wv = LOAD8(w + 8 * j);
-                UNROLL for (int r = 0; r < R; r++) acc[r][j] = __builtin_elementwise_fma(s[r], wv, acc[r][j]);
-            }
-        }
-    }
-    v8 z[3][4];  // see tile512
-    UNROLL for (int r = 0; r < R; r++) UNROLL for (int j = 0; j < 4; j++) z[r][j] = acc[r][j];
-    for (int r = 0; r < R; r++) {
-        const int row = r0 + r;
-        const int unit = 8 * q0;
-        v8 i = sigmoid_v8_256(z[r][0]), f = sigmoid_v8_256(z[r][1]);
-        v8 g = tanh_v8_256(z[r][2]), o = sigmoid_v8_256(z[r][3]);
-        v8 c = i * g;
-        if (a->c_prev) c = f * LOAD8(a->c_prev + row * a->c_stride + unit) + c;
-        v8 tc = tanh_v8_256(c);
-        STORE8(a->c_out + row * a->c_stride + unit, c);
-        STORE8(a->h_out + row * a->h_out_stride + unit, o * tc);
-        if (a->gates_out) store_gates256(a, row, unit, i, f, g, o, tc);
-    }
-}
-
-AVX2 static void step256(const rnnk_lstm_step_args *a) {
-    for (int q = 0; q < a->groups; q++) {
-        int r = 0;
-        for (; r + 3 <= a->rows; r += 3) tile256(a, r, q, 3);
-        if (a->rows - r == 2) tile256(a, r, q, 2);
-        if (a->rows - r == 1) tile256(a, r, q, 1);
-    }
-}
+#define VARIANT(f) f##_v8_256
+#define TARGET AVX2
+#define TILE_ROWS 3
+#include "lstm_step_variant.h"
+#undef VARIANT
+#undef TARGET
+#undef TILE_ROWS
 
 // ---------------------------------------------------------------------------------------------
 // The backward pass's products (rnnk_sgemm), AVX-512 only: a tile is R rows x V vectors of 16
@@ -372,7 +320,7 @@ int rnnk_sgemm(rnnk_isa isa, int m, int n, int k,
     return RNNK_OK;
 }
 
-#else // not x86-64 with a recent clang: no vector variants.
+#else // not x86-64 with a recent clang: no AVX-512 GEMM.
 
 int rnnk_sgemm(rnnk_isa isa, int m, int n, int k, const float *a, ptrdiff_t a_row, ptrdiff_t a_col,
                const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, int accumulate) {
@@ -380,6 +328,21 @@ int rnnk_sgemm(rnnk_isa isa, int m, int n, int k, const float *a, ptrdiff_t a_ro
     (void)b; (void)ldb; (void)c; (void)ldc; (void)accumulate;
     return RNNK_UNAVAILABLE;
 }
+
+#endif
+
+#if RNNK_NEON_VARIANTS
+
+// ---------------------------------------------------------------------------------------------
+// NEON (ARM64): the AVX2 variant's 8-lane tile, 3 rows x 1 group (lstm_step_variant.h says why).
+
+#define VARIANT(f) f##_v8_neon
+#define TARGET NEON
+#define TILE_ROWS 3
+#include "lstm_step_variant.h"
+#undef VARIANT
+#undef TARGET
+#undef TILE_ROWS
 
 #endif
 
@@ -393,7 +356,13 @@ int rnnk_lstm_step(rnnk_isa isa, const rnnk_lstm_step_args *args) {
         return RNNK_OK;
     }
     if (isa == RNNK_ISA_AVX2) {
-        step256(args);
+        lstm_step_v8_256(args);
+        return RNNK_OK;
+    }
+#endif
+#if RNNK_NEON_VARIANTS
+    if (isa == RNNK_ISA_NEON) {
+        lstm_step_v8_neon(args);
         return RNNK_OK;
     }
 #endif

@@ -62,12 +62,15 @@ struct Engine {
     let math: ActivationMath
     /// The fused kernel variant recurrent layers run on, or `.none` for the portable path.
     let kernel: KernelISA
+    /// The variant of the int8 products, for layers that run the int8 evaluation (spec §6.6).
+    let int8Kernel: Int8ISA
 
-    init(network: CompiledNetwork, math: ActivationMath, kernel: KernelISA) {
+    init(network: CompiledNetwork, math: ActivationMath, kernel: KernelISA, int8Kernel: Int8ISA) {
         self.network = network
         self.math = math
         // The fused kernels implement the fast activations only.
         self.kernel = math == .fast ? kernel : .none
+        self.int8Kernel = math == .fast ? int8Kernel : .portable
     }
 
     /// Runs the inputs `indices` of `source` (each `lengths[k]` steps, `lengths[k] >= 1`) and writes
@@ -421,6 +424,10 @@ struct Engine {
     /// `workspace.cell` (loaded by the caller); otherwise both are 0.
     private func direction(_ r: RecurrentStage, _ w: DirectionWeights, x: UnsafePointer<Float>?, xStride: Int,
                            batch: PackedBatch, rows: HiddenRows, initialState: Bool, workspace ws: Workspace) {
+        if let q = w.int8 {
+            int8Direction(r, w, q, x: x, xStride: xStride, batch: batch, rows: rows, initialState: initialState, workspace: ws)
+            return
+        }
         switch r.cell {
         case .lstm:
             if kernel == .none {
@@ -513,6 +520,40 @@ struct Engine {
                             step.zInStride = 4 * hp
                         }
                         step.run(kernel)
+                    }
+                }
+            }
+        }
+    }
+
+    /// One direction of a layer that runs the int8 evaluation (spec §6.6), LSTM or reset-after GRU: per
+    /// step one call of the int8 step (rnn_kernels.h), which quantizes `x[t]` and `h[t-1]` per row,
+    /// takes the exact integer products, and runs the gates of the float step on the result.
+    private func int8Direction(_ r: RecurrentStage, _ w: DirectionWeights, _ q: Int8Weights, x: UnsafePointer<Float>?,
+                               xStride: Int, batch: PackedBatch, rows: HiddenRows, initialState: Bool, workspace ws: Workspace) {
+        guard let x else { preconditionFailure("an int8 layer always has its input rows (nothing folds into it)") }
+        let hp = r.paddedHidden
+        let lstm = r.cell == .lstm
+        q.input.withMatrix { wx in
+            q.recurrent.withMatrix { wh in
+                w.bias.withUnsafeBufferPointer { bias in
+                    w.biasHN.withUnsafeBufferPointer { biasHN in
+                        for t in 0..<batch.steps {
+                            let first = batch.offsets[t]
+                            let (h, hStride) = previous(t, rows, initialState: initialState, ws, hp)
+                            let (out, outStride) = rows.step(t)
+                            var step = Int8Step(
+                                cell: lstm ? .lstm : .gru, rows: batch.active[t], groups: hp / laneCount,
+                                x: x + first * xStride, xStride: xStride, wx: wx, h: h, hStride: hStride, wh: wh,
+                                bias: bias.baseAddress, hOut: out, hOutStride: outStride, scratch: ws.int8Scratch)
+                            step.biasHN = biasHN.baseAddress
+                            if lstm {
+                                step.cPrevious = t > 0 || initialState ? UnsafePointer(ws.cell) : nil
+                                step.cOut = ws.cell
+                                step.cStride = hp
+                            }
+                            step.run(int8Kernel)
+                        }
                     }
                 }
             }

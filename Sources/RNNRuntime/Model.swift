@@ -48,8 +48,16 @@ public final class Model: Sendable {
         encoder = file.metadata.input.tokens.map(TokenEncoder.init)
         var compiler = NetworkCompiler(file: file, folding: options.folding)
         compiler.embeddingFoldingLimit = max(0, options.embeddingFoldingLimitBytes)
+        compiler.int8Evaluation = options.evaluation == .automatic
         network = try compiler.compile()
     }
+
+    /// How many recurrent layers run the int8 evaluation (spec §6.6): 0 for a float file or with
+    /// ``RecurrentEvaluation/float``.
+    public var int8LayerCount: Int { network.recurrentStages.filter(\.isInt8).count }
+
+    /// The int8 products' variant for this CPU (what int8 layers run with ``StepKernel/automatic``).
+    public static var int8Kernel: Int8Kernel { Int8Kernel(Int8ISA.detected) }
 
     /// Reads, verifies (spec §7: checksum, versions, structure, values) and loads the model at `path`.
     ///
@@ -328,12 +336,8 @@ public final class Model: Sendable {
         let blockSize = min(options.blockSize, count, max(1, scratchLimit / Workspace.bytesPerImage(network)))
         let blocks = (count + blockSize - 1) / blockSize
         let workers = min(options.threads, blocks)
-        let kernel: KernelISA = switch options.kernel {
-        case .automatic: .detected
-        case .portable: .none
-        case .fused(let variant): variant.isa
-        }
-        let engine = Engine(network: network, math: options.activationMath, kernel: kernel)
+        let (kernel, int8Kernel) = options.kernel.variants
+        let engine = Engine(network: network, math: options.activationMath, kernel: kernel, int8Kernel: int8Kernel)
         // Per-step models: input i's rows start at the sum of the lengths before it.
         var rowStarts: [Int]? = nil
         var rows = count

@@ -47,6 +47,9 @@ struct NetworkCompiler {
     var embeddingFoldingLimit: Int = 64 << 20
     /// Whether to lay weights out for the fused kernels too (there is one on this CPU).
     var packForKernels: Bool = KernelISA.detected != .none
+    /// Whether recurrent layers stored as int8 keep their integer weights and run the int8
+    /// evaluation (spec §6.6; ``LoadOptions/evaluation``).
+    var int8Evaluation: Bool = true
 
     func compile() throws(RuntimeError) -> CompiledNetwork {
         let metadata = file.metadata
@@ -230,6 +233,11 @@ struct NetworkCompiler {
                 }
                 let h = spec.hidden, g = spec.cell.gates * h
                 let padded = GateLayout.paddedHidden(h)
+                // Spec §6.6: every direction's W_ih and W_hh stored as int8, an LSTM or a reset-after GRU.
+                let directionTensors = [spec.forward] + (spec.reverse.map { [$0] } ?? [])
+                let runsInt8 = int8Evaluation && spec.cell != .gru(resetAfter: false) && directionTensors.allSatisfy {
+                    file.tensor(named: $0.weightIH)?.dtype == .int8 && file.tensor(named: $0.weightHH)?.dtype == .int8
+                }
                 // Both directions' weights in Double, gate-major rows, logical input columns.
                 var directions = try ([spec.forward] + (spec.reverse.map { [$0] } ?? [])).map { t throws(RuntimeError) in
                     try RawDirection(cell: spec.cell, hidden: h, inputSize: spec.inputSize,
@@ -239,7 +247,9 @@ struct NetworkCompiler {
                 }
                 // Pending layers leave `columns` and `stride` alone: they still describe the rows the
                 // chain reads, which a folded layer reads instead.
-                if !pending.isEmpty {
+                if !pending.isEmpty && runsInt8 {
+                    flush()  // folding would replace the file's integer weights
+                } else if !pending.isEmpty {
                     let chain = compose(pending)
                     let foldedCost = directions.count * g * chain.columns
                     let unfoldedCost = pending.reduce(0) { $0 + $1.layer.inputSize * $1.layer.outputSize } + directions.count * g * spec.inputSize
@@ -255,7 +265,7 @@ struct NetworkCompiler {
                 let inputColumns = columns
                 var stageInputStride = stride
                 var foldTable = false
-                if stages.isEmpty, spec.cell == .lstm, spec.reverse == nil,
+                if stages.isEmpty, spec.cell == .lstm, spec.reverse == nil, !runsInt8,
                    case .embedding(_, let vocabulary, _, _) = inputStage,
                    case let (tableFloats, overflow) = vocabulary.multipliedReportingOverflow(by: 4 * padded),
                    !overflow, tableFloats <= embeddingFoldingLimit / 4 {
@@ -269,9 +279,18 @@ struct NetworkCompiler {
                         vocabulary: vocabulary, columns: 4 * padded, maxLength: maxLength)
                     stageInputStride = 0
                 }
-                let weights = directions.map {
+                var weights = directions.map {
                     $0.laidOut(padded: padded, inputColumns: stageInputStride == 0 ? [] : inputColumns, inputStride: stageInputStride,
-                               packLSTM: packForKernels)
+                               packLSTM: packForKernels, floatWeights: !runsInt8)
+                }
+                if runsInt8 {
+                    for (i, t) in directionTensors.enumerated() {
+                        weights[i].int8 = Int8Weights(
+                            input: try int8Matrix(t.weightIH, cell: spec.cell, hidden: h, padded: padded,
+                                                  inputColumns: inputColumns, stride: stageInputStride),
+                            recurrent: try int8Matrix(t.weightHH, cell: spec.cell, hidden: h, padded: padded,
+                                                      inputColumns: Array(0..<h), stride: padded))
+                    }
                 }
                 stages.append(.recurrent(RecurrentStage(
                     cell: spec.cell, hidden: h, paddedHidden: padded, inputStride: stageInputStride,
@@ -326,6 +345,30 @@ struct NetworkCompiler {
             }
         }
         return table
+    }
+
+    /// A recurrent weight stored as int8 (`[gates * hidden, columns]`, gate-major rows), laid out for
+    /// the int8 products: row `(gate, unit)` becomes column ``GateLayout/row(gate:unit:)`` (or
+    /// ``GateLayout/gruRow(gate:unit:)``) of `gates * padded`, logical input `j` goes to position
+    /// `inputColumns[j]` of `stride`; padded rows and columns are zero with scale 1.
+    private func int8Matrix(_ name: String, cell: CellKind, hidden h: Int, padded: Int, inputColumns: [Int],
+                            stride: Int) throws(RuntimeError) -> Int8Matrix {
+        let gates = cell.gates, columns = inputColumns.count
+        guard let tensor = file.tensor(named: name), tensor.shape == [gates * h, columns],
+              case .int8(let q, let s) = tensor.storage, q.count == gates * h * columns, s.count == gates * h else {
+            throw .unsupportedModel("tensor '\(name)' is not an int8 [\(gates * h), \(columns)] matrix")
+        }
+        var values = [Int8](repeating: 0, count: gates * padded * stride)
+        var scales = [Float](repeating: 1, count: gates * padded)
+        for gate in 0..<gates {
+            for unit in 0..<h {
+                let source = gate * h + unit
+                let column = cell == .lstm ? GateLayout.row(gate: gate, unit: unit) : GateLayout.gruRow(gate: gate, unit: unit)
+                scales[column] = s[source]
+                for j in 0..<columns { values[column * stride + inputColumns[j]] = q[source * columns + j] }
+            }
+        }
+        return Int8Matrix(values: values, scales: scales, columns: gates * padded, width: stride)
     }
 
     /// The dequantized values of tensor `name`, checked against the shape its layer requires.
@@ -477,8 +520,17 @@ private struct RawDirection {
 
     /// The padded, interleaved (and, for the step kernels, packed) layout. `inputColumns[j]` is the
     /// physical column of logical input `j` in a row of `inputStride` floats (0: no input weights).
-    func laidOut(padded: Int, inputColumns: [Int], inputStride: Int, packLSTM: Bool) -> DirectionWeights {
+    /// With `floatWeights` false (a layer that runs the int8 evaluation) only the biases are kept.
+    func laidOut(padded: Int, inputColumns: [Int], inputStride: Int, packLSTM: Bool, floatWeights: Bool = true) -> DirectionWeights {
         let h = hidden, rows = cell.gates * h
+        guard floatWeights else {
+            let lstm = cell == .lstm
+            let interleavedBias = lstm ? GateLayout.interleave(bias, hidden: h, padded: padded, columns: 1, stride: 1)
+                                       : GateLayout.interleaveGRU(bias, hidden: h, padded: padded, columns: 1, stride: 1)
+            return DirectionWeights(inputWeight: [], recurrentWeight: [], bias: interleavedBias,
+                                    biasHN: biasHN.isEmpty ? [] : (0..<padded).map { $0 < h ? Float(biasHN[$0]) : 0 },
+                                    packedInputWeight: [], packedRecurrentWeight: [])
+        }
         var scattered = [Double](repeating: 0, count: rows * inputStride)
         if inputStride > 0 {
             for row in 0..<rows { for j in 0..<columns { scattered[row * inputStride + inputColumns[j]] = a[row * columns + j] } }

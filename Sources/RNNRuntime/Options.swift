@@ -1,3 +1,5 @@
+import RNNCore
+
 /// Choices made once, when a ``Model`` is loaded.
 public struct LoadOptions: Sendable, Equatable {
     /// Whether activation-free dense layers in front of an LSTM are folded into its input weights.
@@ -7,17 +9,38 @@ public struct LoadOptions: Sendable, Equatable {
     /// many bytes; 0 never folds. Default 64 MiB.
     public var embeddingFoldingLimitBytes: Int
 
-    /// The defaults: fold dense layers when it saves work, fold embeddings up to 64 MiB.
-    public init(folding: DenseFolding = .whenCheaper, embeddingFoldingLimitBytes: Int = 64 << 20) {
+    /// How recurrent layers whose weights the file stores as int8 are evaluated. Default
+    /// ``RecurrentEvaluation/automatic``: the int8 evaluation of spec §6.6.
+    public var evaluation: RecurrentEvaluation
+
+    /// The defaults: fold dense layers when it saves work, fold embeddings up to 64 MiB, int8 layers
+    /// in the int8 evaluation.
+    public init(folding: DenseFolding = .whenCheaper, embeddingFoldingLimitBytes: Int = 64 << 20,
+                evaluation: RecurrentEvaluation = .automatic) {
         self.folding = folding
         self.embeddingFoldingLimitBytes = embeddingFoldingLimitBytes
+        self.evaluation = evaluation
     }
 }
 
-/// Which implementation runs an LSTM's time steps.
+/// How a recurrent layer whose weights are stored as int8 is evaluated (spec §6.6).
 ///
-/// Both compute spec §6.1 in binary32 with the same activation approximations; they differ only
-/// in rounding (summation order), far below the tolerances the tests check.
+/// The two differ by the quantization of the activations: the int8 evaluation rounds `x` and `h` to
+/// 8 bits per row and step (spec §6.6 states the error bound against binary32), the float evaluation
+/// dequantizes the weights at load and is exact to binary32 as for an f32 file.
+public enum RecurrentEvaluation: String, Sendable, Equatable, CaseIterable {
+    /// LSTMs and reset-after GRUs whose `W_ih` and `W_hh` are all int8 keep their integer weights and run
+    /// the int8 evaluation (integer products, `Int8Kernel`); every other layer runs in binary32.
+    case automatic
+    /// Every layer is dequantized at load and runs in binary32 (spec §6.1): the evaluation of f32 files.
+    case float
+}
+
+/// Which implementation runs the recurrent layers' time steps.
+///
+/// For float layers, all compute spec §6.1 in binary32 with the same activation approximations;
+/// they differ only in rounding (summation order), far below the tolerances the tests check. For
+/// int8 layers (spec §6.6) the integer products are identical on every variant.
 public enum StepKernel: Sendable, Equatable {
     /// The fused kernel for this CPU (``Model/fusedKernel``) when there is one and the activations
     /// are ``ActivationMath/fast``; otherwise ``portable``.
@@ -29,6 +52,17 @@ public enum StepKernel: Sendable, Equatable {
     /// ``RuntimeError/kernelUnavailable(requested:available:)`` when this CPU lacks it, and
     /// ``FusedKernel/none`` means ``portable``.
     case fused(FusedKernel)
+
+    /// The float variant and the int8 variant this choice runs: automatic, the best of each; portable,
+    /// the portable ones; a fused variant, its own and the int8 products of the same tier (AVX-512: VNNI
+    /// when the CPU has it, else AVX2).
+    var variants: (KernelISA, Int8ISA) {
+        switch self {
+        case .automatic: (.detected, .detected)
+        case .portable: (.none, .portable)
+        case .fused(let variant): (variant.isa, Int8ISA.matching(variant.isa))
+        }
+    }
 }
 
 /// Choices for one `classify` call of a ``Model``.

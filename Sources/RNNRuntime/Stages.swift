@@ -106,6 +106,17 @@ struct DirectionWeights: Sendable {
     var packedInputWeight: [Float]
     /// The recurrent weights in the step kernel's panels; empty likewise.
     var packedRecurrentWeight: [Float]
+    /// The file's int8 weights, for a layer that runs the int8 evaluation (spec §6.6); the float
+    /// weights above are then empty (only the biases are kept).
+    var int8: Int8Weights? = nil
+}
+
+/// One direction's int8 weights (spec §6.6), in the interleaved, padded gate columns.
+struct Int8Weights: Sendable {
+    /// `W_ih`, `[gates * paddedHidden]` columns of `inputStride` inputs.
+    var input: Int8Matrix
+    /// `W_hh`, `[gates * paddedHidden]` columns of `paddedHidden` inputs.
+    var recurrent: Int8Matrix
 }
 
 /// An LSTM or GRU layer rearranged for the fast path (spec §6.1), one or two directions.
@@ -128,6 +139,8 @@ struct RecurrentStage: Sendable {
 
     /// Whether the input stage already computed this layer's input projection.
     var inputIsProjection: Bool { inputStride == 0 }
+    /// Whether the layer runs the int8 evaluation (spec §6.6).
+    var isInt8: Bool { forward.int8 != nil }
     /// Pre-activation columns of one direction: `gates * paddedHidden`.
     var gateColumns: Int { cell.gates * paddedHidden }
     /// Width of one output row: `paddedHidden`, or twice that when bidirectional.

@@ -69,12 +69,8 @@ public final class Stream: Sendable {
         let options = try options.validated()
         self.model = model
         self.count = count
-        let kernel: KernelISA = switch options.kernel {
-        case .automatic: .detected
-        case .portable: .none
-        case .fused(let variant): variant.isa
-        }
-        engine = Engine(network: network, math: options.activationMath, kernel: kernel)
+        let (kernel, int8Kernel) = options.kernel.variants
+        engine = Engine(network: network, math: options.activationMath, kernel: kernel, int8Kernel: int8Kernel)
         state = Locked(StreamBuffers(network: network, count: count, fused: engine.kernel != .none))
     }
 

@@ -27,6 +27,9 @@ final class Workspace {
     private(set) var backward: UnsafeMutablePointer<Float>
     /// The GRU kernel's hand-over between its two phases (reset before the product), `[capacity, 3 * paddedHidden]`.
     let gruScratch: UnsafeMutablePointer<Float>
+    /// The int8 step's scratch (``RNNCore/Int8Step/scratchBytes(cell:groups:xWidth:)``), for the
+    /// widest int8 layer (64 bytes when there is none).
+    let int8Scratch: UnsafeMutableRawPointer
     /// A stream's starting hidden state, gathered into batch order, `[capacity, paddedHidden]`.
     let initialHidden: UnsafeMutablePointer<Float>
     private let bidirectional: Bool
@@ -99,12 +102,22 @@ final class Workspace {
         reversed = .allocate(capacity: 1)
         backward = .allocate(capacity: 1)
         gruScratch = .allocate(capacity: capacity * 3 * padded)
+        int8Scratch = .allocate(byteCount: Self.int8ScratchBytes(network), alignment: 64)
         initialHidden = .allocate(capacity: capacity * padded)
         paddedStride = padded
         cell = .allocate(capacity: capacity * padded)
         hidden = (.allocate(capacity: capacity * padded), .allocate(capacity: capacity * padded))
         vectors = (.allocate(capacity: capacity * vectorStride), .allocate(capacity: capacity * vectorStride))
         convolutionScratch = .allocate(capacity: Self.convolutionScratchFloats(network))
+    }
+
+    /// The largest scratch an int8 step of the network needs (64 when it has none).
+    static func int8ScratchBytes(_ network: CompiledNetwork) -> Int {
+        network.recurrentStages.reduce(64) { bytes, r in
+            guard r.isInt8 else { return bytes }
+            return max(bytes, Int8Step.scratchBytes(cell: r.cell == .lstm ? .lstm : .gru, groups: r.paddedHidden / laneCount,
+                                                    xWidth: r.inputStride))
+        }
     }
 
     /// The largest scratch a convolution of the network needs (1 when it has none).
@@ -159,5 +172,6 @@ final class Workspace {
             p.deallocate()
         }
         tokenRows.deallocate()
+        int8Scratch.deallocate()
     }
 }

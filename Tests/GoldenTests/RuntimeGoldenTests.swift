@@ -19,12 +19,14 @@ import Testing
 
     /// Every combination a runtime must not depend on, beyond the defaults: several block sizes
     /// (including 1 and one that splits 37 unevenly), threads, libm activations and no folding.
+    // The golden values are the float evaluation of each file (spec §6.1; an int8 file's own int8
+    // evaluation, §6.6, is Int8ReferenceTests').
     static let variants: [(String, LoadOptions, ClassifyOptions)] = [
-        ("defaults", LoadOptions(), ClassifyOptions()),
-        ("block 1", LoadOptions(), ClassifyOptions(blockSize: 1)),
-        ("block 8, 2 threads", LoadOptions(), ClassifyOptions(threads: 2, blockSize: 8)),
-        ("block 16, libm", LoadOptions(), ClassifyOptions(blockSize: 16, activationMath: .libm)),
-        ("unfolded", LoadOptions(folding: .never), ClassifyOptions()),
+        ("defaults", LoadOptions(evaluation: .float), ClassifyOptions()),
+        ("block 1", LoadOptions(evaluation: .float), ClassifyOptions(blockSize: 1)),
+        ("block 8, 2 threads", LoadOptions(evaluation: .float), ClassifyOptions(threads: 2, blockSize: 8)),
+        ("block 16, libm", LoadOptions(evaluation: .float), ClassifyOptions(blockSize: 16, activationMath: .libm)),
+        ("unfolded", LoadOptions(folding: .never, evaluation: .float), ClassifyOptions()),
     ]
 
     @Test(arguments: GoldenManifest.casesOrEmpty)

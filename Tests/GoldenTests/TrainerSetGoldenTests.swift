@@ -122,7 +122,7 @@ extension Tolerance {
     @Test(arguments: cases)
     func runtimeMatchesWithinTheBinary32Tolerance(_ c: V12Manifest.Case) throws {
         let golden = try V12Case(c, in: trainerSetDirectory)
-        let model = try Model(golden.file)
+        let model = try Model(golden.file, options: LoadOptions(evaluation: .float))  // the float evaluation's golden values
         for (name, options) in V12GoldenTests.runtimeVariants {
             let actual: [[[Double]]]
             if golden.sequences.isEmpty {

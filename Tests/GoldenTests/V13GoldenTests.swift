@@ -70,7 +70,7 @@ import Testing
     @Test(arguments: cases)
     func runtimeMatchesTheExpectedValuesWithinTheBinary32Tolerance(_ c: V12Manifest.Case) throws {
         let golden = try V12Case(c, in: v13Directory)
-        let model = try Model(golden.file)
+        let model = try Model(golden.file, options: LoadOptions(evaluation: .float))  // the float evaluation's golden values
         for (name, options) in V12GoldenTests.runtimeVariants {
             let result = try model.classify(sequences: golden.sequences, options: options)
             let actual = (0..<golden.sequences.count).map { b in result.outputs(of: b).map { $0.map(Double.init) } }

@@ -88,7 +88,8 @@ struct FastPathTests {
     func fastPathMatchesReference(_ testCase: Case) throws {
         let file = randomModel(height: testCase.height, width: testCase.width, layers: testCase.layers,
                                seed: UInt64(testCase.name.utf8.count) * 7919, dtype: testCase.dtype)
-        let model = try Model(file, options: LoadOptions(folding: testCase.folding))
+        // The float evaluation (spec §6.1) against the reference; int8 files' own evaluation is Int8EvaluationTests'.
+        let model = try Model(file, options: LoadOptions(folding: testCase.folding, evaluation: .float))
         var rng = SplitMix64(seed: 42)
         let pixels = rng.bytes(37 * model.pixelsPerImage)
         let reference = try ReferenceModel(file).logits(pixels: pixels)
@@ -135,7 +136,8 @@ struct FastPathTests {
         }
     }
 
-    /// `FusedKernel.detected` agrees with the flags the kernel reports in /proc/cpuinfo.
+    /// `FusedKernel.detected` agrees with the flags the kernel reports in /proc/cpuinfo (x86-64:
+    /// `flags`; ARM64: `Features`, where `asimd` is NEON; every Apple silicon Mac has it).
     @Test func detectedKernelMatchesTheCPUFlags() throws {
         #if os(Linux) && arch(x86_64)
         let info = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
@@ -145,6 +147,15 @@ struct FastPathTests {
             : flags.isSuperset(of: ["avx2", "fma"]) ? .avx2 : .none
         #expect(FusedKernel.detected == expected)
         #expect(FusedKernel.supported.first == expected && FusedKernel.supported.last == FusedKernel.none)
+        #elseif os(Linux) && arch(arm64)
+        let info = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        let featuresLine = try #require(info.split(separator: "\n").first { $0.hasPrefix("Features") })
+        let expected: FusedKernel = featuresLine.split(separator: " ").contains("asimd") ? .neon : .none
+        #expect(FusedKernel.detected == expected)
+        #expect(FusedKernel.supported.first == expected && FusedKernel.supported.last == FusedKernel.none)
+        #elseif arch(arm64) && canImport(Darwin)
+        #expect(FusedKernel.detected == .neon)
+        #expect(FusedKernel.supported == [.neon, .none])
         #else
         #expect(FusedKernel.detected == .none)
         #endif

@@ -33,7 +33,7 @@ struct PythonReferenceTests {
     struct PythonFailure: Error, CustomStringConvertible { var message: String; var description: String { message } }
 
     static func checkAgreement(model url: URL, seed: UInt64, images: Int = 23) throws -> Double {
-        let model = try Model(contentsOf: url.path)
+        let model = try Model(contentsOf: url.path, options: LoadOptions(evaluation: .float))  // rnnm.py's float forward
         var rng = SplitMix64(seed: seed)
         let pixels = rng.bytes(images * model.pixelsPerImage)
         let expected = try pythonLogits(model: url, pixels: pixels)

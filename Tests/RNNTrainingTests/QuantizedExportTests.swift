@@ -26,7 +26,7 @@ import Testing
         }
         let images = Array(syntheticData(count: 8, seed: 9).pixels)
         let reference = try forward64(model: decoded, images: images, count: 8)
-        let runtime = try Model(decoded).classify(pixels: images).logits
+        let runtime = try Model(decoded, options: LoadOptions(evaluation: .float)).classify(pixels: images).logits  // the dequantized weights, as the trainer evaluates them
         let trainer = Evaluator(architecture: parameters.architecture, timeSteps: 6, threads: 1)
             .logits(parameters: parameters, images: images, count: 8)
         // float32 evaluation of the same weights: the golden f32 tolerance (spec/GOLDEN.md scale).

@@ -1,5 +1,6 @@
-// rnn_kernels.h: the fused LSTM and GRU steps, with variants per x86-64 instruction set (and a
-// portable variant of the GRU step), and the trainer's backward GEMM.
+// rnn_kernels.h: the fused LSTM and GRU steps and the 2-D convolution, with variants per
+// instruction set (x86-64 AVX2 and AVX-512, ARM64 NEON) and a portable plain-C variant of each,
+// and the trainer's backward GEMM (AVX-512 only).
 //
 // Internal to the RNN runtime (not part of the public C API in rnn_runtime.h). The Swift side
 // (RNNCore: GateLayout.swift lays the weights out, LSTMStep.swift and GRUStep.swift fill the
@@ -8,6 +9,7 @@
 #define RNN_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -37,20 +39,32 @@ extern "C" {
 /// other value), for messages.
 const char *rnnk_status_message(int status);
 
-/// Instruction-set variants of the fused kernels, best last.
+/// Instruction-set variants of the fused kernels, best last within an architecture (x86-64:
+/// NONE < AVX2 < AVX512; ARM64: NONE < NEON). Values of the other architecture are never available.
 typedef enum rnnk_isa {
     /// No vector variant on this CPU: for the LSTM the runtime uses its portable path (BLAS GEMM +
-    /// Swift gate pass); `rnnk_gru_step` runs its portable plain-C variant.
+    /// Swift gate pass); `rnnk_gru_step` runs its portable plain-C variant. As an argument of the
+    /// kernels, the portable plain-C variant, available on every CPU and build.
     RNNK_ISA_NONE = 0,
     /// 256-bit vectors with FMA (x86-64 Haswell and later, AMD Zen and later).
     RNNK_ISA_AVX2 = 1,
     /// 512-bit vectors (AVX-512 F/DQ/VL: Intel Skylake-SP and later, AMD Zen 4 and later).
     RNNK_ISA_AVX512 = 2,
+    /// ARM64 (AArch64) Advanced SIMD: the AVX2 variants' 8-lane tiles, each 8-lane vector a pair of
+    /// 128-bit registers (any ARMv8-A CPU: Linux reports it as HWCAP_ASIMD; every Apple silicon Mac).
+    /// Built with clang for aarch64 only; not `rnnk_sgemm`.
+    RNNK_ISA_NEON = 3,
 } rnnk_isa;
 
-/// The best variant this CPU and operating system support (checked with cpuid/xgetbv once per
-/// process; later calls return the cached answer).
+/// The best variant this CPU and operating system support (x86-64: cpuid/xgetbv; ARM64 Linux:
+/// getauxval(AT_HWCAP) & HWCAP_ASIMD; Apple ARM64: always NEON), asked once per process; later
+/// calls return the cached answer.
 rnnk_isa rnnk_detect_isa(void);
+
+/// 1 when the fused kernels (`rnnk_lstm_step`, `rnnk_gru_step`, `rnnk_conv2d`) run variant `isa`
+/// on this CPU and build, else 0: `RNNK_ISA_NONE` always; a vector variant when this build has it
+/// and the CPU supports it (on x86-64 AVX2 also where AVX-512 was found). Any other value: 0.
+int rnnk_isa_available(rnnk_isa isa);
 
 /// One time step of an LSTM layer for `rows` sequences, fused: matrix products, gates, cell update.
 ///
@@ -123,8 +137,8 @@ static inline ptrdiff_t rnnk_packed_index(int groups, int width, int k, int col)
 /// nothing when `rows` or `width` is 0):
 ///
 /// 1. `RNNK_UNAVAILABLE` (-1): `isa` is not `RNNK_ISA_NONE` (the portable variant in plain C,
-///    available on every CPU and build), `RNNK_ISA_AVX2` or `RNNK_ISA_AVX512`, or this build or CPU
-///    lacks it. (The Swift runtime's own portable LSTM path is BLAS + a Swift gate pass; the C
+///    available on every CPU and build), `RNNK_ISA_AVX2`, `RNNK_ISA_AVX512` or `RNNK_ISA_NEON`, or
+///    this build or CPU lacks it (`rnnk_isa_available`). (The Swift runtime's own portable LSTM path is BLAS + a Swift gate pass; the C
 ///    portable variant is the reference for other architectures' variants and the int8 step's.)
 /// 2. `RNNK_NULL_POINTER`: `args` is NULL.
 /// 3. `RNNK_INVALID_SIZE`: `rows < 0`; `groups < 1` or `groups > INT_MAX / 32`; `x_width < 0`;
@@ -246,7 +260,8 @@ static inline ptrdiff_t rnnk_gru_packed_index(int groups, int width, int k, int 
 /// `rows` or `width` is 0; "two-phase" means `reset_after == 0 && h_width > 0`):
 ///
 /// 1. `RNNK_UNAVAILABLE` (-1): `isa` is not `RNNK_ISA_NONE` (the portable variant, available on
-///    every CPU and build), `RNNK_ISA_AVX2` or `RNNK_ISA_AVX512`, or this build or CPU lacks it.
+///    every CPU and build), `RNNK_ISA_AVX2`, `RNNK_ISA_AVX512` or `RNNK_ISA_NEON`, or this build or
+///    CPU lacks it (`rnnk_isa_available`).
 /// 2. `RNNK_NULL_POINTER`: `args` is NULL.
 /// 3. `RNNK_INVALID_SIZE`: `rows < 0`; `groups < 1` or `groups > INT_MAX / 24`; `x_width < 0`;
 ///    `h_width < 0`.
@@ -306,6 +321,127 @@ int rnnk_sgemm_check(int m, int n, int k,
 
 
 // ---------------------------------------------------------------------------------------------
+// int8 evaluation of recurrent layers (spec/FORMAT.md §6.6, int8_step.c): integer weights with the
+// file's per-row scales, activations quantized per row and step by `rnnk_i8_quantize`, exact int32
+// dot products, binary32 after them. The integer sums are identical on every variant.
+
+/// Variants of the int8 products, best last per architecture.
+typedef enum rnnk_i8_isa {
+    /// Plain C, every CPU and build.
+    RNNK_I8_PORTABLE = 0,
+    /// 256-bit vpmaddubsw / vpmaddwd (x86-64 with AVX2).
+    RNNK_I8_AVX2 = 1,
+    /// 128-bit SDOT (ARM64 NEON with the dot product instructions, FEAT_DotProd: Linux HWCAP_ASIMDDP,
+    /// Arm Cortex-A55/A75 and later, Neoverse N1 and later, every Apple silicon Mac).
+    RNNK_I8_NEON_DOT = 2,
+    /// 512-bit vpdpbusd (AVX-512 F/BW/VL + VNNI: Intel Cascade Lake and later, AMD Zen 4 and later).
+    RNNK_I8_AVX512_VNNI = 3,
+} rnnk_i8_isa;
+
+/// The best int8 variant this CPU and build run (asked once per process).
+rnnk_i8_isa rnnk_detect_i8_isa(void);
+/// Whether this CPU and build run `isa` (RNNK_I8_PORTABLE always).
+int rnnk_i8_isa_available(rnnk_i8_isa isa);
+
+/// The widest product an int8 kernel takes: `127 * 127 * width < 2^31`, so no int32 sum can overflow.
+#define RNNK_I8_MAX_WIDTH 131072
+
+/// Spec §6.6's activation quantization, per row `r < rows` of `width` floats at `v + r * stride`:
+/// `m = max_k |v[k]|`, `s = m / 127` in binary32 (1 when that is 0: an all-zero row, or a maximum so
+/// small that the division underflows), `q[k] = clamp(roundeven(v[k] / s), -127, 127)` with the
+/// division in binary32 (the weights' rule, §4.1). Writes `q` rows of `4 * ceil(width / 4)` bytes
+/// (zero after `width`), `q_stride` bytes apart, and `scale[r] = s`. Returns RNNK_INVALID_SIZE
+/// (negative counts), RNNK_NULL_POINTER, RNNK_BAD_LAYOUT (`stride < width` or `q_stride` below the
+/// padded width), or RNNK_OK.
+int rnnk_i8_quantize(int rows, const float *v, ptrdiff_t stride, int width, int8_t *q, ptrdiff_t q_stride, float *scale);
+
+/// Where weight `(k, col)` of an int8 matrix with `columns` output columns (a multiple of 8) and
+/// `width` inputs goes in its packed layout: columns in blocks of 16 (the last one 8 wide when
+/// `columns % 16 == 8`), block `b` at `64 * b * ceil(width / 4)` bytes, holding for each group of 4
+/// inputs its columns side by side, 4 bytes each (inputs `4 j ..< 4 j + 4` of one column adjacent):
+/// one 512-bit vpdpbusd (or 128-bit SDOT per 4 columns) takes 4 inputs x 16 columns.
+static inline ptrdiff_t rnnk_i8_packed_index(int columns, int width, int k, int col) {
+    const ptrdiff_t k4 = ((ptrdiff_t)width + 3) / 4;
+    const int b = col / 16, block_width = 16 * b + 16 <= columns ? 16 : 8;
+    return 64 * b * k4 + (ptrdiff_t)(k / 4) * 4 * block_width + 4 * (col % 16) + k % 4;
+}
+
+/// Packs `rows` (`[columns][width]` int8, row `c` = output column `c`, the file's row order) into
+/// `packed` (`columns * 4 * ceil(width / 4)` bytes, padding zero) and writes `col_sum[c] = sum_k
+/// rows[c][k]`. `columns` must be a multiple of 8.
+int rnnk_i8_pack(int columns, int width, const int8_t *rows, int8_t *packed, int32_t *col_sum);
+
+/// One int8 weight matrix: packed values (`rnnk_i8_pack`), their column sums, the per-column scales
+/// `s_W[c]` (the file's per-row scales in the kernel's column order), and the input width.
+typedef struct rnnk_i8_matrix {
+    const int8_t *q;
+    const int32_t *col_sum;
+    const float *scale;
+    int width;
+} rnnk_i8_matrix;
+
+/// `out[r][c] = fma(f32(acc), a_scale[r] * w.scale[c], start[r][c])` for `r < rows`, `c < columns`,
+/// where `acc = sum_k w[c][k] a[r][k]` exactly (int32). `a` rows are quantized activations
+/// (`rnnk_i8_quantize`), `a_stride` bytes apart; `start` NULL means 0, `start_stride` 0 one row for
+/// every row (a bias), and `start == out` accumulates in place. Returns RNNK_UNAVAILABLE,
+/// RNNK_NULL_POINTER, RNNK_INVALID_SIZE (`columns % 8 != 0`, a width above RNNK_I8_MAX_WIDTH),
+/// RNNK_BAD_LAYOUT, RNNK_OVERLAP (out against a_scale or another start), or RNNK_OK.
+typedef struct rnnk_i8_product_args {
+    int rows, columns;
+    const int8_t *a;
+    ptrdiff_t a_stride;
+    const float *a_scale;
+    rnnk_i8_matrix w;
+    const float *start;
+    ptrdiff_t start_stride;
+    float *out;
+    ptrdiff_t out_stride;
+} rnnk_i8_product_args;
+int rnnk_i8_product(rnnk_i8_isa isa, const rnnk_i8_product_args *args);
+
+/// One int8 step of an LSTM (`rnnk_lstm_step_i8`) or a reset-after GRU (`rnnk_gru_step_i8`) for
+/// `rows` rows: the fields mean what they mean in `rnnk_lstm_step_args` / `rnnk_gru_step_args`
+/// (interleaved gate columns, `Z = 32 * groups` or `24 * groups`), with the weights as int8
+/// matrices (`wx.width == x_width`, `wh.width == 8 * groups`; `x_width` 0 with `z_in` for a folded
+/// input). `bias` is the LSTM's bias or the GRU's `bias_x`; `bias_hn` the GRU's `b_hn` (NULL: 0);
+/// `c_prev`, `c_out`, `c_stride` the LSTM's cell. `h` NULL: the first step (`h = 0`). `scratch` holds
+/// `rnnk_i8_step_scratch_bytes` bytes.
+///
+/// Per chunk of up to 16 rows: x and h are quantized (spec §6.6), z = start + x term + h term by
+/// `rnnk_i8_product` (GRU: n's h term kept apart, plus b_hn), and the gates run on z through the
+/// float step (`rnnk_lstm_step` / `rnnk_gru_step` with `z_in`, and `hn_in`) of the matching variant
+/// (AVX-512 VNNI: AVX-512; AVX2: AVX2; NEON dot: NEON; portable: portable). Checks before any write: availability,
+/// NULL args, sizes (`rows < 0`, `groups < 1`, widths above RNNK_I8_MAX_WIDTH), NULL pointers,
+/// strides, and overlaps of the outputs (`h_out`, `c_out`, scratch) with each other or an input
+/// (`c_prev == c_out` allowed).
+typedef struct rnnk_i8_step_args {
+    int rows, groups;
+    const float *x;
+    ptrdiff_t x_stride;
+    int x_width;
+    rnnk_i8_matrix wx;
+    const float *h;
+    ptrdiff_t h_stride;
+    rnnk_i8_matrix wh;
+    const float *bias;
+    const float *bias_hn;
+    const float *z_in;
+    ptrdiff_t z_in_stride;
+    const float *c_prev;
+    float *c_out;
+    ptrdiff_t c_stride;
+    float *h_out;
+    ptrdiff_t h_out_stride;
+    void *scratch;
+} rnnk_i8_step_args;
+
+/// Scratch bytes of one int8 step call (any `rows`): `cell_columns` 32 (LSTM) or 24 (GRU); 0 for
+/// arguments out of range.
+size_t rnnk_i8_step_scratch_bytes(int cell_columns, int groups, int x_width);
+int rnnk_lstm_step_i8(rnnk_i8_isa isa, const rnnk_i8_step_args *args);
+int rnnk_gru_step_i8(rnnk_i8_isa isa, const rnnk_i8_step_args *args);
+
+// ---------------------------------------------------------------------------------------------
 // Convolutional layers (spec/FORMAT.md §6.1 `conv2d`, `maxpool2d`, since 1.4), shared by the runtime and
 // the trainer. Feature maps are stored channels-last (NHWC): pixel (i, j) of an image is `channel_stride`
 // consecutive floats at `(i * width + j) * channel_stride`, its channels first, then padding. (The format's
@@ -360,7 +496,7 @@ ptrdiff_t rnnk_conv2d_scratch_floats(const rnnk_conv2d_args *args);
 /// with `x` zero outside the input. Each image is first copied, zero-padded and with its channels packed,
 /// into `scratch`, so the inner loops run without bounds checks: for a kernel row `u`, the `kernel_width *
 /// in_channels` inputs of a window are contiguous there. A tile of output pixels x output channels is
-/// accumulated in registers (AVX2: 4 pixels x 16 channels; AVX-512: 8 x 16). `isa` selects the variant
+/// accumulated in registers (AVX2 and NEON: 4 pixels x 16 channels; AVX-512: 8 x 16). `isa` selects the variant
 /// (RNNK_ISA_NONE: portable C). Checks, in order: NULL args (RNNK_NULL_POINTER); sizes (images, sizes >= 0,
 /// out_groups >= 1, kernel and stride >= 1, padding >= 0 and < kernel; RNNK_INVALID_SIZE); strides
 /// (RNNK_BAD_LAYOUT); NULL pointers; overlaps of y and scratch with each other and with the inputs
