@@ -6,6 +6,9 @@ proves the specification is sufficient. Section numbers (§) refer to that docum
 
     load(path_or_bytes) -> Model       every check of §7, in order; raises FormatError
     forward(model, images_u8) -> outputs  float64 forward pass of §6 for an image_rows or an image model
+                                          (every forward_* and run_sequence take evaluation="float" | "int8":
+                                          "int8" is §6.6's int8 evaluation of the qualifying recurrent layers,
+                                          and margins=[] collects each input's rounding margin)
     tokenize(text_bytes) -> [bytes]       the words-v1 tokenizer of §6.2.1
     token_ids(model, text) -> [int]       §6.2.1 ids, truncated to max_length
     forward_tokens(model, [ids]) -> outputs  float64 forward pass of a tokens model (one text at a time)
@@ -14,6 +17,8 @@ proves the specification is sufficient. Section numbers (§) refer to that docum
     run_sequence(model, x) -> outputs     the layers of §6.1 over one float64 sequence [T, width]
     run_image(model, x) -> [K]            the layers of §6.1 over one float64 feature map [C, H, W]
     conv2d, maxpool2d, conv1d             the 1.4 layers' equations (§6.1), on one map / one sequence
+    quantize_int8(v) -> (q, s)            §4.1's symmetric int8 rule per row (weights, and §6.6's activations)
+    rounding_margin(v, s), int8_layer     §6.6: distance to a rounding boundary; which layers it covers
     output_length(model, T) -> T'         the number of steps after the model's conv1d layers (§6.1)
     softmax(logits) -> probabilities
 
@@ -24,6 +29,7 @@ model.output "logits", real values for "values".
 
 CLI:  rnnm.py verify FILE | inspect FILE
       rnnm.py forward FILE --images RAW_U8_OR_IDX | --texts LINES | --features X.npy --lengths L.npy
+                           [--evaluation float|int8]   (int8: the output gains "margins", one per input)
 Dependencies: numpy, zstandard (and zlib, json, struct from the standard library).
 """
 from __future__ import annotations
@@ -1108,14 +1114,17 @@ def _activation(name: str, y):
     return {"none": lambda v: v, "relu": lambda v: np.maximum(v, 0.0), "tanh": np.tanh}[name](y)
 
 
-def _lstm(x, a, r, b_ih, b_hh):
-    """§6.1 lstm (gate order i, f, g, o) from h[-1] = c[-1] = 0 over x [T, I]; returns h [T, H]."""
-    hs = r.shape[1]
-    pre = x @ a.T + b_ih + (0.0 if b_hh is None else b_hh)  # A x[t] + b_ih + b_hh for every t: [T, 4H]
+def _lstm(x, products, b_ih, b_hh):
+    """§6.1 lstm (gate order i, f, g, o) from h[-1] = c[-1] = 0 over x [T, I]; returns h [T, H].
+    `products` = (ih, hh): ih(x) = A x[t] for every t [T, 4H], hh(h, rows) = rows `rows` of R h (all 4H by
+    default) (_float_products, or §6.6's _int8_products: the gate math is one for both evaluations)."""
+    ih, hh = products
+    hs = b_ih.shape[0] // 4
+    pre = ih(x) + b_ih + (0.0 if b_hh is None else b_hh)  # A x[t] + b_ih + b_hh for every t: [T, 4H]
     h, c = np.zeros(hs), np.zeros(hs)
     out = np.zeros((x.shape[0], hs))
     for t in range(x.shape[0]):
-        z = pre[t] + r @ h
+        z = pre[t] + hh(h)
         i, f = _sigmoid(z[0:hs]), _sigmoid(z[hs:2 * hs])
         g, o = np.tanh(z[2 * hs:3 * hs]), _sigmoid(z[3 * hs:4 * hs])
         c = f * c + i * g
@@ -1124,23 +1133,90 @@ def _lstm(x, a, r, b_ih, b_hh):
     return out
 
 
-def _gru(x, a, r, b_ih, b_hh, reset):
-    """§6.1 gru (gate order r, z, n; reset "after" or "before") from h[-1] = 0 over x [T, I]; returns h [T, H]."""
-    hs = r.shape[1]
+def _gru(x, products, b_ih, b_hh, reset):
+    """§6.1 gru (gate order r, z, n; reset "after" or "before") from h[-1] = 0 over x [T, I]; returns h [T, H].
+    `products` = (ih, hh) as for _lstm, of 3H rows."""
+    ih, hh = products
+    hs = b_ih.shape[0] // 3
     b_hh = np.zeros(3 * hs) if b_hh is None else b_hh
-    pre = x @ a.T + b_ih  # A x[t] + B1 for every t: [T, 3H]
+    pre = ih(x) + b_ih  # A x[t] + B1 for every t: [T, 3H]
     h = np.zeros(hs)
     out = np.zeros((x.shape[0], hs))
     for t in range(x.shape[0]):
-        rz = _sigmoid(pre[t, :2 * hs] + r[:2 * hs] @ h + b_hh[:2 * hs])
+        rz = _sigmoid(pre[t, :2 * hs] + hh(h, slice(0, 2 * hs)) + b_hh[:2 * hs])
         rg, zg = rz[:hs], rz[hs:]
         if reset == "after":   # n = tanh(A_n x + B1_n + r * (R_n h + B2_n))
-            n = np.tanh(pre[t, 2 * hs:] + rg * (r[2 * hs:] @ h + b_hh[2 * hs:]))
-        else:                  # "before": n = tanh(A_n x + B1_n + R_n (r * h) + B2_n)
-            n = np.tanh(pre[t, 2 * hs:] + r[2 * hs:] @ (rg * h) + b_hh[2 * hs:])
+            n = np.tanh(pre[t, 2 * hs:] + rg * (hh(h, slice(2 * hs, None)) + b_hh[2 * hs:]))
+        else:                  # "before": n = tanh(A_n x + B1_n + R_n (r * h) + B2_n); never int8 (§6.6)
+            n = np.tanh(pre[t, 2 * hs:] + hh(rg * h, slice(2 * hs, None)) + b_hh[2 * hs:])
         h = (1.0 - zg) * n + zg * h
         out[t] = h
     return out
+
+
+def _float_products(w_ih, w_hh):
+    """The two matrix products of a recurrent direction (§6.1) in float64: A x[t] for every row of x
+    [T, I] -> [T, G], and rows `rows` of R h, h [H] (all G by default)."""
+    return (lambda x: x @ w_ih.T), (lambda h, rows=slice(None): w_hh[rows] @ h)
+
+
+# --- §6.6 the int8 evaluation of recurrent layers ---------------------------------------------------
+
+EVALUATIONS = ("float", "int8")
+MARGIN_SKIP = 1e-3  # §6.6 (informative): a sequence whose rounding margin is below this is excused in comparisons
+
+
+def quantize_int8(v):
+    """§4.1's int8 rule, symmetric per row, in binary32; a row is the last axis of `v` (a vector is one row):
+
+        m = max_k |v[k]|,  s = m / 127 (binary32; s = 1 where that is 0),
+        q[k] = clamp(roundTiesToEven(v[k] / s), -127, 127)   (binary32 division)
+
+    Returns (q int8 [..., n], s float32 [...]). One rule for a writer's weight rows (§4.1) and for the int8
+    evaluation's activations x[t] and h[t-1] (§6.6); float64 input is rounded to binary32 first."""
+    v = np.asarray(v, dtype=np.float32)
+    with np.errstate(under="ignore"):
+        s = np.abs(v).max(axis=-1) / np.float32(127)  # a row of tiny values can underflow to 0
+    s = np.where(s == 0, np.float32(1), s).astype(np.float32)
+    q = np.clip(np.rint(v / s[..., None]), -127, 127)  # float32 / float32 is the binary32 division; rint: ties to even
+    return q.astype(np.int8), s
+
+
+def rounding_margin(v, s) -> float:
+    """§6.6 (informative): the smallest distance, in units of q, from |v[k] / s| to a rounding boundary
+    k + 1/2, over the elements actually rounded (v[k] != 0 and |v[k] / s| < 127: a clamped value cannot
+    round differently); float64 arithmetic on the binary32 v and s of quantize_int8. 0.5 (the largest
+    possible) when no element counts, e.g. h[-1] = 0."""
+    u = np.abs(np.asarray(v, dtype=np.float32).astype(np.float64) / np.asarray(s, np.float64)[..., None])
+    d = np.abs(u - np.floor(u) - 0.5)
+    return float(d[(u > 0) & (u < 127)].min(initial=0.5))
+
+
+def int8_layer(model: Model, layer: dict) -> bool:
+    """§6.6 *Which layers*: an lstm, or a gru with reset "after", whose w_ih and w_hh (and, when
+    bidirectional, w_ih_reverse and w_hh_reverse) are all stored as int8. Biases may have any dtype."""
+    if layer["type"] not in RECURRENT or layer["type"] == "gru" and layer["reset"] != "after":
+        return False
+    keys = ("w_ih", "w_hh") + (("w_ih_reverse", "w_hh_reverse") if _bidirectional(layer) else ())
+    return all(model.tensors[layer[key]].dtype == "int8" for key in keys)
+
+
+def _int8_products(t_ih: Tensor, t_hh: Tensor, margin: list):
+    """§6.6's replacements for _float_products: every vector (each row x[t], and h[t-1]) quantized by
+    quantize_int8; the integer sums A[c] = sum_k Q_ih[c][k] q_x[k] (B[c] likewise) exact in int64; then
+    a[c] = (s_x S_ih[c]) A[c] with the scale product in binary32 and the rest float64. Lowers margin[0]
+    to every quantized vector's rounding_margin."""
+    def product(t: Tensor):
+        stored = t.raw_int8.reshape(t.shape).astype(np.int64)  # Q[c][k], the stored integers [G, n]
+
+        def apply(v, rows=slice(None)):
+            q, s = quantize_int8(v)  # the same q and s for whichever rows are asked for
+            margin[0] = min(margin[0], rounding_margin(v, s))
+            sums = q.astype(np.int64) @ stored[rows].T                  # A[c] (B[c]): exact integers
+            scale = (s[..., None] * t.scales[rows]).astype(np.float32)  # s_x S[c], one binary32 product
+            return scale.astype(np.float64) * sums
+        return apply
+    return product(t_ih), product(t_hh)
 
 
 # --- §6.1 convolutions and max-pooling (since 1.4), float64 -----------------------------------------
@@ -1221,12 +1297,21 @@ def output_length(model: Model, steps: int) -> int:
     return steps
 
 
-def run_sequence(model: Model, x) -> np.ndarray:
+def run_sequence(model: Model, x, evaluation: str = "float", margins: list | None = None) -> np.ndarray:
     """The layers of §6.1 over one input sequence x [T, width] (float64; for tokens: ids [T]).
 
     Returns y [K] when the last recurrent layer returns "last" or is pooled, [T, K] when it returns
     "sequence" and no pool follows (§6.5).
+
+    `evaluation` "float" is §6.1 on the dequantized weights; "int8" runs the recurrent layers that
+    qualify (int8_layer) with §6.6's int8 evaluation and every other layer as "float". `margins`, when a
+    list, gets the sequence's rounding margin appended: the smallest rounding_margin of every vector the
+    int8 evaluation quantized (0.5 when it quantized none, as under "float"); below MARGIN_SKIP another
+    implementation may round an element differently, and a comparison excuses the sequence (§6.6).
     """
+    if evaluation not in EVALUATIONS:
+        raise ValueError(f"evaluation is one of {', '.join(EVALUATIONS)}, found {evaluation!r}")
+    margin = [0.5]  # lowered by every quantized vector
     seq, vec = np.asarray(x), None  # a sequence [T, w] until a recurrent layer returns "last", then a vector
     for layer in model.layers:
         f64 = lambda key: None if layer.get(key) is None else model.weight(layer[key]).astype(np.float64)
@@ -1253,11 +1338,18 @@ def run_sequence(model: Model, x) -> np.ndarray:
             y = _activation(layer["activation"], y if b is None else y + b)
             seq, vec = (y, None) if vec is None else (seq, y)
         else:
+            int8 = evaluation == "int8" and int8_layer(model, layer)
+
             def direction(suffix, xs):
-                a, r, b_ih, b_hh = (f64(k + suffix) for k in ("w_ih", "w_hh", "b_ih", "b_hh"))
+                b_ih, b_hh = f64("b_ih" + suffix), f64("b_hh" + suffix)  # biases: dequantized in either evaluation
+                if int8:  # §6.6: the stored integers and scales, not the dequantized values
+                    products = _int8_products(model.tensors[layer["w_ih" + suffix]],
+                                              model.tensors[layer["w_hh" + suffix]], margin)
+                else:
+                    products = _float_products(f64("w_ih" + suffix), f64("w_hh" + suffix))
                 if kind == "lstm":
-                    return _lstm(xs, a, r, b_ih, b_hh)
-                return _gru(xs, a, r, b_ih, b_hh, layer["reset"])
+                    return _lstm(xs, products, b_ih, b_hh)
+                return _gru(xs, products, b_ih, b_hh, layer["reset"])
             hs, steps = layer["hidden_size"], seq.shape[0]
             hf = direction("", seq)  # hf[t], t = 0 .. T-1
             if _bidirectional(layer):
@@ -1270,6 +1362,8 @@ def run_sequence(model: Model, x) -> np.ndarray:
                 vec = last
             else:
                 seq = out
+    if margins is not None:
+        margins.append(margin[0])
     return seq if vec is None else vec
 
 
@@ -1307,36 +1401,44 @@ def _stack(outputs: list):
     return np.array(outputs) if len(shapes) <= 1 else outputs
 
 
-def forward(model: Model, images_u8):
+def forward(model: Model, images_u8, evaluation: str = "float", margins: list | None = None):
     """Outputs of an image_rows model in float64: [N, K] (logits or values), or [N, T', K] for a
     per-step model (§6.5); weights are the §4.1 binary32 values widened. An image model (since 1.4)
-    goes to forward_images."""
+    goes to forward_images. `evaluation` and `margins` (one entry appended per input): run_sequence."""
     if model.input["kind"] == "image":
-        return forward_images(model, images_u8)
-    return np.array([run_sequence(model, x) for x in input_sequence(model, images_u8)])
+        return forward_images(model, images_u8, evaluation, margins)
+    return np.array([run_sequence(model, x, evaluation, margins) for x in input_sequence(model, images_u8)])
 
 
-def forward_images(model: Model, images_u8) -> np.ndarray:
+def forward_images(model: Model, images_u8, evaluation: str = "float", margins: list | None = None) -> np.ndarray:
     """Outputs of an image model (§6.2.3, since 1.4) in float64: [N, K], one vector per image (§6.5).
-    `images_u8`: uint8 [N, C, H, W], [N, H, W] for a one-channel model, or [N, C*H*W]."""
+    `images_u8`: uint8 [N, C, H, W], [N, H, W] for a one-channel model, or [N, C*H*W]. An image model has no
+    recurrent layer, so evaluation "int8" (§6.6) changes nothing and every margin is 0.5."""
     if model.input["kind"] != "image":
         raise ValueError(f"forward_images needs an image model, this one reads {model.input['kind']!r}")
-    return np.array([run_image(model, x) for x in input_images(model, images_u8)]).reshape(-1, len(model.labels))
+    if evaluation not in EVALUATIONS:
+        raise ValueError(f"evaluation is one of {', '.join(EVALUATIONS)}, found {evaluation!r}")
+    images = input_images(model, images_u8)
+    if margins is not None:
+        margins.extend([0.5] * len(images))
+    return np.array([run_image(model, x) for x in images]).reshape(-1, len(model.labels))
 
 
-def forward_tokens(model: Model, sequences):
+def forward_tokens(model: Model, sequences, evaluation: str = "float", margins: list | None = None):
     """Outputs of a tokens model in float64: each id sequence runs over its own length (§6.2.1).
-    [N, K] for a last-state model; for a per-step model a list of [T_i, K] arrays."""
-    return _stack([run_sequence(model, np.asarray(ids, dtype=np.int64)) for ids in sequences])
+    [N, K] for a last-state model; for a per-step model a list of [T_i, K] arrays. `evaluation`,
+    `margins`: run_sequence."""
+    return _stack([run_sequence(model, np.asarray(ids, dtype=np.int64), evaluation, margins) for ids in sequences])
 
 
-def forward_features(model: Model, sequences) -> list:
+def forward_features(model: Model, sequences, evaluation: str = "float", margins: list | None = None) -> list:
     """Outputs of a features model (§6.2.2) in float64, one entry per sequence: [K] for a last-state
     model, [T_i, K] for a per-step model. `sequences`: float32 arrays [T_i, F], 1 <= T_i <= max_length;
-    a sequence of the wrong shape, length or with a non-finite value is the caller's error (ValueError)."""
+    a sequence of the wrong shape, length or with a non-finite value is the caller's error (ValueError).
+    `evaluation`, `margins`: run_sequence."""
     if model.input["kind"] != "features":
         raise ValueError(f"forward_features needs a features model, this one reads {model.input['kind']!r}")
-    return [run_sequence(model, standardized(model, s)) for s in sequences]
+    return [run_sequence(model, standardized(model, s), evaluation, margins) for s in sequences]
 
 
 def softmax(logits) -> np.ndarray:
@@ -1421,6 +1523,10 @@ def main(argv=None) -> int:
             sp.add_argument("--texts", help="tokens models: a file of texts, one per line (outputs per line)")
             sp.add_argument("--features", help="features models: .npy of float32 [N, T_max, F], zero-padded")
             sp.add_argument("--lengths", help="features models: .npy of integers [N], each sequence's length")
+            sp.add_argument("--evaluation", choices=EVALUATIONS, default="float",
+                            help="float (default): §6.1 on the dequantized weights; int8: §6.6's int8 evaluation "
+                            "of the qualifying recurrent layers; the output then gains \"margins\", each "
+                            "input's rounding margin (below 1e-3, another implementation may round an element differently)")
         if name == "tokenize":
             sp.add_argument("--texts", required=True, help="a file of texts, one per line; prints the ids as JSON lines")
     args = p.parse_args(argv)
@@ -1431,6 +1537,11 @@ def main(argv=None) -> int:
         return 1
     # "logits" for a logits model (as 1.0/1.1 printed), "outputs" for a values model and for features input.
     key = "logits" if model.metadata["model"]["output"] == "logits" else "outputs"
+    evaluation = getattr(args, "evaluation", "float")
+    margins = [] if evaluation == "int8" else None
+
+    def result(outputs, name=key) -> str:  # {name: outputs}, and under the int8 evaluation "margins" (one per input)
+        return json.dumps({name: _to_json(outputs)} | ({} if margins is None else {"margins": margins}))
     if args.command == "verify":
         print("ok")
     elif args.command == "inspect":
@@ -1444,7 +1555,7 @@ def main(argv=None) -> int:
             for line in lines:
                 print(json.dumps(token_ids(model, line)))
         else:
-            print(json.dumps({key: _to_json(forward_tokens(model, [token_ids(model, l) for l in lines]))}))
+            print(result(forward_tokens(model, [token_ids(model, l) for l in lines], evaluation, margins)))
     elif args.features is not None:
         if args.lengths is None:
             print("error: --features needs --lengths", file=sys.stderr)
@@ -1455,11 +1566,11 @@ def main(argv=None) -> int:
                   file=sys.stderr)
             return 2
         try:
-            outputs = forward_features(model, [x[n, :int(t)] for n, t in enumerate(lengths)])
+            outputs = forward_features(model, [x[n, :int(t)] for n, t in enumerate(lengths)], evaluation, margins)
         except ValueError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
-        print(json.dumps({"outputs": _to_json(outputs)}))
+        print(result(outputs, "outputs"))
     else:
         raw = open(args.images, "rb").read()
         inp = model.input
@@ -1482,8 +1593,7 @@ def main(argv=None) -> int:
                       f"{[channels, inp['height'], inp['width']]}", file=sys.stderr)
                 return 2
             images = images.reshape(-1, per)
-        outputs = forward(model, images)
-        print(json.dumps({key: _to_json(outputs)}))
+        print(result(forward(model, images, evaluation, margins)))
     return 0
 
 

@@ -6,6 +6,9 @@
    float32 implementation within the tolerance derived in `TOLERANCE` below.
 2. fixtures/corrupt/manifest.json (if present): every bad file is refused with exactly its class.
 3. Always: files crafted here from the spec with write_min.py, good and bad.
+4. The int8 evaluation of §6.6 (run_int8_evaluation): the activation quantizer by hand and against the
+   writer's §4.1 rule, the int8 fixtures against the float evaluation and against an independent binary32
+   int8 evaluation (layers_f32(..., "int8")), the one-step error bound, margins, the CLI, wrong variants.
 """
 from __future__ import annotations
 
@@ -44,34 +47,72 @@ def _sig32(v):
         return (np.float32(1) / (np.float32(1) + np.exp(-v))).astype(np.float32)
 
 
-def _cell_f32(layer, get, suffix, steps):
-    """One direction of a recurrent layer over a list of float32 step vectors; returns h per step."""
+def _round_half_even32(y):
+    """roundTiesToEven of binary32 values, spelled out (floor, then the fraction compared with 1/2)."""
+    fl = np.floor(y)
+    frac = y - fl  # exact for |y| < 2^23
+    return fl + ((frac > 0.5) | (frac == 0.5) & (np.fmod(fl, 2) != 0))
+
+
+def _quantize32(v):
+    """§6.6 activation quantization of one vector, written again from the spec: binary32 throughout."""
+    f32 = np.float32
+    v = np.asarray(v, f32)
+    s = f32(np.max(np.abs(v)) / f32(127))
+    s = f32(1) if s == 0 else s
+    return np.clip(_round_half_even32((v / s).astype(f32)), -127, 127).astype(np.int32), s
+
+
+def int8_qualifies(model: rnnm.Model, layer: dict) -> bool:
+    """§6.6 *Which layers*, written again: lstm or gru "after" with every w_ih / w_hh (reverse too) int8."""
+    suffixes = ("", "_reverse") if layer.get("direction") == "bidirectional" else ("",)
+    return (layer["type"] == "lstm" or layer["type"] == "gru" and layer["reset"] == "after") and \
+        all(model.tensors[layer[k + sfx]].dtype == "int8" for k in ("w_ih", "w_hh") for sfx in suffixes)
+
+
+def _cell_f32(layer, get, suffix, steps, int8=None):
+    """One direction of a recurrent layer over a list of float32 step vectors; returns h per step.
+    int8: None (the float evaluation) or the Tensors (w_ih, w_hh) of this direction for §6.6's int8
+    evaluation: int32 dot products of the stored integers, then (s_x S[c]) A[c] in binary32."""
     f32, H = np.float32, layer["hidden_size"]
     A, R, b1, b2 = (get(k + suffix) for k in ("w_ih", "w_hh", "b_ih", "b_hh"))
     b2 = np.zeros_like(b1) if b2 is None else b2
     gates = 4 if layer["type"] == "lstm" else 3
     blk = lambda m, k: m[k * H:(k + 1) * H]  # noqa: E731
+    if int8 is None:
+        Ax = lambda k, v: blk(A, k) @ v  # noqa: E731
+        Rh = lambda k, v: blk(R, k) @ v  # noqa: E731
+    else:
+        def int8_product(t):
+            Q, S = t.raw_int8.reshape(t.shape).astype(np.int32), t.scales
+
+            def product(k, v):
+                q, s = _quantize32(v)
+                return ((blk(S, k) * s).astype(f32) * (blk(Q, k) @ q).astype(f32)).astype(f32)
+            return product
+        Ax, Rh = int8_product(int8[0]), int8_product(int8[1])
     h, c, out = np.zeros(H, f32), np.zeros(H, f32), []
     for x in steps:
         if layer["type"] == "lstm":
-            pre = [(blk(A, k) @ x + blk(R, k) @ h + (blk(b1, k) + blk(b2, k))).astype(f32) for k in range(gates)]
+            pre = [(Ax(k, x) + Rh(k, h) + (blk(b1, k) + blk(b2, k))).astype(f32) for k in range(gates)]
             i, f, g, o = _sig32(pre[0]), _sig32(pre[1]), np.tanh(pre[2]), _sig32(pre[3])
             c = (f * c + i * g).astype(f32)
             h = (o * np.tanh(c)).astype(f32)
         else:
-            r = _sig32((blk(A, 0) @ x + blk(b1, 0) + blk(R, 0) @ h + blk(b2, 0)).astype(f32))
-            z = _sig32((blk(A, 1) @ x + blk(b1, 1) + blk(R, 1) @ h + blk(b2, 1)).astype(f32))
+            r = _sig32((Ax(0, x) + blk(b1, 0) + Rh(0, h) + blk(b2, 0)).astype(f32))
+            z = _sig32((Ax(1, x) + blk(b1, 1) + Rh(1, h) + blk(b2, 1)).astype(f32))
             if layer["reset"] == "after":
-                n = np.tanh((blk(A, 2) @ x + blk(b1, 2) + r * (blk(R, 2) @ h + blk(b2, 2))).astype(f32))
+                n = np.tanh((Ax(2, x) + blk(b1, 2) + r * (Rh(2, h) + blk(b2, 2))).astype(f32))
             else:
-                n = np.tanh((blk(A, 2) @ x + blk(b1, 2) + blk(R, 2) @ (r * h) + blk(b2, 2)).astype(f32))
+                n = np.tanh((Ax(2, x) + blk(b1, 2) + Rh(2, r * h) + blk(b2, 2)).astype(f32))
             h = ((f32(1) - z) * n + z * h).astype(f32)
         out.append(h)
     return out
 
 
-def layers_f32(model: rnnm.Model, seq: list):
-    """The layers over a list of float32 step vectors: a vector [K], or a list of [K] per step."""
+def layers_f32(model: rnnm.Model, seq: list, evaluation: str = "float"):
+    """The layers over a list of float32 step vectors: a vector [K], or a list of [K] per step.
+    evaluation "int8": the layers that qualify (int8_qualifies) run §6.6's int8 evaluation."""
     f32, vec = np.float32, None
     for layer in model.layers:
         get = lambda k: model.tensors[layer[k]].values if layer.get(k) else None  # noqa: E731
@@ -101,10 +142,12 @@ def layers_f32(model: rnnm.Model, seq: list):
             else:
                 vec = np.max(np.stack(seq), axis=0)
         else:
-            fwd = _cell_f32(layer, get, "", seq)
+            int8 = evaluation == "int8" and int8_qualifies(model, layer)
+            tensors = lambda sfx: (model.tensors[layer["w_ih" + sfx]], model.tensors[layer["w_hh" + sfx]]) if int8 else None  # noqa: E731
+            fwd = _cell_f32(layer, get, "", seq, tensors(""))
             zero = np.zeros(layer["hidden_size"], f32)  # h[-1] = 0: the "last" of no steps (T' = 0)
             if layer.get("direction") == "bidirectional":
-                bwd = _cell_f32(layer, get, "_reverse", seq[::-1])[::-1]
+                bwd = _cell_f32(layer, get, "_reverse", seq[::-1], tensors("_reverse"))[::-1]
                 out = [np.concatenate([a, b]) for a, b in zip(fwd, bwd)]
                 last = np.concatenate([fwd[-1], bwd[0]]) if seq else np.concatenate([zero, zero])
             else:
@@ -204,20 +247,20 @@ def synthetic_chw_images(c: int, h: int, wd: int) -> np.ndarray:
     return np.stack(imgs).astype(np.uint8)
 
 
-def forward_f32(model: rnnm.Model, image: np.ndarray):
+def forward_f32(model: rnnm.Model, image: np.ndarray, evaluation: str = "float"):
     f32, inp = np.float32, model.input
     rows = image.reshape(inp["height"], inp["width"]).astype(f32)
-    return layers_f32(model, [row * f32(inp["scale"]) + f32(inp["offset"]) for row in rows])
+    return layers_f32(model, [row * f32(inp["scale"]) + f32(inp["offset"]) for row in rows], evaluation)
 
 
-def features_f32(model: rnnm.Model, source: np.ndarray):
+def features_f32(model: rnnm.Model, source: np.ndarray, evaluation: str = "float"):
     """§6.2.2 standardization written out again: (src - mean) / (std or 1), binary32."""
     inp, steps = model.input, list(source.astype(np.float32))
     if "mean" in inp:
         mean, std = model.tensors[inp["mean"]].values, model.tensors[inp["std"]].values
         d = np.array([s if s > 0 else 1 for s in std], np.float32)
         steps = [((x - mean).astype(np.float32) / d).astype(np.float32) for x in steps]
-    return layers_f32(model, steps)
+    return layers_f32(model, steps, evaluation)
 
 
 # Tolerance between the float64 and float32 logits, derived (to first order, typical case):
@@ -1224,6 +1267,331 @@ def run_crafted_14():
         expect_error(f"crafted bad 1.4 {label}", data, expected)
 
 
+# --- The int8 evaluation of recurrent layers (§6.6) -----------------------------------------------
+
+def _q8_half_away(v):
+    """A wrong variant: rounds halves away from zero (C's roundf) instead of to even."""
+    v = np.asarray(v, np.float32)
+    s = np.abs(v).max(axis=-1) / np.float32(127)
+    s = np.where(s == 0, np.float32(1), s).astype(np.float32)
+    y = v / s[..., None]
+    return np.clip(np.sign(y) * np.floor(np.abs(y) + np.float32(0.5)), -127, 127).astype(np.int8), s
+
+
+def _q8_over_128(v):
+    """A wrong variant: s = m / 128 (the int8 range's other end)."""
+    v = np.asarray(v, np.float32)
+    s = np.abs(v).max(axis=-1) / np.float32(128)
+    s = np.where(s == 0, np.float32(1), s).astype(np.float32)
+    return np.clip(np.rint(v / s[..., None]), -127, 127).astype(np.int8), s
+
+
+def _q8_float64_division(v):
+    """A wrong variant: v / s divided in binary64 (not binary32) before rounding."""
+    v = np.asarray(v, np.float32)
+    s = np.abs(v).max(axis=-1) / np.float32(127)
+    s = np.where(s == 0, np.float32(1), s).astype(np.float32)
+    return np.clip(np.rint(v.astype(np.float64) / s[..., None].astype(np.float64)), -127, 127).astype(np.int8), s
+
+
+def _q8_truncated(v):
+    """A wrong variant: truncates v / s toward zero."""
+    _, s = rnnm.quantize_int8(v)
+    return np.clip(np.trunc(np.asarray(v, np.float32) / s[..., None]), -127, 127).astype(np.int8), s
+
+
+# Hand cases of the §4.1 / §6.6 rule: (label, v, q, s). With s = 1 or 2 the quotients v / s are exact, so the
+# cases sit exactly on ties. The last one is a quotient that binary32 rounds onto a tie (64.5, then 64 by
+# ties-to-even) while the exact quotient, 64.5000003, rounds to 65: found by a seeded search.
+QUANTIZER_CASES = [
+    ("ties to even (0.5 -> 0, 1.5 -> 2, 2.5 -> 2, 126.5 -> 126), s = 1",
+     [127, 0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 126.5, 3.49], [127, 0, 2, 2, 0, -2, -2, 126, 3], 1.0),
+    ("a negative maximum: m = |-254|, s = 2", [-254, 1, 3, -5, 100], [-127, 0, 2, -2, 50], 2.0),
+    ("an all-zero vector: s = 1", [0, 0, -0.0], [0, 0, 0], 1.0),
+    ("clamped: m / 127 rounds to the subnormal 2^-149, so 190 x 2^-149 / s = 190 -> 127",
+     [190 * 2.0**-149, -190 * 2.0**-149, 50 * 2.0**-149, 2.0**-149], [127, -127, 50, 1], 2.0**-149),
+    ("m / 127 underflows to 0: s = 1", [2.0**-149, -(2.0**-149)], [0, 0], 1.0),
+    ("the division in binary32: 0.73918146 / f32(1.4554425 / 127) rounds to 64.5 -> 64",
+     [1.4554425477981567, 0.7391814589500427], [127, 64], float(np.float32(np.float32(1.4554425477981567) / np.float32(127)))),
+]
+
+
+def _quantizer_failures(quantize) -> list:
+    """The labels of the hand cases a quantizer gets wrong (q or s)."""
+    bad = []
+    for label, v, q, s in QUANTIZER_CASES:
+        got_q, got_s = quantize(np.array(v, np.float64))
+        if not (np.array_equal(got_q, np.array(q)) and got_q.dtype == np.int8 and float(got_s) == s):
+            bad.append(label)
+    return bad
+
+
+def _int8_cases() -> list:
+    """(label, model, inputs, kind): the int8 fixtures (fixtures/models/*int8*, fixtures/golden/**/*int8*) with
+    recurrent layers, on the golden inputs where they have them, plus the course model converted to int8."""
+    cases, golden = [], os.path.join(ROOT, "fixtures", "golden")
+    models = os.path.join(ROOT, "fixtures", "models")
+    for name in ("tiny-int8", "stacked-bigru-int8"):
+        path = os.path.join(models, f"{name}.rnnm")
+        if os.path.exists(path):
+            m = rnnm.load(path)
+            ins = synthetic_sequences(m.input["width"], m.input["max_length"]) if m.input["kind"] == "features" \
+                else list(synthetic_images(m.input["height"], m.input["width"]))
+            cases.append((f"fixture {name}", m, ins))
+    idx_path = os.path.join(golden, "inputs-37.idx3")
+    if os.path.exists(idx_path):
+        images = list(rnnm.read_idx(open(idx_path, "rb").read()))
+        path = os.path.join(golden, "tiny-h8-int8.rnnm")
+        if os.path.exists(path):
+            cases.append(("golden tiny-h8-int8", rnnm.load(path), images))
+        path = os.path.join(golden, "course-h128.rnnm")
+        if os.path.exists(path):  # the course model (lstm 128) with its matrices converted to int8 by §4.1
+            m = rnnm.load(path)
+            raw = rnnm._payload(open(path, "rb").read(), next(s for s in m.sections if s.kind == rnnm.KIND_METADATA), "m")
+            tensors = [(n, "int8" if t.values.ndim == 2 else "f32", t.values) for n, t in m.tensors.items()]
+            cases.append(("golden course-h128 as int8", rnnm.load(w.write(json.loads(raw), tensors)), images))
+    v12 = os.path.join(golden, "v1.2")
+    if os.path.exists(os.path.join(v12, "gru-after-int8.rnnm")):
+        x, lengths = np.load(os.path.join(v12, "features-12.npy")), np.load(os.path.join(v12, "lengths.npy"))
+        cases.append(("golden v1.2 gru-after-int8", rnnm.load(os.path.join(v12, "gru-after-int8.rnnm")),
+                      [x[n, :int(t)] for n, t in enumerate(lengths)]))
+    rng = np.random.default_rng(66)
+    m = rnnm.load(w.write(*w.features_model(rng, dtype="int8", cells=[("lstm", 5, {"bidirectional": True}),
+                                                                     ("gru", 4, {"bidirectional": True})])))
+    cases.append(("crafted bidirectional lstm -> bidirectional gru, int8", m,
+                  synthetic_sequences(m.input["width"], m.input["max_length"])))
+    return cases
+
+
+def _run(model, inputs, evaluation="float", margins=None):
+    """rnnm's outputs for one input at a time (features or image_rows), as a list."""
+    if model.input["kind"] == "features":
+        return [rnnm.forward_features(model, [x], evaluation, margins)[0] for x in inputs]
+    return [rnnm.forward(model, [x], evaluation, margins)[0] for x in inputs]
+
+
+def _run_f32(model, inputs, evaluation="float"):
+    f = features_f32 if model.input["kind"] == "features" else forward_f32
+    return [f(model, x, evaluation) for x in inputs]
+
+
+def _one_step_bound(label, t_ih, t_hh, xs, h_prev):
+    """§6.6's error bound for single steps: from the same binary32 x[t] and h[t-1], every pre-activation's
+    difference between the int8 products (rnnm's own) and the float ones (the dequantized W, float64) is
+    at most (s_x / 2) sum_k |W_ih[c][k]| + (s_h / 2) sum_k |W_hh[c][k]|, plus 1e-6 of it and 2^-22 of
+    sum |W| |v| for the binary32 scale products. Returns the largest |dz| / bound seen (the bound's use)."""
+    w_ih, w_hh = t_ih.values.astype(np.float64), t_hh.values.astype(np.float64)
+    ih, hh = rnnm._int8_products(t_ih, t_hh, [0.5])
+    ok, used = True, 0.0
+    for vx, vh in zip(xs, h_prev):
+        vx = np.asarray(vx, np.float32).astype(np.float64)  # "the same x[t] and h[t-1]": binary32 values
+        vh = np.asarray(vh, np.float32).astype(np.float64)
+        dz = ih(vx[None])[0] + hh(vh) - (w_ih @ vx + w_hh @ vh)
+        s_x, s_h = float(rnnm.quantize_int8(vx)[1]), float(rnnm.quantize_int8(vh)[1])
+        bound = s_x / 2 * np.abs(w_ih).sum(axis=1) + s_h / 2 * np.abs(w_hh).sum(axis=1)
+        slack = 2.0**-22 * (np.abs(w_ih) @ np.abs(vx) + np.abs(w_hh) @ np.abs(vh))
+        ok &= bool((np.abs(dz) <= bound * (1 + 1e-6) + slack).all())
+        used = max(used, float((np.abs(dz) / bound).max()))
+    check(f"int8 evaluation {label}: one step, |dz[c]| <= (s_x/2) sum|W_ih[c]| + (s_h/2) sum|W_hh[c]|", ok)
+    return used
+
+
+def run_int8_evaluation():
+    """§6.6: the activation quantizer (one function with §4.1's writer rule), the int8 evaluation of the
+    int8 fixtures against the float evaluation and against an independent binary32 int8 evaluation
+    (layers_f32), the one-step error bound, margins, the CLI, and wrong variants that the checks catch."""
+    f32 = np.float32
+    # (1) The quantizer by hand, each row on its own, and the writer's rule (write_min.quantize) on the same rows.
+    check("int8 quantizer: the hand cases", not _quantizer_failures(rnnm.quantize_int8),
+          "; ".join(_quantizer_failures(rnnm.quantize_int8)))
+    for label, variant in (("rounding half away from zero", _q8_half_away), ("s = m / 128", _q8_over_128),
+                           ("the division in binary64", _q8_float64_division), ("truncation", _q8_truncated)):
+        failures = _quantizer_failures(variant)
+        check(f"int8 quantizer: a wrong variant ({label}) fails a hand case", bool(failures))
+    rows = np.array([[127, 0.5, -1.5], [0, 0, 0], [-254, 3, 1]], np.float32)
+    q, s = rnnm.quantize_int8(rows)
+    check("int8 quantizer: per row (2-D)", np.array_equal(q, [[127, 0, -2], [0, 0, 0], [-127, 2, 0]]) and
+          np.array_equal(s, np.array([1, 1, 2], f32)) and s.dtype == f32)
+    rng = np.random.default_rng(68)
+    mats = [rng.normal(0, s, (n, k)).astype(f32) for s, n, k in ((0.7, 12, 5), (3e-3, 7, 130), (40, 3, 1))]
+    mats += [np.array([v], f32) for _, v, _, _ in QUANTIZER_CASES]
+    mats.append(np.round(rng.normal(0, 30, (9, 11))).astype(f32) / f32(2))  # many exact halves
+    same = all(w.quantize(m, "int8") == (rnnm.quantize_int8(m)[0].tobytes(), rnnm.quantize_int8(m)[1].astype("<f4").tobytes())
+               for m in mats)
+    check("int8 quantizer == the writer's §4.1 rule (write_min.quantize), bit for bit", same)
+    h4, i8 = (os.path.join(ROOT, "fixtures", "models", f) for f in ("tiny-h4.rnnm", "tiny-int8.rnnm"))
+    if os.path.exists(h4) and os.path.exists(i8):
+        base, swift = rnnm.load(h4), rnnm.load(i8)
+        ok = True
+        for name, t in swift.tensors.items():
+            v = base.tensors[name].values
+            q, s = rnnm.quantize_int8(v.reshape(v.shape[0], -1) if v.ndim > 1 else v.reshape(-1, 1))
+            ok &= np.array_equal(q.reshape(-1), t.raw_int8) and np.array_equal(s, t.scales)
+        check("int8 quantizer == the Swift writer's tiny-int8 (integers and scales)", ok)
+
+    # Rounding margins, by hand: in units of q, from |v / s| to the nearest k + 1/2.
+    one = np.float32(1)
+    margin_cases = [([127, 0.5], 0.0), ([127, 1.25], 0.25), ([127, 0, -3.75], 0.25), ([127, 2.0], 0.5),
+                    ([127], 0.5), ([0, 0], 0.5), ([-254, 101], 0.0)]
+    check("rounding_margin: hand cases (a tie 0, clamped and zero elements not counted)",
+          all(rnnm.rounding_margin(np.array(v, f32), rnnm.quantize_int8(np.array(v, f32))[1]) == want
+              for v, want in margin_cases))
+    v = np.array(QUANTIZER_CASES[-1][1], f32)
+    check("rounding_margin: a binary32 tie whose exact quotient is not one is within 1e-6",
+          0 < rnnm.rounding_margin(v, rnnm.quantize_int8(v)[1]) < 1e-6)
+    check("rounding_margin: per row", rnnm.rounding_margin(np.array([[127, 1.25], [254, 1.0]], f32),
+                                                         np.array([one, 2 * one])) == 0.0)
+
+    # (2) The int8 fixtures: int8 vs float evaluation, and vs the independent binary32 int8 evaluation.
+    notes = []
+    for label, m, inputs in _int8_cases():
+        qualifying = [l["name"] for l in m.layers if rnnm.int8_layer(m, l)]
+        check(f"int8 evaluation {label}: int8_layer agrees with the tests' reading",
+              qualifying == [l["name"] for l in m.layers if l["type"] in rnnm.RECURRENT and int8_qualifies(m, l)]
+              and bool(qualifying))
+        margins = []
+        floats, int8s = _run(m, inputs), _run(m, inputs, "int8", margins)
+        moved = max(float(np.abs(a - b).max()) for a, b in zip(floats, int8s))
+        same_class = np.mean([int(np.argmax(a)) == int(np.argmax(b)) for a, b in zip(floats, int8s)])
+        check(f"{label}: one margin per input, each in [0, 0.5]", len(margins) == len(inputs)
+              and all(0 <= x <= 0.5 for x in margins))
+        check(f"{label}: int8 differs from float, by at most 0.1", 0 < moved <= 0.1, f"moved {moved:.3g}")
+        check(f"{label}: int8 and float predict the same class on >= 90 % of inputs", same_class >= 0.9,
+              f"{same_class:.2f}")
+        ref32 = _run_f32(m, inputs, "int8")
+        diffs = [float(np.abs(np.asarray(r, np.float64) - o).max()) for r, o in zip(ref32, int8s)]
+        within = [d <= ATOL + RTOL * float(np.abs(o).max()) for d, o in zip(diffs, int8s)]
+        kept = [x >= rnnm.MARGIN_SKIP for x in margins]
+        check(f"{label}: float64 vs an independent binary32 int8 evaluation within tolerance, except inputs with "
+              f"margin < {rnnm.MARGIN_SKIP}", all(ok or not keep for ok, keep in zip(within, kept)))
+        check(f"{label}: the binary32 int8 evaluation is not the float one",
+              max(float(np.abs(a - b).max()) for a, b in zip(ref32, _run_f32(m, inputs))) > 0)
+        notes.append(f"{label}: {kept.count(False)} of {len(margins)} inputs have margin < {rnnm.MARGIN_SKIP} "
+                     f"(smallest {min(margins):.2g}), {within.count(False)} differ beyond tolerance; int8 - float "
+                     f"{moved:.2g}, float64 - binary32 int8 {max(diffs):.2g}")
+
+    # Layers that do not qualify run in float: the same outputs, bit for bit, and margins of 0.5.
+    h4m = rnnm.load(w.write(*w.tiny_model(np.random.default_rng(61))))
+    imgs = synthetic_images(h4m.input["height"], h4m.input["width"])
+    margins = []
+    check("int8 evaluation of an f32 model == float, margins 0.5",
+          np.array_equal(rnnm.forward(h4m, imgs, "int8", margins), rnnm.forward(h4m, imgs)) and margins == [0.5] * len(imgs))
+    for label, dtypes, qualifies in (("w_ih int8, w_hh f32", ["int8", "f32", "int8", "int8", "int8", "int8"], False),
+                                     ("w_ih, w_hh int8, biases f32", ["int8", "int8", "f32", "f32", "f32", "f32"], True)):
+        m = rnnm.load(w.write(*w.tiny_model(np.random.default_rng(62), dtypes=dtypes)))
+        same = np.array_equal(rnnm.forward(m, imgs[:, :20], "int8"), rnnm.forward(m, imgs[:, :20]))
+        check(f"int8 evaluation, {label}: {'qualifies' if qualifies else 'runs in float'}",
+              rnnm.int8_layer(m, m.layers[0]) == qualifies and same != qualifies)
+    m = rnnm.load(w.write(*w.features_model(np.random.default_rng(63), dtype="int8",
+                                             cells=[("gru", 3, {"reset": "before"}), ("lstm", 3, {"bidirectional": True})])))
+    seqs = synthetic_sequences(m.input["width"], m.input["max_length"])
+    check("int8 evaluation: a gru \"before\" does not qualify, a bidirectional int8 lstm does",
+          [rnnm.int8_layer(m, l) for l in m.layers] == [False, True, False])
+    m.tensors[m.layers[1]["w_hh_reverse"]].dtype = "f32"  # one direction's recurrent matrix not int8: the layer runs in float
+    check("int8 evaluation: a bidirectional layer with w_hh_reverse not int8 runs in float",
+          not rnnm.int8_layer(m, m.layers[1]) and all(np.array_equal(a, b) for a, b in zip(
+              rnnm.forward_features(m, seqs, "int8"), rnnm.forward_features(m, seqs))))
+    try:
+        rnnm.forward(h4m, imgs, "int4")
+        check("evaluation \"int4\" is a ValueError", False)
+    except ValueError:
+        check("evaluation \"int4\" is a ValueError", True)
+
+    # The one-step error bound of §6.6, on real states of the float evaluation and on random vectors.
+    golden = os.path.join(ROOT, "fixtures", "golden")
+    path, idx_path = os.path.join(golden, "tiny-h8-int8.rnnm"), os.path.join(golden, "inputs-37.idx3")
+    if os.path.exists(path) and os.path.exists(idx_path):
+        m = rnnm.load(path)
+        dense, lstm = m.layers[0], m.layers[1]
+        t_ih, t_hh = m.tensors[lstm["w_ih"]], m.tensors[lstm["w_hh"]]
+        f64 = lambda k: m.tensors[lstm[k]].values.astype(np.float64)  # noqa: E731
+        xs_all, hp_all = [], []
+        for x in rnnm.input_sequence(m, rnnm.read_idx(open(idx_path, "rb").read())[:8]):
+            xs = x @ m.tensors[dense["weight"]].values.astype(np.float64).T + m.tensors[dense["bias"]].values
+            hs = rnnm._lstm(xs, rnnm._float_products(f64("w_ih"), f64("w_hh")), f64("b_ih"), f64("b_hh"))
+            xs_all += list(xs)
+            hp_all += [np.zeros(lstm["hidden_size"])] + list(hs[:-1])
+        rng = np.random.default_rng(69)
+        xs_all += list(rng.normal(0, 2, (40, 8))) + [np.array([127, 0.5, 1.5, -2.5, 0, 3, 4, 5]) / 64]
+        hp_all += list(np.tanh(rng.normal(0, 1, (40, 8)))) + [np.array([1, -0.5, 0.25, 0, 0, 0, 0, 0])]
+        used = _one_step_bound("golden tiny-h8-int8 lstm", t_ih, t_hh, xs_all, hp_all)
+        check("the one-step bound is not vacuous (some |dz| > 5 % of it)", used > 0.05, f"{used:.3g}")
+        # A wrong quantizer (s = m / 128: the largest element clamped a whole step off) inside rnnm's int8
+        # evaluation: the comparison with the independent binary32 int8 evaluation catches it.
+        saved, imgs37 = rnnm.quantize_int8, rnnm.read_idx(open(idx_path, "rb").read())
+        try:
+            rnnm.quantize_int8 = _q8_over_128
+            wrong = rnnm.forward(m, imgs37, "int8")
+        finally:
+            rnnm.quantize_int8 = saved
+        ref32 = np.array([forward_f32(m, x, "int8") for x in imgs37])
+        check("the binary32 comparison catches a wrong variant (s = m / 128)",
+              float(np.abs(wrong - ref32).max()) > 10 * ATOL, f"{float(np.abs(wrong - ref32).max()):.3g}")
+    v12 = os.path.join(golden, "v1.2", "gru-after-int8.rnnm")
+    if os.path.exists(v12):
+        m = rnnm.load(v12)
+        gru = m.layers[0]
+        rng = np.random.default_rng(70)
+        used = _one_step_bound("golden v1.2 gru-after-int8 (all 3H rows)", m.tensors[gru["w_ih"]], m.tensors[gru["w_hh"]],
+                               rng.normal(0, 1.5, (30, 12)), np.tanh(rng.normal(0, 1, (30, 20))))
+        check("the one-step bound (gru) is not vacuous", used > 0.05, f"{used:.3g}")
+
+    # The CLI: --evaluation int8 adds "margins"; float (the default) prints what it printed before.
+    import contextlib
+    import io
+    import tempfile
+
+    def cli(args):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            rc = rnnm.main(args)
+        return json.loads(out.getvalue()) if rc == 0 else None
+
+    path = os.path.join(ROOT, "fixtures", "models", "tiny-int8.rnnm")
+    if os.path.exists(path):
+        m = rnnm.load(path)
+        imgs = synthetic_images(m.input["height"], m.input["width"])
+        with tempfile.TemporaryDirectory() as d:
+            open(os.path.join(d, "images.u8"), "wb").write(imgs.tobytes())
+            base = ["forward", path, "--images", os.path.join(d, "images.u8")]
+            plain, as_float, as_int8 = cli(base), cli(base + ["--evaluation", "float"]), cli(base + ["--evaluation", "int8"])
+        margins = []
+        want = rnnm.forward(m, imgs, "int8", margins)
+        check("CLI forward --images: default float, no margins", plain == as_float and list(plain) == ["logits"]
+              and np.array_equal(np.array(plain["logits"]), rnnm.forward(m, imgs)))
+        check("CLI forward --images --evaluation int8: logits and one margin per image",
+              as_int8 is not None and np.array_equal(np.array(as_int8["logits"]), want) and as_int8["margins"] == margins)
+    v12 = os.path.join(golden, "v1.2")
+    if os.path.exists(os.path.join(v12, "gru-after-int8.rnnm")):
+        got = cli(["forward", os.path.join(v12, "gru-after-int8.rnnm"), "--features", os.path.join(v12, "features-12.npy"),
+                   "--lengths", os.path.join(v12, "lengths.npy"), "--evaluation", "int8"])
+        m = rnnm.load(os.path.join(v12, "gru-after-int8.rnnm"))
+        x, lengths = np.load(os.path.join(v12, "features-12.npy")), np.load(os.path.join(v12, "lengths.npy"))
+        margins = []
+        want = rnnm.forward_features(m, [x[n, :int(t)] for n, t in enumerate(lengths)], "int8", margins)
+        check("CLI forward --features --evaluation int8: outputs and one margin per sequence",
+              got is not None and np.array_equal(np.array(got["outputs"]), np.array(want)) and got["margins"] == margins)
+    t = w.Tensors(np.random.default_rng(64), dtype="int8")
+    layers = [{"type": "embedding", "name": "embed", "vocab_size": 6, "dim": 3, "weight": t.add("embed.weight", (6, 3))},
+              w.recurrent_layer(t, "gru", "gru0", 3, 4, bidirectional=True), w.dense_layer(t, "out", 8, 2)]
+    tokens = {"kind": "tokens", "tokenizer": "words-v1", "max_length": 8, "truncate": "start",
+              "vocabulary": ["the", "movie", "great", "bad"]}
+    data = w.write(w.metadata(layers, tokens, ["neg", "pos"]), t.items)
+    texts = [b"", b"the movie was great", b"bad bad movie the the great"]
+    with tempfile.TemporaryDirectory() as d:
+        open(os.path.join(d, "m.rnnm"), "wb").write(data)
+        open(os.path.join(d, "texts.txt"), "wb").write(b"\n".join(texts) + b"\n")
+        got = cli(["forward", os.path.join(d, "m.rnnm"), "--texts", os.path.join(d, "texts.txt"), "--evaluation", "int8"])
+    m = rnnm.load(data)
+    margins = []
+    want = rnnm.forward_tokens(m, [rnnm.token_ids(m, x) for x in texts], "int8", margins)
+    check("CLI forward --texts --evaluation int8 (int8 bidirectional gru; an empty text): logits and margins",
+          got is not None and np.array_equal(np.array(got["logits"]), want) and got["margins"] == margins
+          and margins[0] == 0.5 and not np.array_equal(want, rnnm.forward_tokens(m, [rnnm.token_ids(m, x) for x in texts])))
+    for n in notes:
+        print(f"note: int8 evaluation {n}")
+
+
 def run_mutations(iterations: int = 1500):
     """The reader refuses arbitrary damage with a FormatError and never crashes (CRC re-sealed so
     that the damage reaches the later checks)."""
@@ -1253,6 +1621,7 @@ def main() -> int:
     run_crafted_12()
     run_crafted_13()
     run_crafted_14()
+    run_int8_evaluation()
     run_fixtures()
     run_mutations()
     if results.get("max_err"):
