@@ -3,10 +3,12 @@ SHELL := /bin/bash
 SWIFT ?= swift
 CONFIG ?= release
 DATA ?= $(abspath ../shared/datasets)
-APT_PACKAGES := libzstd-dev zlib1g-dev libopenblas-dev libssl-dev pkg-config dataset-fashion-mnist chromium
+# The last three: the C kernels cross-compiled for ARM64 and run under emulation (make kernels-c).
+APT_PACKAGES := libzstd-dev zlib1g-dev libopenblas-dev libssl-dev pkg-config dataset-fashion-mnist chromium \
+    libc6-dev-arm64-cross libgcc-12-dev-arm64-cross qemu-user
 PY_PACKAGES := numpy zstandard
 
-.PHONY: deps test tsan run build fixtures fuzz bench clean
+.PHONY: deps test kernels-c tsan run build fixtures fuzz bench clean
 
 # MNIST: the shared copy when present (CI, development), else ./data/mnist (downloaded and
 # SHA-256-checked by rnn-train on first use).
@@ -29,17 +31,26 @@ deps:
 	fi
 	@python3 -c "import numpy, zstandard" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check $(PY_PACKAGES)
 
-# The test command: every Swift test, the Python reference reader over the fixtures, and the
-# analysis report rendered in headless Chromium, the C API from C and Python (examples/run.sh), and
-# the thread tests of streams and shared handles under ThreadSanitizer (`make tsan`; TSAN=0 skips it
-# and run.sh's ThreadSanitizer step).
+# The test command: the C kernels' variants natively and on ARM64 under emulation (`make kernels-c`),
+# every Swift test, the Python reference reader over the fixtures, and the analysis report rendered
+# in headless Chromium, the C API from C and Python (examples/run.sh), and the thread tests of
+# streams and shared handles under ThreadSanitizer (`make tsan`; TSAN=0 skips it and run.sh's
+# ThreadSanitizer step).
 test: deps
+	bash Tests/KernelsC/run.sh
 	$(SWIFT) build $(DEBUG_FLAGS)
 	$(SWIFT) test $(DEBUG_FLAGS)
 	python3 spec/reference/test_reference.py
 	python3 Tests/RNNReportTests/browser/check_report.py .build/debug/rnn-report --data $(DATA_DIR)
 	MNIST_DIR=$(DATA_DIR) bash examples/run.sh
 	@if [ "$${TSAN:-1}" != 0 ]; then $(MAKE) --no-print-directory tsan; fi
+
+# The C kernels alone (Tests/KernelsC/run.sh, about 30 s): the architecture lint; every vector
+# variant this CPU runs against the portable C variant on every tile remainder; the same
+# cross-compiled for aarch64 and run under qemu-aarch64 (the NEON variants); every C file of the
+# package cross-compiled for aarch64. ARM64=0 skips the ARM part.
+kernels-c: deps
+	bash Tests/KernelsC/run.sh
 
 # ThreadSanitizer over the tests whose threads share one stream or one model handle: the Swift
 # runtime's Stream (SequenceModelTests) and the C API's streams and handles (CAPIStreamTests,
@@ -97,4 +108,4 @@ run: build
 	@echo "reports: reports/mnist/index.html, reports/fashion-mnist/index.html (summaries: REPORT.md in each)"
 
 clean:
-	rm -rf .build .build-tsan
+	rm -rf .build .build-tsan .build-kernels-c

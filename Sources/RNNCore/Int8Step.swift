@@ -6,6 +6,8 @@ package enum Int8ISA: Int, Sendable, CaseIterable, Comparable {
     case portable = 0
     /// 256-bit vpmaddubsw / vpmaddwd.
     case avx2 = 1
+    /// ARM64 SDOT (the dot product instructions, ARMv8.2), 128-bit.
+    case neonDot = 2
     /// 512-bit vpdpbusd (AVX-512 VNNI).
     case avx512vnni = 3
 
@@ -21,7 +23,8 @@ package enum Int8ISA: Int, Sendable, CaseIterable, Comparable {
     /// has int8 instructions for it (AVX-512 without VNNI takes the AVX2 products).
     package static func matching(_ isa: KernelISA) -> Int8ISA {
         switch isa {
-        case .none, .neon: .portable  // no int8 NEON (SDOT) variant yet
+        case .none: .portable
+        case .neon: supported.contains(.neonDot) ? .neonDot : .portable
         case .avx2: supported.contains(.avx2) ? .avx2 : .portable
         case .avx512: supported.contains(.avx512vnni) ? .avx512vnni : (supported.contains(.avx2) ? .avx2 : .portable)
         }

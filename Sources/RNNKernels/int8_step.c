@@ -32,36 +32,73 @@
 #endif
 
 // Rows per chunk: the z rows of a chunk stay in L1 between the products and the gates.
+#ifndef CHUNK
 #define CHUNK 16
+#endif
 
 // ---------------------------------------------------------------------------------------------
 // Quantization (spec §6.6): the one implementation, plain C, shared by every variant.
+
+// One row: the body of every target's copy (always inlined, so each copy's loops vectorize for its
+// own instruction set; the arithmetic is the same IEEE binary32 operations, so every copy writes the
+// same bytes).
+INLINE void quantize_row(const float *row, int width, ptrdiff_t padded, int8_t *out, float *scale) {
+    // m = max_k |v[k]| on the bits: for non-negative binary32 values the unsigned order of the bit
+    // patterns is the numeric order, and an integer maximum vectorizes where fmaxf's NaN rules keep
+    // a float one scalar. (A NaN's bits exceed infinity's: m is then NaN and s falls back to 1.)
+    uint32_t peak = 0;
+    for (int k = 0; k < width; k++) {
+        uint32_t bits;
+        memcpy(&bits, row + k, 4);
+        bits &= 0x7FFFFFFFu;
+        peak = bits > peak ? bits : peak;
+    }
+    float m;
+    memcpy(&m, &peak, 4);
+    float s = m / 127.0f;
+    if (!(s > 0) || !(s <= 3.4028235e38f)) s = 1.0f;  // an all-zero row (or one whose max underflows)
+    // roundTiesToEven(t) for |t| < 2^22 as (t + 1.5 * 2^23) - 1.5 * 2^23 in the default rounding
+    // mode: the sum's last place is 1, so the addition rounds t to an integer, ties to even (the
+    // same trick as the exp's n, kernel_common.h). Plain arithmetic, so the loop vectorizes on any
+    // target without a libm call; |t| <= 127 + ulps here, and the clamp catches the rest.
+    for (int k = 0; k < width; k++) {
+        float t = row[k] / s;
+        t = (t + 12582912.0f) - 12582912.0f;
+        t = t > 127.0f ? 127.0f : t < -127.0f ? -127.0f : t == t ? t : 0.0f;  // (NaN: 0)
+        out[k] = (int8_t)t;
+    }
+    for (ptrdiff_t k = width; k < padded; k++) out[k] = 0;
+    *scale = s;
+}
+
+#define DEFINE_QUANTIZE(NAME, TARGET)                                                     \
+    TARGET static void NAME(int rows, const float *v, ptrdiff_t stride, int width, int8_t *q, ptrdiff_t q_stride, float *scale) { \
+        const ptrdiff_t padded = 4 * (((ptrdiff_t)width + 3) / 4);                        \
+        for (int r = 0; r < rows; r++) quantize_row(v + r * stride, width, padded, q + r * q_stride, scale + r); \
+    }
+
+DEFINE_QUANTIZE(quantize_portable, )
+#if RNNK_X86_VARIANTS
+DEFINE_QUANTIZE(quantize_avx2, AVX2)
+DEFINE_QUANTIZE(quantize_avx512, AVX512)
+#endif
+
+// The quantizer for int8 variant `isa` (the copies differ in speed only).
+static void quantize(rnnk_i8_isa isa, int rows, const float *v, ptrdiff_t stride, int width, int8_t *q, ptrdiff_t q_stride, float *scale) {
+#if RNNK_X86_VARIANTS
+    if (isa == RNNK_I8_AVX512_VNNI) { quantize_avx512(rows, v, stride, width, q, q_stride, scale); return; }
+    if (isa == RNNK_I8_AVX2) { quantize_avx2(rows, v, stride, width, q, q_stride, scale); return; }
+#endif
+    (void)isa;
+    quantize_portable(rows, v, stride, width, q, q_stride, scale);
+}
 
 int rnnk_i8_quantize(int rows, const float *v, ptrdiff_t stride, int width, int8_t *q, ptrdiff_t q_stride, float *scale) {
     if (rows < 0 || width < 0) return RNNK_INVALID_SIZE;
     const ptrdiff_t padded = 4 * (((ptrdiff_t)width + 3) / 4);
     if (rows > 0 && (!q || !scale || (width > 0 && !v))) return RNNK_NULL_POINTER;
     if (stride < width || q_stride < padded) return RNNK_BAD_LAYOUT;
-    for (int r = 0; r < rows; r++) {
-        const float *row = v + r * stride;
-        int8_t *out = q + r * q_stride;
-        float m = 0;
-        for (int k = 0; k < width; k++) m = fmaxf(m, fabsf(row[k]));
-        float s = m / 127.0f;
-        if (!(s > 0) || !isfinite(s)) s = 1.0f;  // an all-zero row (or one whose max underflows)
-        // roundTiesToEven(t) for |t| < 2^22 as (t + 1.5 * 2^23) - 1.5 * 2^23 in the default rounding
-        // mode: the sum's last place is 1, so the addition rounds t to an integer, ties to even (the
-        // same trick as the exp's n, kernel_common.h). Plain arithmetic, so the loop vectorizes on any
-        // target without a libm call; |t| <= 127 + ulps here, and the clamp catches the rest.
-        for (int k = 0; k < width; k++) {
-            float t = row[k] / s;
-            t = (t + 12582912.0f) - 12582912.0f;
-            t = t > 127.0f ? 127.0f : t < -127.0f ? -127.0f : t == t ? t : 0.0f;  // (NaN: 0)
-            out[k] = (int8_t)t;
-        }
-        for (ptrdiff_t k = width; k < padded; k++) out[k] = 0;
-        scale[r] = s;
-    }
+    quantize(rnnk_detect_i8_isa(), rows, v, stride, width, q, q_stride, scale);
     return RNNK_OK;
 }
 
@@ -530,7 +567,7 @@ static int step_i8_chunk(rnnk_i8_isa isa, const rnnk_i8_step_args *a, int cell_c
     const float *start = a->z_in ? a->z_in + r0 * a->z_in_stride : a->bias;
     const ptrdiff_t start_stride = a->z_in ? a->z_in_stride : 0;
     if (a->x_width > 0) {
-        rnnk_i8_quantize(n, a->x + r0 * a->x_stride, a->x_stride, a->x_width, xq, (ptrdiff_t)xb, xs);
+        quantize(isa, n, a->x + r0 * a->x_stride, a->x_stride, a->x_width, xq, (ptrdiff_t)xb, xs);
         const i8_product p = {n, (int)(xb / 4), (int)Z, xq, (ptrdiff_t)xb, xs, a->wx.q, a->wx.col_sum, a->wx.scale,
                               start, start_stride, z, Z};
         product(isa, &p);
@@ -538,7 +575,7 @@ static int step_i8_chunk(rnnk_i8_isa isa, const rnnk_i8_step_args *a, int cell_c
         for (int r = 0; r < n; r++) memcpy(z + r * Z, start + r * start_stride, Z * sizeof(float));
     }
     const int with_h = a->h != NULL;
-    if (with_h) rnnk_i8_quantize(n, a->h + r0 * a->h_stride, a->h_stride, (int)G, hq, (ptrdiff_t)hb, hs);
+    if (with_h) quantize(isa, n, a->h + r0 * a->h_stride, a->h_stride, (int)G, hq, (ptrdiff_t)hb, hs);
 
     if (cell_columns == 32) {
         // LSTM: z += h term, then the gates.

@@ -8,6 +8,8 @@ public enum Int8Kernel: String, Sendable, Equatable, CaseIterable {
     case avx512vnni = "avx512-vnni"
     /// 256-bit `vpmaddubsw` / `vpmaddwd` (AVX2).
     case avx2
+    /// 128-bit `sdot` (ARM64 with the dot product instructions).
+    case neonDot = "neon-dot"
     /// Plain C.
     case portable
 
@@ -15,6 +17,7 @@ public enum Int8Kernel: String, Sendable, Equatable, CaseIterable {
         switch isa {
         case .avx512vnni: self = .avx512vnni
         case .avx2: self = .avx2
+        case .neonDot: self = .neonDot
         case .portable: self = .portable
         }
     }

@@ -133,3 +133,20 @@ struct RandomTests {
         #expect(x.nextInt(below: 10) < 10)
     }
 }
+
+@Suite("KernelISA: the variants this CPU runs")
+struct KernelISATests {
+    @Test("supported lists only this architecture's available variants: none first, detected last")
+    func supportedIsWhatThisCPURuns() {
+        let supported = KernelISA.supported
+        #expect(supported.first == KernelISA.none)
+        #expect(supported.last == KernelISA.detected)
+        for isa in KernelISA.allCases { #expect(supported.contains(isa) == isa.isAvailable, "\(isa)") }
+        #if arch(x86_64)
+        #expect(!supported.contains(.neon))
+        #elseif arch(arm64)
+        #expect(!supported.contains(.avx2) && !supported.contains(.avx512))
+        #endif
+        for isa in KernelISA.allCases { #expect(KernelISA(isa.c) == isa) }
+    }
+}

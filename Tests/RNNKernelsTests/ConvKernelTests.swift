@@ -6,7 +6,7 @@ import Testing
 /// loops, on shapes that leave pixel tiles and output groups partial; max pooling with its argmax; im2col
 /// and col2im as adjoints; and the argument checks, which refuse before writing anything.
 @Suite struct ConvKernelTests {
-    static let variants = [RNNK_ISA_NONE, RNNK_ISA_AVX2, RNNK_ISA_AVX512].filter { $0.rawValue <= rnnk_detect_isa().rawValue }
+    static let variants = [RNNK_ISA_NONE, RNNK_ISA_AVX2, RNNK_ISA_AVX512, RNNK_ISA_NEON].filter { rnnk_isa_available($0) != 0 }
 
     struct Shape: CustomStringConvertible, Sendable {
         var images, h, w, c, stride, kh, kw, sh, sw, pt, pl, pb, pr, out: Int

@@ -9,7 +9,7 @@ import Testing
 /// As in StepPreconditionTests, all arrays live in one arena of sentinels and known inputs
 /// (``KernelArena``), so an argument can point into another array without leaving memory the test owns.
 struct GRUStepPreconditionTests {
-    static let variants = [RNNK_ISA_NONE, RNNK_ISA_AVX2, RNNK_ISA_AVX512].filter { $0.rawValue <= rnnk_detect_isa().rawValue }
+    static let variants = [RNNK_ISA_NONE, RNNK_ISA_AVX2, RNNK_ISA_AVX512, RNNK_ISA_NEON].filter { rnnk_isa_available($0) != 0 }
 
     /// A valid two-phase step (reset before the recurrent product) of 3 rows, 2 groups (16 units),
     /// 5 inputs, every optional array given.

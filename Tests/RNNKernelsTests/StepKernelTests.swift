@@ -6,7 +6,7 @@ import Testing
 /// weight is 1 in every gate column and zero bias, `z = v` in all four gates, so the kernel's
 /// `gates_out` holds `sigmoid(v)` (i, f, o) and `tanh(v)` (g), and `c`, `h` follow from them.
 struct StepKernelTests {
-    static let variants = [RNNK_ISA_NONE, RNNK_ISA_AVX2, RNNK_ISA_AVX512].filter { $0.rawValue <= rnnk_detect_isa().rawValue }
+    static let variants = [RNNK_ISA_NONE, RNNK_ISA_AVX2, RNNK_ISA_AVX512, RNNK_ISA_NEON].filter { rnnk_isa_available($0) != 0 }
 
     @Test func gateActivationsMatchLibmWithin1e6OverTheWholeRange() {
         let values = stride(from: -30.0, through: 30.0, by: 0.0137).map(Float.init) + [0, -0.0, 1e-8, -1e-8, 88, -88]
@@ -53,5 +53,14 @@ struct StepKernelTests {
         var args = rnnk_lstm_step_args()
         #expect(rnnk_lstm_step(rnnk_isa(rawValue: 7), &args) == -1)
         if rnnk_detect_isa() != RNNK_ISA_AVX512 { #expect(rnnk_lstm_step(RNNK_ISA_AVX512, &args) == -1) }
+        // The other architecture's variants (NEON on x86-64, AVX2 and AVX-512 on ARM64) are never available.
+        for isa in [RNNK_ISA_AVX2, RNNK_ISA_AVX512, RNNK_ISA_NEON] where rnnk_isa_available(isa) == 0 {
+            #expect(rnnk_lstm_step(isa, &args) == -1, "isa \(isa.rawValue)")
+        }
+        #if arch(x86_64)
+        #expect(rnnk_isa_available(RNNK_ISA_NEON) == 0)
+        #elseif arch(arm64)
+        #expect(rnnk_isa_available(RNNK_ISA_AVX2) == 0 && rnnk_isa_available(RNNK_ISA_AVX512) == 0)
+        #endif
     }
 }

@@ -88,7 +88,7 @@ struct StepPreconditionTests {
         var args = arena.valid()
         violation.apply(&args, arena)
         #expect(rnnk_lstm_step_check(&args) == violation.status)
-        for isa in [RNNK_ISA_NONE, RNNK_ISA_AVX2, RNNK_ISA_AVX512] where isa.rawValue <= Self.best.rawValue {
+        for isa in [RNNK_ISA_NONE, RNNK_ISA_AVX2, RNNK_ISA_AVX512, RNNK_ISA_NEON] where rnnk_isa_available(isa) != 0 {
             let before = arena.snapshot()
             #expect(rnnk_lstm_step(isa, &args) == violation.status, "isa \(isa.rawValue)")
             #expect(arena.snapshot() == before, "isa \(isa.rawValue) wrote memory")
@@ -143,7 +143,7 @@ struct StepPreconditionTests {
 
     @Test(.enabled(if: runnable, "no fused variant on this CPU"), arguments: validCases)
     func validCallsStillCompute(_ valid: Violation) {
-        for isa in [RNNK_ISA_NONE, RNNK_ISA_AVX2, RNNK_ISA_AVX512] where isa.rawValue <= Self.best.rawValue {
+        for isa in [RNNK_ISA_NONE, RNNK_ISA_AVX2, RNNK_ISA_AVX512, RNNK_ISA_NEON] where rnnk_isa_available(isa) != 0 {
             let arena = Arena()
             var args = arena.valid()
             valid.apply(&args, arena)
