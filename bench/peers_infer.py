@@ -12,7 +12,16 @@ tanh and channel count. A CNN gets its input as NCHW float32 in PyTorch and ONNX
 in TensorFlow and TensorFlow Lite (each framework's natural layout), converted before timing.
 
 Peers: torch (PyTorch), onnxruntime (ONNX Runtime), tensorflow (TensorFlow/Keras), tflite and
-tflite-int8 (TensorFlow Lite f32, and with dynamic-range int8 weights; see make_tflite).
+tflite-int8 (TensorFlow Lite f32, and with dynamic-range int8 weights; see make_tflite),
+tflite-int8-full (TensorFlow Lite full-integer quantization: int8 weights and activations, int8 input
+and output, calibrated on real training images; see make_tflite_quantized) and tflite-int16x8 (the
+same with 16-bit activations; not in bench/run-infer.sh's peer set: XNNPack does not run it, and
+TFLite's own int16 kernels are one to two orders of magnitude slower: at batch 128, 1 thread, about
+1,100 images/s in tf.lite.Interpreter and 200 in LiteRT 2.3.0, where tflite-int8-full ran 17,000 in
+the same minutes). The TFLite models come from TensorFlow's converter and run in LiteRT's interpreter
+(ai-edge-litert, pinned in bench/requirements.txt) when it is installed, else in tf.lite.Interpreter
+(--tflite-interpreter picks one; on the f32, dynamic-range and full-integer models the two measured
+within 5 % of each other, batch 1 and 128).
 
 One peer and one thread count per process: thread pools (TensorFlow's in particular) are fixed
 once created, so bench/run-infer.sh starts a fresh process for every (peer, threads) pair.
@@ -20,9 +29,15 @@ once created, so bench/run-infer.sh starts a fresh process for every (peer, thre
 Output: one JSON object on stdout:
   {"peer": ..., "version": ..., "threads": N, "agreement": fraction of argmax equal to reference,
    "agreement_images": images compared, "max_abs_logit_diff": ...,
+   "accuracy": fraction of the labels predicted, "accuracy_images": N (all the images; with --labels,
+   by default the IDX1 file next to --images: t10k-images-idx3-ubyte.gz -> t10k-labels-idx1-ubyte.gz),
    "results": [{"batch": B, "images": n, "median_s": s, "images_per_s": r, "runs": k}, ...]}
-Peers receive already-normalized float32 input (the preprocessing is not timed for them), which
-favours them slightly: our runtime is timed from raw u8 pixels.
+plus, for the quantized TFLite peers, "quantization" (how the model was quantized and calibrated,
+its input and output types and scales). Peers receive already-normalized float32 input (the
+preprocessing is not timed for them), which favours them slightly: our runtime is timed from raw u8
+pixels. tflite-int8-full receives that input already quantized to its int8 input tensor (not timed
+either; for MNIST's scale 1/255 and zero point -128 it is exactly the u8 pixel - 128), and its int8
+logits are dequantized to float inside the timed call.
 """
 import argparse
 import contextlib
@@ -325,13 +340,14 @@ def make_onnxruntime(p, threads):
     return (lambda x: sess.run(["logits"], {"x": x})[0]), ort.__version__
 
 
-def keras_model(tf, p, batch=None, steps=None):
-    """The course network in Keras with our weights; `batch` and `steps` fix the input shape (TFLite)."""
+def keras_model(tf, p, batch=None, steps=None, unroll=False):
+    """The course network in Keras with our weights; `batch` and `steps` fix the input shape (TFLite).
+    `unroll` (needs `steps`) writes the LSTM as `steps` copies of the cell instead of a loop."""
     h, feat = p["hidden"], p["w_in"].shape[1]
     model = tf.keras.Sequential([
         tf.keras.Input((steps, feat), batch_size=batch),
         tf.keras.layers.Dense(p["w_in"].shape[0]),
-        tf.keras.layers.LSTM(h),              # Keras gate order i, f, c, o = ours; one bias
+        tf.keras.layers.LSTM(h, unroll=unroll),  # Keras gate order i, f, c, o = ours; one bias
         tf.keras.layers.Dense(p["w_out"].shape[0]),
     ])
     model.layers[0].set_weights([p["w_in"].T, p["b_in"]])
@@ -350,11 +366,61 @@ def make_tensorflow(p, threads):
     return (lambda x: fn(tf.constant(x)).numpy()), tf.__version__
 
 
+# Which interpreter runs the .tflite models: "auto" (LiteRT's when ai-edge-litert is installed, else
+# TensorFlow's), "litert" or "tensorflow"; --tflite-interpreter sets it.
+TFLITE_INTERPRETER = "auto"
+
+
+def tflite_interpreter(tf, threads):
+    """(make, version): make(flat) is an interpreter of the .tflite model `flat` with `threads` threads and
+    the BUILTIN op resolver, which applies the default XNNPack delegate ("Created TensorFlow Lite XNNPACK
+    delegate for CPU" on stderr); version names the converter and the interpreter ("2.21.0, LiteRT 2.3.0").
+
+    LiteRT's interpreter (ai_edge_litert.interpreter, the ai-edge-litert package pinned in
+    bench/requirements.txt) is the maintained one: tf.lite.Interpreter warns that it is deprecated in its
+    favour and scheduled for deletion. tf.lite.Interpreter (the one in tensorflow-cpu) is the fallback when
+    ai-edge-litert is not installed. The models are the same either way: TensorFlow's converter makes them."""
+    if TFLITE_INTERPRETER in ("auto", "litert"):
+        try:
+            import ai_edge_litert
+            from ai_edge_litert import interpreter as litert
+        except ImportError:
+            if TFLITE_INTERPRETER == "litert":
+                raise SystemExit("--tflite-interpreter litert: ai-edge-litert is not installed (bench/venv.sh)")
+        else:
+            return (lambda flat: litert.Interpreter(model_content=flat, num_threads=threads,
+                                                    experimental_op_resolver_type=litert.OpResolverType.BUILTIN),
+                    f"{tf.__version__}, LiteRT {ai_edge_litert.__version__}")
+    return (lambda flat: tf.lite.Interpreter(model_content=flat, num_threads=threads,
+                                             experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN),
+            f"{tf.__version__}, tf.lite.Interpreter")
+
+
+def tflite_setup(threads):
+    """TensorFlow with `threads` intra-op threads (the converter's calibration runs in it), the folder
+    bench/out/tflite/, and the interpreter (tflite_interpreter)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import tensorflow as tf
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    folder = os.path.join(HERE, "out", "tflite")
+    os.makedirs(folder, exist_ok=True)
+    return tf, folder, *tflite_interpreter(tf, threads)
+
+
+def convert(converter, path):
+    """converter.convert(), its .tflite written to `path`."""
+    with contextlib.redirect_stdout(sys.stderr):  # the converter prints "Saved artifact at ..."
+        flat = converter.convert()
+    with open(path, "wb") as f:
+        f.write(flat)
+    return flat
+
+
 def make_tflite(p, threads, int8):
-    """TensorFlow Lite through tf.lite.Interpreter with the BUILTIN op resolver, which applies the
-    default XNNPack delegate ("Created TensorFlow Lite XNNPACK delegate for CPU" on stderr), f32 or
-    with dynamic-range quantization (`optimizations=[tf.lite.Optimize.DEFAULT]`, no calibration data:
-    weights stored int8, activations quantized on the fly).
+    """TensorFlow Lite f32, or with dynamic-range quantization (`optimizations=[tf.lite.Optimize.DEFAULT]`,
+    no calibration data: weights stored int8, activations quantized on the fly), in the interpreter of
+    tflite_interpreter (XNNPack delegate).
 
     The same Keras model as the TensorFlow peer. Its LSTM converts to TFLite only with a fixed batch
     size (with a free one the converter fails on TensorListReserve: "requires element_shape to be
@@ -366,82 +432,148 @@ def make_tflite(p, threads, int8):
     An image model (keras_cnn, NHWC) converts with a free batch size (input shape signature
     [-1, H, W, C]): one conversion, bench/out/tflite/cnn-{f32,int8}.tflite, and one interpreter per
     batch size made from it (resize_tensor_input, so that no batch re-plans another's tensors)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import tensorflow as tf
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
-    folder = os.path.join(HERE, "out", "tflite")
-    os.makedirs(folder, exist_ok=True)
-    interpreters = {}
-    if "image" in p:
-        return make_tflite_cnn(tf, p, threads, int8, folder, interpreters), tf.__version__
-
-    def interpreter(batch, steps):
-        if batch not in interpreters:
-            converter = tf.lite.TFLiteConverter.from_keras_model(keras_model(tf, p, batch, steps))
-            if int8:
-                converter.optimizations = [tf.lite.Optimize.DEFAULT]
-            with contextlib.redirect_stdout(sys.stderr):  # the converter prints "Saved artifact at ..."
-                flat = converter.convert()
-            with open(os.path.join(folder, f"{'int8' if int8 else 'f32'}-batch{batch}.tflite"), "wb") as f:
-                f.write(flat)
-            it = tf.lite.Interpreter(model_content=flat, num_threads=threads,
-                                     experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN)
-            it.allocate_tensors()
-            ops = {op["op_name"] for op in it._get_ops_details()}
-            print(f"tflite {'int8' if int8 else 'f32'} batch {batch}: {len(flat):,} bytes, ops {sorted(ops)}",
-                  file=sys.stderr)
-            interpreters[batch] = (it, it.get_input_details()[0]["index"], it.get_output_details()[0]["index"])
-        return interpreters[batch]
-
-    def run(x):
-        it, inp, out = interpreter(x.shape[0], x.shape[1])
-        it.set_tensor(inp, np.ascontiguousarray(x))
-        it.invoke()
-        return it.get_tensor(out)
-    return run, tf.__version__
-
-
-def make_tflite_cnn(tf, p, threads, int8, folder, interpreters):
-    """make_tflite for an image model: one conversion with a free batch size, one interpreter per batch size."""
-    converter = tf.lite.TFLiteConverter.from_keras_model(keras_cnn(tf, p))
-    if int8:
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    with contextlib.redirect_stdout(sys.stderr):  # the converter prints "Saved artifact at ..."
-        flat = converter.convert()
-    with open(os.path.join(folder, f"cnn-{'int8' if int8 else 'f32'}.tflite"), "wb") as f:
-        f.write(flat)
+    tf, folder, make, version = tflite_setup(threads)
     kind = "int8" if int8 else "f32"
+    if "image" in p:
+        converter = tf.lite.TFLiteConverter.from_keras_model(keras_cnn(tf, p))
+        if int8:
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        flat = convert(converter, os.path.join(folder, f"cnn-{kind}.tflite"))
+        interpreter = per_batch_interpreters(flat, make, f"tflite {kind} cnn")
+    else:
+        interpreters = {}
 
-    def interpreter(shape):
-        batch = shape[0]
-        if batch not in interpreters:
-            it = tf.lite.Interpreter(model_content=flat, num_threads=threads,
-                                     experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN)
-            detail = it.get_input_details()[0]
-            if not interpreters:
-                ops = sorted({op["op_name"] for op in it._get_ops_details()})
-                print(f"tflite {kind} cnn: {len(flat):,} bytes, input shape signature "
-                      f"{[int(d) for d in detail['shape_signature']]}, ops {ops}", file=sys.stderr)
-            if list(detail["shape"]) != list(shape):
-                it.resize_tensor_input(detail["index"], list(shape), strict=True)
-            it.allocate_tensors()
-            interpreters[batch] = (it, detail["index"], it.get_output_details()[0]["index"])
-        return interpreters[batch]
+        def interpreter(shape):
+            batch = shape[0]
+            if batch not in interpreters:
+                converter = tf.lite.TFLiteConverter.from_keras_model(keras_model(tf, p, batch, shape[1]))
+                if int8:
+                    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+                flat = convert(converter, os.path.join(folder, f"{kind}-batch{batch}.tflite"))
+                it = make(flat)
+                it.allocate_tensors()
+                ops = {op["op_name"] for op in it._get_ops_details()}
+                print(f"tflite {kind} batch {batch}: {len(flat):,} bytes, ops {sorted(ops)}", file=sys.stderr)
+                interpreters[batch] = (it, it.get_input_details()[0]["index"], it.get_output_details()[0]["index"])
+            return interpreters[batch]
 
     def run(x):
         it, inp, out = interpreter(x.shape)
         it.set_tensor(inp, np.ascontiguousarray(x))
         it.invoke()
         return it.get_tensor(out)
-    return run
+    return run, version
+
+
+def per_batch_interpreters(flat, make, label):
+    """For a .tflite model with a free batch size: interpreter(shape) -> (interpreter, input index, output
+    index), one interpreter per batch size (resize_tensor_input, so that no batch re-plans another's
+    tensors). The model's size, input shape signature and ops go to stderr once."""
+    interpreters = {}
+
+    def interpreter(shape):
+        batch = shape[0]
+        if batch not in interpreters:
+            it = make(flat)
+            detail = it.get_input_details()[0]
+            if list(detail["shape"]) != list(shape):
+                it.resize_tensor_input(detail["index"], list(shape), strict=True)
+            it.allocate_tensors()
+            if not interpreters:  # after allocate_tensors: the ops XNNPack took are one DELEGATE node per partition
+                ops = sorted({op["op_name"] for op in it._get_ops_details()})
+                print(f"{label}: {len(flat):,} bytes, input shape signature "
+                      f"{[int(d) for d in detail['shape_signature']]}, ops {ops}", file=sys.stderr)
+            interpreters[batch] = (it, detail["index"], it.get_output_details()[0]["index"])
+        return interpreters[batch]
+    return interpreter
+
+
+def make_tflite_quantized(p, threads, activations):
+    """TensorFlow Lite with full-integer post-training quantization: `optimizations=[Optimize.DEFAULT]`,
+    a representative data set (p["calibration"]: real images in the model's input normalization, by
+    default the first 300 of the MNIST training set, fed one at a time), and
+      activations "int8":  supported_ops=[OpsSet.TFLITE_BUILTINS_INT8], inference_input_type and
+                           inference_output_type tf.int8: int8 weights (per channel) and activations,
+                           int32 biases, an int8 input and output tensor; XNNPack runs it (QS8);
+      activations "int16": supported_ops=[OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+                           ("16x8"), float input and output: TFLite's own int16 kernels, not XNNPack's.
+    The returned run has run.prepare (float32 input -> the input tensor's type, applied before timing)
+    and run.quantization (what was done, for the JSON line).
+
+    The LSTM is the Keras model of the tflite peers written out step by step (keras_model with
+    unroll=True: FULLY_CONNECTED, SPLIT, LOGISTIC, TANH, MUL, ADD per step), with a free batch size: one
+    conversion and calibration, bench/out/tflite/lstm-{int8-full,int16x8}.tflite, one interpreter per
+    batch size. The looped form the tflite peers convert (a WHILE over the steps, fixed batch size)
+    cannot be fully quantized with TensorFlow 2.21.0: the converter's calibrator crashes the process
+    (SIGSEGV in tensorflow/lite/python/optimize/calibrator.py _feed_tensors, in the native FeedTensor)
+    with TFLITE_BUILTINS_INT8 and with 16x8, at batch 1 and 128. The fused UNIDIRECTIONAL_SEQUENCE_LSTM
+    op, which has an integer kernel, comes only from Keras 2's LSTM (the tf-keras package, not installed
+    here): with tf-keras 2.21.0 the converted model is already wrong in f32 (43.9 % of the test images
+    right where the Keras model and the reference get 93.5 %; course-h128 fixture), and its int8 kernel
+    is not delegated to XNNPack (641 images/s at batch 128, 1 thread). An image model (keras_cnn, NHWC)
+    converts as it is: bench/out/tflite/cnn-{int8-full,int16x8}.tflite."""
+    tf, folder, make, version = tflite_setup(threads)
+    calibration = p["calibration"]
+    if "image" in p:
+        model, net = keras_cnn(tf, p), "cnn"
+    else:
+        model, net = keras_model(tf, p, None, calibration.shape[1], unroll=True), "lstm"
+    name = "int8-full" if activations == "int8" else "int16x8"
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([calibration[i:i + 1]] for i in range(calibration.shape[0]))
+    if activations == "int8":
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
+    else:
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+    flat = convert(converter, os.path.join(folder, f"{net}-{name}.tflite"))
+    interpreter = per_batch_interpreters(flat, make, f"tflite {name} {net}")
+    probe = make(flat)
+    inp, out = probe.get_input_details()[0], probe.get_output_details()[0]
+    (in_scale, in_zero), (out_scale, out_zero) = inp["quantization"], out["quantization"]
+    types = {np.dtype(np.int8): "int8", np.dtype(np.int16): "int16", np.dtype(np.float32): "float32"}
+    dtypes = {np.dtype(t["dtype"]) for t in probe.get_tensor_details()}
+    described = lambda d, scale, zero: types[np.dtype(d)] + (f" (scale {scale:.6g}, zero point {zero})" if scale else "")
+
+    def quantize(x):
+        if np.dtype(inp["dtype"]) == np.float32:
+            return x
+        info = np.iinfo(inp["dtype"])
+        return np.clip(np.round(x / in_scale) + in_zero, info.min, info.max).astype(inp["dtype"])
+
+    def run(x):
+        it, i, o = interpreter(x.shape)
+        it.set_tensor(i, np.ascontiguousarray(x))
+        it.invoke()
+        y = it.get_tensor(o)
+        return y if y.dtype == np.float32 else (y.astype(np.float32) - out_zero) * out_scale
+    run.prepare = quantize
+    run.quantization = {
+        "mode": ("full integer: int8 weights and activations (OpsSet.TFLITE_BUILTINS_INT8)" if activations == "int8"
+                 else "16x8: int8 weights, int16 activations (OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8)"),
+        "input": described(inp["dtype"], in_scale, in_zero), "output": described(out["dtype"], out_scale, out_zero),
+        "tensor_types": sorted(types.get(d, str(d)) for d in dtypes),
+        "calibration": p.get("calibration_source", f"{calibration.shape[0]} images"),
+        "graph": "CNN as in the tflite peer, free batch size" if net == "cnn"
+                 else f"LSTM unrolled over {calibration.shape[1]} steps (Keras LSTM(unroll=True)), free batch size",
+        "bytes": len(flat),
+    }
+    print(f"tflite {name}: input {run.quantization['input']}, output {run.quantization['output']}, "
+          f"calibrated on {run.quantization['calibration']}", file=sys.stderr)
+    return run, version
 
 
 PEERS = {"torch": make_torch, "onnxruntime": make_onnxruntime, "tensorflow": make_tensorflow,
          "tflite": lambda p, threads: make_tflite(p, threads, int8=False),
-         "tflite-int8": lambda p, threads: make_tflite(p, threads, int8=True)}
+         "tflite-int8": lambda p, threads: make_tflite(p, threads, int8=True),
+         "tflite-int8-full": lambda p, threads: make_tflite_quantized(p, threads, "int8"),
+         "tflite-int16x8": lambda p, threads: make_tflite_quantized(p, threads, "int16")}
 # Peers whose image input is channels last (NHWC); the others read NCHW, our own layout.
-CHANNELS_LAST = {"tensorflow", "tflite", "tflite-int8"}
+CHANNELS_LAST = {"tensorflow", "tflite", "tflite-int8", "tflite-int8-full", "tflite-int16x8"}
+# Peers calibrated on representative images (--calibration-images).
+CALIBRATED = {"tflite-int8-full", "tflite-int16x8"}
 
 
 def time_batches(run, x, batch, budget_s, max_runs):
@@ -461,7 +593,37 @@ def time_batches(run, x, batch, budget_s, max_runs):
     return {"batch": batch, "images": n, "median_s": med, "images_per_s": n / med, "runs": len(times)}
 
 
+def sibling(path, old, new):
+    """`path` with `old` replaced by `new` in its file name (t10k-images-idx3-ubyte.gz -> t10k-labels-idx1-ubyte.gz),
+    or None when the name has no `old` or no such file exists."""
+    folder, name = os.path.split(path)
+    other = os.path.join(folder, name.replace(old, new))
+    return other if old in name and os.path.exists(other) else None
+
+
+def read_idx_labels(path):
+    raw = gzip.open(path, "rb").read() if path.endswith(".gz") else open(path, "rb").read()
+    magic, n = (int.from_bytes(raw[i:i + 4], "big") for i in range(0, 8, 4))
+    if magic != 0x00000801:
+        raise SystemExit(f"{path}: expected IDX1 u8 magic 0x00000801, found {magic:#010x}")
+    return np.frombuffer(raw, dtype=np.uint8, count=n, offset=8)
+
+
+def peer_input(model, images, peer):
+    """(float32 input of `peer`, u8 images as rnnm.forward reads them) for IDX3 planes `images`: the model's
+    input normalization, computed in binary32 (exact); an image model's input NHWC for CHANNELS_LAST peers."""
+    if model.input["kind"] == "image":
+        images = model_images(model, images)                          # u8 [N, C, H, W]
+        x = rnnm.input_images(model, images).astype(np.float32)
+        if peer in CHANNELS_LAST:
+            x = np.ascontiguousarray(x.transpose(0, 2, 3, 1))         # NHWC
+        return x, images
+    images = images.reshape(images.shape[0], -1)
+    return rnnm.input_sequence(model, images).astype(np.float32), images
+
+
 def main():
+    global TFLITE_INTERPRETER
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--peer", choices=sorted(PEERS), required=True)
     ap.add_argument("--model", required=True)
@@ -471,31 +633,46 @@ def main():
     ap.add_argument("--budget", type=float, default=5.0, help="seconds of repeats per batch size")
     ap.add_argument("--agreement-images", type=int, default=1000,
                     help="images compared with the float64 reference (in chunks of 500)")
+    ap.add_argument("--labels", help="IDX1 labels of --images, for the accuracy on all of them (default: the "
+                    "labels file next to --images, t10k-labels-idx1-ubyte.gz for t10k-images-idx3-ubyte.gz, if present)")
+    ap.add_argument("--calibration-images", help="IDX3 images for the representative data set of tflite-int8-full "
+                    "and tflite-int16x8 (default: train-images-idx3-ubyte.gz next to --images, else --images)")
+    ap.add_argument("--calibration-count", type=int, default=300, help="images of the representative data set")
+    ap.add_argument("--tflite-interpreter", choices=["auto", "litert", "tensorflow"], default="auto",
+                    help="what runs the TFLite peers: LiteRT's interpreter (ai-edge-litert), tf.lite.Interpreter, "
+                    "or auto: LiteRT's when installed")
     args = ap.parse_args()
+    TFLITE_INTERPRETER = args.tflite_interpreter
 
     model = rnnm.load(args.model)
-    images = read_idx_images(args.images)
-    if model.input["kind"] == "image":
-        layers = image_layers(model)
-        images = model_images(model, images)                           # u8 [N, C, H, W]
-        x = rnnm.input_images(model, images).astype(np.float32)       # exact: computed in binary32
-        if args.peer in CHANNELS_LAST:
-            x = np.ascontiguousarray(x.transpose(0, 2, 3, 1))          # NHWC
-        count = min(args.agreement_images, x.shape[0])
-        reference = rnnm.forward(model, images[:count])
-    else:
-        layers = course_layers(model)
-        x = rnnm.input_sequence(model, images.reshape(images.shape[0], -1)).astype(np.float32)
-        count = min(args.agreement_images, x.shape[0])
-        reference = rnnm.forward(model, images.reshape(images.shape[0], -1)[:count])
+    layers = image_layers(model) if model.input["kind"] == "image" else course_layers(model)
+    x, images = peer_input(model, read_idx_images(args.images), args.peer)
+    count = min(args.agreement_images, x.shape[0])
+    reference = rnnm.forward(model, images[:count])
+    if args.peer in CALIBRATED:
+        path = args.calibration_images or sibling(args.images, "t10k-images", "train-images") or args.images
+        calibration, _ = peer_input(model, read_idx_images(path), args.peer)
+        layers["calibration"] = calibration[:args.calibration_count]
+        layers["calibration_source"] = f"the first {layers['calibration'].shape[0]:,} images of {os.path.basename(path)}"
     run, version = PEERS[args.peer](layers, args.threads)
+    if hasattr(run, "prepare"):  # the peer's own input type (a quantized input tensor), not timed
+        x = run.prepare(x)
     peer_logits = np.concatenate([run(x[i:min(i + 500, count)]) for i in range(0, count, 500)])
     out = {
         "peer": args.peer, "version": version, "threads": args.threads,
         "agreement": float(np.mean(peer_logits.argmax(1) == reference.argmax(1))), "agreement_images": count,
         "max_abs_logit_diff": float(np.abs(peer_logits - reference).max()),
-        "results": [time_batches(run, x, int(b), args.budget, 20) for b in args.batches.split(",")],
     }
+    labels_path = args.labels or sibling(args.images, "images-idx3", "labels-idx1")
+    if labels_path:
+        labels = read_idx_labels(labels_path)
+        if labels.shape[0] != x.shape[0]:
+            raise SystemExit(f"{labels_path}: {labels.shape[0]} labels for {x.shape[0]} images")
+        predicted = np.concatenate([run(x[i:i + 500]).argmax(1) for i in range(0, x.shape[0], 500)])
+        out.update(accuracy=float(np.mean(predicted == labels)), accuracy_images=int(x.shape[0]))
+    if hasattr(run, "quantization"):
+        out["quantization"] = run.quantization
+    out["results"] = [time_batches(run, x, int(b), args.budget, 20) for b in args.batches.split(",")]
     print(json.dumps(out))
 
 
