@@ -86,7 +86,7 @@ extension Tensor {
     }
 
     /// Symmetric per-row int8 (spec §4.1), all arithmetic in binary32.
-    static func int8Quantize(_ values: [Float], rows: Int) -> (values: [Int8], scales: [Float]) {
+    package static func int8Quantize(_ values: [Float], rows: Int) -> (values: [Int8], scales: [Float]) {
         let perRow = values.count / rows
         var q = [Int8](repeating: 0, count: values.count)
         var scales = [Float](repeating: 1, count: rows)

@@ -18,7 +18,8 @@ import RNNFormat
 /// print(try reviews.classify(texts: ["A wonderful film."])[0].label)
 /// ```
 ///
-/// Loading dequantizes every tensor to binary32 and compiles the network (``NetworkCompiler``):
+/// Loading dequantizes every tensor to binary32 (except the int8 weights of recurrent layers that run
+/// the int8 evaluation of spec §6.6, ``LoadOptions/evaluation``) and compiles the network (``NetworkCompiler``):
 /// activation-free dense layers in front of an LSTM fold into its input weights (``DenseFolding``),
 /// a token model's embedding folds into its first LSTM's input projection, and the gate rows are
 /// laid out for the gate pass and the fused kernels. Every kind then runs through the same forward

@@ -131,7 +131,9 @@ struct NetworkCompiler {
                 let bias = try d.bias.map { name throws(RuntimeError) in try values(name, shape: [d.outputSize]) }
                     ?? [Float](repeating: 0, count: d.outputSize)
                 width = d.outputSize
-                if inSequence && d.activation == .none && folding != .never {
+                // (The int8 evaluation folds such a chain into an int8 recurrent layer whatever `folding`
+                // says, spec §6.6; in front of anything else the chain is emitted as layers.)
+                if inSequence && d.activation == .none && (folding != .never || int8Evaluation) {
                     pending.append(PendingDense(layer: d, weight: weight, bias: bias))
                     continue
                 }
@@ -247,13 +249,14 @@ struct NetworkCompiler {
                 }
                 // Pending layers leave `columns` and `stride` alone: they still describe the rows the
                 // chain reads, which a folded layer reads instead.
-                if !pending.isEmpty && runsInt8 {
-                    flush()  // folding would replace the file's integer weights
-                } else if !pending.isEmpty {
+                var foldedInt8Input = false
+                if !pending.isEmpty {
                     let chain = compose(pending)
                     let foldedCost = directions.count * g * chain.columns
                     let unfoldedCost = pending.reduce(0) { $0 + $1.layer.inputSize * $1.layer.outputSize } + directions.count * g * spec.inputSize
-                    if folding == .always || foldedCost <= unfoldedCost {
+                    // Spec §6.6: the int8 evaluation always folds, then quantizes the folded W_ih per row.
+                    if runsInt8 || folding == .always || (folding == .whenCheaper && foldedCost <= unfoldedCost) {
+                        foldedInt8Input = runsInt8
                         // W' = A M, b' = A v + b (see the type's comment), for each direction.
                         for i in directions.indices { directions[i].fold(chain.matrix, chain.vector, columns: chain.columns) }
                         folded += pending.count
@@ -285,11 +288,15 @@ struct NetworkCompiler {
                 }
                 if runsInt8 {
                     for (i, t) in directionTensors.enumerated() {
+                        // The file's integers, or (a folded chain) the folded W_ih quantized with §4.1's rule.
+                        let input = foldedInt8Input
+                            ? Tensor.int8Quantize(directions[i].a.map { Float($0) }, rows: g)
+                            : try stored(t.weightIH, rows: g, columns: spec.inputSize)
                         weights[i].int8 = Int8Weights(
-                            input: try int8Matrix(t.weightIH, cell: spec.cell, hidden: h, padded: padded,
-                                                  inputColumns: inputColumns, stride: stageInputStride),
-                            recurrent: try int8Matrix(t.weightHH, cell: spec.cell, hidden: h, padded: padded,
-                                                      inputColumns: Array(0..<h), stride: padded))
+                            input: int8Matrix(input, cell: spec.cell, hidden: h, padded: padded,
+                                              inputColumns: inputColumns, stride: stageInputStride),
+                            recurrent: int8Matrix(try stored(t.weightHH, rows: g, columns: h), cell: spec.cell, hidden: h,
+                                                  padded: padded, inputColumns: Array(0..<h), stride: padded))
                     }
                 }
                 stages.append(.recurrent(RecurrentStage(
@@ -347,25 +354,30 @@ struct NetworkCompiler {
         return table
     }
 
-    /// A recurrent weight stored as int8 (`[gates * hidden, columns]`, gate-major rows), laid out for
-    /// the int8 products: row `(gate, unit)` becomes column ``GateLayout/row(gate:unit:)`` (or
-    /// ``GateLayout/gruRow(gate:unit:)``) of `gates * padded`, logical input `j` goes to position
-    /// `inputColumns[j]` of `stride`; padded rows and columns are zero with scale 1.
-    private func int8Matrix(_ name: String, cell: CellKind, hidden h: Int, padded: Int, inputColumns: [Int],
-                            stride: Int) throws(RuntimeError) -> Int8Matrix {
-        let gates = cell.gates, columns = inputColumns.count
-        guard let tensor = file.tensor(named: name), tensor.shape == [gates * h, columns],
-              case .int8(let q, let s) = tensor.storage, q.count == gates * h * columns, s.count == gates * h else {
-            throw .unsupportedModel("tensor '\(name)' is not an int8 [\(gates * h), \(columns)] matrix")
+    /// The integers and per-row scales of int8 tensor `name`, `[rows, columns]`.
+    private func stored(_ name: String, rows: Int, columns: Int) throws(RuntimeError) -> (values: [Int8], scales: [Float]) {
+        guard let tensor = file.tensor(named: name), tensor.shape == [rows, columns],
+              case .int8(let q, let s) = tensor.storage, q.count == rows * columns, s.count == rows else {
+            throw .unsupportedModel("tensor '\(name)' is not an int8 [\(rows), \(columns)] matrix")
         }
+        return (q, s)
+    }
+
+    /// A recurrent weight in int8 (`[gates * hidden, columns]`, gate-major rows, with per-row scales),
+    /// laid out for the int8 products: row `(gate, unit)` becomes column ``GateLayout/row(gate:unit:)``
+    /// (or ``GateLayout/gruRow(gate:unit:)``) of `gates * padded`, logical input `j` goes to position
+    /// `inputColumns[j]` of `stride`; padded rows and columns are zero with scale 1.
+    private func int8Matrix(_ m: (values: [Int8], scales: [Float]), cell: CellKind, hidden h: Int, padded: Int,
+                            inputColumns: [Int], stride: Int) -> Int8Matrix {
+        let gates = cell.gates, columns = inputColumns.count
         var values = [Int8](repeating: 0, count: gates * padded * stride)
         var scales = [Float](repeating: 1, count: gates * padded)
         for gate in 0..<gates {
             for unit in 0..<h {
                 let source = gate * h + unit
                 let column = cell == .lstm ? GateLayout.row(gate: gate, unit: unit) : GateLayout.gruRow(gate: gate, unit: unit)
-                scales[column] = s[source]
-                for j in 0..<columns { values[column * stride + inputColumns[j]] = q[source * columns + j] }
+                scales[column] = m.scales[source]
+                for j in 0..<columns { values[column * stride + inputColumns[j]] = m.values[source * columns + j] }
             }
         }
         return Int8Matrix(values: values, scales: scales, columns: gates * padded, width: stride)

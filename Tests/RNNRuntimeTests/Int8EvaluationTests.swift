@@ -24,12 +24,14 @@ import Testing
             .gru(hidden: 10, returns: .sequence, reset: .before), .lstm(hidden: 8, returns: .last), .dense(out: 3, activation: .none),
         ], seed: 4, dtype: .int8)
         #expect(try Model(mixed).int8LayerCount == 1)
-        // Nothing folds into an int8 LSTM: its dense stem stays a layer of its own.
+        // §6.6: a dense stem always folds into an int8 LSTM, even a widening one or with folding .never
+        // (the float evaluation folds it only when that is cheaper, and never with .never).
         let stem = randomModel(height: 7, width: 6, layers: [
-            .dense(out: 16, activation: .none), .lstm(hidden: 8, returns: .last), .dense(out: 3, activation: .none),
+            .dense(out: 4, activation: .none), .lstm(hidden: 8, returns: .last), .dense(out: 3, activation: .none),
         ], seed: 5, dtype: .int8)
-        #expect(try Model(stem).foldedLayerCount == 0)
-        #expect(try Model(stem, options: LoadOptions(evaluation: .float)).foldedLayerCount == 1)
+        #expect(try Model(stem).foldedLayerCount == 1)
+        #expect(try Model(stem, options: LoadOptions(folding: .never)).foldedLayerCount == 1)
+        #expect(try Model(stem, options: LoadOptions(folding: .never, evaluation: .float)).foldedLayerCount == 0)
     }
 
     /// Logits of `count` random images of `model`.

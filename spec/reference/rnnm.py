@@ -40,6 +40,8 @@ import sys
 import zlib
 from dataclasses import dataclass, field
 
+import types
+
 import numpy as np
 import zstandard
 
@@ -1201,6 +1203,30 @@ def int8_layer(model: Model, layer: dict) -> bool:
     return all(model.tensors[layer[key]].dtype == "int8" for key in keys)
 
 
+def _int8_folds(model: Model) -> dict:
+    """§6.6 *Which layers*: for every int8 recurrent layer (its index), the indices of the chain of dense layers
+    without activation directly before it (possibly empty), which the int8 evaluation folds into it."""
+    chains = {}
+    for i, layer in enumerate(model.layers):
+        if int8_layer(model, layer):
+            j = i
+            while j > 0 and model.layers[j - 1]["type"] == "dense" and model.layers[j - 1]["activation"] == "none":
+                j -= 1
+            if j < i:
+                chains[i] = list(range(j, i))
+    return chains
+
+
+def _compose(model: Model, chain: list):
+    """The affine map u = M x + v of a chain of dense layers without activation (float64, dequantized)."""
+    m, v = None, None
+    for layer in chain:
+        w = model.weight(layer["weight"]).astype(np.float64)
+        b = np.zeros(w.shape[0]) if layer.get("bias") is None else model.weight(layer["bias"]).astype(np.float64)
+        m, v = (w, b) if m is None else (w @ m, w @ v + b)
+    return m, v
+
+
 def _int8_products(t_ih: Tensor, t_hh: Tensor, margin: list):
     """§6.6's replacements for _float_products: every vector (each row x[t], and h[t-1]) quantized by
     quantize_int8; the integer sums A[c] = sum_k Q_ih[c][k] q_x[k] (B[c] likewise) exact in int64; then
@@ -1312,10 +1338,14 @@ def run_sequence(model: Model, x, evaluation: str = "float", margins: list | Non
     if evaluation not in EVALUATIONS:
         raise ValueError(f"evaluation is one of {', '.join(EVALUATIONS)}, found {evaluation!r}")
     margin = [0.5]  # lowered by every quantized vector
+    chains = _int8_folds(model) if evaluation == "int8" else {}
+    folded = {j for chain in chains.values() for j in chain}
     seq, vec = np.asarray(x), None  # a sequence [T, w] until a recurrent layer returns "last", then a vector
-    for layer in model.layers:
+    for index, layer in enumerate(model.layers):
         f64 = lambda key: None if layer.get(key) is None else model.weight(layer[key]).astype(np.float64)
         kind = layer["type"]
+        if index in folded:
+            continue  # §6.6: folded into the int8 recurrent layer after it, which reads this chain's input
         if kind == "embedding":
             seq = f64("weight")[np.asarray(x, dtype=np.int64).reshape(-1)]  # x[t] = W[k[t]]: [T, D]
         elif kind == "conv1d":  # §6.1 (since 1.4): [T, I] -> [T', O]; T' may be 0
@@ -1340,9 +1370,18 @@ def run_sequence(model: Model, x, evaluation: str = "float", margins: list | Non
         else:
             int8 = evaluation == "int8" and int8_layer(model, layer)
 
+            chain = [model.layers[j] for j in chains.get(index, [])]
+
             def direction(suffix, xs):
                 b_ih, b_hh = f64("b_ih" + suffix), f64("b_hh" + suffix)  # biases: dequantized in either evaluation
-                if int8:  # §6.6: the stored integers and scales, not the dequantized values
+                if int8 and chain:  # §6.6: the folded W_ih' = W_ih M, quantized per row; b_ih' = W_ih v + b_ih
+                    m, v = _compose(model, chain)
+                    w_ih = f64("w_ih" + suffix)
+                    b_ih = w_ih @ v + (0 if b_ih is None else b_ih)
+                    q, s = quantize_int8(w_ih @ m)
+                    folded_ih = types.SimpleNamespace(raw_int8=q.reshape(-1), shape=q.shape, scales=s)
+                    products = _int8_products(folded_ih, model.tensors[layer["w_hh" + suffix]], margin)
+                elif int8:  # §6.6: the stored integers and scales, not the dequantized values
                     products = _int8_products(model.tensors[layer["w_ih" + suffix]],
                                               model.tensors[layer["w_hh" + suffix]], margin)
                 else:

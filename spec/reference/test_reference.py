@@ -19,6 +19,8 @@ import struct
 import sys
 import traceback
 
+import types
+
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -114,8 +116,14 @@ def layers_f32(model: rnnm.Model, seq: list, evaluation: str = "float"):
     """The layers over a list of float32 step vectors: a vector [K], or a list of [K] per step.
     evaluation "int8": the layers that qualify (int8_qualifies) run §6.6's int8 evaluation."""
     f32, vec = np.float32, None
-    for layer in model.layers:
+    layers, chain = model.layers, []  # chain: the activation-free dense layers not yet applied (int8 folds them)
+    for index, layer in enumerate(layers):
         get = lambda k: model.tensors[layer[k]].values if layer.get(k) else None  # noqa: E731
+        ahead = next((later for later in layers[index:] if not (later["type"] == "dense" and later["activation"] == "none")), None)
+        if (evaluation == "int8" and layer["type"] == "dense" and layer["activation"] == "none" and ahead is not None
+                and int8_qualifies(model, ahead)):
+            chain.append(layer)  # §6.6: folded into the int8 layer after the chain, written again here
+            continue
         if layer["type"] == "dense":
             W, b = get("weight"), get("bias")
             b = np.zeros(W.shape[0], f32) if b is None else b
@@ -144,6 +152,34 @@ def layers_f32(model: rnnm.Model, seq: list, evaluation: str = "float"):
         else:
             int8 = evaluation == "int8" and int8_qualifies(model, layer)
             tensors = lambda sfx: (model.tensors[layer["w_ih" + sfx]], model.tensors[layer["w_hh" + sfx]]) if int8 else None  # noqa: E731
+            if chain:  # u = M x + v in float64, then W_ih' = W_ih M quantized per row, b_ih' = W_ih v + b_ih
+                M = np.eye(chain[0]["in_size"] if "in_size" in chain[0] else model.tensors[chain[0]["weight"]].shape[1])
+                v = np.zeros(M.shape[0])
+                for d in chain:
+                    W = model.tensors[d["weight"]].values.astype(np.float64)
+                    b = np.zeros(W.shape[0]) if d.get("bias") is None else model.tensors[d["bias"]].values.astype(np.float64)
+                    M, v = W @ M, W @ v + b
+                base_get, base_tensors = get, tensors
+
+                def folded(sfx):
+                    A = model.tensors[layer["w_ih" + sfx]].values.astype(np.float64)
+                    rows = [_quantize32((A @ M)[r]) for r in range(A.shape[0])]
+                    Q = np.stack([q for q, _ in rows]).astype(np.int8)
+                    S = np.array([s for _, s in rows], np.float32)
+                    shim = types.SimpleNamespace(raw_int8=Q.reshape(-1), shape=Q.shape, scales=S, values=(A @ M).astype(np.float32))
+                    b1 = base_get("b_ih" + sfx)
+                    bias = (A @ v + (0 if b1 is None else b1.astype(np.float64))).astype(np.float32)
+                    return shim, bias
+
+                def get(k, base=base_get):  # noqa: F811
+                    for sfx in ("_reverse", ""):
+                        if k == "w_ih" + sfx:
+                            return folded(sfx)[0].values
+                        if k == "b_ih" + sfx:
+                            return folded(sfx)[1]
+                    return base(k)
+                tensors = lambda sfx: (folded(sfx)[0], base_tensors(sfx)[1])  # noqa: E731
+                chain = []
             fwd = _cell_f32(layer, get, "", seq, tensors(""))
             zero = np.zeros(layer["hidden_size"], f32)  # h[-1] = 0: the "last" of no steps (T' = 0)
             if layer.get("direction") == "bidirectional":

@@ -134,7 +134,9 @@ typedef struct rnn_model rnn_model;
 
 /* Reads, verifies (checksum, versions, structure, values: spec section 7) and loads the model file
  * at `path` (a NUL-terminated file-system path). On success *out_model receives a new handle that
- * the caller releases with rnn_model_free; on failure it receives NULL. */
+ * the caller releases with rnn_model_free; on failure it receives NULL. Recurrent layers stored as
+ * int8 run the int8 evaluation (spec section 6.6: integer products, activations quantized per step),
+ * the Swift runtime's default; every other layer runs in binary32. */
 rnn_status rnn_model_load(const char *path, rnn_model **out_model);
 
 /* Like rnn_model_load, from the `size` bytes of an .rnnm file at `data`. The library copies what it
