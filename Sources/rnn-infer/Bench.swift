@@ -61,7 +61,7 @@ struct Bench: ParsableCommand {
         var loaded: Model?
         for _ in 0..<5 {
             let (model, seconds) = try measured { () throws(Failure) -> Model in
-                do { return try Model(contentsOf: path) } catch { throw Failure.model(error) }
+                do { return try Model(contentsOf: path, options: runtime.loadOptions) } catch { throw Failure.model(error) }
             }
             loadTimes.append(seconds)
             loaded = model

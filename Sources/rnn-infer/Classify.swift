@@ -49,7 +49,7 @@ struct Classify: ParsableCommand {
     }
 
     func run() throws {
-        let model = try loadModel(modelOption)
+        let model = try loadModel(modelOption, options: runtime.loadOptions)
         if model.inputKind != .imageRows && model.inputKind != .image {
             let command = model.inputKind == .features ? "rnn-infer sequences FILE.npy|FILE.ts" : "rnn-infer text"
             throw Failure(status: .model, message: "the model reads \(model.inputKind.rawValue), not images: use `\(command)`")
@@ -66,50 +66,54 @@ struct Classify: ParsableCommand {
         let output = OutputStream.standardOutput()
         let formatter = RecordFormatter(format: format, topK: min(topK, model.classCount))
         let options = runtime.classifyOptions
-        var evaluation = Evaluation(labels: model.labels)
-        var mistakes = MistakeCollector(limit: misclassified == nil ? 0 : misclassifiedLimit)
+        var sink = RecordSink(output: output, writer: RecordWriter(format: format, topK: formatter.topK, labels: model.labels),
+                              truth: truth, evaluation: Evaluation(labels: model.labels),
+                              mistakes: misclassified.map { _ in MistakeCollector(limit: misclassifiedLimit) },
+                              width: reader.width, height: reader.height)
 
         try output.write(formatter.header())
-        var index = 0
-        while true {
-            let batch: ImageSet
-            do {
-                guard let next = try reader.nextBatch(maxImages: batchSize) else { break }
-                batch = next
-            } catch {
-                try? output.flush()
-                throw Failure.input(error)
-            }
-            let result: BatchResult
-            do { result = try model.classify(pixels: batch.pixels, options: options) } catch { throw Failure.model(error) }
-            for row in 0..<result.count {
-                try output.write(formatter.record(index: index, result: result, row: row, first: index == 0))
-                if let truth {
-                    let t = Int(truth[index]), p = result.predictions[row]
-                    evaluation.add(truth: t, predicted: p)
-                    if t != p && misclassified != nil {
-                        if let image = DigitImage(width: reader.width, height: reader.height, pixels: Array(batch.image(at: row))) {
-                            mistakes.add(Misclassification(index: index, truth: t, predicted: p,
-                                                           probability: Double(result.probabilities[row * result.classCount + p]),
-                                                           image: image))
-                        }
-                    }
-                }
-                index += 1
+        // Three stages overlap, with the results of the plain loop "read batch k, classify it,
+        // write its records": while batch k is classified on its own thread, this one reads batch
+        // k + 1 and then writes the records of batch k. The batches are the --batch-size batches
+        // of the plain loop (the same blocks, so the same bits), and failures are reported as that
+        // loop meets them: a read failure once every earlier batch is written, a classification
+        // or write failure at once.
+        var readFailure: Failure?
+        func readNext() -> ImageSet? {
+            guard readFailure == nil else { return nil }
+            do { return try reader.nextBatch(maxImages: batchSize) } catch {
+                readFailure = Failure.input(error)
+                return nil
             }
         }
-        try output.write(formatter.footer(empty: index == 0))
+        var classifying = readNext().map { BackgroundClassification(model: model, batch: $0, options: options) }
+        while let running = classifying {
+            let next = readNext()
+            let result: BatchResult
+            do { result = try running.wait() } catch { throw Failure.model(error) }
+            classifying = next.map { BackgroundClassification(model: model, batch: $0, options: options) }
+            do { try sink.write(result, of: running.batch) } catch {
+                _ = try? classifying?.wait()  // no thread left running behind the error
+                throw error
+            }
+        }
+        if let readFailure {
+            try? output.flush()
+            throw readFailure
+        }
+        try output.write(formatter.footer(empty: sink.written == 0))
         if truth != nil {
             if format.isMachineReadable {
                 try output.flush()
-                log(evaluation.report())
+                log(sink.evaluation.report())
             } else {
-                try output.write(evaluation.report())
+                try output.write(sink.evaluation.report())
             }
         }
         try output.finish()
         if let misclassified {
             // Atomically (temp file + rename): a full disk leaves the old file or none, never half an SVG.
+            let mistakes = sink.mistakes ?? MistakeCollector(limit: 0)
             do { try AtomicFile.write(Array(mistakes.svg(classNames: model.labels).utf8), to: misclassified) }
             catch { throw Failure(status: .output, message: "cannot write '\(misclassified)': io: \(error.message)") }
             log("rnn-infer: wrote the \(mistakes.kept.count) most confident of \(mistakes.total) misclassified images to \(misclassified)")
@@ -131,11 +135,102 @@ struct Classify: ParsableCommand {
     }
 }
 
+/// Where `classify`'s records go: standard output, and with `--labels` the evaluation and the
+/// `--misclassified` grid.
+private struct RecordSink {
+    let output: OutputStream
+    let writer: RecordWriter
+    /// The `--labels` values, one per image of the input.
+    let truth: [UInt8]?
+    var evaluation: Evaluation
+    /// The `--misclassified` grid's images; nil without the option.
+    var mistakes: MistakeCollector?
+    let width: Int
+    let height: Int
+    /// Records written so far: the input index of the next image.
+    private(set) var written = 0
+
+    init(output: OutputStream, writer: RecordWriter, truth: [UInt8]?, evaluation: Evaluation, mistakes: MistakeCollector?,
+         width: Int, height: Int) {
+        self.output = output
+        self.writer = writer
+        self.truth = truth
+        self.evaluation = evaluation
+        self.mistakes = mistakes
+        self.width = width
+        self.height = height
+    }
+
+    /// Writes the records of `batch`, the next images of the input, classified as `result`.
+    mutating func write(_ result: BatchResult, of batch: ImageSet) throws(Failure) {
+        for row in 0..<result.count {
+            let index = written
+            try output.append { writer.append(index: index, result: result, row: row, first: index == 0, to: &$0) }
+            if let truth {
+                let t = Int(truth[index]), p = result.predictions[row]
+                evaluation.add(truth: t, predicted: p)
+                if t != p && mistakes != nil {
+                    if let image = DigitImage(width: width, height: height, pixels: Array(batch.image(at: row))) {
+                        mistakes?.add(Misclassification(index: index, truth: t, predicted: p,
+                                                       probability: Double(result.probabilities[row * result.classCount + p]),
+                                                       image: image))
+                    }
+                }
+            }
+            written += 1
+        }
+    }
+}
+
+/// One batch classified on a thread of its own (which runs the batch on `options.threads`
+/// workers as any classify call does), while the caller reads and writes.
+private final class BackgroundClassification: @unchecked Sendable {
+    // @unchecked: `outcome` is written by the thread before it ends and read after pthread_join.
+    let batch: ImageSet
+    private let model: Model
+    private let options: ClassifyOptions
+    private var outcome: Result<BatchResult, RuntimeError>?
+    private var thread: pthread_t?
+
+    /// Starts classifying `batch` (on this thread, if no thread can be started).
+    init(model: Model, batch: ImageSet, options: ClassifyOptions) {
+        self.batch = batch
+        self.model = model
+        self.options = options
+        var thread = pthread_t()
+        let context = Unmanaged.passRetained(self).toOpaque()
+        let status = pthread_create(&thread, nil, { context in
+            let job = Unmanaged<BackgroundClassification>.fromOpaque(context!).takeRetainedValue()
+            job.run()
+            return nil
+        }, context)
+        if status == 0 {
+            self.thread = thread
+        } else {
+            Unmanaged<BackgroundClassification>.fromOpaque(context).release()
+            run()
+        }
+    }
+
+    private func run() {
+        do { outcome = .success(try model.classify(pixels: batch.pixels, options: options)) } catch { outcome = .failure(error) }
+    }
+
+    /// The batch's result, once the thread has finished.
+    func wait() throws(RuntimeError) -> BatchResult {
+        if let thread {
+            pthread_join(thread, nil)
+            self.thread = nil
+        }
+        return try outcome!.get()
+    }
+}
+
 /// Loads the model chosen by `option`, saying on standard error which one and how fast (exit status 2).
-func loadModel(_ option: ModelOption) throws(Failure) -> Model {
+func loadModel(_ option: ModelOption, options: LoadOptions = LoadOptions()) throws(Failure) -> Model {
     let (path, origin) = option.resolve()
     do {
-        let (model, seconds) = try measured { () throws(RuntimeError) -> Model in try Model(contentsOf: path) }
+        let (model, seconds) = try measured { () throws(RuntimeError) -> Model in try Model(contentsOf: path, options: options) }
         log("rnn-infer: model \(path) (\(origin)), \(model.labels.count) \(model.metadata.output == .values ? "outputs" : "classes"), loaded in \(fixed(seconds * 1000, 1)) ms")
         return model
     } catch {

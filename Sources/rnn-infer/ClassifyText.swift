@@ -31,7 +31,7 @@ struct ClassifyText: ParsableCommand {
         else { (path, origin) = ("models/imdb-lstm.rnnm", "default") }
         guard (0...(1 << 20)).contains(foldLimit) else { throw ValidationError("--fold-limit must be in 0...1048576 (MiB), got \(foldLimit)") }
         let (classifier, seconds) = try measured { () throws(Failure) -> Model in
-            do { return try Model(contentsOf: path, options: LoadOptions(embeddingFoldingLimitBytes: foldLimit << 20)) }
+            do { return try Model(contentsOf: path, options: LoadOptions(embeddingFoldingLimitBytes: foldLimit << 20, evaluation: runtime.evaluation)) }
             catch { throw Failure.model(error) }
         }
         guard let encoder = classifier.encoder else {

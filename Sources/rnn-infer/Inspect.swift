@@ -25,10 +25,12 @@ struct Inspect: ParsableCommand {
         // What the runtime does with it (folding, §6.1).
         if summary.metadata.input.kind == .tokens {
             try output.write(try textRuntimeLine(file))
+            if let model = try? Model(contentsOf: file) { try output.write(int8Line(model)) }
         } else {
             do {
                 let (model, seconds) = try measured { () throws(RuntimeError) -> Model in try Model(contentsOf: file) }
                 try output.write("runtime       loads in \(fixed(seconds * 1000, 1)) ms; \(model.foldedLayerCount) dense layer(s) folded into LSTM input weights\n")
+                try output.write(int8Line(model))
             } catch {
                 throw Failure.model(error)
             }
@@ -56,4 +58,13 @@ struct Verify: ParsableCommand {
             throw Failure(status: .model, message: "")
         }
     }
+}
+
+
+/// The `evaluation` line of `rnn-infer inspect`: which recurrent layers run the int8 evaluation (spec §6.6).
+func int8Line(_ model: Model) -> String {
+    let count = model.int8LayerCount
+    if count == 0 { return "evaluation    float (no recurrent layer runs the int8 evaluation)\n" }
+    return "evaluation    int8 (spec §6.6) for \(count) recurrent layer(s), \(Model.int8Kernel.rawValue) products; "
+        + "--evaluation float dequantizes instead\n"
 }

@@ -31,6 +31,14 @@ final class OutputStream {
         if buffer.count >= 1 << 16 { try flush() }
     }
 
+    /// Appends the bytes `body` adds to the buffer (no String in between); writes through once
+    /// 64 KiB are buffered, exactly as ``write(_:)`` does, so that output is cut at the same
+    /// places whichever of the two wrote it.
+    func append(_ body: (inout [UInt8]) -> Void) throws(Failure) {
+        body(&buffer)
+        if buffer.count >= 1 << 16 { try flush() }
+    }
+
     /// Writes everything buffered.
     func flush() throws(Failure) {
         var done = 0

@@ -50,7 +50,7 @@ struct ModelOption: ParsableArguments {
 
 /// `--kernel`: which implementation runs the LSTM steps (for comparisons; the default is the best).
 enum KernelOption: String, ExpressibleByArgument, CaseIterable {
-    case automatic, portable, avx512, avx2
+    case automatic, portable, avx512, avx2, neon
 
     var stepKernel: StepKernel {
         switch self {
@@ -58,11 +58,12 @@ enum KernelOption: String, ExpressibleByArgument, CaseIterable {
         case .portable: .portable
         case .avx512: .fused(.avx512)
         case .avx2: .fused(.avx2)
+        case .neon: .fused(.neon)
         }
     }
 
     static let help = ArgumentHelp(
-        "Recurrent step kernel (LSTM and GRU): automatic (the best fused kernel for this CPU), portable (BLAS + Swift gates), avx512 or avx2.",
+        "Recurrent step kernel (LSTM and GRU): automatic (the best fused kernel for this CPU), portable (BLAS + Swift gates), avx512, avx2 (x86-64) or neon (ARM64).",
         valueName: "kind")
 
     /// Refuses a variant this CPU cannot run, as a usage error.
@@ -91,6 +92,12 @@ struct RunOptions: ParsableArguments {
     @Option(help: KernelOption.help)
     var kernel: KernelOption = .automatic
 
+    @Option(help: ArgumentHelp(
+        "How recurrent layers stored as int8 run: automatic (integer products with activations quantized per step, "
+            + "spec §6.6; the default) or float (dequantized to f32 at load, as before 1.4's int8 evaluation).",
+        valueName: "mode"))
+    var evaluation: RecurrentEvaluation = .automatic
+
     func validate() throws {
         try kernel.validate()
         let limit = ClassifyOptions.threadLimit
@@ -100,6 +107,9 @@ struct RunOptions: ParsableArguments {
 
     /// The worker count: `--threads`, else one per core.
     var threadCount: Int { threads ?? defaultThreadCount() }
+
+    /// The load options for `--evaluation`.
+    var loadOptions: LoadOptions { LoadOptions(evaluation: evaluation) }
 
     /// The runtime's options for these choices.
     var classifyOptions: ClassifyOptions {
@@ -111,3 +121,6 @@ struct RunOptions: ParsableArguments {
 func defaultThreadCount() -> Int {
     max(1, min(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 64))
 }
+
+
+extension RecurrentEvaluation: ExpressibleByArgument {}

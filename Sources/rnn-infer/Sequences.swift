@@ -42,7 +42,7 @@ struct Sequences: ParsableCommand {
     }
 
     func run() throws {
-        let model = try loadModel(modelOption)
+        let model = try loadModel(modelOption, options: runtime.loadOptions)
         guard model.inputKind == .features else {
             throw Failure(status: .model, message: "the model reads \(model.inputKind.rawValue), not feature sequences (use `rnn-infer classify` for images, `rnn-infer text` for texts)")
         }

@@ -31,13 +31,16 @@ struct StreamCommand: ParsableCommand {
     @Option(help: KernelOption.help)
     var kernel: KernelOption = .automatic
 
+    @Option(help: ArgumentHelp("How recurrent layers stored as int8 run: automatic (int8 evaluation, spec §6.6) or float.", valueName: "mode"))
+    var evaluation: RecurrentEvaluation = .automatic
+
     func validate() throws {
         try kernel.validate()
         guard format == .ndjson || format == .csv else { throw ValidationError("--format must be ndjson or csv for a stream") }
     }
 
     func run() throws {
-        let model = try loadModel(modelOption)
+        let model = try loadModel(modelOption, options: LoadOptions(evaluation: evaluation))
         let stream: RNNRuntime.Stream
         do { stream = try model.makeStream(options: ClassifyOptions(kernel: kernel.stepKernel)) }
         catch { throw Failure.model(error) }
