@@ -531,7 +531,7 @@ struct Engine {
     /// takes the exact integer products, and runs the gates of the float step on the result.
     private func int8Direction(_ r: RecurrentStage, _ w: DirectionWeights, _ q: Int8Weights, x: UnsafePointer<Float>?,
                                xStride: Int, batch: PackedBatch, rows: HiddenRows, initialState: Bool, workspace ws: Workspace) {
-        guard let x else { preconditionFailure("an int8 layer always has its input rows (nothing folds into it)") }
+        guard let x else { preconditionFailure("an int8 layer always has its input rows (no embedding table folds into it)") }
         let hp = r.paddedHidden
         let lstm = r.cell == .lstm
         q.input.withMatrix { wx in
